@@ -1,0 +1,15 @@
+"""The Chalice app: every API and worker blueprint, registered in one place."""
+from chalice import Chalice
+
+from chalicelib.api import admin, billing, identity, notifications, system
+from chalicelib.openapi import API_PREFIX
+from chalicelib.workers import notifications as notification_worker
+from chalicelib.workers import suspensions
+
+app = Chalice(app_name="call-exchange")
+
+for module in (system, identity, admin, billing, notifications):
+    app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)
+
+for worker in (notification_worker, suspensions):
+    app.register_blueprint(worker.bp)

@@ -1,0 +1,39 @@
+"""Health and the OpenAPI document: the two routes that must work without a token."""
+import json
+
+from chalicelib.config import get_settings
+from chalicelib.http import PUBLIC, Api, Call, Reply
+from chalicelib.persistence.models import UserModel
+from chalicelib.schemas.system import HealthOut
+
+api = Api(__name__, tag="system")
+
+
+@api.route("/health", "GET", summary="State of the service and its parts", roles=PUBLIC, response=HealthOut,
+           errors=(503,))
+def health(call: Call):
+    components = {"dynamodb": _probe(UserModel.exists), "sqs": _probe(_sqs_reachable)}
+    ok = all(state == "ok" for state in components.values())
+    return Reply({"status": "ok" if ok else "degraded", "stage": get_settings().stage, "components": components},
+                 status=200 if ok else 503)
+
+
+def _probe(check) -> str:
+    try:
+        return "ok" if check() else "unavailable"
+    except Exception:  # a health check reports failures, it does not raise them
+        return "unavailable"
+
+
+def _sqs_reachable() -> bool:
+    from chalicelib.gateways.queues import NOTIFICATIONS, queue_url  # noqa: PLC0415 - boto3 only when probed
+
+    return bool(queue_url(NOTIFICATIONS))
+
+
+@api.route("/openapi.json", "GET", summary="This API's OpenAPI 3.1 document", roles=PUBLIC,
+           raw_media_type="application/json")
+def openapi(call: Call):
+    from chalicelib.openapi import build_document  # noqa: PLC0415 - built only when asked for
+
+    return Reply(raw_body=json.dumps(build_document()), headers={"Content-Type": "application/json"})

@@ -1,0 +1,75 @@
+"""The one settings object. Read lazily from the environment; no os.environ anywhere else."""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    # Physical names are prefix + logical name, e.g. "callx-dev-users".
+    resource_prefix: str
+    dynamodb_endpoint: str | None
+    sqs_endpoint: str | None
+    jwt_secret: str
+    jwt_issuer: str
+    jwt_audience: str
+    access_token_ttl_seconds: int
+    refresh_token_ttl_seconds: int
+    max_active_sessions: int
+    max_body_bytes: int
+    # Money in minor units (1/10,000 USD).
+    default_credit_limit: int
+    log_level: str
+
+    def table_name(self, logical: str) -> str:
+        return f"{self.resource_prefix}{logical}"
+
+    def queue_name(self, logical: str) -> str:
+        return f"{self.resource_prefix}{logical}"
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _jwt_secret(stage: str) -> str:
+    secret = os.environ.get("JWT_SECRET")
+    if secret:
+        return secret
+    parameter = os.environ.get("JWT_SECRET_SSM_PARAMETER")
+    if parameter:
+        import boto3  # only on a cold start in AWS, once per container
+
+        response = boto3.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
+        return response["Parameter"]["Value"]
+    raise RuntimeError(f"JWT_SECRET or JWT_SECRET_SSM_PARAMETER must be set for stage {stage!r}")
+
+
+@functools.cache
+def get_settings() -> Settings:
+    stage = os.environ.get("STAGE", "dev")
+    return Settings(
+        stage=stage,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        resource_prefix=os.environ.get("RESOURCE_PREFIX", f"callx-{stage}-"),
+        dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT") or None,
+        sqs_endpoint=os.environ.get("SQS_ENDPOINT") or None,
+        jwt_secret=_jwt_secret(stage),
+        jwt_issuer=os.environ.get("JWT_ISSUER", "call-exchange"),
+        jwt_audience=os.environ.get("JWT_AUDIENCE", "call-exchange-api"),
+        access_token_ttl_seconds=_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
+        refresh_token_ttl_seconds=_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
+        max_active_sessions=_int("MAX_ACTIVE_SESSIONS", 5),
+        max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
+        default_credit_limit=_int("DEFAULT_CREDIT_LIMIT_MINOR", 0),
+        log_level=os.environ.get("LOG_LEVEL", "INFO"),
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the local runtime change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,67 @@
+"""Double-entry postings as plain values. Storage is persistence/ledger.py."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BALANCE = "balance"  # prepaid funds, spent on numbers and minutes
+EARNINGS = "earnings"  # payouts accrued
+BUCKETS = (BALANCE, EARNINGS)
+
+# Platform accounts: the other side of money entering or leaving the users' accounts.
+PLATFORM_FUNDING = "platform:funding"  # credits granted by admins / top-ups
+PLATFORM_REVENUE = "platform:revenue"  # fees and take rate
+PLATFORM_TELEPHONY = "platform:telephony"  # carrier cost passed through
+PLATFORM_ACCOUNTS = (PLATFORM_FUNDING, PLATFORM_REVENUE, PLATFORM_TELEPHONY)
+
+
+@dataclass(frozen=True)
+class Entry:
+    account_id: str
+    bucket: str
+    amount: int  # signed minor units: + credits the account, - debits it
+
+
+@dataclass(frozen=True)
+class Posting:
+    idempotency_key: str
+    kind: str
+    description: str
+    entries: tuple[Entry, ...]
+    reference: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.entries) < 2:
+            raise ValueError("a posting needs at least two entries")
+        if any(e.bucket not in BUCKETS for e in self.entries):
+            raise ValueError("unknown bucket")
+        if any(not isinstance(e.amount, int) or e.amount == 0 for e in self.entries):
+            raise ValueError("entry amounts are non-zero integers")
+        if sum(e.amount for e in self.entries) != 0:
+            raise ValueError("a posting must balance to zero")
+        legs = [(e.account_id, e.bucket) for e in self.entries]
+        if len(set(legs)) != len(legs):
+            raise ValueError("one leg per account and bucket")
+
+    def net_change(self) -> dict[tuple[str, str], int]:
+        return {(e.account_id, e.bucket): e.amount for e in self.entries}
+
+
+def transfer(idempotency_key: str, kind: str, description: str, *, debit: tuple[str, str],
+             credit: tuple[str, str], amount: int, reference: str | None = None) -> Posting:
+    """Move `amount` from one (account, bucket) to another."""
+    if amount <= 0:
+        raise ValueError("a transfer moves a positive amount")
+    return Posting(
+        idempotency_key, kind, description,
+        (Entry(debit[0], debit[1], -amount), Entry(credit[0], credit[1], amount)),
+        reference,
+    )
+
+
+def admin_credit(idempotency_key: str, account_id: str, amount: int, reason: str) -> Posting:
+    return transfer(idempotency_key, "admin_credit", reason,
+                    debit=(PLATFORM_FUNDING, BALANCE), credit=(account_id, BALANCE), amount=amount)
+
+
+def is_platform(account_id: str) -> bool:
+    return account_id.startswith("platform:")

@@ -1,0 +1,50 @@
+"""Password policy and hashing (argon2id with OWASP's recommended parameters)."""
+from __future__ import annotations
+
+import functools
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128  # bounds the hashing work one request can ask for
+_RULES = (
+    (re.compile(r"[A-Z]"), "an uppercase letter"),
+    (re.compile(r"[a-z]"), "a lowercase letter"),
+    (re.compile(r"\d"), "a digit"),
+    (re.compile(r"[^A-Za-z0-9]"), "a special character"),
+)
+
+
+def policy_problem(password: str) -> str | None:
+    """The first thing wrong with a new password, as a sentence, or None."""
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        return f"Password must be {MIN_LENGTH} to {MAX_LENGTH} characters long"
+    missing = [name for pattern, name in _RULES if not pattern.search(password)]
+    if missing:
+        return "Password must contain " + ", ".join(missing)
+    return None
+
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return hash_password("decoy-Password-1!")
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the user exists, so login timing reveals nothing."""
+    try:
+        return _hasher().verify(password_hash or _decoy_hash(), password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False

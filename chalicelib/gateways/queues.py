@@ -1,0 +1,50 @@
+"""Sending SQS messages. Queues are named by logical name; the stage decides the physical one."""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.config import get_settings
+
+NOTIFICATIONS = "notifications"
+
+
+@functools.cache
+def _client() -> Any:
+    import boto3  # imported on first send only: it is the heaviest import we have
+
+    settings = get_settings()
+    return boto3.client("sqs", region_name=settings.region, endpoint_url=settings.sqs_endpoint)
+
+
+@functools.cache
+def queue_url(logical: str) -> str:
+    return _client().get_queue_url(QueueName=get_settings().queue_name(logical))["QueueUrl"]
+
+
+def send(logical: str, body: dict[str, Any], delay_seconds: int = 0) -> str:
+    response = _client().send_message(
+        QueueUrl=queue_url(logical), MessageBody=json.dumps(body), DelaySeconds=delay_seconds)
+    return response["MessageId"]
+
+
+def reset() -> None:
+    """Forget clients and URLs (tests and the local runtime change endpoints)."""
+    _client.cache_clear()
+    queue_url.cache_clear()
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical: str
+    consumer_timeout_seconds: int  # the consuming Lambda's timeout (.chalice/config.json says the same)
+    max_receive_count: int = 5  # deliveries before a message goes to the dead-letter queue
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return 6 * self.consumer_timeout_seconds  # AWS's advice for Lambda consumers
+
+
+QUEUES = (QueueSpec(NOTIFICATIONS, consumer_timeout_seconds=30),)

@@ -1,0 +1,259 @@
+"""The way every route is declared: who may call it, what it reads, what it answers.
+
+A route handler receives a parsed, authorised `Call` and returns data (or `Reply`); this module turns
+that into the success envelope and every error into the error envelope of PRODUCT.md. It is also the
+registry the OpenAPI document is generated from.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.config import get_settings
+from chalicelib.domain.errors import (
+    AuthenticationFailed,
+    DomainError,
+    FieldProblem,
+    Forbidden,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from chalicelib.observability import logger
+from chalicelib.persistence.db import configure
+from chalicelib.persistence.pagination import Page
+
+PUBLIC: frozenset[str] = frozenset()
+ANY_ACCOUNT = frozenset({"buyer", "seller", "admin"})
+ADMIN = frozenset({"admin"})
+
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    summary: str
+    tag: str
+    roles: frozenset[str]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any  # a pydantic model (or list[...] for paginated lists), None for no body
+    status: int
+    paginated: bool
+    form: bool  # Twilio webhooks post application/x-www-form-urlencoded
+    errors: tuple[int, ...]
+    raw_media_type: str | None  # answers that are not the JSON envelope (TwiML, the OpenAPI document)
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class Principal:
+    user_id: str
+    account_type: str
+    session_id: str
+    user: Any  # persistence.models.UserModel
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account_type == "admin"
+
+
+@dataclass
+class Call:
+    """What a handler gets: the caller, the validated body/query and the raw request."""
+
+    principal: Principal | None
+    body: Any
+    query: Any
+    request: Any
+    request_id: str
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+
+@dataclass
+class Reply:
+    data: Any = None
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw_body: str | None = None  # for non-JSON answers (TwiML)
+
+
+class Api:
+    """A Chalice Blueprint whose routes are declared with `route()`."""
+
+    def __init__(self, import_name: str, tag: str):
+        self.blueprint = Blueprint(import_name)
+        self.tag = tag
+
+    def route(self, path: str, method: str, *, summary: str, roles: Iterable[str] = ANY_ACCOUNT,
+              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+              response: Any = None, status: int = 200, paginated: bool = False, form: bool = False,
+              errors: Iterable[int] = (), raw_media_type: str | None = None) -> Callable:
+        spec = RouteSpec(path, method, summary, self.tag, frozenset(roles), body, query, response,
+                         status, paginated, form, tuple(errors), raw_media_type)
+        ROUTES.append(spec)
+
+        def decorator(handler: Callable) -> Callable:
+            @functools.wraps(handler)
+            def view(**path_params: str) -> Response:
+                return _serve(self.blueprint.current_request, spec, handler, path_params)
+
+            # Content types are checked in _serve so a wrong one gets our envelope, not Chalice's.
+            self.blueprint.route(path, methods=[method], content_types=["*/*"])(view)
+            return handler
+
+        return decorator
+
+
+def _serve(request: Any, spec: RouteSpec, handler: Callable, path_params: dict[str, str]) -> Response:
+    request_id = _request_id(request)
+    logger.append_keys(request_id=request_id, route=f"{spec.method} {spec.path}")
+    try:
+        configure()
+        principal = _authorise(request, spec)
+        for name, value in path_params.items():
+            _check_path_param(name, value)
+        call = Call(principal, _parse_body(request, spec), _parse_query(request, spec), request, request_id)
+        result = handler(call, **path_params)
+        return _success(spec, result, request_id)
+    except DomainError as error:
+        return error_response(error, request_id)
+    except Exception:
+        logger.exception("Unhandled error")
+        return error_response(DomainError("An internal error occurred"), request_id)
+
+
+def _request_id(request: Any) -> str:
+    context = getattr(request, "context", None) or {}
+    return str(context.get("requestId") or uuid.uuid4())
+
+
+def _authorise(request: Any, spec: RouteSpec) -> Principal | None:
+    if not spec.roles:
+        return None
+    from chalicelib.services.identity import authenticate  # noqa: PLC0415 - keeps http free of services at import
+
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Authentication required", code="MISSING_TOKEN")
+    principal = authenticate(token.strip())
+    if principal.account_type not in spec.roles:
+        raise Forbidden("Your account type may not do this", code="FORBIDDEN_ACCOUNT_TYPE")
+    return principal
+
+
+def _check_path_param(name: str, value: str) -> None:
+    if name == "id" or name.endswith("_id"):
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise ValidationFailed("Invalid id: expected a UUID", code="INVALID_UUID",
+                                   details=[FieldProblem(name, "INVALID_UUID", "Must be a UUID")]) from None
+
+
+def _parse_body(request: Any, spec: RouteSpec) -> Any:
+    raw = request.raw_body or b""
+    if len(raw) > get_settings().max_body_bytes:
+        raise PayloadTooLarge("Request body is too large")
+    if spec.body is None:
+        return None
+    if not raw:
+        return validate(spec.body, {})  # no body: each required field is reported missing
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if spec.form:
+        if content_type != "application/x-www-form-urlencoded":
+            raise UnsupportedMediaType("Content-Type must be application/x-www-form-urlencoded")
+        from urllib.parse import parse_qsl  # noqa: PLC0415
+
+        data: Any = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    else:
+        if content_type != "application/json":
+            raise UnsupportedMediaType("Content-Type must be application/json")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationFailed("Request body is not valid JSON", code="INVALID_JSON") from None
+        if not isinstance(data, dict):
+            raise ValidationFailed("Request body must be a JSON object", code="INVALID_BODY")
+    return validate(spec.body, data)
+
+
+def _parse_query(request: Any, spec: RouteSpec) -> Any:
+    params = dict(request.query_params or {})
+    if spec.query is None:
+        return None
+    return validate(spec.query, params)
+
+
+def validate(model: type[BaseModel], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [
+            FieldProblem(
+                ".".join(str(part) for part in err["loc"]) or "body",
+                err["type"].upper(),
+                err["msg"].removeprefix("Value error, "),
+            )
+            for err in exc.errors(include_input=False, include_url=False)
+        ]
+        message = details[0].message if len(details) == 1 else "Request validation failed"
+        raise ValidationFailed(message, code="VALIDATION_FAILED", details=details) from None
+
+
+def _success(spec: RouteSpec, result: Any, request_id: str) -> Response:
+    reply = result if isinstance(result, Reply) else Reply(result)
+    status = reply.status or spec.status
+    headers = {**_SECURITY_HEADERS, "X-Request-Id": request_id, **reply.headers}
+    if reply.raw_body is not None:
+        return Response(body=reply.raw_body, status_code=status, headers=headers)
+    if status == 204:
+        return Response(body="", status_code=204, headers=headers)
+    body: dict[str, Any] = {"success": True}
+    if isinstance(reply.data, Page):
+        body["data"] = [_dump(spec.response, item) for item in reply.data.items]
+        body["pagination"] = reply.data.pagination()
+    else:
+        body["data"] = _dump(spec.response, reply.data)
+    return Response(body=json.dumps(body), status_code=status,
+                    headers={**headers, "Content-Type": "application/json"})
+
+
+def _dump(model: Any, data: Any) -> Any:
+    if model is None or not isinstance(model, type) or not issubclass(model, BaseModel):
+        return data
+    return model.model_validate(data).model_dump(mode="json")
+
+
+def error_response(error: DomainError, request_id: str) -> Response:
+    """The one place a domain error becomes HTTP."""
+    body = {
+        "success": False,
+        "error": {
+            "type": error.type,
+            "code": error.code,
+            "message": error.message,
+            "details": [vars(d) for d in error.details],
+            "request_id": request_id,
+        },
+    }
+    headers = {**_SECURITY_HEADERS, "X-Request-Id": request_id, "Content-Type": "application/json"}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return Response(body=json.dumps(body), status_code=error.status, headers=headers)

@@ -1,0 +1,123 @@
+"""OpenAPI 3.1, generated from the route registry and its pydantic models (never hand-written)."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.http import ROUTES, RouteSpec
+from chalicelib.schemas.common import ErrorEnvelope, Pagination
+
+API_PREFIX = "/api/v1"
+_REF = "#/components/schemas/{model}"
+_STATUS_TEXT = {
+    200: "OK", 201: "Created", 204: "No content", 400: "Invalid request", 401: "Not authenticated",
+    402: "Payment required", 403: "Not allowed", 404: "Not found", 409: "Conflict",
+    413: "Request body too large", 415: "Unsupported content type", 500: "Internal error",
+    503: "Degraded: a part of the service is unavailable",
+}
+
+
+def build_document() -> dict[str, Any]:
+    models = _models()
+    _, schemas = models_json_schema([(m, "validation" if _is_request(m) else "serialization") for m in models],
+                                    ref_template=_REF)
+    components = schemas.get("$defs", {})
+    paths: dict[str, dict] = {}
+    for spec in ROUTES:
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Call exchange API", "version": "1.0.0",
+                 "description": "Pay-per-call exchange with its own phone-number marketplace."},
+        "servers": [{"url": API_PREFIX}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+def _models() -> list[type[BaseModel]]:
+    found: dict[str, type[BaseModel]] = {"ErrorEnvelope": ErrorEnvelope, "Pagination": Pagination}
+    for spec in ROUTES:
+        for model in (spec.body, spec.query, spec.response):
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                found[model.__name__] = model
+    return list(found.values())
+
+
+def _is_request(model: type) -> bool:
+    return any(model in (spec.body, spec.query) for spec in ROUTES)
+
+
+def _ref(model: type[BaseModel]) -> dict:
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _operation(spec: RouteSpec) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}",
+        "summary": spec.summary,
+        "tags": [spec.tag],
+        "parameters": _path_parameters(spec) + _query_parameters(spec),
+        "responses": _responses(spec),
+    }
+    if spec.roles:
+        op["security"] = [{"bearer": []}]
+    if spec.body is not None:
+        media = "application/x-www-form-urlencoded" if spec.form else "application/json"
+        op["requestBody"] = {"required": True, "content": {media: {"schema": _ref(spec.body)}}}
+    return op
+
+
+def _path_parameters(spec: RouteSpec) -> list[dict]:
+    params = []
+    for name in re.findall(r"{(\w+)}", spec.path):
+        schema = {"type": "string", "format": "uuid"} if name == "id" or name.endswith("_id") else {"type": "string"}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
+
+
+def _query_parameters(spec: RouteSpec) -> list[dict]:
+    if spec.query is None:
+        return []
+    schema = spec.query.model_json_schema(ref_template=_REF)
+    required = set(schema.get("required", []))
+    return [{"name": name, "in": "query", "required": name in required, "schema": prop}
+            for name, prop in schema.get("properties", {}).items()]
+
+
+def _responses(spec: RouteSpec) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    if spec.status == 204:
+        responses["204"] = {"description": _STATUS_TEXT[204]}
+    elif spec.raw_media_type:
+        responses[str(spec.status)] = {"description": _STATUS_TEXT[spec.status],
+                                       "content": {spec.raw_media_type: {"schema": {"type": "string"}}}}
+    else:
+        responses[str(spec.status)] = {"description": _STATUS_TEXT[spec.status],
+                                       "content": {"application/json": {"schema": _success_schema(spec)}}}
+    errors = {400, 413, 415, 500} | set(spec.errors)
+    if spec.roles:
+        errors |= {401, 403}
+    for status in sorted(errors):
+        schema = _success_schema(spec) if status == 503 else _ref(ErrorEnvelope)  # health reports, not fails
+        responses[str(status)] = {"description": _STATUS_TEXT[status],
+                                  "content": {"application/json": {"schema": schema}}}
+    return responses
+
+
+def _success_schema(spec: RouteSpec) -> dict[str, Any]:
+    model = spec.response
+    data: dict[str, Any] = _ref(model) if isinstance(model, type) and issubclass(model, BaseModel) else {}
+    properties: dict[str, Any] = {"success": {"const": True}}
+    if spec.paginated:
+        properties["data"] = {"type": "array", "items": data}
+        properties["pagination"] = _ref(Pagination)
+    else:
+        properties["data"] = data
+    return {"type": "object", "required": list(properties), "properties": properties}

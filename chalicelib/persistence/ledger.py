@@ -1,0 +1,118 @@
+"""Writes postings: entries, balance updates and the idempotency key in one DynamoDB transaction."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pynamodb.exceptions import PutError, TransactWriteError
+
+from chalicelib.domain.errors import NotFound, PaymentRequired
+from chalicelib.domain.ledger import BALANCE, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
+from chalicelib.persistence.db import configure, failed_conditions, transact_write
+from chalicelib.persistence.models import AccountModel, LedgerEntryModel, LedgerTransactionModel
+from chalicelib.persistence.pagination import Page, paginate
+
+
+def open_account(account_id: str, owner_id: str | None, credit_limit: int, now: datetime) -> AccountModel:
+    """The account item, unsaved: registration writes it in the same transaction as the user."""
+    return AccountModel(account_id=account_id, owner_id=owner_id, credit_limit=credit_limit,
+                        spendable=credit_limit, created_at=now)
+
+
+def ensure_platform_accounts(now: datetime) -> None:
+    configure()
+    for account_id in PLATFORM_ACCOUNTS:
+        account = open_account(account_id, None, 0, now)
+        try:
+            account.save(condition=AccountModel.account_id.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise  # anything but "already there"
+
+
+def post(posting: Posting, now: datetime) -> LedgerTransactionModel:
+    """Apply a posting exactly once. A retry with the same idempotency key returns the first result;
+    a debit that would take a user's account past its credit limit posts nothing (402)."""
+    configure()
+    transaction_id = str(uuid.uuid4())
+    record = LedgerTransactionModel(
+        idempotency_key=posting.idempotency_key,
+        transaction_id=transaction_id,
+        kind=posting.kind,
+        description=posting.description,
+        reference=posting.reference,
+        entries=[{"account_id": e.account_id, "bucket": e.bucket, "amount": e.amount} for e in posting.entries],
+        created_at=now,
+    )
+    try:
+        with transact_write() as tx:
+            tx.save(record, condition=LedgerTransactionModel.idempotency_key.does_not_exist())
+            for leg, entry in enumerate(posting.entries):
+                tx.save(LedgerEntryModel(
+                    account_id=entry.account_id,
+                    entry_key=f"{now.isoformat()}#{transaction_id}#{leg}",
+                    transaction_id=transaction_id,
+                    bucket=entry.bucket,
+                    amount=entry.amount,
+                    kind=posting.kind,
+                    description=posting.description,
+                    reference=posting.reference,
+                    created_at=now,
+                ))
+            for entry in posting.entries:
+                tx.update(AccountModel(account_id=entry.account_id), **_account_change(entry))
+    except TransactWriteError as error:
+        failed = failed_conditions(error)
+        if failed and failed[0]:
+            return LedgerTransactionModel.get(posting.idempotency_key, consistent_read=True)
+        updates_failed = failed[1 + len(posting.entries):]
+        for entry, did_fail in zip(posting.entries, updates_failed):
+            if did_fail:
+                if not _account_exists(entry.account_id):
+                    raise NotFound("Billing account not found", code="ACCOUNT_NOT_FOUND") from None
+                raise PaymentRequired("Insufficient balance: the account's credit limit would be exceeded",
+                                      code="INSUFFICIENT_FUNDS") from None
+        raise
+    return record
+
+
+def _account_change(entry: Entry) -> dict:
+    """ADD to the bucket; a debit of a user's account must stay within what it may spend."""
+    bucket, amount, account_id = entry.bucket, entry.amount, entry.account_id
+    actions = [getattr(AccountModel, bucket).add(amount)]
+    condition = AccountModel.account_id.exists()
+    if bucket == BALANCE:
+        # spendable = balance + credit_limit, kept beside balance so the limit is one condition.
+        actions.append(AccountModel.spendable.add(amount))
+        if amount < 0 and not is_platform(account_id):
+            condition &= AccountModel.spendable >= -amount
+    elif amount < 0 and not is_platform(account_id):
+        condition &= getattr(AccountModel, bucket) >= -amount
+    return {"actions": actions, "condition": condition}
+
+
+def _account_exists(account_id: str) -> bool:
+    try:
+        AccountModel.get(account_id)
+        return True
+    except AccountModel.DoesNotExist:
+        return False
+
+
+def get_account(account_id: str) -> AccountModel:
+    configure()
+    try:
+        return AccountModel.get(account_id, consistent_read=True)
+    except AccountModel.DoesNotExist:
+        raise NotFound("Billing account not found", code="ACCOUNT_NOT_FOUND") from None
+
+
+def list_entries(account_id: str, page: int, limit: int, next_token: str | None) -> Page:
+    configure()
+
+    def run(start_key, count):
+        return LedgerEntryModel.query(account_id, scan_index_forward=False, last_evaluated_key=start_key,
+                                      limit=count)
+
+    return paginate(run, lambda: LedgerEntryModel.count(account_id), scope=f"entries:{account_id}",
+                    page=page, limit=limit, next_token=next_token)

@@ -1,0 +1,88 @@
+"""Page/limit pagination over DynamoDB queries, with an opaque, signed next_token cursor."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from chalicelib.config import get_settings
+from chalicelib.domain.errors import ValidationFailed
+
+# run_query(start_key, limit) -> a PynamoDB ResultIterator over at most `limit` items.
+QueryRunner = Callable[[dict | None, int], Any]
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    limit: int
+    total: int
+    next_token: str | None
+
+    def pagination(self) -> dict:
+        return {
+            "page": self.page,
+            "limit": self.limit,
+            "total": self.total,
+            "total_pages": math.ceil(self.total / self.limit) if self.total else 0,
+            "next_token": self.next_token,
+        }
+
+
+def paginate(run_query: QueryRunner, count: Callable[[], int], *, scope: str, page: int, limit: int,
+             next_token: str | None) -> Page:
+    """`scope` names the listing (e.g. "entries:<account>"), so a cursor only works where it was made."""
+    if next_token:
+        page, start_key = _decode(next_token, scope)
+    else:
+        start_key = _skip(run_query, (page - 1) * limit)
+    total = count()
+    if start_key is None and page > 1:
+        return Page([], page, limit, total, None)  # past the end
+    results = run_query(start_key, limit)
+    items = list(results)
+    has_more = page * limit < total and bool(items)
+    token = _encode(scope, page + 1, results.last_evaluated_key) if has_more else None
+    return Page(items, page, limit, total, token)
+
+
+def _skip(run_query: QueryRunner, count: int) -> dict | None:
+    """The start key after the first `count` items (pages without a cursor)."""
+    if count == 0:
+        return None
+    results = run_query(None, count)
+    skipped = sum(1 for _ in results)
+    return results.last_evaluated_key if skipped == count else None
+
+
+def _signature(payload: bytes) -> str:
+    key = get_settings().jwt_secret.encode()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()[:32]
+
+
+def _encode(scope: str, page: int, start_key: dict | None) -> str | None:
+    if start_key is None:
+        return None
+    payload = json.dumps({"s": scope, "p": page, "k": start_key}, separators=(",", ":")).encode()
+    token = payload + b"." + _signature(payload).encode()
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def _decode(token: str, scope: str) -> tuple[int, dict]:
+    invalid = ValidationFailed("Invalid next_token", code="INVALID_NEXT_TOKEN")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload, _, signature = raw.rpartition(b".")
+        if not hmac.compare_digest(_signature(payload), signature.decode()):
+            raise invalid
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid from None
+    if data.get("s") != scope or not isinstance(data.get("k"), dict) or not isinstance(data.get("p"), int):
+        raise invalid
+    return data["p"], data["k"]

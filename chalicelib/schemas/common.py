@@ -1,0 +1,83 @@
+"""Shared wire types: strict models, safe text, pagination, the envelopes."""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+T = TypeVar("T")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MARKUP = re.compile(r"[<>]|javascript:|&#|&[a-z]+;", re.IGNORECASE)
+
+
+class StrictModel(BaseModel):
+    """Request models: unknown fields are refused, so nobody can slip in `role` or `balance`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _plain_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise PydanticCustomError("control_characters", "Must not contain control characters")
+    if _MARKUP.search(value):
+        raise PydanticCustomError("markup_not_allowed", "Must not contain markup")
+    return value
+
+
+def SafeText(max_length: int = 100, min_length: int = 1) -> Any:  # noqa: N802 - reads as a type
+    """Free text a person typed (names, company, reasons): no markup, no control characters."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_plain_text)]
+
+
+class PageQuery(StrictModel):
+    page: int = Field(1, ge=1, le=10_000)
+    limit: int = Field(20, ge=1, le=100)
+    next_token: str | None = Field(None, max_length=2048, description="Opaque cursor from a previous page")
+
+
+class Pagination(BaseModel):
+    page: int
+    limit: int
+    total: int
+    total_pages: int
+    next_token: str | None
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    type: Literal[
+        "VALIDATION_ERROR", "AUTHENTICATION_ERROR", "AUTHORIZATION_ERROR", "NOT_FOUND", "CONFLICT",
+        "PAYMENT_REQUIRED", "RATE_LIMITED", "INTERNAL_ERROR",
+    ]
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+    request_id: str | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    success: Literal[False]
+    error: ErrorBody
+
+
+class Envelope(BaseModel, Generic[T]):
+    success: Literal[True]
+    data: T
+
+
+class ListEnvelope(BaseModel, Generic[T]):
+    success: Literal[True]
+    data: list[T]
+    pagination: Pagination

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from chalicelib.schemas.common import ResponseModel
+
+
+class HealthOut(ResponseModel):
+    status: Literal["ok", "degraded"]
+    stage: str
+    components: dict[str, Literal["ok", "unavailable"]]

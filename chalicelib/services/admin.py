@@ -1,0 +1,133 @@
+"""Admin use cases: list and view users, suspend, reactivate, credit."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock
+from chalicelib.domain.accounts import ACTIVE, SUSPENDED, suspension_end
+from chalicelib.domain.errors import Forbidden, NotFound
+from chalicelib.domain.ledger import admin_credit
+from chalicelib.domain.money import format_money, to_minor
+from chalicelib.gateways import queues
+from chalicelib.http import Principal
+from chalicelib.persistence.db import configure
+from chalicelib.persistence.ledger import get_account, post
+from chalicelib.persistence.models import UserModel
+from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.services.identity import revoke_all_sessions
+
+TIMED = "SUSPENDED"  # suspension_key value of users in the timed_suspensions index
+
+
+def list_users(account_type: str | None, status: str | None, page: int, limit: int,
+               next_token: str | None) -> Page:
+    configure()
+    if account_type:
+        index, hash_key = UserModel.by_type, account_type
+    else:
+        index, hash_key = UserModel.all_users, "USER"
+    status_filter = (UserModel.status == status) if status else None
+
+    def run(start_key, count):
+        return index.query(hash_key, filter_condition=status_filter, scan_index_forward=False,
+                           last_evaluated_key=start_key, limit=count)
+
+    return paginate(run, lambda: index.count(hash_key, filter_condition=status_filter),
+                    scope=f"users:{account_type}:{status}", page=page, limit=limit, next_token=next_token)
+
+
+def get_user(user_id: str) -> UserModel:
+    configure()
+    try:
+        return UserModel.get(user_id, consistent_read=True)
+    except UserModel.DoesNotExist:
+        raise NotFound("User not found", code="USER_NOT_FOUND") from None
+
+
+def user_detail(user_id: str) -> dict:
+    user = get_user(user_id)
+    return {**_fields(user), "billing": get_account(user_id)}
+
+
+def _fields(user: UserModel) -> dict:
+    return {name: getattr(user, name) for name in user.get_attributes()}
+
+
+def suspend(admin: Principal, user_id: str, reason: str, duration_days: int | None, notify_user: bool) -> UserModel:
+    if user_id == admin.user_id:
+        raise Forbidden("Admins cannot suspend themselves", code="CANNOT_SUSPEND_SELF")
+    user = get_user(user_id)
+    now = clock.now()
+    until = suspension_end(now, duration_days)
+    user.update(actions=[
+        UserModel.status.set(SUSPENDED),
+        UserModel.suspension_reason.set(reason),
+        UserModel.suspended_at.set(now),
+        UserModel.suspended_until.set(until) if until else UserModel.suspended_until.remove(),
+        UserModel.suspension_key.set(TIMED) if until else UserModel.suspension_key.remove(),
+        UserModel.updated_at.set(now),
+    ])
+    revoke_all_sessions(user_id, "suspended")
+    if notify_user:
+        ends = f" until {until:%Y-%m-%d %H:%M} UTC" if until else ""
+        _notify(user_id, "account_suspended", "Your account has been suspended",
+                f"Your account has been suspended{ends}. Reason: {reason}", now)
+    return user
+
+
+def reactivate(user_id: str) -> UserModel:
+    """Idempotent: reactivating an active user changes nothing."""
+    user = get_user(user_id)
+    now = clock.now()
+    if user.status != ACTIVE:
+        user.update(actions=_lift_actions(now))
+    return user
+
+
+def _lift_actions(now: datetime) -> list:
+    return [
+        UserModel.status.set(ACTIVE),
+        UserModel.suspension_reason.remove(),
+        UserModel.suspended_at.remove(),
+        UserModel.suspended_until.remove(),
+        UserModel.suspension_key.remove(),
+        UserModel.updated_at.set(now),
+    ]
+
+
+def lift_expired_suspensions(now: datetime) -> int:
+    """Scheduled: reactivate every user whose timed suspension has ended. Safe to run twice."""
+    configure()
+    lifted = 0
+    for entry in UserModel.timed_suspensions.query(TIMED, UserModel.suspended_until <= now):
+        try:
+            # Conditional: an admin may have changed the suspension since the index was read.
+            UserModel(user_id=entry.user_id).update(
+                actions=_lift_actions(now),
+                condition=(UserModel.status == SUSPENDED) & (UserModel.suspended_until <= now),
+            )
+            lifted += 1
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return lifted
+
+
+def credit(user_id: str, amount, reason: str, idempotency_key: str | None) -> dict:
+    get_user(user_id)
+    minor = to_minor(amount)
+    key = f"admin_credit:{user_id}:{idempotency_key or uuid.uuid4()}"
+    record = post(admin_credit(key, user_id, minor, reason), clock.now())
+    credited = max(entry["amount"] for entry in record.entries)  # the first posting's, on a retry
+    return {"transaction_id": record.transaction_id, "amount": format_money(credited),
+            "balance": get_account(user_id)}
+
+
+def _notify(user_id: str, kind: str, subject: str, message: str, now: datetime) -> None:
+    queues.send(queues.NOTIFICATIONS, {
+        "notification_id": str(uuid.uuid4()), "user_id": user_id, "kind": kind,
+        "subject": subject, "message": message, "created_at": now.isoformat(),
+    })

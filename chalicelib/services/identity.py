@@ -1,0 +1,236 @@
+"""Registration, login, refresh-token rotation, logout and per-request authentication."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactGet
+
+from chalicelib import clock
+from chalicelib.config import get_settings
+from chalicelib.domain import tokens
+from chalicelib.domain.accounts import ACTIVE, effective_status, ensure_may_act
+from chalicelib.domain.errors import AuthenticationFailed, Conflict, FieldProblem
+from chalicelib.domain.passwords import hash_password, verify_password
+from chalicelib.http import Principal
+from chalicelib.persistence.db import configure, connection, failed_conditions, transact_write
+from chalicelib.persistence.ledger import open_account
+from chalicelib.persistence.models import EmailClaimModel, SessionModel, UserModel
+
+REUSE_MEMORY = 50  # rotated-away token hashes remembered per session for reuse detection
+
+
+@dataclass
+class Issued:
+    user: UserModel
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def as_auth(self) -> dict:
+        return {"user": self.user, "tokens": self.tokens()}
+
+    def tokens(self) -> dict:
+        return {"access_token": self.access_token, "refresh_token": self.refresh_token,
+                "token_type": "Bearer", "expires_in": self.expires_in}
+
+
+def register(email: str, password: str, first_name: str, last_name: str, company: str | None,
+             account_type: str) -> Issued:
+    now = clock.now()
+    user = create_user(email, password, first_name, last_name, company, account_type, now)
+    return _start_session(user, now)
+
+
+def create_user(email: str, password: str, first_name: str, last_name: str, company: str | None,
+                account_type: str, now: datetime) -> UserModel:
+    """User, email claim and billing account in one transaction: all exist, or none."""
+    configure()
+    user = UserModel(
+        user_id=str(uuid.uuid4()), email=email.lower(), password_hash=hash_password(password),
+        first_name=first_name, last_name=last_name, company=company, account_type=account_type,
+        status=ACTIVE, created_at=now, updated_at=now,
+    )
+    try:
+        with transact_write() as tx:
+            tx.save(EmailClaimModel(email=user.email, user_id=user.user_id),
+                    condition=EmailClaimModel.email.does_not_exist())
+            tx.save(user, condition=UserModel.user_id.does_not_exist())
+            tx.save(open_account(user.user_id, user.user_id, get_settings().default_credit_limit, now))
+    except TransactWriteError as error:
+        if any(failed_conditions(error)[:1]):
+            message = "An account with this email already exists"
+            raise Conflict(message, code="EMAIL_EXISTS",
+                           details=[FieldProblem("email", "EMAIL_EXISTS", message)]) from None
+        raise
+    return user
+
+
+def login(email: str, password: str) -> Issued:
+    configure()
+    now = clock.now()
+    user = _user_by_email(email)
+    # verify_password does the same work when the user is unknown: timing reveals nothing.
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise AuthenticationFailed("Invalid email or password", code="INVALID_CREDENTIALS")
+    ensure_may_act(effective_status(user.status, user.suspended_until, now))
+    user.update(actions=[UserModel.last_login_at.set(now)])
+    return _start_session(user, now)
+
+
+def _user_by_email(email: str) -> UserModel | None:
+    try:
+        claim = EmailClaimModel.get(email.strip().lower())
+        return UserModel.get(claim.user_id, consistent_read=True)
+    except (EmailClaimModel.DoesNotExist, UserModel.DoesNotExist):
+        return None
+
+
+def _start_session(user: UserModel, now: datetime) -> Issued:
+    settings = get_settings()
+    _revoke_oldest_beyond(user.user_id, settings.max_active_sessions - 1, now)
+    secret = tokens.new_refresh_secret()
+    expires_at = now + timedelta(seconds=settings.refresh_token_ttl_seconds)
+    session = SessionModel(
+        session_id=str(uuid.uuid4()), user_id=user.user_id, token_hash=tokens.hash_secret(secret),
+        created_at=now, last_used_at=now, expires_at=expires_at, purge_at=expires_at + timedelta(days=7),
+    )
+    session.save(condition=SessionModel.session_id.does_not_exist())
+    return _issue(user, session, secret, now)
+
+
+def _issue(user: UserModel, session: SessionModel, secret: str, now: datetime) -> Issued:
+    settings = get_settings()
+    access = tokens.issue_access_token(
+        settings, tokens.AccessClaims(user.user_id, user.account_type, session.session_id), now)
+    return Issued(user, access, tokens.format_refresh_token(session.session_id, secret),
+                  settings.access_token_ttl_seconds)
+
+
+def active_sessions(user_id: str, now: datetime) -> list[SessionModel]:
+    """Oldest first."""
+    return [s for s in SessionModel.by_user.query(user_id)
+            if not s.revoked and s.expires_at > now]
+
+
+def _revoke_oldest_beyond(user_id: str, keep: int, now: datetime) -> None:
+    sessions = active_sessions(user_id, now)
+    for session in sessions[: max(0, len(sessions) - keep)]:
+        _revoke(session, "session_limit")
+
+
+def _revoke(session: SessionModel, reason: str) -> bool:
+    try:
+        session.update(actions=[SessionModel.revoked.set(True), SessionModel.revoked_reason.set(reason)],
+                       condition=SessionModel.revoked == False)  # noqa: E712 - a DynamoDB condition
+        return True
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def refresh(refresh_token: str) -> Issued:
+    """Rotate: the presented token dies, a new one is issued. Presenting a rotated-away token again
+    means it was copied, so the whole session (every token rotated from that login) is revoked."""
+    configure()
+    now = clock.now()
+    session_id, secret = tokens.parse_refresh_token(refresh_token)
+    presented = tokens.hash_secret(secret)
+    invalid = AuthenticationFailed("Invalid refresh token", code="INVALID_REFRESH_TOKEN")
+    try:
+        session = SessionModel.get(session_id, consistent_read=True)
+    except SessionModel.DoesNotExist:
+        raise invalid from None
+    if session.revoked:
+        raise AuthenticationFailed("Session has been revoked", code="SESSION_REVOKED")
+    if presented in session.previous_hashes:
+        _revoke(session, "refresh_token_reuse")
+        raise AuthenticationFailed("Refresh token was already used; the session has been revoked",
+                                   code="REFRESH_TOKEN_REUSED")
+    if not tokens.same_hash(presented, session.token_hash):
+        raise invalid
+    if session.expires_at <= now:
+        raise AuthenticationFailed("Refresh token has expired", code="REFRESH_TOKEN_EXPIRED")
+    user = _get_user(session.user_id)
+    ensure_may_act(effective_status(user.status, user.suspended_until, now))
+
+    new_secret = tokens.new_refresh_secret()
+    try:
+        session.update(
+            actions=[
+                SessionModel.token_hash.set(tokens.hash_secret(new_secret)),
+                SessionModel.previous_hashes.set((session.previous_hashes + [presented])[-REUSE_MEMORY:]),
+                SessionModel.generation.add(1),
+                SessionModel.last_used_at.set(now),
+            ],
+            # Only one of two concurrent refreshes with the same token can pass this.
+            condition=(SessionModel.token_hash == presented) & (SessionModel.revoked == False),  # noqa: E712
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        # Someone else rotated this token first: the same token used twice is reuse.
+        _revoke(session, "refresh_token_reuse")
+        raise AuthenticationFailed("Refresh token was already used; the session has been revoked",
+                                   code="REFRESH_TOKEN_REUSED") from None
+    return _issue(user, session, new_secret, now)
+
+
+def logout(principal: Principal, refresh_token: str | None, all_devices: bool) -> int:
+    """Revoke this session (or the one the refresh token names), or every session of the user.
+    Access tokens die with their session: authenticate() checks it on every request."""
+    now = clock.now()
+    if all_devices:
+        return sum(_revoke(s, "logout_all") for s in active_sessions(principal.user_id, now))
+    session_id = principal.session_id
+    if refresh_token:
+        session_id, _ = tokens.parse_refresh_token(refresh_token)
+    try:
+        session = SessionModel.get(session_id, consistent_read=True)
+    except SessionModel.DoesNotExist:
+        return 0
+    if session.user_id != principal.user_id:
+        return 0  # not theirs: say nothing about it
+    return int(_revoke(session, "logout"))
+
+
+def revoke_all_sessions(user_id: str, reason: str) -> int:
+    return sum(_revoke(s, reason) for s in active_sessions(user_id, clock.now()))
+
+
+def authenticate(access_token: str) -> Principal:
+    """Every authenticated request: a valid token, a live session, an account allowed to act.
+    User and session are read in one round trip, so suspension and logout apply at once."""
+    configure()
+    now = clock.now()
+    claims = tokens.verify_access_token(get_settings(), access_token, now)
+    with TransactGet(connection=connection()) as tx:
+        user_future = tx.get(UserModel, claims.user_id)
+        session_future = tx.get(SessionModel, claims.session_id)
+    try:
+        user, session = user_future.get(), session_future.get()
+    except (UserModel.DoesNotExist, SessionModel.DoesNotExist):
+        raise AuthenticationFailed("Invalid or expired access token", code="INVALID_TOKEN") from None
+    if session.revoked or session.user_id != user.user_id:
+        raise AuthenticationFailed("Session has ended; please log in again", code="SESSION_REVOKED")
+    ensure_may_act(effective_status(user.status, user.suspended_until, now))
+    return Principal(user.user_id, user.account_type, session.session_id, user)
+
+
+def _get_user(user_id: str) -> UserModel:
+    try:
+        return UserModel.get(user_id, consistent_read=True)
+    except UserModel.DoesNotExist:
+        raise AuthenticationFailed("Invalid refresh token", code="INVALID_REFRESH_TOKEN") from None
+
+
+def ensure_admin(email: str, password: str) -> bool:
+    """Seed an admin (local runtime). False when the email is already taken."""
+    try:
+        create_user(email, password, "Admin", "User", None, "admin", clock.now())
+        return True
+    except Conflict:
+        return False
