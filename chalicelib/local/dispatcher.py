@@ -1,0 +1,139 @@
+"""Delivers SQS messages and scheduled events to the app's own handlers, as Lambda would.
+
+SQS: each `on_sqs_message` handler gets a poller that long-polls its queue (on moto server, which
+honours DelaySeconds and visibility timeouts), builds the Lambda SQS event and calls the handler. A
+message is deleted when the handler succeeds (or is not named in `batchItemFailures`); otherwise it
+becomes visible again after the visibility timeout and, after maxReceiveCount, goes to the DLQ.
+Schedules: each `schedule(Rate(...))` handler is called at its rate with a scheduled event.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from chalice.app import ScheduledEventConfig, SQSEventConfig
+
+from chalicelib.observability import logger
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+class LambdaContext:
+    """The parts of Lambda's context object that handlers and powertools read."""
+
+    def __init__(self, function_name: str, timeout_seconds: int = 60):
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = datetime.now(timezone.utc).timestamp() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - datetime.now(timezone.utc).timestamp()) * 1000))
+
+
+def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
+    return {"Records": [{
+        "messageId": m["MessageId"],
+        "receiptHandle": m["ReceiptHandle"],
+        "body": m["Body"],
+        "attributes": m.get("Attributes", {}),
+        "messageAttributes": m.get("MessageAttributes", {}),
+        "md5OfBody": m.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    } for m in messages]}
+
+
+def scheduled_event(rule_name: str, region: str) -> dict:
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "000000000000", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region, "resources": [f"arn:aws:events:{region}:000000000000:rule/{rule_name}"], "detail": {},
+    }
+
+
+def rate_seconds(expression: str) -> int:
+    match = _RATE.fullmatch(expression.strip())
+    if not match:
+        raise ValueError(f"the local dispatcher runs rate() schedules only, not {expression!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+class Dispatcher:
+    def __init__(self, app: Any, sqs: Any, queue_name: Callable[[str], str], region: str,
+                 schedule_scale: float = 1.0):
+        self.app = app
+        self.sqs = sqs
+        self.queue_name = queue_name
+        self.region = region
+        self.schedule_scale = schedule_scale  # < 1 runs schedules more often (demos)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for source in self.app.event_sources:
+            if isinstance(source, SQSEventConfig):
+                target = self._poll_queue
+            elif isinstance(source, ScheduledEventConfig):
+                target = self._run_schedule
+            else:
+                continue
+            thread = threading.Thread(target=target, args=(source,), name=f"dispatch-{source.name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _poll_queue(self, source: SQSEventConfig) -> None:
+        url = self.sqs.get_queue_url(QueueName=self.queue_name(source.queue))["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        handler = self.app.handler_map[source.name]
+        while not self._stop.is_set():
+            try:
+                messages = self.sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=min(source.batch_size, 10), WaitTimeSeconds=1,
+                    AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            except Exception:  # moto server going away at shutdown
+                if self._stop.is_set():
+                    return
+                logger.exception("Receiving from queue failed", extra={"queue": source.queue})
+                self._stop.wait(1)
+                continue
+            if messages:
+                self.deliver(handler, source.name, messages, url, arn)
+
+    def deliver(self, handler: Callable, name: str, messages: list[dict], url: str, arn: str) -> None:
+        try:
+            result = handler(sqs_event(messages, arn, self.region), LambdaContext(name))
+        except Exception:
+            # As on Lambda: the batch is left to reappear after its visibility timeout.
+            logger.exception("SQS handler failed", extra={"handler": name})
+            return
+        failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])} \
+            if isinstance(result, dict) else set()
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _run_schedule(self, source: ScheduledEventConfig) -> None:
+        expression = source.schedule_expression
+        expression = expression if isinstance(expression, str) else expression.to_string()
+        interval = rate_seconds(expression) * self.schedule_scale
+        handler = self.app.handler_map[source.name]
+        while not self._stop.wait(interval):
+            try:
+                handler(scheduled_event(source.name, self.region), LambdaContext(source.name))
+            except Exception:
+                logger.exception("Scheduled handler failed", extra={"handler": source.name})

@@ -1,0 +1,109 @@
+"""`make run`: the whole product on this machine, with no cloud and no credentials.
+
+- emulated AWS: moto server on loopback, tables and queues created from the production definitions;
+- the Chalice app served on http://127.0.0.1:$PORT/api/v1 (default 8000);
+- a dispatcher delivering SQS messages and scheduled events to the app's own handlers;
+- one admin account (ADMIN_EMAIL / ADMIN_PASSWORD, or generated and printed).
+Ctrl-C (or SIGTERM) stops every part.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import threading
+
+LOOPBACK = "127.0.0.1"
+
+
+def _local_environment(aws_url: str) -> None:
+    os.environ.update({
+        "STAGE": os.environ.get("STAGE", "local"),
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "DYNAMODB_ENDPOINT": aws_url,
+        "SQS_ENDPOINT": aws_url,
+    })
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    # A fresh secret per run: tokens from an earlier run are worthless, as its data is gone.
+    os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+
+
+def start_aws():
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log drowns ours
+    server = ThreadedMotoServer(ip_address=LOOPBACK, port=int(os.environ.get("AWS_PORT", "0")), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def _admin_credentials() -> tuple[str, str, bool]:
+    email = os.environ.get("ADMIN_EMAIL", "admin@call-exchange.local")
+    password = os.environ.get("ADMIN_PASSWORD")
+    if password:
+        return email, password, False
+    return email, "Adm1n!" + secrets.token_urlsafe(12), True
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "8000"))
+    moto_server, aws_url = start_aws()
+    _local_environment(aws_url)
+
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from chalicelib.config import get_settings, reset_settings
+    from chalicelib.gateways import queues
+    from chalicelib.local.dispatcher import Dispatcher
+    from chalicelib.local.provision import provision
+    from chalicelib.services.identity import ensure_admin
+
+    reset_settings()
+    queues.reset()
+    provision()
+    email, password, generated = _admin_credentials()
+    created = ensure_admin(email, password)
+
+    from app import app  # after the environment is set: settings are read lazily, but read once
+
+    settings = get_settings()
+    dispatcher = Dispatcher(app, queues._client(), settings.queue_name, settings.region,
+                            schedule_scale=float(os.environ.get("SCHEDULE_SCALE", "1")))
+    dispatcher.start()
+    server = create_local_server(app, Config(chalice_stage="dev"), LOOPBACK, port)
+    stopping = threading.Event()
+
+    def stop(*_):
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"Call exchange running at http://{LOOPBACK}:{port}/api/v1", flush=True)
+    print(f"  emulated AWS (moto server): {aws_url}", flush=True)
+    if created and generated:
+        print(f"  admin: {email} / {password}  (set ADMIN_EMAIL and ADMIN_PASSWORD to choose)", flush=True)
+    elif created:
+        print(f"  admin: {email} (password from ADMIN_PASSWORD)", flush=True)
+    print("Ready. Ctrl-C stops everything.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dispatcher.stop()
+        moto_server.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
