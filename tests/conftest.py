@@ -40,9 +40,10 @@ def clock():
     clock_module.set_clock(None)
 
 
-@pytest.fixture
-def aws():
-    """Fresh emulated DynamoDB and SQS with every table and queue of the product."""
+@pytest.fixture(scope="session")
+def _emulated_aws():
+    """Emulated DynamoDB and SQS (moto, in-process) with every table and queue of the product.
+    Provisioned once: creating botocore clients and tables costs about a second."""
     from moto import mock_aws
 
     from chalicelib.config import reset_settings
@@ -57,6 +58,27 @@ def aws():
         provision()
         yield
         queues.reset()
+
+
+@pytest.fixture
+def aws(_emulated_aws, clock):
+    """A clean slate for each test: every table emptied and every queue purged."""
+    from chalicelib.gateways import queues
+    from chalicelib.local.provision import create_queues
+    from chalicelib.persistence.ledger import ensure_platform_accounts
+    from chalicelib.persistence.models import ALL_MODELS
+
+    for model in ALL_MODELS:
+        with model.batch_write() as batch:
+            for item in model.scan():
+                batch.delete(item)
+    sqs = queues._client()
+    for url in sqs.list_queues().get("QueueUrls", []):
+        sqs.delete_queue(QueueUrl=url)  # PurgeQueue is limited to once a minute, like AWS
+    queues.queue_url.cache_clear()
+    create_queues()
+    ensure_platform_accounts(clock())
+    yield
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ class Api:
         response = self.client.http.request(method, f"/api/v1{path}", headers=sent, body=payload)
         text = response.body.decode() if isinstance(response.body, bytes) else response.body
         parsed = json.loads(text) if text else None
-        return Result(response.status_code, parsed, dict(response.headers))
+        return Result(response.status_code, parsed, {k.lower(): v for k, v in response.headers.items()})
 
     def get(self, path: str, token: str | None = None, **kw: Any) -> Result:
         return self.call("GET", path, token=token, **kw)

@@ -1,0 +1,205 @@
+"""Register, login, refresh rotation, logout, profile: seed 000 §3.1/§4.1 and seed 003's security tests."""
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.persistence.models import AccountModel, SessionModel, UserModel
+from tests.helpers import PASSWORD, error_fields, registration
+
+
+def test_register_creates_user_tokens_and_usd_billing_account(api):
+    body = registration("seller", email="New.User@Example.com")
+    result = api.post("/auth/register", body)
+    assert result.status == 201
+    user = result.data["user"]
+    assert user["email"] == "new.user@example.com"
+    assert user["account_type"] == "seller" and user["status"] == "active" and user["email_verified"] is False
+    assert "password" not in str(result.body).lower().replace("password_", "")
+    tokens = result.data["tokens"]
+    assert tokens["access_token"] and tokens["refresh_token"] and tokens["expires_in"] == 900
+    stored = UserModel.get(user["id"])
+    assert stored.password_hash.startswith("$argon2id$") and PASSWORD not in stored.password_hash
+    account = AccountModel.get(user["id"])
+    assert account.currency == "USD" and account.balance == 0 and account.earnings == 0
+
+
+def test_duplicate_email_is_409_and_writes_nothing(api):
+    body = registration()
+    assert api.post("/auth/register", body).status == 201
+    again = api.post("/auth/register", {**body, "email": body["email"].upper(), "first_name": "Other"})
+    assert again.status == 409
+    assert again.error["type"] == "CONFLICT" and again.error["code"] == "EMAIL_EXISTS"
+    assert error_fields(again) == {"email"}
+    assert UserModel.count() == 1 and AccountModel.count() == 3 + 1  # 3 platform accounts + one user
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"email": "invalid-email"}, "email"),
+    ({"password": "weak"}, "password"),
+    ({"password": "nouppercase1!"}, "password"),
+    ({"accept_terms": False}, "accept_terms"),
+    ({"account_type": "admin"}, "account_type"),
+    ({"first_name": ""}, "first_name"),
+    ({"first_name": "<script>alert('XSS')</script>"}, "first_name"),
+    ({"company": "<img src=x onerror=alert('XSS')>"}, "company"),
+    ({"last_name": "javascript:alert('XSS')"}, "last_name"),
+    ({"last_name": "Bell\x00"}, "last_name"),
+    ({"role": "admin"}, "role"),
+    ({"balance": 1000}, "balance"),
+    ({"id": "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c"}, "id"),
+])
+def test_registration_validation_names_the_field(api, overrides, field):
+    result = api.post("/auth/register", registration(**overrides))
+    assert result.status == 400
+    assert result.error["type"] == "VALIDATION_ERROR"
+    assert field in error_fields(result)
+    assert "<script>" not in str(result.body) and "javascript:" not in str(result.body)
+    assert UserModel.count() == 0
+
+
+def test_missing_fields_are_each_reported(api):
+    result = api.post("/auth/register", {})
+    assert result.status == 400
+    assert {"email", "password", "first_name", "last_name", "account_type", "accept_terms"} <= error_fields(result)
+
+
+@pytest.mark.parametrize("raw, headers, status, code", [
+    ("{not json", {}, 400, "INVALID_JSON"),
+    ("[1, 2]", {}, 400, "INVALID_BODY"),
+    ('"text"', {}, 400, "INVALID_BODY"),
+    ("email=a", {"Content-Type": "application/x-www-form-urlencoded"}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+    ('{"email": "' + "a" * 70_000 + '"}', {}, 413, "PAYLOAD_TOO_LARGE"),
+])
+def test_malformed_bodies_get_the_error_envelope(api, raw, headers, status, code):
+    result = api.post("/auth/register", raw=raw, headers=headers)
+    assert result.status == status
+    assert result.body["success"] is False
+    assert result.error["code"] == code and result.error["type"] == "VALIDATION_ERROR"
+
+
+def test_login_updates_last_login_and_issues_tokens(api):
+    user = api.register()
+    result = api.post("/auth/login", {"email": user["email"], "password": PASSWORD})
+    assert result.status == 200
+    assert result.data["user"]["email"] == user["email"]
+    assert result.data["user"]["last_login_at"] is not None
+    assert api.get("/profile", token=result.data["tokens"]["access_token"]).status == 200
+
+
+def test_login_never_reveals_whether_the_email_exists(api):
+    user = api.register()
+    wrong_password = api.post("/auth/login", {"email": user["email"], "password": "Wr0ng!Password"})
+    unknown_email = api.post("/auth/login", {"email": "nobody@example.com", "password": PASSWORD})
+    assert wrong_password.status == unknown_email.status == 401
+    assert wrong_password.error == {**unknown_email.error, "request_id": wrong_password.error["request_id"]}
+
+
+def test_deactivated_user_cannot_log_in(api):
+    user = api.register()
+    UserModel(user_id=user["user"]["id"]).update(actions=[UserModel.status.set("deactivated")])
+    result = api.post("/auth/login", {"email": user["email"], "password": PASSWORD})
+    assert result.status == 403 and result.error["code"] == "ACCOUNT_DEACTIVATED"
+
+
+def test_profile_needs_a_valid_token(api):
+    user = api.register()
+    assert api.get("/profile").status == 401
+    assert api.get("/profile", token="invalid-token").status == 401
+    assert api.get("/profile", headers={"Authorization": "Basic abc"}).status == 401
+    result = api.get("/profile", token=user["token"])
+    assert result.status == 200 and result.data["id"] == user["user"]["id"]
+
+
+def test_expired_access_token_is_refused(api, clock):
+    user = api.register()
+    clock.advance(minutes=15)
+    result = api.get("/profile", token=user["token"])
+    assert result.status == 401 and result.error["type"] == "AUTHENTICATION_ERROR"
+    assert result.headers.get("www-authenticate") == "Bearer"
+
+
+def test_refresh_rotates_and_reuse_revokes_the_family(api):
+    user = api.register()
+    old = user["tokens"]["refresh_token"]
+    first = api.post("/auth/refresh", {"refresh_token": old})
+    assert first.status == 200
+    new_refresh, new_access = first.data["refresh_token"], first.data["access_token"]
+    assert new_refresh != old and new_access != user["token"]
+    assert api.get("/profile", token=new_access).status == 200
+
+    reused = api.post("/auth/refresh", {"refresh_token": old})
+    assert reused.status == 401 and reused.error["code"] == "REFRESH_TOKEN_REUSED"
+    # The whole family is gone: the newest refresh token and its access token too.
+    assert api.post("/auth/refresh", {"refresh_token": new_refresh}).status == 401
+    assert api.get("/profile", token=new_access).status == 401
+
+
+@pytest.mark.parametrize("token", ["invalid_token", "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c.guess"])
+def test_unknown_refresh_tokens_are_401(api, token):
+    result = api.post("/auth/refresh", {"refresh_token": token})
+    assert result.status == 401 and result.error["type"] == "AUTHENTICATION_ERROR"
+
+
+def test_guessing_a_sessions_secret_does_not_revoke_it(api):
+    user = api.register()
+    session_id = user["tokens"]["refresh_token"].split(".")[0]
+    assert api.post("/auth/refresh", {"refresh_token": f"{session_id}.guess"}).status == 401
+    assert api.post("/auth/refresh", {"refresh_token": user["tokens"]["refresh_token"]}).status == 200
+
+
+def test_expired_refresh_token_is_401(api, clock):
+    user = api.register()
+    clock.advance(days=31)
+    result = api.post("/auth/refresh", {"refresh_token": user["tokens"]["refresh_token"]})
+    assert result.status == 401 and result.error["code"] == "REFRESH_TOKEN_EXPIRED"
+
+
+def test_logout_revokes_the_session_and_its_access_token(api):
+    user = api.register()
+    result = api.post("/auth/logout", {"refresh_token": user["tokens"]["refresh_token"]}, token=user["token"])
+    assert result.status == 200 and result.data == {"revoked_sessions": 1}
+    session_id = user["tokens"]["refresh_token"].split(".")[0]
+    assert SessionModel.get(session_id).revoked is True
+    assert api.get("/profile", token=user["token"]).status == 401
+    assert api.post("/auth/refresh", {"refresh_token": user["tokens"]["refresh_token"]}).status == 401
+
+
+def test_logout_without_body_ends_the_current_session(api):
+    user = api.register()
+    assert api.call("POST", "/auth/logout", token=user["token"]).status == 200
+    assert api.get("/profile", token=user["token"]).status == 401
+
+
+def test_logout_all_devices(api):
+    user = api.register()
+    other = api.post("/auth/login", {"email": user["email"], "password": PASSWORD}).data["tokens"]
+    result = api.post("/auth/logout", {"all_devices": True}, token=user["token"])
+    assert result.data == {"revoked_sessions": 2}
+    assert api.get("/profile", token=other["access_token"]).status == 401
+    assert api.post("/auth/refresh", {"refresh_token": other["refresh_token"]}).status == 401
+
+
+def test_cannot_log_out_someone_elses_session(api):
+    alice, bob = api.register(), api.register()
+    result = api.post("/auth/logout", {"refresh_token": bob["tokens"]["refresh_token"]}, token=alice["token"])
+    assert result.data == {"revoked_sessions": 0}
+    assert api.get("/profile", token=bob["token"]).status == 200
+
+
+def test_at_most_five_active_sessions_oldest_revoked(api, clock):
+    user = api.register()  # session 1
+    sessions = [user["tokens"]]
+    for _ in range(5):
+        clock.advance(seconds=1)
+        sessions.append(api.post("/auth/login", {"email": user["email"], "password": PASSWORD}).data["tokens"])
+    assert api.get("/profile", token=sessions[0]["access_token"]).status == 401
+    assert all(api.get("/profile", token=s["access_token"]).status == 200 for s in sessions[1:])
+    active = [s for s in SessionModel.by_user.query(user["user"]["id"]) if not s.revoked]
+    assert len(active) == 5
+
+
+def test_only_hashes_of_refresh_tokens_are_stored(api):
+    user = api.register()
+    session_id, secret = user["tokens"]["refresh_token"].split(".")
+    stored = SessionModel.get(session_id)
+    assert secret not in stored.token_hash and len(stored.token_hash) == 64

@@ -1,0 +1,92 @@
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+
+from chalicelib.config import Settings
+from chalicelib.domain import tokens
+from chalicelib.domain.accounts import ACTIVE, DEACTIVATED, SUSPENDED, effective_status, ensure_may_act
+from chalicelib.domain.errors import AuthenticationFailed, Forbidden
+from chalicelib.domain.passwords import hash_password, policy_problem, verify_password
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+SETTINGS = Settings(
+    stage="test", region="us-east-1", resource_prefix="t-", dynamodb_endpoint=None, sqs_endpoint=None,
+    jwt_secret="unit-secret-0123456789abcdef0123456789", jwt_issuer="iss", jwt_audience="aud",
+    access_token_ttl_seconds=900, refresh_token_ttl_seconds=3600, max_active_sessions=5, max_body_bytes=65536,
+    default_credit_limit=0, log_level="INFO",
+)
+CLAIMS = tokens.AccessClaims("user-1", "buyer", "session-1")
+
+
+@pytest.mark.parametrize("password", ["short1!", "alllowercase1!", "ALLUPPERCASE1!", "NoDigits!!", "NoSpecial123"])
+def test_weak_passwords_are_refused_with_a_reason(password):
+    assert policy_problem(password)
+
+
+def test_strong_password_passes_and_verifies():
+    assert policy_problem("Str0ng!Passw0rd") is None
+    hashed = hash_password("Str0ng!Passw0rd")
+    assert hashed.startswith("$argon2id$") and "Str0ng" not in hashed
+    assert verify_password(hashed, "Str0ng!Passw0rd")
+    assert not verify_password(hashed, "str0ng!Passw0rd")
+
+
+def test_unknown_user_never_verifies():
+    assert verify_password(None, "decoy-Password-1!") is False
+
+
+def test_access_token_round_trip():
+    token = tokens.issue_access_token(SETTINGS, CLAIMS, NOW)
+    assert tokens.verify_access_token(SETTINGS, token, NOW + timedelta(minutes=14)) == CLAIMS
+
+
+def test_access_token_lives_fifteen_minutes():
+    token = tokens.issue_access_token(SETTINGS, CLAIMS, NOW)
+    with pytest.raises(AuthenticationFailed):
+        tokens.verify_access_token(SETTINGS, token, NOW + timedelta(seconds=900))
+
+
+def _forge(payload: dict, secret: str = SETTINGS.jwt_secret, algorithm: str = "HS256") -> str:
+    base = {"iss": "iss", "aud": "aud", "sub": "user-1", "typ": "access", "acct": "buyer", "sid": "s",
+            "iat": NOW, "nbf": NOW, "exp": NOW + timedelta(minutes=5), "jti": "j"}
+    base.update(payload)
+    return jwt.encode({k: v for k, v in base.items() if v is not None}, secret, algorithm=algorithm)
+
+
+@pytest.mark.parametrize("token", [
+    _forge({}, secret="wrong-secret-0123456789abcdef0123456789"),
+    _forge({"aud": "other"}),
+    _forge({"iss": "other"}),
+    _forge({"typ": "refresh"}),
+    _forge({"jti": None}),
+    _forge({"sid": None}),
+    _forge({"nbf": NOW + timedelta(minutes=1)}),
+    _forge({}, algorithm="HS512"),
+    jwt.encode({"sub": "user-1"}, None, algorithm="none"),
+    "not-a-jwt",
+])
+def test_forged_or_incomplete_tokens_are_refused(token):
+    with pytest.raises(AuthenticationFailed):
+        tokens.verify_access_token(SETTINGS, token, NOW)
+
+
+def test_refresh_token_format():
+    session_id = "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c"
+    assert tokens.parse_refresh_token(tokens.format_refresh_token(session_id, "s3cret")) == (session_id, "s3cret")
+    for bad in ("garbage", "not-a-uuid.secret", f"{session_id}."):
+        with pytest.raises(AuthenticationFailed):
+            tokens.parse_refresh_token(bad)
+
+
+def test_timed_suspension_ends_by_itself():
+    assert effective_status(SUSPENDED, NOW, NOW) == ACTIVE
+    assert effective_status(SUSPENDED, NOW + timedelta(seconds=1), NOW) == SUSPENDED
+    assert effective_status(SUSPENDED, None, NOW) == SUSPENDED
+
+
+def test_only_active_accounts_may_act():
+    ensure_may_act(ACTIVE)
+    for status in (SUSPENDED, DEACTIVATED):
+        with pytest.raises(Forbidden):
+            ensure_may_act(status)
