@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -186,12 +187,17 @@ def _parse_body(request: Any, spec: RouteSpec) -> Any:
         if content_type != "application/json":
             raise UnsupportedMediaType("Content-Type must be application/json")
         try:
-            data = json.loads(raw)
+            # Decimal, never binary floats, for numbers; NaN/Infinity are not JSON.
+            data = json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError):
             raise ValidationFailed("Request body is not valid JSON", code="INVALID_JSON") from None
         if not isinstance(data, dict):
             raise ValidationFailed("Request body must be a JSON object", code="INVALID_BODY")
     return validate(spec.body, data)
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _parse_query(request: Any, spec: RouteSpec) -> Any:

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import Field, PlainSerializer
 
 from chalicelib.domain.money import format_money
 from chalicelib.schemas.common import ResponseModel
@@ -14,16 +14,9 @@ MoneyOut = Annotated[int, PlainSerializer(format_money, return_type=str, when_us
                      Field(json_schema_extra={"type": "string", "pattern": r"^-?\d+\.\d{2,4}$"})]
 
 
-def _decimal_amount(value: object) -> object:
-    """Accept "12.50" or 12.5, but never via binary floats: numbers are read as their decimal text."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return value
-
-
+# Request bodies are parsed with Decimal for numbers, so 12.5 arrives exact; "12.50" works too.
 MoneyIn = Annotated[
     Decimal,
-    BeforeValidator(_decimal_amount),
     Field(max_digits=14, decimal_places=4, description="USD amount with up to 4 decimal places"),
 ]
 

@@ -1,0 +1,382 @@
+"""Generates infra/: the AWS resources Chalice does not create, from the models and queue specs.
+
+    python -m chalicelib.persistence.infra            # rewrite the generated files
+    python -m chalicelib.persistence.infra --check    # exit 1 if a committed file is out of date
+
+`make package` merges infra/resources.json into Chalice's own template
+(`chalice package --merge-template infra/resources.json out/`). The fragment holds:
+
+* one DynamoDB table per PynamoDB model (keys, indexes and TTL read from the model),
+* one SQS queue per QueueSpec, with its dead-letter queue, redrive policy and an alarm on the DLQ,
+* deep overrides of Chalice's resources: SQS event sources point at the queues above, every
+  function's STAGE / RESOURCE_PREFIX / JWT_SECRET_SSM_PARAMETER follow the stack's `Stage`
+  parameter, and every function role gets a least-privilege policy on this stage's tables and queues.
+
+Chalice (autogen_policy false) also needs a policy file per stage to build; .chalice/policy-<stage>.json
+is generated here too: the same permissions with region and account left as wildcards. The packaged
+template replaces it with the exact per-function policies above.
+
+Build time only: the Lambda handlers never import this module.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalicelib.gateways.queues import QUEUES, QueueSpec
+from chalicelib.local.provision import dead_letter_name
+from chalicelib.persistence.models import ALL_MODELS, BaseModel
+
+ROOT = Path(__file__).resolve().parents[2]
+RESOURCES_FILE = ROOT / "infra" / "resources.json"
+
+STAGES = ("dev", "prod")  # the stages of .chalice/config.json
+STAGE_PARAMETER = "Stage"
+# Physical names: the stage's prefix + the logical name, as Settings.resource_prefix says.
+NAME_PREFIX = "callx-${Stage}-"
+JWT_SECRET_PARAMETER = "/callx/${Stage}/jwt-secret"
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to look at what failed
+
+# What the code does with DynamoDB, as IAM actions. TransactWriteItems / TransactGetItems are not
+# IAM actions: each item of a transaction is authorised as its PutItem / UpdateItem / DeleteItem /
+# ConditionCheckItem / GetItem. Model.count(hash_key) is a Query. Nothing scans, batches or calls
+# DescribeTable at run time (tests/infra checks the code for calls that would need more).
+DYNAMODB_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+DYNAMODB_INDEX_ACTIONS = ("dynamodb:Query",)
+SQS_PRODUCER_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+# What Lambda's SQS event source mapping does with the consumer's role.
+SQS_CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+# Log groups are CloudFormation resources (log_retention_in_days in .chalice/config.json), so the
+# functions only write to them; with logs:CreateLogGroup a function could race the stack to create one.
+LOGS_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+# The secret is a SecureString under the AWS managed key aws/ssm, whose key policy already lets
+# the account's principals decrypt through SSM: no kms:Decrypt needed (a customer key would be).
+SSM_ACTIONS = ("ssm:GetParameter",)
+
+ARN_PREFIX = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s"
+
+
+# --- names ------------------------------------------------------------------------------------
+
+def camel(name: str) -> str:
+    """users -> Users, ledger_entries -> LedgerEntries, notifications-dlq -> NotificationsDlq."""
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_") if part)
+
+
+def table_id(model: type[BaseModel]) -> str:
+    return f"{camel(model.logical_name)}Table"
+
+
+def queue_id(spec: QueueSpec) -> str:
+    return f"{camel(spec.logical)}Queue"
+
+
+def dead_letter_queue_id(spec: QueueSpec) -> str:
+    return f"{camel(spec.logical)}DeadLetterQueue"
+
+
+def alarm_id(spec: QueueSpec) -> str:
+    return f"{camel(spec.logical)}DeadLetterQueueAlarm"
+
+
+def physical(logical: str) -> dict[str, str]:
+    return {"Fn::Sub": NAME_PREFIX + logical}
+
+
+def function_id(function_name: str) -> str:
+    """The logical id `chalice package` gives a function (it renames the API handler)."""
+    from chalice.utils import to_cfn_resource_name
+
+    return "APIHandler" if function_name == "api_handler" else to_cfn_resource_name(function_name)
+
+
+def role_id(function_name: str) -> str:
+    """With autogen_policy false Chalice makes one role per function, named `<function>_role`."""
+    from chalice.utils import to_cfn_resource_name
+
+    return to_cfn_resource_name(f"{function_name}_role")
+
+
+# --- the app's functions ----------------------------------------------------------------------
+
+def _app():
+    from app import app  # the project root is on sys.path (python -m / pytest from the root)
+
+    return app
+
+
+def function_names() -> list[str]:
+    """Every Lambda function `chalice package` makes for the app, by Chalice's function name."""
+    app = _app()
+    names = ["api_handler"] if app.routes else []
+    names += [source.name for source in app.event_sources]
+    names += [function.name for function in app.pure_lambda_functions]
+    names += [authorizer.name for authorizer in app.builtin_auth_handlers]
+    if app.websocket_handlers:
+        raise NotImplementedError("websocket handlers: give their functions roles and environment here")
+    return names
+
+
+def sqs_sources() -> list[Any]:
+    """The app's @on_sqs_message handlers (chalice.app.SQSEventConfig)."""
+    from chalice.app import SQSEventConfig
+
+    return [source for source in _app().event_sources if isinstance(source, SQSEventConfig)]
+
+
+def queue_spec(logical: str) -> QueueSpec:
+    for spec in QUEUES:
+        if spec.logical == logical:
+            return spec
+    raise LookupError(f"An SQS handler consumes {logical!r}, which has no QueueSpec in gateways/queues.py")
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+def _key_schema(keys: list[dict[str, str]]) -> list[dict[str, str]]:
+    # DynamoDB wants the HASH key first; PynamoDB's order follows a set.
+    return [{"AttributeName": key["AttributeName"], "KeyType": key["KeyType"]}
+            for key in sorted(keys, key=lambda key: key["KeyType"] != "HASH")]
+
+
+def _projection(projection: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"ProjectionType": projection["ProjectionType"]}
+    if projection.get("NonKeyAttributes"):
+        out["NonKeyAttributes"] = sorted(projection["NonKeyAttributes"])
+    return out
+
+
+def _indexes(indexes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"IndexName": index["index_name"],
+             "KeySchema": _key_schema(index["key_schema"]),
+             "Projection": _projection(index["projection"])}
+            for index in sorted(indexes, key=lambda index: index["index_name"])]
+
+
+def table_resource(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model._get_schema()
+    properties: dict[str, Any] = {
+        "TableName": physical(model.logical_name),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": sorted(
+            ({"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
+             for a in schema["attribute_definitions"]),
+            key=lambda a: a["AttributeName"]),
+        "KeySchema": _key_schema(schema["key_schema"]),
+    }
+    if schema["global_secondary_indexes"]:
+        properties["GlobalSecondaryIndexes"] = _indexes(schema["global_secondary_indexes"])
+    if schema["local_secondary_indexes"]:
+        properties["LocalSecondaryIndexes"] = _indexes(schema["local_secondary_indexes"])
+    ttl = model._ttl_attribute()
+    if ttl is not None:
+        properties["TimeToLiveSpecification"] = {"AttributeName": ttl.attr_name, "Enabled": True}
+    properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+    properties["SSESpecification"] = {"SSEEnabled": True}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        # Data outlives the stack: deleting or replacing the stack leaves the table behind.
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+# --- queues -----------------------------------------------------------------------------------
+
+def queue_resources(spec: QueueSpec) -> dict[str, Any]:
+    dead_letter = dead_letter_name(spec.logical)
+    return {
+        queue_id(spec): {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": physical(spec.logical),
+                "VisibilityTimeout": spec.visibility_timeout_seconds,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [dead_letter_queue_id(spec), "Arn"]},
+                    "maxReceiveCount": spec.max_receive_count,
+                },
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        dead_letter_queue_id(spec): {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": physical(dead_letter),
+                "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        alarm_id(spec): {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": physical(f"{dead_letter}-not-empty"),
+                "AlarmDescription": {"Fn::Sub": (
+                    f"Messages of {NAME_PREFIX}{spec.logical} failed {spec.max_receive_count} "
+                    f"deliveries and wait in {NAME_PREFIX}{dead_letter}.")},
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName",
+                                "Value": {"Fn::GetAtt": [dead_letter_queue_id(spec), "QueueName"]}}],
+                "Statistic": "Maximum",
+                "Period": 300,  # SQS publishes its metrics every five minutes
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        },
+    }
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+def _statement(actions: tuple[str, ...], resources: list[str]) -> dict[str, Any]:
+    """Resources are ARN patterns with ${AWS::Partition}, ${AWS::Region}, ${AWS::AccountId}, ${Stage}."""
+    return {"Effect": "Allow", "Action": list(actions), "Resource": resources}
+
+
+def policy_statements(consumed: tuple[str, ...]) -> list[dict[str, Any]]:
+    """What a function may do; `consumed` are the logical names of the queues it is triggered by."""
+    tables = [ARN_PREFIX % ("dynamodb", f"table/{NAME_PREFIX}{model.logical_name}") for model in ALL_MODELS]
+    indexes = [f"{ARN_PREFIX % ('dynamodb', f'table/{NAME_PREFIX}{model.logical_name}')}/index/*"
+               for model in ALL_MODELS
+               if model._get_schema()["global_secondary_indexes"] or model._get_schema()["local_secondary_indexes"]]
+    queues = [ARN_PREFIX % ("sqs", NAME_PREFIX + spec.logical) for spec in QUEUES]
+    statements = [
+        _statement(LOGS_ACTIONS, [ARN_PREFIX % ("logs", "log-group:/aws/lambda/*")]),
+        _statement(SSM_ACTIONS, [ARN_PREFIX % ("ssm", "parameter" + JWT_SECRET_PARAMETER)]),
+        _statement(DYNAMODB_TABLE_ACTIONS, tables),
+    ]
+    if indexes:
+        statements.append(_statement(DYNAMODB_INDEX_ACTIONS, indexes))
+    if queues:
+        statements.append(_statement(SQS_PRODUCER_ACTIONS, queues))
+    if consumed:
+        statements.append(_statement(SQS_CONSUMER_ACTIONS,
+                                     [ARN_PREFIX % ("sqs", NAME_PREFIX + logical) for logical in consumed]))
+    return statements
+
+
+def _sub_resources(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**s, "Resource": [{"Fn::Sub": arn} for arn in s["Resource"]]} for s in statements]
+
+
+def _consumed_by(function_name: str) -> tuple[str, ...]:
+    return tuple(sorted({source.queue for source in sqs_sources() if source.name == function_name}))
+
+
+def build_policy_file(stage: str) -> dict[str, Any]:
+    """.chalice/policy-<stage>.json: every function's permissions, any region and account."""
+    consumed = tuple(sorted({source.queue for source in sqs_sources()}))
+    values = {"${AWS::Partition}": "aws", "${AWS::Region}": "*", "${AWS::AccountId}": "*", "${Stage}": stage}
+
+    def fill(arn: str) -> str:
+        for placeholder, value in values.items():
+            arn = arn.replace(placeholder, value)
+        return arn
+
+    return {"Version": "2012-10-17",
+            "Statement": [{**s, "Resource": [fill(arn) for arn in s["Resource"]]}
+                          for s in policy_statements(consumed)]}
+
+
+# --- overrides of Chalice's resources ---------------------------------------------------------
+
+def function_overrides() -> dict[str, Any]:
+    resources: dict[str, Any] = {}
+    for name in function_names():
+        resources[function_id(name)] = {"Properties": {"Environment": {"Variables": {
+            # The stack's Stage decides every physical name, whatever stage Chalice packaged.
+            "STAGE": {"Ref": STAGE_PARAMETER},
+            "RESOURCE_PREFIX": {"Fn::Sub": NAME_PREFIX},
+            "JWT_SECRET_SSM_PARAMETER": {"Fn::Sub": JWT_SECRET_PARAMETER},
+        }}}}
+        resources[role_id(name)] = {"Properties": {"Policies": [{
+            "PolicyName": f"{role_id(name)}Policy",
+            "PolicyDocument": {"Version": "2012-10-17",
+                               "Statement": _sub_resources(policy_statements(_consumed_by(name)))},
+        }]}}
+    if "api_handler" in function_names():
+        # Chalice names the API handler's log group after `${ApiHandler}`, then renames the function
+        # to APIHandler; point the log group (log_retention_in_days, required) at the real function.
+        resources["ApiHandlerLogGroup"] = {"Properties": {"LogGroupName": {"Fn::Sub": "/aws/lambda/${APIHandler}"}}}
+    for source in sqs_sources():
+        # Chalice writes Queue as {"Fn::Sub": "arn:...:<logical name>"}; the merge is deep, so a
+        # {"Fn::GetAtt": ...} would land beside it. The same key replaces it, and ${X.Arn} is a GetAtt.
+        event: dict[str, Any] = {"Queue": {"Fn::Sub": "${%s.Arn}" % queue_id(queue_spec(source.queue))}}
+        if source.batch_size > 1:
+            # The handler must then return {"batchItemFailures": [...]} (powertools' process_partial_response).
+            event["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        function = function_id(source.name)
+        resources[function]["Properties"]["Events"] = {
+            f"{function}SqsEventSource": {"Properties": event}}
+    return resources
+
+
+# --- the template -----------------------------------------------------------------------------
+
+def build_template() -> dict[str, Any]:
+    resources: dict[str, Any] = {}
+    for model in ALL_MODELS:
+        resources[table_id(model)] = table_resource(model)
+    for spec in QUEUES:
+        resources.update(queue_resources(spec))
+    overrides = function_overrides()
+    clash = set(resources) & set(overrides)
+    if clash:
+        raise ValueError(f"Logical ids used twice: {sorted(clash)}")
+    resources.update(overrides)
+    return {
+        "Parameters": {
+            STAGE_PARAMETER: {
+                "Type": "String",
+                "Default": STAGES[0],
+                "AllowedValues": list(STAGES),
+                "Description": "Chalice stage: names every table, queue and parameter callx-<Stage>-...",
+            },
+        },
+        "Resources": resources,
+    }
+
+
+def _render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"
+
+
+def generated_files() -> dict[Path, str]:
+    files = {RESOURCES_FILE: _render(build_template())}
+    for stage in STAGES:
+        files[ROOT / ".chalice" / f"policy-{stage}.json"] = _render(build_policy_file(stage))
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if a committed file differs from what the models and queues generate")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, text in generated_files().items():
+        current = path.read_text() if path.exists() else None
+        if current == text:
+            continue
+        stale.append(path)
+        if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path.relative_to(ROOT)}")
+    if args.check and stale:
+        for path in stale:
+            print(f"{path.relative_to(ROOT)} is out of date; run: python -m chalicelib.persistence.infra",
+                  file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Workers through the Lambda event path, as Lambda would invoke them."""
+import json
+import uuid
+import pytest
+from chalice.test import Client
+
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.persistence.models import NotificationModel, UserModel
+from chalicelib.services.admin import lift_expired_suspensions
+from tests.helpers import PASSWORD, Api
+
+
+def sqs_event(client: Client, *bodies: dict) -> dict:
+    event = client.events.generate_sqs_event(message_bodies=[json.dumps(b) for b in bodies],
+                                             queue_name="callx-test-notifications")
+    for record in event["Records"]:  # generate_sqs_event gives every record the same id
+        record["messageId"] = str(uuid.uuid4())
+    return event
+
+
+def notification(user_id: str, notification_id: str = "n-1") -> dict:
+    return {"notification_id": notification_id, "user_id": user_id, "kind": "account_suspended",
+            "subject": "Suspended", "message": "Your account has been suspended.",
+            "created_at": "2026-11-02T15:00:00+00:00"}
+
+
+def test_notification_is_delivered_once_however_often_sqs_repeats_it(client, aws):
+    user = Api(client).register()
+    event = sqs_event(client, notification(user["user"]["id"]))
+    for _ in range(3):  # at-least-once delivery: the same message again
+        client.lambda_.invoke("deliver_notifications", event)
+    inbox = Api(client).get("/notifications", token=user["token"])
+    assert inbox.body["pagination"]["total"] == 1
+    assert inbox.data[0]["id"] == "n-1" and inbox.data[0]["kind"] == "account_suspended"
+
+
+def test_poison_message_fails_so_sqs_retries_then_dead_letters(client, aws):
+    # Raising is how a Lambda SQS consumer says "not processed": SQS redelivers, then dead-letters.
+    with pytest.raises(ValidationFailed):
+        client.lambda_.invoke("deliver_notifications", sqs_event(client, {"unexpected": True}))
+    assert NotificationModel.count() == 0
+
+
+def test_suspension_notification_reaches_the_inbox_through_the_queue(client, aws):
+    """Admin suspends with notify_user → message on SQS → the worker Lambda → the user's inbox."""
+    from chalicelib.gateways import queues
+
+    api = Api(client)
+    admin, user = api.admin(), api.register()
+    api.put(f"/admin/users/{user['user']['id']}/suspend", {"reason": "Spam", "notify_user": True,
+                                                            "duration_days": 1}, token=admin["token"])
+    sqs = queues._client()
+    message = sqs.receive_message(QueueUrl=queues.queue_url(queues.NOTIFICATIONS))["Messages"][0]
+    event = {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                          "body": message["Body"], "attributes": {}, "messageAttributes": {},
+                          "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123:q",
+                          "awsRegion": "us-east-1"}]}
+    client.lambda_.invoke("deliver_notifications", event)
+    [stored] = NotificationModel.query(user["user"]["id"])
+    assert "Spam" in stored.message and "until" in stored.message
+
+
+def test_scheduled_job_lifts_only_ended_suspensions(client, aws, clock):
+    api = Api(client)
+    admin = api.admin()
+    short, long, forever = api.register(), api.register(), api.register()
+    for user, days in ((short, 1), (long, 30), (forever, None)):
+        body = {"reason": "Review", **({"duration_days": days} if days else {})}
+        assert api.put(f"/admin/users/{user['user']['id']}/suspend", body, token=admin["token"]).status == 200
+
+    clock.advance(days=1, seconds=1)
+    client.lambda_.invoke("lift_suspensions", client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    assert UserModel.get(short["user"]["id"]).status == "active"
+    assert UserModel.get(short["user"]["id"]).suspended_until is None
+    assert UserModel.get(long["user"]["id"]).status == "suspended"
+    assert UserModel.get(forever["user"]["id"]).status == "suspended"
+    assert lift_expired_suspensions(clock()) == 0  # running again changes nothing
+    assert api.post("/auth/login", {"email": short["email"], "password": PASSWORD}).status == 200
+
+
+def test_ended_suspension_lets_the_user_in_before_the_job_runs(client, aws, clock):
+    api = Api(client)
+    admin, user = api.admin(), api.register()
+    api.put(f"/admin/users/{user['user']['id']}/suspend", {"reason": "x", "duration_days": 2}, token=admin["token"])
+    assert api.post("/auth/login", {"email": user["email"], "password": PASSWORD}).status == 403
+    clock.advance(days=2)
+    assert api.post("/auth/login", {"email": user["email"], "password": PASSWORD}).status == 200
