@@ -45,7 +45,7 @@ def start_aws():
 
 
 def _admin_credentials() -> tuple[str, str, bool]:
-    email = os.environ.get("ADMIN_EMAIL", "admin@call-exchange.local")
+    email = os.environ.get("ADMIN_EMAIL", "admin@example.com")
     password = os.environ.get("ADMIN_PASSWORD")
     if password:
         return email, password, False

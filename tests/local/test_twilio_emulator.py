@@ -159,7 +159,7 @@ def test_mobile_numbers_outside_north_america(twilio):
         assert number.iso_country == "GB"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(area_code=st.integers(200, 999))
 def test_every_stocked_number_is_valid_for_its_area_code(area_code):
     for number in stock(Block("US", "local", str(area_code))):
