@@ -242,10 +242,15 @@ def _statement(actions: tuple[str, ...], resources: list[str]) -> dict[str, Any]
 
 def policy_statements(consumed: tuple[str, ...]) -> list[dict[str, Any]]:
     """What a function may do; `consumed` are the logical names of the queues it is triggered by."""
-    tables = [ARN_PREFIX % ("dynamodb", f"table/{NAME_PREFIX}{model.logical_name}") for model in ALL_MODELS]
-    indexes = [f"{ARN_PREFIX % ('dynamodb', f'table/{NAME_PREFIX}{model.logical_name}')}/index/*"
-               for model in ALL_MODELS
-               if model._get_schema()["global_secondary_indexes"] or model._get_schema()["local_secondary_indexes"]]
+    def table_arn(model: type[BaseModel]) -> str:
+        return ARN_PREFIX % ("dynamodb", f"table/{NAME_PREFIX}{model.logical_name}")
+
+    def has_indexes(model: type[BaseModel]) -> bool:
+        schema = model._get_schema()
+        return bool(schema["global_secondary_indexes"] or schema["local_secondary_indexes"])
+
+    tables = [table_arn(model) for model in ALL_MODELS]
+    indexes = [f"{table_arn(model)}/index/*" for model in ALL_MODELS if has_indexes(model)]
     queues = [ARN_PREFIX % ("sqs", NAME_PREFIX + spec.logical) for spec in QUEUES]
     statements = [
         _statement(LOGS_ACTIONS, [ARN_PREFIX % ("logs", "log-group:/aws/lambda/*")]),
