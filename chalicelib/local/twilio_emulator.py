@@ -28,6 +28,7 @@ import binascii
 import functools
 import itertools
 import json
+import logging
 import random
 import re
 import secrets
@@ -42,6 +43,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
+
+logger = logging.getLogger(__name__)
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2  # shaped like a real SID, belongs to no one
@@ -82,6 +85,7 @@ DEFAULT_AREA_CODES = {
 }
 NUMBERS_PER_BLOCK = 40  # numbers in stock per (country, type, area code)
 GENERATION_ATTEMPTS = 2000
+SEARCH_FILTERS = ("AreaCode", "Contains", "InRegion", "InLocality")
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 50
 
@@ -204,7 +208,7 @@ def is_kind(number: phonenumbers.PhoneNumber, block: Block) -> bool:
 def nanp_candidates(area_code: str, rng: random.Random) -> Iterator[str]:
     for _ in range(GENERATION_ATTEMPTS):
         exchange = rng.randint(200, 999)
-        if exchange % 100 == 11:  # N11 service codes; 555 is fictional
+        if exchange % 100 == 11 or exchange == 555:  # N11 service codes; 555 is fictional
             continue
         yield f"+1{area_code}{exchange:03d}{rng.randint(0, 9999):04d}"
 
@@ -358,7 +362,8 @@ class Fault:
         return (self.method in (None, method)) and (self.kind in (None, kind))
 
     def error(self) -> TwilioError:
-        return TwilioError(self.status, self.code, self.message or FAULT_MESSAGES.get(self.code, "Injected fault"))
+        message = self.message or FAULT_MESSAGES.get(self.code, "Injected fault")
+        return TwilioError(self.status, self.code, message)
 
 
 @dataclass
@@ -539,6 +544,9 @@ class TwilioEmulator:
                 return getattr(self, "_" + handlers[request.method])(request, **params)
             except TwilioError as error:
                 return error.status, error.body()
+            except Exception:  # a bug here must still reach the SDK as Twilio would answer it
+                logger.exception("twilio emulator failed on %s %s", request.method, request.path)
+                return 500, TwilioError(500, 20500, "Internal Server Error").body()
 
     def _take_fault(self, method: str, kind: str) -> None:
         for fault in self._state.faults:
@@ -555,8 +563,9 @@ class TwilioEmulator:
             sid, _, token = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             sid = token = ""
-        credentials_ok = (scheme.lower() == "basic" and secrets.compare_digest(sid, self._account_sid)
-                          and secrets.compare_digest(token, self._auth_token))
+        credentials_ok = (scheme.lower() == "basic"
+                          and secrets.compare_digest(sid.encode(), self._account_sid.encode())
+                          and secrets.compare_digest(token.encode(), self._auth_token.encode()))
         if not credentials_ok or (account is not None and account != self._account_sid):
             raise TwilioError(401, 20003, "Authenticate")
 
@@ -585,10 +594,11 @@ class TwilioEmulator:
             found.append(number.to_json(country))
             if len(found) == page_size:
                 break
-        filters = {name: query[name] for name in ("AreaCode", "Contains", "InRegion", "InLocality") if name in query}
+        filters = {name: query[name] for name in SEARCH_FILTERS if name in query}
         return 200, self._page("available_phone_numbers", found, request.path, filters, 0, page_size, last=True)
 
-    def _search_blocks(self, country: str, kind: str, area_code: str | None, contains: str | None) -> list[Block]:
+    @staticmethod
+    def _search_blocks(country: str, kind: str, area_code: str | None, contains: str | None) -> list[Block]:
         if country not in NANP_COUNTRIES:
             return [Block(country, kind)]  # AreaCode applies to the US and Canada only
         if area_code is not None and not re.fullmatch(r"[2-9]\d\d", area_code):
@@ -673,7 +683,7 @@ class TwilioEmulator:
         if raw == MAGIC_INVALID or not phonenumbers.is_valid_number(number):
             raise bad_request(21421, "PhoneNumber is invalid")
         e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-        in_stock = any(available.phone_number == e164 for block in blocks_of(number) for available in stock(block))
+        in_stock = any(item.phone_number == e164 for block in blocks_of(number) for item in stock(block))
         if not in_stock or e164 in self._state.owned_phone_numbers():
             raise bad_request(21422, "PhoneNumber is not available")
         return e164
@@ -773,6 +783,12 @@ class TwilioEmulator:
     # the control API (/_emulator/...), for a test driving the emulator of another process
 
     def control(self, method: str, path: str, values: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        try:
+            return self._control(method, path, values)
+        except (KeyError, TypeError, ValueError) as error:
+            return 400, {"message": f"bad control request: {error!r}"}
+
+    def _control(self, method: str, path: str, values: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
         if (method, path) == ("GET", "/_emulator/state"):
             return 200, self.snapshot()
         if (method, path) == ("POST", "/_emulator/faults"):
@@ -825,10 +841,11 @@ class _Handler(BaseHTTPRequestHandler):
         emulator: TwilioEmulator = self.server.emulator  # type: ignore[attr-defined]
         url = urlsplit(self.path)
         body = self._form_or_json()
-        if url.path.startswith("/_emulator/"):
+        if url.path.startswith("/_emulator/"):  # the control API: no auth, not counted
             status, payload = emulator.control(method, url.path, {**_first_values(url.query), **body})
         else:
-            request = Request(method, url.path, _first_values(url.query), body, self.headers.get("Authorization"))
+            query, authorization = _first_values(url.query), self.headers.get("Authorization")
+            request = Request(method, url.path, query, body, authorization)
             status, payload = emulator.handle(request)
         self._send(status, payload)
 
@@ -837,7 +854,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not raw:
             return {}
         if self.headers.get("Content-Type", "").startswith("application/json"):
-            return json.loads(raw)
+            try:
+                return dict(json.loads(raw))
+            except ValueError:
+                return {}
         return _first_values(raw)
 
     def _send(self, status: int, payload: dict[str, Any] | None) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from twilio.rest import Client
 
 from chalicelib.gateways.twilio_http import BaseUrlHttpClient, redirect
 from chalicelib.local.twilio_emulator import (
-    TOLL_FREE_PREFIXES, Block, TwilioEmulator, contains_pattern, stock,
+    TOLL_FREE_PREFIXES, Block, TwilioEmulator, contains_pattern, nanp_candidates, stock,
 )
 
 RFC2822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
@@ -59,7 +60,8 @@ def parsed(phone_number: str) -> phonenumbers.PhoneNumber:
 def raw(emulator, method: str, path: str, **kwargs) -> requests.Response:
     """A request below the SDK, with the emulator's credentials unless told otherwise."""
     kwargs.setdefault("auth", (emulator.account_sid, emulator.auth_token))
-    return requests.request(method, f"{emulator.url}/2010-04-01/Accounts/{emulator.account_sid}/{path}", **kwargs)
+    url = f"{emulator.url}/2010-04-01/Accounts/{emulator.account_sid}/{path}"
+    return requests.request(method, url, **kwargs)
 
 
 # --- searching ---------------------------------------------------------------------------------
@@ -75,7 +77,8 @@ def test_local_search_by_area_code_returns_valid_numbers_of_that_area_code(twili
         assert phonenumbers.region_code_for_number(parsed(number.phone_number)) == "US"
         assert phonenumbers.number_type(parsed(number.phone_number)) in LOCAL_TYPES
         assert number.region == "CA" and number.iso_country == "US" and number.locality
-        assert number.friendly_name == f"({number.phone_number[2:5]}) {number.phone_number[5:8]}-{number.phone_number[8:]}"
+        digits = number.phone_number[2:]
+        assert number.friendly_name == f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
         assert number.capabilities == {"voice": True, "SMS": True, "MMS": True, "fax": False}
 
 
@@ -119,7 +122,8 @@ def test_toll_free_search_answers_toll_free_numbers(twilio):
 
 def test_limit_becomes_one_request_of_that_page_size(twilio, emulator):
     found = twilio.available_phone_numbers("US").local.list(area_code=312, limit=3)
-    page = raw(emulator, "GET", "AvailablePhoneNumbers/US/Local.json", params={"AreaCode": "312", "PageSize": 2}).json()
+    page = raw(emulator, "GET", "AvailablePhoneNumbers/US/Local.json",
+               params={"AreaCode": "312", "PageSize": 2}).json()
 
     assert len(found) == 3
     assert emulator.request_counts[("GET", "available_phone_numbers")] == 2
@@ -166,7 +170,13 @@ def test_every_stocked_number_is_valid_for_its_area_code(area_code):
         assert number.phone_number.startswith(f"+1{area_code}")
         assert phonenumbers.is_valid_number(parsed(number.phone_number))
         assert phonenumbers.region_code_for_number(parsed(number.phone_number)) == "US"
-        assert number.phone_number[5:8] != "555"  # the fictional exchange is never sold
+
+
+def test_generated_exchanges_skip_service_codes_and_the_fictional_555():
+    exchanges = {candidate[5:8] for candidate in nanp_candidates("415", random.Random(0))}
+
+    assert len(exchanges) > 700
+    assert "555" not in exchanges and not any(exchange.endswith("11") for exchange in exchanges)
 
 
 # --- buying ------------------------------------------------------------------------------------
@@ -290,6 +300,11 @@ def test_list_pages_like_twilio(twilio, emulator):
 
     assert {n.sid for n in listed} == bought
     assert emulator.request_counts[("GET", "incoming_phone_numbers")] == 3  # pages of 2, 2 and 1
+    first = raw(emulator, "GET", "IncomingPhoneNumbers.json", params={"PageSize": 2}).json()
+    last = raw(emulator, "GET", "IncomingPhoneNumbers.json", params={"PageSize": 2, "Page": 2}).json()
+    assert "Page=1" in first["next_page_uri"] and first["previous_page_uri"] is None
+    assert (last["start"], last["end"], last["next_page_uri"]) == (4, 4, None)
+    assert "Page=1" in last["previous_page_uri"]
 
 
 def test_list_filters_by_partial_number(twilio):
@@ -332,16 +347,18 @@ def test_another_accounts_url_is_refused(emulator):
     assert response.status_code == 401 and response.json()["code"] == 20003
 
 
-def test_errors_have_twilios_body(emulator):
+def test_errors_have_twilios_body(twilio, emulator):
     response = raw(emulator, "GET", "NoSuchThing.json")
 
     assert response.status_code == 404
     assert response.json() == {
         "code": 20404,
-        "message": f"The requested resource /2010-04-01/Accounts/{emulator.account_sid}/NoSuchThing.json was not found",
+        "message": f"The requested resource /2010-04-01/Accounts/{emulator.account_sid}/NoSuchThing.json"
+                   " was not found",
         "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404,
     }
     assert raw(emulator, "PUT", "IncomingPhoneNumbers.json").json()["code"] == 20004
+    assert emulator.request_counts == {("GET", "unknown"): 1, ("PUT", "incoming_phone_numbers"): 1}
 
 
 def test_injected_faults_fail_matching_requests_then_recover(twilio, emulator):
@@ -358,7 +375,8 @@ def test_injected_faults_fail_matching_requests_then_recover(twilio, emulator):
 
 
 def test_faults_can_be_injected_over_http_by_another_process(twilio, emulator):
-    injected = requests.post(f"{emulator.url}/_emulator/faults", json={"status": 429, "code": 20429, "count": 1})
+    injected = requests.post(f"{emulator.url}/_emulator/faults",
+                             json={"status": 429, "code": 20429, "count": 1})
 
     assert injected.status_code == 201
     assert failure(lambda: twilio.incoming_phone_numbers.create(area_code="212")) == (429, 20429)
