@@ -2,11 +2,13 @@
 from chalice import Chalice
 
 from chalicelib.api import admin, billing, identity, notifications, system
+from chalicelib.http import envelope_chalice_errors
 from chalicelib.openapi import API_PREFIX
 from chalicelib.workers import notifications as notification_worker
 from chalicelib.workers import suspensions
 
 app = Chalice(app_name="call-exchange")
+app.register_middleware(envelope_chalice_errors, "http")
 
 for module in (system, identity, admin, billing, notifications):
     app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)

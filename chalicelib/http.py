@@ -139,6 +139,26 @@ def _serve(request: Any, spec: RouteSpec, handler: Callable, path_params: dict[s
         return error_response(DomainError("An internal error occurred"), request_id)
 
 
+def envelope_chalice_errors(event: Any, get_response: Callable) -> Response:
+    """HTTP middleware: the few errors Chalice answers itself (e.g. 405 for a method a path does not
+    have) get our envelope too."""
+    response = get_response(event)
+    if response.status_code >= 400 and isinstance(response.body, dict) and "Code" in response.body:
+        error = ValidationFailed(str(response.body.get("Message", "Request not allowed")),
+                                 code=_CHALICE_CODES.get(response.body["Code"], "BAD_REQUEST"))
+        error.status = response.status_code
+        if response.status_code >= 500:
+            error = DomainError("An internal error occurred")
+        body = error_body(error, _request_id(event))
+        return Response(body=json.dumps(body), status_code=error.status,
+                        headers={**response.headers, **_SECURITY_HEADERS, "Content-Type": "application/json"})
+    return response
+
+
+_CHALICE_CODES = {"MethodNotAllowedError": "METHOD_NOT_ALLOWED", "UnsupportedMediaType": "UNSUPPORTED_MEDIA_TYPE",
+                  "BadRequestError": "BAD_REQUEST", "NotFoundError": "NOT_FOUND"}
+
+
 def _request_id(request: Any) -> str:
     context = getattr(request, "context", None) or {}
     return str(context.get("requestId") or uuid.uuid4())
@@ -247,9 +267,8 @@ def _dump(model: Any, data: Any) -> Any:
     return model.model_validate(data).model_dump(mode="json")
 
 
-def error_response(error: DomainError, request_id: str) -> Response:
-    """The one place a domain error becomes HTTP."""
-    body = {
+def error_body(error: DomainError, request_id: str) -> dict:
+    return {
         "success": False,
         "error": {
             "type": error.type,
@@ -259,6 +278,11 @@ def error_response(error: DomainError, request_id: str) -> Response:
             "request_id": request_id,
         },
     }
+
+
+def error_response(error: DomainError, request_id: str) -> Response:
+    """The one place a domain error becomes HTTP."""
+    body = error_body(error, request_id)
     headers = {**_SECURITY_HEADERS, "X-Request-Id": request_id, "Content-Type": "application/json"}
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"

@@ -16,6 +16,9 @@ _RULES = (
     (re.compile(r"[^A-Za-z0-9]"), "a special character"),
 )
 
+# The same policy as one regular expression, for the OpenAPI document.
+POLICY_PATTERN = r"^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)(?=.*[^A-Za-z0-9]).{8,128}$"
+
 
 def policy_problem(password: str) -> str | None:
     """The first thing wrong with a new password, as a sentence, or None."""

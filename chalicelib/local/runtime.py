@@ -57,13 +57,11 @@ def main() -> int:
     moto_server, aws_url = start_aws()
     _local_environment(aws_url)
 
-    from chalice.config import Config
-    from chalice.local import create_local_server
-
     from chalicelib.config import get_settings, reset_settings
     from chalicelib.gateways import queues
     from chalicelib.local.dispatcher import Dispatcher
     from chalicelib.local.provision import provision
+    from chalicelib.local.server import create_server
     from chalicelib.services.identity import ensure_admin
 
     reset_settings()
@@ -78,7 +76,7 @@ def main() -> int:
     dispatcher = Dispatcher(app, queues._client(), settings.queue_name, settings.region,
                             schedule_scale=float(os.environ.get("SCHEDULE_SCALE", "1")))
     dispatcher.start()
-    server = create_local_server(app, Config(chalice_stage="dev"), LOOPBACK, port)
+    server = create_server(app, LOOPBACK, port)
     stopping = threading.Event()
 
     def stop(*_):

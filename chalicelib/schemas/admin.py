@@ -3,10 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, StrictBool, StrictInt
 
-from chalicelib.schemas.billing import BalanceOut, MoneyIn
+from chalicelib.schemas.billing import BalanceOut, PositiveMoneyIn
 from chalicelib.schemas.common import PageQuery, SafeText, StrictModel
 from chalicelib.schemas.identity import UserOut
 
@@ -18,20 +17,13 @@ class UserListQuery(PageQuery):
 
 class SuspendRequest(StrictModel):
     reason: SafeText(500)
-    duration_days: int | None = Field(None, ge=1, le=3650, description="Omit for an indefinite suspension")
-    notify_user: bool = False
+    duration_days: StrictInt | None = Field(None, ge=1, le=3650, description="Omit for an indefinite suspension")
+    notify_user: StrictBool = False
 
 
 class CreditRequest(StrictModel):
-    amount: MoneyIn
+    amount: PositiveMoneyIn
     reason: SafeText(500)
-
-    @field_validator("amount")
-    @classmethod
-    def _positive(cls, value):
-        if value <= 0:
-            raise PydanticCustomError("amount_not_positive", "Amount must be greater than zero")
-        return value
 
 
 class AdminUserOut(UserOut):

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, PlainSerializer
+from pydantic import Field, PlainSerializer, WithJsonSchema
 
 from chalicelib.domain.money import format_money
 from chalicelib.schemas.common import ResponseModel
@@ -15,9 +15,13 @@ MoneyOut = Annotated[int, PlainSerializer(format_money, return_type=str, when_us
 
 
 # Request bodies are parsed with Decimal for numbers, so 12.5 arrives exact; "12.50" works too.
-MoneyIn = Annotated[
+# Documented as a decimal string (what we recommend sending); a JSON number is accepted as well.
+_POSITIVE = r"^(?:[1-9]\d{0,9}(?:\.\d{1,4})?|0\.(?:[1-9]\d{0,3}|0[1-9]\d{0,2}|00[1-9]\d?|000[1-9]))$"
+PositiveMoneyIn = Annotated[
     Decimal,
-    Field(max_digits=14, decimal_places=4, description="USD amount with up to 4 decimal places"),
+    Field(gt=0, max_digits=14, decimal_places=4),
+    WithJsonSchema({"type": "string", "pattern": _POSITIVE,
+                    "description": "USD amount greater than zero, up to 4 decimal places, e.g. \"12.50\""}),
 ]
 
 

@@ -9,14 +9,15 @@ from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MARKUP = re.compile(r"[<>]|javascript:|&#|&[a-z]+;", re.IGNORECASE)
 
 
 class StrictModel(BaseModel):
-    """Request models: unknown fields are refused, so nobody can slip in `role` or `balance`."""
+    """Request models: unknown fields are refused, so nobody can slip in `role` or `balance`.
+    Body booleans and integers are StrictBool/StrictInt: 0 is not false and "5" is not 5."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class ResponseModel(BaseModel):
@@ -28,12 +29,22 @@ def _plain_text(value: str) -> str:
         raise PydanticCustomError("control_characters", "Must not contain control characters")
     if _MARKUP.search(value):
         raise PydanticCustomError("markup_not_allowed", "Must not contain markup")
+    value = value.strip()
+    if not value:
+        raise PydanticCustomError("blank", "Must not be blank")
     return value
 
 
+# The same rule for the OpenAPI document: some visible character, no markup brackets, no controls.
+_PLAIN_TEXT_PATTERN = r"^[ \t\n\r]*[^\s<>\x00-\x1f\x7f-\x9f][^<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
+
 def SafeText(max_length: int = 100, min_length: int = 1) -> Any:  # noqa: N802 - reads as a type
-    """Free text a person typed (names, company, reasons): no markup, no control characters."""
-    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_plain_text)]
+    """Free text a person typed (names, company, reasons): no markup, no control characters.
+    Lengths count what was sent, as the OpenAPI document says; surrounding spaces are then dropped."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length,
+                                json_schema_extra={"pattern": _PLAIN_TEXT_PATTERN}),
+                     AfterValidator(_plain_text)]
 
 
 class PageQuery(StrictModel):

@@ -1,0 +1,55 @@
+"""Chalice's local HTTP server, answering what API Gateway answers in AWS with our envelope
+(infra/ sets the same Gateway Responses): 404 for a path no route has, 405 for methods like TRACE."""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenError, LocalChalice, LocalDevServer,
+                           RouteMatcher)
+
+from chalicelib.domain.errors import DomainError, NotFound, ValidationFailed
+from chalicelib.http import error_body
+
+
+class _MethodNotAllowed(ValidationFailed):
+    status, default_code = 405, "METHOD_NOT_ALLOWED"
+
+
+class ProductRequestHandler(ChaliceRequestHandler):
+    def _send_error_response(self, error: Any) -> None:
+        if isinstance(error, ForbiddenError):  # API Gateway's "Missing Authentication Token": no such route
+            self._send_envelope(NotFound("No such endpoint", code="ROUTE_NOT_FOUND"))
+        else:
+            super()._send_error_response(error)
+
+    def _method_not_allowed(self) -> None:
+        self._parse_payload()  # read the body, or it would be taken for the next request on this connection
+        self._send_envelope(_MethodNotAllowed("Method not allowed"), {"Allow": self._allowed_methods()})
+
+    def _allowed_methods(self) -> str:
+        routes = self.local_gateway._app_object.routes
+        try:
+            matched = RouteMatcher(list(routes)).match_route(self.path)
+        except ValueError:  # no such path
+            return ""
+        return ", ".join(sorted(routes[matched.route]))
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers 501 for a method it has no do_<METHOD> for; API Gateway answers 405.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _send_envelope(self, error: DomainError, headers: dict | None = None) -> None:
+        body = json.dumps(error_body(error, str(uuid.uuid4())))
+        self._send_http_response(error.status, {"Content-Type": "application/json", **(headers or {})}, body)
+
+
+def create_server(app: Any, host: str, port: int) -> LocalDevServer:
+    # What chalice.local.create_local_server does, with our request handler.
+    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+    app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, Config(chalice_stage="dev"), host, port, handler_cls=ProductRequestHandler)
