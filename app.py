@@ -2,8 +2,7 @@
 from chalice import Chalice
 
 from chalicelib.api import admin, billing, identity, notifications, system
-from chalicelib.http import envelope_chalice_errors
-from chalicelib.openapi import API_PREFIX
+from chalicelib.http import API_PREFIX, envelope_chalice_errors
 from chalicelib.workers import notifications as notification_worker
 from chalicelib.workers import suspensions
 

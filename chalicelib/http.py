@@ -30,6 +30,7 @@ from chalicelib.observability import logger
 from chalicelib.persistence.db import configure
 from chalicelib.persistence.pagination import Page
 
+API_PREFIX = "/api/v1"
 PUBLIC: frozenset[str] = frozenset()
 ANY_ACCOUNT = frozenset({"buyer", "seller", "admin"})
 ADMIN = frozenset({"admin"})

@@ -7,10 +7,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.http import ROUTES, RouteSpec
+from chalicelib.http import API_PREFIX, ROUTES, RouteSpec
 from chalicelib.schemas.common import ErrorEnvelope, Pagination
 
-API_PREFIX = "/api/v1"
 _REF = "#/components/schemas/{model}"
 _STATUS_TEXT = {
     200: "OK", 201: "Created", 204: "No content", 400: "Invalid request", 401: "Not authenticated",

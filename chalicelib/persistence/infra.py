@@ -325,6 +325,29 @@ def function_overrides() -> dict[str, Any]:
 
 # --- the template -----------------------------------------------------------------------------
 
+# What API Gateway answers by itself (no such route, throttling, its own errors) in our error envelope,
+# as the local server does (chalicelib/local/server.py). SAM writes them into the API definition.
+_GATEWAY_ERRORS = {
+    "MISSING_AUTHENTICATION_TOKEN": (404, "NOT_FOUND", "ROUTE_NOT_FOUND", '"No such endpoint"'),
+    "THROTTLED": (429, "RATE_LIMITED", "RATE_LIMITED", '"Too many requests"'),
+    "REQUEST_TOO_LARGE": (413, "VALIDATION_ERROR", "PAYLOAD_TOO_LARGE", '"Request body is too large"'),
+    "DEFAULT_4XX": (None, "VALIDATION_ERROR", "BAD_REQUEST", "$context.error.messageString"),
+    "DEFAULT_5XX": (None, "INTERNAL_ERROR", "INTERNAL_ERROR", '"An internal error occurred"'),
+}
+
+
+def gateway_responses() -> dict[str, Any]:
+    responses = {}
+    for response_type, (status, error_type, code, message) in _GATEWAY_ERRORS.items():
+        template = ('{"success": false, "error": {"type": "%s", "code": "%s", "message": %s, "details": [], '
+                    '"request_id": "$context.requestId"}}' % (error_type, code, message))
+        response: dict[str, Any] = {"ResponseTemplates": {"application/json": template}}
+        if status:
+            response["StatusCode"] = status
+        responses[response_type] = response
+    return {"RestAPI": {"Properties": {"GatewayResponses": responses}}}
+
+
 def build_template() -> dict[str, Any]:
     resources: dict[str, Any] = {}
     for model in ALL_MODELS:
@@ -336,6 +359,7 @@ def build_template() -> dict[str, Any]:
     if clash:
         raise ValueError(f"Logical ids used twice: {sorted(clash)}")
     resources.update(overrides)
+    resources.update(gateway_responses())
     return {
         "Parameters": {
             STAGE_PARAMETER: {
