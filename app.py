@@ -1,16 +1,17 @@
 """The Chalice app: every API and worker blueprint, registered in one place."""
 from chalice import Chalice
 
-from chalicelib.api import admin, billing, identity, notifications, system
+from chalicelib.api import admin, analytics, billing, identity, notifications, numbers, system
 from chalicelib.http import API_PREFIX, envelope_chalice_errors
 from chalicelib.workers import notifications as notification_worker
+from chalicelib.workers import numbers as number_workers
 from chalicelib.workers import suspensions
 
 app = Chalice(app_name="call-exchange")
 app.register_middleware(envelope_chalice_errors, "http")
 
-for module in (system, identity, admin, billing, notifications):
+for module in (system, identity, admin, billing, notifications, numbers, analytics):
     app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)
 
-for worker in (notification_worker, suspensions):
+for worker in (notification_worker, suspensions, number_workers):
     app.register_blueprint(worker.bp)

@@ -24,6 +24,11 @@ class Settings:
     # Money in minor units (1/10,000 USD).
     default_credit_limit: int
     log_level: str
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_base_url: str | None = None  # the local Twilio emulator; None means api.twilio.com
+    twilio_timeout_seconds: float = 10.0
+    public_base_url: str = "http://127.0.0.1:8000"  # what Twilio calls back (webhooks)
 
     def table_name(self, logical: str) -> str:
         return f"{self.resource_prefix}{logical}"
@@ -67,6 +72,11 @@ def get_settings() -> Settings:
         max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
         default_credit_limit=_int("DEFAULT_CREDIT_LIMIT_MINOR", 0),
         log_level=os.environ.get("LOG_LEVEL", "INFO"),
+        twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN"),
+        twilio_api_base_url=os.environ.get("TWILIO_API_BASE_URL") or None,
+        twilio_timeout_seconds=float(os.environ.get("TWILIO_TIMEOUT_SECONDS", "10")),
+        public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
     )
 
 

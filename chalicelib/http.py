@@ -11,7 +11,7 @@ import json
 import uuid
 from decimal import Decimal
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, get_args, get_origin
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
@@ -263,6 +263,8 @@ def _success(spec: RouteSpec, result: Any, request_id: str) -> Response:
 
 
 def _dump(model: Any, data: Any) -> Any:
+    if get_origin(model) is list:
+        return [_dump(get_args(model)[0], item) for item in data]
     if model is None or not isinstance(model, type) or not issubclass(model, BaseModel):
         return data
     return model.model_validate(data).model_dump(mode="json")

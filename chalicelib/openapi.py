@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -15,7 +15,7 @@ _STATUS_TEXT = {
     200: "OK", 201: "Created", 204: "No content", 400: "Invalid request", 401: "Not authenticated",
     402: "Payment required", 403: "Not allowed", 404: "Not found", 409: "Conflict",
     413: "Request body too large", 415: "Unsupported content type", 500: "Internal error",
-    503: "Degraded: a part of the service is unavailable",
+    429: "Too many requests", 502: "The telephony provider refused", 503: "A part of the service is unavailable",
 }
 
 
@@ -43,10 +43,15 @@ def build_document() -> dict[str, Any]:
 def _models() -> list[type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {"ErrorEnvelope": ErrorEnvelope, "Pagination": Pagination}
     for spec in ROUTES:
-        for model in (spec.body, spec.query, spec.response):
+        for model in (spec.body, spec.query, _item_model(spec.response)):
             if isinstance(model, type) and issubclass(model, BaseModel):
                 found[model.__name__] = model
     return list(found.values())
+
+
+def _item_model(response: Any) -> Any:
+    """The model of a response, or of its items when it is list[Model]."""
+    return get_args(response)[0] if get_origin(response) is list else response
 
 
 def _is_request(model: type) -> bool:
@@ -104,15 +109,16 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
     if spec.roles:
         errors |= {401, 403}
     for status in sorted(errors):
-        schema = _success_schema(spec) if status == 503 else _ref(ErrorEnvelope)  # health reports, not fails
         responses[str(status)] = {"description": _STATUS_TEXT[status],
-                                  "content": {"application/json": {"schema": schema}}}
+                                  "content": {"application/json": {"schema": _ref(ErrorEnvelope)}}}
     return responses
 
 
 def _success_schema(spec: RouteSpec) -> dict[str, Any]:
-    model = spec.response
+    model = _item_model(spec.response)
     data: dict[str, Any] = _ref(model) if isinstance(model, type) and issubclass(model, BaseModel) else {}
+    if get_origin(spec.response) is list:
+        data = {"type": "array", "items": data}
     properties: dict[str, Any] = {"success": {"const": True}}
     if spec.paginated:
         properties["data"] = {"type": "array", "items": data}

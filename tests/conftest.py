@@ -41,7 +41,20 @@ def clock():
 
 
 @pytest.fixture(scope="session")
-def _emulated_aws():
+def twilio_emulator():
+    """The local Twilio emulator; the app's real twilio SDK is pointed at it by configuration."""
+    from chalicelib.gateways import twilio
+    from chalicelib.local.twilio_emulator import TwilioEmulator
+
+    with TwilioEmulator() as emulator:
+        os.environ.update({"TWILIO_API_BASE_URL": emulator.url, "TWILIO_ACCOUNT_SID": emulator.account_sid,
+                           "TWILIO_AUTH_TOKEN": emulator.auth_token})
+        twilio._sleep = lambda seconds: None  # retries back off without waiting
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def _emulated_aws(twilio_emulator):
     """Emulated DynamoDB and SQS (moto, in-process) with every table and queue of the product.
     Provisioned once: creating botocore clients and tables costs about a second."""
     from moto import mock_aws
@@ -61,8 +74,8 @@ def _emulated_aws():
 
 
 @pytest.fixture
-def aws(_emulated_aws, clock):
-    """A clean slate for each test: every table emptied and every queue purged."""
+def aws(_emulated_aws, twilio_emulator, clock):
+    """A clean slate for each test: every table emptied, every queue purged, Twilio's account empty."""
     from chalicelib.gateways import queues
     from chalicelib.local.provision import create_queues
     from chalicelib.persistence.ledger import ensure_platform_accounts
@@ -78,6 +91,7 @@ def aws(_emulated_aws, clock):
     queues.queue_url.cache_clear()
     create_queues()
     ensure_platform_accounts(clock())
+    twilio_emulator.reset()
     yield
 
 

@@ -2,6 +2,7 @@
 import json
 
 from chalicelib.config import get_settings
+from chalicelib.domain.errors import DomainError, FieldProblem
 from chalicelib.http import PUBLIC, Api, Call, Reply
 from chalicelib.persistence.models import UserModel
 from chalicelib.schemas.system import HealthOut
@@ -13,9 +14,15 @@ api = Api(__name__, tag="system")
            errors=(503,))
 def health(call: Call):
     components = {"dynamodb": _probe(UserModel.exists), "sqs": _probe(_sqs_reachable)}
-    ok = all(state == "ok" for state in components.values())
-    return Reply({"status": "ok" if ok else "degraded", "stage": get_settings().stage, "components": components},
-                 status=200 if ok else 503)
+    down = [name for name, state in components.items() if state != "ok"]
+    if down:
+        raise Unavailable("Unavailable: " + ", ".join(down), code="DEGRADED",
+                          details=[FieldProblem(name, "UNAVAILABLE", f"{name} is unavailable") for name in down])
+    return {"status": "ok", "stage": get_settings().stage, "components": components}
+
+
+class Unavailable(DomainError):
+    status, default_code = 503, "DEGRADED"
 
 
 def _probe(check) -> str:

@@ -63,5 +63,11 @@ def admin_credit(idempotency_key: str, account_id: str, amount: int, reason: str
                     debit=(PLATFORM_FUNDING, BALANCE), credit=(account_id, BALANCE), amount=amount)
 
 
+def number_charge(idempotency_key: str, account_id: str, amount: int, description: str, reference: str) -> Posting:
+    """A number's setup and monthly fees: the owner's balance pays the platform."""
+    return transfer(idempotency_key, "number_fee", description, debit=(account_id, BALANCE),
+                    credit=(PLATFORM_REVENUE, BALANCE), amount=amount, reference=reference)
+
+
 def is_platform(account_id: str) -> bool:
     return account_id.startswith("platform:")

@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.config import get_settings
 
 NOTIFICATIONS = "notifications"
+NUMBER_PROVISIONING = "number-provisioning"
 
 
 @functools.cache
@@ -47,4 +48,8 @@ class QueueSpec:
         return 6 * self.consumer_timeout_seconds  # AWS's advice for Lambda consumers
 
 
-QUEUES = (QueueSpec(NOTIFICATIONS, consumer_timeout_seconds=30),)
+QUEUES = (
+    QueueSpec(NOTIFICATIONS, consumer_timeout_seconds=30),
+    # Up to 10 numbers, each a few Twilio calls with bounded retries.
+    QueueSpec(NUMBER_PROVISIONING, consumer_timeout_seconds=120),
+)

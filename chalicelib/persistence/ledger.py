@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Callable
 
 from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import NotFound, PaymentRequired
 from chalicelib.domain.ledger import BALANCE, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
@@ -30,9 +32,12 @@ def ensure_platform_accounts(now: datetime) -> None:
                 raise  # anything but "already there"
 
 
-def post(posting: Posting, now: datetime) -> LedgerTransactionModel:
+def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
+         also: Callable[[TransactWrite], None] | None = None) -> LedgerTransactionModel:
     """Apply a posting exactly once. A retry with the same idempotency key returns the first result;
-    a debit that would take a user's account past its credit limit posts nothing (402)."""
+    a debit that would take a user's account past its credit limit posts nothing (402), unless
+    `enforce_limits` is off (charging for something already delivered). `also` adds writes that must
+    happen with the posting (counters), in the same transaction."""
     configure()
     transaction_id = str(uuid.uuid4())
     record = LedgerTransactionModel(
@@ -60,7 +65,9 @@ def post(posting: Posting, now: datetime) -> LedgerTransactionModel:
                     created_at=now,
                 ))
             for entry in posting.entries:
-                tx.update(AccountModel(account_id=entry.account_id), **_account_change(entry))
+                tx.update(AccountModel(account_id=entry.account_id), **_account_change(entry, enforce_limits))
+            if also:
+                also(tx)
     except TransactWriteError as error:
         failed = failed_conditions(error)
         if failed and failed[0]:
@@ -76,17 +83,18 @@ def post(posting: Posting, now: datetime) -> LedgerTransactionModel:
     return record
 
 
-def _account_change(entry: Entry) -> dict:
+def _account_change(entry: Entry, enforce_limits: bool) -> dict:
     """ADD to the bucket; a debit of a user's account must stay within what it may spend."""
     bucket, amount, account_id = entry.bucket, entry.amount, entry.account_id
+    limited = enforce_limits and amount < 0 and not is_platform(account_id)
     actions = [getattr(AccountModel, bucket).add(amount)]
     condition = AccountModel.account_id.exists()
     if bucket == BALANCE:
         # spendable = balance + credit_limit, kept beside balance so the limit is one condition.
         actions.append(AccountModel.spendable.add(amount))
-        if amount < 0 and not is_platform(account_id):
+        if limited:
             condition &= AccountModel.spendable >= -amount
-    elif amount < 0 and not is_platform(account_id):
+    elif limited:
         condition &= getattr(AccountModel, bucket) >= -amount
     return {"actions": actions, "condition": condition}
 

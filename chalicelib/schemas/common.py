@@ -7,6 +7,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from chalicelib.domain.phones import E164_PATTERN, is_e164
+
 T = TypeVar("T")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -45,6 +47,17 @@ def SafeText(max_length: int = 100, min_length: int = 1) -> Any:  # noqa: N802 -
     return Annotated[str, Field(min_length=min_length, max_length=max_length,
                                 json_schema_extra={"pattern": _PLAIN_TEXT_PATTERN}),
                      AfterValidator(_plain_text)]
+
+
+def _e164(value: str) -> str:
+    if not is_e164(value):
+        raise PydanticCustomError("invalid_phone_number", "Invalid phone number: use E.164, e.g. +14155550123")
+    return value
+
+
+# E.164 only (and valid per phonenumbers): the one phone-number type of the API.
+PhoneNumber = Annotated[str, Field(max_length=16, json_schema_extra={"pattern": E164_PATTERN}),
+                        AfterValidator(_e164)]
 
 
 class PageQuery(StrictModel):

@@ -6,6 +6,6 @@ from chalicelib.schemas.common import ResponseModel
 
 
 class HealthOut(ResponseModel):
-    status: Literal["ok", "degraded"]
+    status: Literal["ok"]
     stage: str
     components: dict[str, Literal["ok", "unavailable"]]

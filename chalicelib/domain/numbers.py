@@ -1,0 +1,44 @@
+"""Rules of the number store: prices, billing periods, order outcomes, where calls go."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.domain.money import MINOR_PER_UNIT
+
+# (setup, monthly) in minor units, per kind of number.
+PRICES = {
+    "local": (1 * MINOR_PER_UNIT, 15_000),  # $1.00 setup, $1.50 a month
+    "mobile": (1 * MINOR_PER_UNIT, 15_000),
+    "toll_free": (1 * MINOR_PER_UNIT, 30_000),  # $1.00 setup, $3.00 a month
+}
+MAX_PER_ORDER = 10
+
+ITEM_PENDING, ITEM_SUCCESS, ITEM_FAILED = "PENDING", "SUCCESS", "FAILED"
+ORDER_PENDING, ORDER_COMPLETED, ORDER_PARTIAL, ORDER_FAILED = (
+    "PENDING", "COMPLETED", "PARTIALLY_COMPLETED", "FAILED")
+ACTIVE, RELEASED = "active", "released"
+EXCHANGE_VOICE_PATH = "/api/v1/webhooks/twilio/voice"
+
+
+def first_charge(kind: str) -> int:
+    """What buying a number costs now: setup plus the first month."""
+    setup, monthly = PRICES[kind]
+    return setup + monthly
+
+
+def billing_period(now: datetime) -> str:
+    return f"{now.year:04d}-{now.month:02d}"
+
+
+def order_status(item_statuses: list[str]) -> str:
+    if ITEM_PENDING in item_statuses:
+        return ORDER_PENDING
+    succeeded = item_statuses.count(ITEM_SUCCESS)
+    if succeeded == len(item_statuses):
+        return ORDER_COMPLETED
+    return ORDER_PARTIAL if succeeded else ORDER_FAILED
+
+
+def voice_target(routing: str, voice_url: str | None, public_base_url: str) -> str | None:
+    """Where Twilio sends the number's calls: the user's own URL, or the exchange's voice webhook."""
+    return f"{public_base_url}{EXCHANGE_VOICE_PATH}" if routing == "exchange" else voice_url

@@ -1,0 +1,52 @@
+"""Phone numbers: E.164 only, valid per phonenumbers; region, type and time zone come from there too."""
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import PhoneNumberType, geocoder
+
+E164_PATTERN = r"^\+[1-9]\d{1,14}$"
+_E164 = re.compile(E164_PATTERN)
+
+
+def parse_e164(value: str) -> phonenumbers.PhoneNumber:
+    """The parsed number, or ValueError when it is not a valid E.164 number."""
+    if not isinstance(value, str) or not _E164.fullmatch(value):
+        raise ValueError("not an E.164 number")
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    return parsed
+
+
+def is_e164(value: str) -> bool:
+    try:
+        parse_e164(value)
+        return True
+    except ValueError:
+        return False
+
+
+def country_of(value: str) -> str | None:
+    return phonenumbers.region_code_for_number(parse_e164(value))
+
+
+def state_of(value: str) -> str | None:
+    """US/CA state or province ("CA" from "San Francisco, CA"), when the number tells it."""
+    description = geocoder.description_for_number(parse_e164(value), "en")
+    _, _, state = description.rpartition(", ")
+    return state if len(state) == 2 and state.isalpha() and state.isupper() else None
+
+
+def kind_of(value: str) -> str:
+    """local | toll_free | mobile, as number stores sell them."""
+    kind = phonenumbers.number_type(parse_e164(value))
+    if kind == PhoneNumberType.TOLL_FREE:
+        return "toll_free"
+    if kind == PhoneNumberType.MOBILE:
+        return "mobile"
+    return "local"

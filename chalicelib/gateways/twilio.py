@@ -1,0 +1,173 @@
+"""Every Twilio REST call the product makes. `twilio` is imported here only, and only when used.
+
+Transient failures (timeouts, connection errors, 429/20429, 5xx) are retried a bounded number of times
+with backoff; permanent ones are not. Twilio errors become product errors by Twilio's real codes.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from chalicelib.config import get_settings
+from chalicelib.domain.errors import Conflict, DomainError, NotFound, RateLimited, ValidationFailed
+
+T = TypeVar("T")
+ATTEMPTS = 3
+BACKOFF_SECONDS = 0.25  # doubles each retry
+_sleep: Callable[[float], None] = time.sleep  # tests replace it: no real waiting
+
+
+class ProviderError(DomainError):
+    """Twilio said no for a reason that is ours to fix, not the caller's."""
+
+    type, status, default_code = "INTERNAL_ERROR", 502, "TELEPHONY_PROVIDER_ERROR"
+
+
+class ProviderUnavailable(ProviderError):
+    status, default_code = 503, "TELEPHONY_PROVIDER_UNAVAILABLE"
+
+
+@dataclass
+class TwilioFailure:
+    """What Twilio answered, before it is mapped: the code, its message, and whether to retry."""
+
+    code: int | None
+    status: int | None
+    message: str
+
+    @property
+    def transient(self) -> bool:
+        return self.code == 20429 or self.status in (None, 429) or (self.status or 0) >= 500
+
+
+_PERMANENT: dict[int, Callable[[str], DomainError]] = {
+    21422: lambda m: Conflict("Phone number is not available", code="NUMBER_NOT_AVAILABLE"),
+    21421: lambda m: ValidationFailed("Invalid phone number", code="INVALID_PHONE_NUMBER"),
+    21452: lambda m: Conflict("This area code doesn't have any available phone numbers",
+                              code="NO_NUMBERS_IN_AREA_CODE"),
+    20404: lambda m: NotFound("Phone number not found", code="NUMBER_NOT_FOUND"),
+    20003: lambda m: ProviderError("Permission denied by the telephony provider", code="PROVIDER_PERMISSION_DENIED"),
+    20005: lambda m: ProviderError("Insufficient account balance", code="PROVIDER_ACCOUNT_INACTIVE"),
+    10001: lambda m: ProviderError("Insufficient account balance", code="PROVIDER_ACCOUNT_INACTIVE"),
+}
+
+
+def to_product_error(failure: TwilioFailure) -> DomainError:
+    if failure.code in _PERMANENT:
+        return _PERMANENT[failure.code](failure.message)
+    if failure.code == 20429 or failure.status == 429:
+        return RateLimited("The telephony provider is limiting requests; try again shortly",
+                           code="PROVIDER_RATE_LIMITED")
+    if failure.transient:
+        return ProviderUnavailable("The telephony provider is unavailable; try again shortly")
+    return ProviderError(f"Twilio error {failure.code}: {failure.message}", code=f"TWILIO_{failure.code}")
+
+
+class TwilioCallFailed(Exception):
+    def __init__(self, failure: TwilioFailure):
+        super().__init__(failure.message)
+        self.failure = failure
+
+    def product_error(self) -> DomainError:
+        return to_product_error(self.failure)
+
+
+def _failure(exc: Exception) -> TwilioFailure | None:
+    import requests
+    from twilio.base.exceptions import TwilioException, TwilioRestException
+
+    if isinstance(exc, TwilioRestException):
+        return TwilioFailure(exc.code, exc.status, exc.msg)
+    if isinstance(exc, TwilioException) and len(exc.args) > 1:
+        # List/search calls raise TwilioException("Unable to fetch page", response) instead.
+        response = exc.args[1]
+        try:
+            body = json.loads(response.text)
+        except ValueError:
+            body = {}
+        return TwilioFailure(body.get("code"), getattr(response, "status_code", None), body.get("message", str(exc)))
+    if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
+        return TwilioFailure(None, None, "Twilio did not answer in time")
+    return None
+
+
+def call(operation: Callable[[], T]) -> T:
+    """Run one Twilio request with bounded retries of transient failures."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return operation()
+        except Exception as exc:  # narrowed by _failure: anything not from Twilio propagates
+            failure = _failure(exc)
+            if failure is None:
+                raise
+            if not failure.transient or attempt == ATTEMPTS:
+                raise TwilioCallFailed(failure) from None
+            _sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+@functools.cache
+def client() -> Any:
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    from chalicelib.gateways.twilio_http import BaseUrlHttpClient
+
+    settings = get_settings()
+    timeout = settings.twilio_timeout_seconds
+    http = BaseUrlHttpClient(settings.twilio_api_base_url, timeout=timeout) if settings.twilio_api_base_url \
+        else TwilioHttpClient(timeout=timeout)
+    return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http)
+
+
+def reset() -> None:
+    client.cache_clear()
+
+
+_SEARCH_KINDS = {"local": "local", "toll_free": "toll_free", "mobile": "mobile"}
+
+
+def search(country_code: str, number_type: str, area_code: str | None, contains: str | None,
+           limit: int) -> list[dict]:
+    resource = getattr(client().available_phone_numbers(country_code), _SEARCH_KINDS[number_type])
+    params: dict[str, Any] = {"limit": limit, "page_size": limit}
+    if area_code:
+        params["area_code"] = int(area_code)
+    if contains:
+        params["contains"] = contains
+    found = call(lambda: resource.list(**params))
+    return [{
+        "phone_number": n.phone_number, "friendly_name": n.friendly_name, "locality": n.locality,
+        "region": n.region, "iso_country": n.iso_country, "capabilities": dict(n.capabilities or {}),
+    } for n in found]
+
+
+def find_owned(phone_number: str) -> dict | None:
+    """The account's IncomingPhoneNumber for this number, if it already owns it."""
+    owned = call(lambda: client().incoming_phone_numbers.list(phone_number=phone_number, limit=20))
+    exact = [n for n in owned if n.phone_number == phone_number]
+    return _number(exact[0]) if exact else None
+
+
+def buy(phone_number: str, friendly_name: str, voice_url: str | None, voice_method: str) -> dict:
+    params: dict[str, Any] = {"phone_number": phone_number, "friendly_name": friendly_name}
+    if voice_url:
+        params.update(voice_url=voice_url, voice_method=voice_method)
+    return _number(call(lambda: client().incoming_phone_numbers.create(**params)))
+
+
+def configure(sid: str, **fields: Any) -> dict:
+    """Update a number (friendly_name, voice_url, voice_method, status_callback ...)."""
+    return _number(call(lambda: client().incoming_phone_numbers(sid).update(**fields)))
+
+
+def release(sid: str) -> None:
+    call(lambda: client().incoming_phone_numbers(sid).delete())
+
+
+def _number(resource: Any) -> dict:
+    return {"sid": resource.sid, "phone_number": resource.phone_number, "friendly_name": resource.friendly_name,
+            "voice_url": resource.voice_url, "voice_method": resource.voice_method}

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import phonenumbers
+from pydantic import Field, HttpUrl, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from chalicelib.domain.numbers import MAX_PER_ORDER
+from chalicelib.schemas.billing import MoneyOut
+from chalicelib.schemas.common import PageQuery, PhoneNumber, ResponseModel, SafeText, StrictModel
+
+NumberKind = Literal["local", "toll_free", "mobile"]
+
+
+class NumberSearchQuery(StrictModel):
+    country_code: str = Field("US", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    area_code: str | None = Field(None, pattern=r"^[2-9]\d{2}$")
+    contains: str | None = Field(None, pattern=r"^[0-9*]{2,10}$", description="Digits; * matches any digit")
+    type: NumberKind = "local"
+    limit: int = Field(20, ge=1, le=50)
+
+    @field_validator("country_code")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise PydanticCustomError("unknown_country", "Unknown country code")
+        return value
+
+
+class VoiceConfiguration(StrictModel):
+    routing: Literal["custom", "exchange"] = Field(
+        "custom", description="custom: calls go to voice_url; exchange: calls are auctioned on the exchange")
+    voice_url: HttpUrl | None = Field(None, description="Where Twilio sends calls when routing is custom")
+    voice_method: Literal["GET", "POST"] = "POST"
+    call_type: SafeText(50) | None = Field(None, description="Category of the calls, for exchange routing")
+
+
+class PurchaseItem(StrictModel):
+    phone_number: PhoneNumber
+    friendly_name: SafeText(64)
+    configuration: VoiceConfiguration | None = None
+
+
+class PurchaseRequest(StrictModel):
+    numbers: list[PurchaseItem] = Field(min_length=1, max_length=MAX_PER_ORDER)
+
+    @model_validator(mode="after")
+    def _no_duplicates(self) -> "PurchaseRequest":
+        numbers = [item.phone_number for item in self.numbers]
+        if len(set(numbers)) != len(numbers):
+            raise PydanticCustomError("duplicate_numbers", "Each number may appear only once in an order")
+        return self
+
+
+class NumberUpdate(StrictModel):
+    friendly_name: SafeText(64) | None = None
+    routing: Literal["custom", "exchange"] | None = None
+    voice_url: HttpUrl | None = None
+    voice_method: Literal["GET", "POST"] | None = None
+    call_type: SafeText(50) | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> "NumberUpdate":
+        if not self.model_fields_set:
+            raise PydanticCustomError("empty_update", "Nothing to update")
+        return self
+
+
+class NumberListQuery(PageQuery):
+    status: Literal["active", "released"] | None = None
+    search: str | None = Field(None, pattern=r"^\d{1,15}$", description="Digits the number contains")
+
+
+class AvailableNumberOut(ResponseModel):
+    phone_number: str
+    friendly_name: str | None
+    locality: str | None
+    region: str | None
+    iso_country: str | None
+    number_type: NumberKind
+    setup_price: MoneyOut
+    monthly_price: MoneyOut
+
+
+class NumberOut(ResponseModel):
+    id: str = Field(validation_alias="number_id")
+    phone_number: str
+    friendly_name: str
+    number_type: NumberKind
+    country_code: str
+    region: str | None
+    locality: str | None
+    status: Literal["active", "released"]
+    routing: Literal["custom", "exchange"]
+    voice_url: str | None
+    voice_method: Literal["GET", "POST"]
+    call_type: str | None
+    setup_price: MoneyOut
+    monthly_price: MoneyOut
+    order_id: str
+    created_at: datetime
+    released_at: datetime | None
+
+
+class OrderItemOut(ResponseModel):
+    phone_number: str
+    friendly_name: str
+    status: Literal["PENDING", "SUCCESS", "FAILED"]
+    number_id: str | None = None
+    error_code: int | None = None
+    reason: str | None = None
+
+
+class OrderOut(ResponseModel):
+    order_id: str
+    status: Literal["PENDING", "COMPLETED", "PARTIALLY_COMPLETED", "FAILED"]
+    items: list[OrderItemOut]
+    total_price: MoneyOut
+    created_at: datetime
+    completed_at: datetime | None
+    numbers: list[NumberOut] | None = None
+
+
+class DashboardSummaryOut(ResponseModel):
+    total_numbers: int
+    active_numbers: int
+    orders: int
+    spend: MoneyOut
+
+
+class DashboardOut(ResponseModel):
+    summary: DashboardSummaryOut
+
+
+class ProvisionMessage(StrictModel):
+    """Body of a message on the number-provisioning queue."""
+
+    order_id: str = Field(pattern=r"^[0-9a-f-]{36}$")

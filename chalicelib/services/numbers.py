@@ -1,0 +1,321 @@
+"""The number store: search, orders and their provisioning, number management, monthly fees."""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.config import get_settings
+from chalicelib.domain import numbers as rules
+from chalicelib.domain import phones
+from chalicelib.domain.errors import Conflict, FieldProblem, NotFound, PaymentRequired
+from chalicelib.domain.ledger import number_charge
+from chalicelib.gateways import queues, twilio
+from chalicelib.http import Principal
+from chalicelib.observability import logger
+from chalicelib.persistence.db import configure, failed_conditions, transact_write
+from chalicelib.persistence.ledger import get_account, post
+from chalicelib.persistence.models import (
+    NumberModel,
+    OrderModel,
+    PhoneClaimModel,
+    SearchCacheModel,
+    UserStatsModel,
+)
+from chalicelib.persistence.pagination import Page, paginate
+
+SEARCH_CACHE_SECONDS = 300
+
+
+# --- search ---------------------------------------------------------------------------------
+
+def search(country_code: str, kind: str, area_code: str | None, contains: str | None, limit: int) -> list[dict]:
+    """Twilio's available numbers (cached 5 minutes), less those already held on the exchange."""
+    configure()
+    now = clock.now()
+    key = hashlib.sha256(json.dumps([country_code, kind, area_code, contains, limit]).encode()).hexdigest()
+    try:
+        cached = SearchCacheModel.get(key)
+        results = cached.results if cached.expires_at > now else None
+    except SearchCacheModel.DoesNotExist:
+        results = None
+    if results is None:
+        try:
+            results = twilio.search(country_code, kind, area_code, contains, limit)
+        except twilio.TwilioCallFailed as failure:
+            raise failure.product_error() from None
+        expires = now + timedelta(seconds=SEARCH_CACHE_SECONDS)
+        SearchCacheModel(cache_key=key, results=results, expires_at=expires, purge_at=expires).save()
+    taken = {claim.phone_number for claim in PhoneClaimModel.batch_get([r["phone_number"] for r in results])}
+    setup, monthly = rules.PRICES[kind]
+    return [{**r, "number_type": kind, "setup_price": setup, "monthly_price": monthly}
+            for r in results if r["phone_number"] not in taken]
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+def place_order(principal: Principal, items: list[dict]) -> OrderModel:
+    """Create the order (with its items) and queue its provisioning. Refused before anything is
+    bought when a number is already held here, or the account cannot pay for all of them."""
+    configure()
+    now = clock.now()
+    held = {c.phone_number for c in PhoneClaimModel.batch_get([i["phone_number"] for i in items])}
+    if held:
+        raise Conflict("Some numbers are already taken", code="NUMBER_NOT_AVAILABLE", details=[
+            FieldProblem(f"numbers.{n}.phone_number", "NUMBER_NOT_AVAILABLE", "Phone number is not available")
+            for n, item in enumerate(items) if item["phone_number"] in held])
+    total = sum(rules.first_charge(phones.kind_of(i["phone_number"])) for i in items)
+    if total > get_account(principal.user_id).spendable:
+        raise PaymentRequired("Insufficient balance for this purchase", code="INSUFFICIENT_FUNDS")
+    order = OrderModel(
+        order_id=str(uuid.uuid4()), owner_id=principal.user_id, status=rules.ORDER_PENDING,
+        items=[{**item, "status": rules.ITEM_PENDING} for item in items], total_price=total,
+        created_at=now, updated_at=now,
+    )
+    with transact_write() as tx:
+        tx.save(order, condition=OrderModel.order_id.does_not_exist())
+        tx.update(UserStatsModel(user_id=principal.user_id), actions=[UserStatsModel.orders.add(1)])
+    queues.send(queues.NUMBER_PROVISIONING, {"order_id": order.order_id})
+    return order
+
+
+def get_order(principal: Principal, order_id: str, with_numbers: bool = True) -> dict:
+    configure()
+    try:
+        order = OrderModel.get(order_id)
+    except OrderModel.DoesNotExist:
+        raise NotFound("Order not found", code="ORDER_NOT_FOUND") from None
+    if order.owner_id != principal.user_id and not principal.is_admin:
+        raise NotFound("Order not found", code="ORDER_NOT_FOUND")
+    result = order_view(order)
+    if with_numbers:
+        ids = [i["number_id"] for i in order.items if i.get("number_id")]
+        result["numbers"] = list(NumberModel.batch_get(ids)) if ids else []
+    return result
+
+
+def order_view(order: OrderModel) -> dict:
+    return {name: getattr(order, name) for name in order.get_attributes()}
+
+
+def list_orders(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:
+    configure()
+    owner = principal.user_id
+
+    def run(start_key, count):
+        return OrderModel.by_owner.query(owner, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
+
+    listed = paginate(run, lambda: OrderModel.by_owner.count(owner), scope=f"orders:{owner}",
+                      page=page, limit=limit, next_token=next_token)
+    listed.items = [order_view(o) for o in listed.items]
+    return listed
+
+
+# --- provisioning (the SQS worker) ----------------------------------------------------------
+
+def provision_order(order_id: str) -> str:
+    """Buy every pending number of the order, idempotently: a redelivered message never buys twice.
+    A transient Twilio failure raises (SQS retries, then dead-letters); a permanent one fails the item."""
+    configure()
+    order = OrderModel.get(order_id, consistent_read=True)
+    for index, item in enumerate(order.items):
+        if item["status"] != rules.ITEM_PENDING:
+            continue
+        try:
+            number = _provision(order, index, item)
+            _record_item(order, index, status=rules.ITEM_SUCCESS, number_id=number.number_id)
+        except twilio.TwilioCallFailed as failure:
+            if failure.failure.transient:
+                raise
+            error = failure.product_error()
+            _record_item(order, index, status=rules.ITEM_FAILED, error_code=failure.failure.code,
+                         reason=error.message)
+    return order.status
+
+
+def _number_id(order_id: str, phone_number: str) -> str:
+    # Derived, not random: every delivery of the same order item names the same number.
+    return str(uuid.uuid5(uuid.UUID(order_id), phone_number))
+
+
+def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
+    settings = get_settings()
+    now = clock.now()
+    phone_number = item["phone_number"]
+    number_id = _number_id(order.order_id, phone_number)
+    config = item.get("configuration") or {}
+    routing = config.get("routing", "custom")
+    voice_url = rules.voice_target(routing, config.get("voice_url"), settings.public_base_url)
+    voice_method = config.get("voice_method", "POST")
+
+    # What the account already owns first: a redelivery after a successful buy must not buy again.
+    bought = twilio.find_owned(phone_number) or twilio.buy(phone_number, item["friendly_name"], voice_url,
+                                                           voice_method)
+    kind = phones.kind_of(phone_number)
+    setup, monthly = rules.PRICES[kind]
+    parsed = phones.parse_e164(phone_number)
+    number = NumberModel(
+        number_id=number_id, owner_id=order.owner_id, order_id=order.order_id, phone_number=phone_number,
+        twilio_sid=bought["sid"], friendly_name=item["friendly_name"], number_type=kind,
+        country_code=phones.country_of(phone_number) or "", region=phones.state_of(phone_number),
+        locality=_locality(parsed), status=rules.ACTIVE, routing=routing, voice_url=voice_url,
+        voice_method=voice_method, call_type=config.get("call_type"), setup_price=setup, monthly_price=monthly,
+        billed_through=rules.billing_period(now), billing_key="ACTIVE", created_at=now, updated_at=now,
+    )
+    try:
+        with transact_write() as tx:
+            tx.save(number, condition=NumberModel.number_id.does_not_exist())
+            tx.save(PhoneClaimModel(phone_number=phone_number, number_id=number_id, owner_id=order.owner_id),
+                    condition=PhoneClaimModel.phone_number.does_not_exist())
+            tx.update(UserStatsModel(user_id=order.owner_id), actions=[
+                UserStatsModel.total_numbers.add(1), UserStatsModel.active_numbers.add(1)])
+    except TransactWriteError as error:
+        if not any(failed_conditions(error)[:1]):
+            raise
+        number = NumberModel.get(number_id, consistent_read=True)  # stored by an earlier delivery
+    # The number is bought: charge it even past the credit limit (checked when the order was placed).
+    post(number_charge(f"number_purchase:{number_id}", order.owner_id, setup + monthly,
+                       f"Number {phone_number}: setup and first month", number_id),
+         now, enforce_limits=False, also=_count_spend(order.owner_id, setup + monthly))
+    return number
+
+
+def _locality(parsed) -> str | None:
+    from phonenumbers import geocoder
+
+    place = geocoder.description_for_number(parsed, "en")
+    return place.rpartition(", ")[0] or place or None
+
+
+def _count_spend(user_id: str, amount: int):
+    def add(tx: TransactWrite) -> None:
+        tx.update(UserStatsModel(user_id=user_id), actions=[UserStatsModel.spend.add(amount)])
+    return add
+
+
+def _record_item(order: OrderModel, index: int, **changes) -> None:
+    now = clock.now()
+    order.items[index] = {**order.items[index], **changes}
+    status = rules.order_status([i["status"] for i in order.items])
+    actions = [OrderModel.items.set(order.items), OrderModel.status.set(status), OrderModel.updated_at.set(now)]
+    if status != rules.ORDER_PENDING:
+        actions.append(OrderModel.completed_at.set(now))
+    order.update(actions=actions)
+    if changes.get("status") == rules.ITEM_FAILED:
+        logger.info("Number purchase failed", extra={"order_id": order.order_id, "reason": changes.get("reason")})
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+def list_numbers(principal: Principal, status: str | None, digits: str | None, page: int, limit: int,
+                 next_token: str | None) -> Page:
+    configure()
+    owner = principal.user_id
+    condition = None
+    if status:
+        condition = NumberModel.status == status
+    if digits:
+        contains = NumberModel.phone_number.contains(digits)
+        condition = contains if condition is None else condition & contains
+
+    def run(start_key, count):
+        return NumberModel.by_owner.query(owner, filter_condition=condition, scan_index_forward=False,
+                                          last_evaluated_key=start_key, limit=count)
+
+    return paginate(run, lambda: NumberModel.by_owner.count(owner, filter_condition=condition),
+                    scope=f"numbers:{owner}:{status}:{digits}", page=page, limit=limit, next_token=next_token)
+
+
+def get_number(principal: Principal, number_id: str) -> NumberModel:
+    """Owner or admin; anyone else is told it does not exist."""
+    configure()
+    try:
+        number = NumberModel.get(number_id, consistent_read=True)
+    except NumberModel.DoesNotExist:
+        raise NotFound("Number not found", code="NUMBER_NOT_FOUND") from None
+    if number.owner_id != principal.user_id and not principal.is_admin:
+        raise NotFound("Number not found", code="NUMBER_NOT_FOUND")
+    return number
+
+
+def update_number(principal: Principal, number_id: str, changes: dict) -> NumberModel:
+    """Twilio first, then our record: what we store is what Twilio does."""
+    number = _active(get_number(principal, number_id))
+    routing = changes.get("routing", number.routing)
+    voice_url = changes["voice_url"] if "voice_url" in changes else (
+        number.voice_url if number.routing == "custom" else None)
+    target = rules.voice_target(routing, voice_url, get_settings().public_base_url)
+    method = changes.get("voice_method") or number.voice_method
+    friendly = changes.get("friendly_name") or number.friendly_name
+    call_type = changes.get("call_type") or number.call_type
+    try:
+        twilio.configure(number.twilio_sid, friendly_name=friendly, voice_url=target or "", voice_method=method)
+    except twilio.TwilioCallFailed as failure:
+        raise failure.product_error() from None
+    number.update(actions=[
+        NumberModel.friendly_name.set(friendly), NumberModel.routing.set(routing),
+        NumberModel.voice_url.set(target) if target else NumberModel.voice_url.remove(),
+        NumberModel.voice_method.set(method),
+        NumberModel.call_type.set(call_type) if call_type else NumberModel.call_type.remove(),
+        NumberModel.updated_at.set(clock.now()),
+    ])
+    return number
+
+
+def release_number(principal: Principal, number_id: str) -> None:
+    """Released at Twilio, kept here as history, and free to be bought again."""
+    number = _active(get_number(principal, number_id))
+    try:
+        twilio.release(number.twilio_sid)
+    except twilio.TwilioCallFailed as failure:
+        if failure.failure.code != 20404:  # already gone at Twilio: finish releasing here
+            raise failure.product_error() from None
+    now = clock.now()
+    with transact_write() as tx:
+        tx.update(number, actions=[NumberModel.status.set(rules.RELEASED), NumberModel.released_at.set(now),
+                                   NumberModel.billing_key.remove(), NumberModel.updated_at.set(now)],
+                  condition=NumberModel.status == rules.ACTIVE)
+        tx.delete(PhoneClaimModel(phone_number=number.phone_number),
+                  condition=PhoneClaimModel.number_id == number.number_id)
+        tx.update(UserStatsModel(user_id=number.owner_id), actions=[UserStatsModel.active_numbers.add(-1)])
+
+
+def _active(number: NumberModel) -> NumberModel:
+    if number.status != rules.ACTIVE:
+        raise Conflict("Number has been released", code="NUMBER_RELEASED")
+    return number
+
+
+# --- monthly fees (scheduled) ----------------------------------------------------------------
+
+def charge_monthly_fees(now: datetime) -> int:
+    """Charge each active number once per billing period. Idempotent: the posting is keyed by number
+    and period, so a second run in the same period charges nothing."""
+    configure()
+    period = rules.billing_period(now)
+    charged = 0
+    for key in NumberModel.billable.query("ACTIVE"):
+        number = NumberModel.get(key.number_id)
+        if number.billed_through >= period:
+            continue
+        post(number_charge(f"number_monthly:{number.number_id}:{period}", number.owner_id, number.monthly_price,
+                           f"Number {number.phone_number}: monthly fee {period}", number.number_id),
+             now, enforce_limits=False, also=_count_spend(number.owner_id, number.monthly_price))
+        number.update(actions=[NumberModel.billed_through.set(period)])
+        charged += 1
+    return charged
+
+
+# --- dashboard --------------------------------------------------------------------------------
+
+def stats(user_id: str) -> UserStatsModel:
+    configure()
+    try:
+        return UserStatsModel.get(user_id)
+    except UserStatsModel.DoesNotExist:
+        return UserStatsModel(user_id=user_id)

@@ -1,0 +1,30 @@
+"""Number provisioning (SQS) and monthly number fees (scheduled)."""
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint, Rate
+
+from chalicelib import clock
+from chalicelib.http import validate
+from chalicelib.observability import logger
+from chalicelib.schemas.numbers import ProvisionMessage
+from chalicelib.gateways.queues import NUMBER_PROVISIONING
+from chalicelib.services.numbers import charge_monthly_fees, provision_order
+
+bp = Blueprint(__name__)
+
+
+@bp.on_sqs_message(queue=NUMBER_PROVISIONING, batch_size=1)
+def provision_numbers(event):
+    for record in event:
+        message = validate(ProvisionMessage, json.loads(record.body))
+        status = provision_order(message.order_id)
+        logger.info("Order provisioned", extra={"order_id": message.order_id, "status": status})
+
+
+@bp.schedule(Rate(1, unit=Rate.DAYS))
+def charge_number_fees(event):
+    charged = charge_monthly_fees(clock.now())
+    logger.info("Monthly number fees charged", extra={"numbers": charged})
+    return {"charged": charged}

@@ -1,0 +1,253 @@
+"""The number store over the API, with the local Twilio emulator behind the real SDK (seed 000 §4.2, §5.1)."""
+import json
+
+import pytest
+
+from chalicelib.gateways import queues
+from chalicelib.persistence.models import AccountModel, LedgerTransactionModel, NumberModel, OrderModel
+from chalicelib.services.numbers import charge_monthly_fees
+
+UNKNOWN = "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c"
+
+
+@pytest.fixture
+def buyer(api):
+    """A buyer with $100 of credit."""
+    user = api.register("buyer")
+    admin = api.admin()
+    api.post(f"/admin/users/{user['user']['id']}/credits", {"amount": "100.00", "reason": "test funds"},
+             token=admin["token"])
+    return user
+
+
+def run_provisioning(client) -> int:
+    """Deliver every queued provisioning message to the worker, as Lambda's SQS trigger would."""
+    sqs = queues._client()
+    url = queues.queue_url(queues.NUMBER_PROVISIONING)
+    delivered = 0
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            client.lambda_.invoke("provision_numbers", sqs_event(message))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            delivered += 1
+    return delivered
+
+
+def sqs_event(message: dict) -> dict:
+    return {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                         "body": message["Body"], "attributes": {}, "messageAttributes": {},
+                         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q",
+                         "awsRegion": "us-east-1"}]}
+
+
+def search(api, token, query="area_code=415&limit=5"):
+    result = api.get(f"/numbers/search?{query}", token=token)
+    assert result.status == 200, result.body
+    return result.data
+
+
+def buy(api, token, *phone_numbers, **configuration):
+    items = [{"phone_number": n, "friendly_name": f"Line {i}", **({"configuration": configuration} if configuration
+                                                                   else {})}
+             for i, n in enumerate(phone_numbers)]
+    return api.post("/numbers/purchase", {"numbers": items}, token=token)
+
+
+def test_search_prices_numbers_and_caches_twilio(api, buyer, twilio_emulator):
+    found = search(api, buyer["token"])
+    assert len(found) == 5
+    assert all(n["phone_number"].startswith("+1415") and n["number_type"] == "local" for n in found)
+    assert found[0]["setup_price"] == "1.00" and found[0]["monthly_price"] == "1.50"
+    calls = twilio_emulator.request_count
+    assert search(api, buyer["token"]) == found
+    assert twilio_emulator.request_count == calls  # served from the cache
+
+
+def test_toll_free_search(api, buyer):
+    found = search(api, buyer["token"], "type=toll_free&limit=3")
+    assert found and all(n["number_type"] == "toll_free" and n["monthly_price"] == "3.00" for n in found)
+
+
+@pytest.mark.parametrize("query", ["country_code=XX", "country_code=us", "area_code=12", "area_code=abc",
+                                   "type=premium", "limit=0", "limit=51", "contains=<script>"])
+def test_search_validation(api, buyer, query):
+    result = api.get(f"/numbers/search?{query}", token=buyer["token"])
+    assert result.status == 400 and result.error["type"] == "VALIDATION_ERROR"
+
+
+def test_sellers_cannot_use_the_number_store(api):
+    seller = api.register("seller")
+    assert api.get("/numbers/search", token=seller["token"]).status == 403
+    assert api.get("/numbers", token=seller["token"]).status == 403
+
+
+def test_purchase_provisions_charges_and_lists(api, client, buyer, twilio_emulator):
+    wanted = [n["phone_number"] for n in search(api, buyer["token"])[:3]]
+    placed = buy(api, buyer["token"], *wanted)
+    assert placed.status == 201
+    assert placed.data["status"] == "PENDING" and [i["status"] for i in placed.data["items"]] == ["PENDING"] * 3
+    assert placed.data["total_price"] == "7.50"
+
+    assert run_provisioning(client) == 1
+    order = api.get(f"/orders/{placed.data['order_id']}", token=buyer["token"]).data
+    assert order["status"] == "COMPLETED" and order["completed_at"]
+    assert {n["phone_number"] for n in order["numbers"]} == set(wanted)
+    assert {n["phone_number"] for n in twilio_emulator.owned_numbers()} == set(wanted)
+
+    listed = api.get("/numbers", token=buyer["token"])
+    assert listed.body["pagination"]["total"] == 3
+    assert api.get("/account/balance", token=buyer["token"]).data["balance"] == "92.50"
+    summary = api.get("/analytics/dashboard", token=buyer["token"]).data["summary"]
+    assert summary == {"total_numbers": 3, "active_numbers": 3, "orders": 1, "spend": "7.50"}
+    # Bought numbers are no longer offered.
+    assert not set(wanted) & {n["phone_number"] for n in search(api, buyer["token"], "area_code=415&limit=8")}
+
+
+def test_twilio_refusals_fail_their_item_with_the_reason(api, client, buyer):
+    available = search(api, buyer["token"])[0]["phone_number"]
+    placed = buy(api, buyer["token"], available, "+15005550000")  # Twilio's "not available" magic number
+    run_provisioning(client)
+    order = api.get(f"/orders/{placed.data['order_id']}", token=buyer["token"]).data
+    assert order["status"] == "PARTIALLY_COMPLETED"
+    failed = next(i for i in order["items"] if i["phone_number"] == "+15005550000")
+    assert failed["status"] == "FAILED" and failed["error_code"] == 21422
+    assert failed["reason"] == "Phone number is not available"
+    assert api.get("/account/balance", token=buyer["token"]).data["balance"] == "97.50"  # one number charged
+
+
+def test_order_fails_when_every_item_fails(api, client, buyer):
+    placed = buy(api, buyer["token"], "+15005550000")
+    run_provisioning(client)
+    assert api.get(f"/orders/{placed.data['order_id']}", token=buyer["token"]).data["status"] == "FAILED"
+    assert api.get("/account/balance", token=buyer["token"]).data["balance"] == "100.00"
+
+
+def test_transient_twilio_failure_then_successful_retry(api, client, buyer, twilio_emulator):
+    number = search(api, buyer["token"])[0]["phone_number"]
+    placed = buy(api, buyer["token"], number)
+    twilio_emulator.inject_faults(503, 20500, count=3)  # every attempt of the first delivery
+    with pytest.raises(Exception):
+        run_provisioning(client)  # the worker raises: SQS will deliver the message again
+    assert OrderModel.get(placed.data["order_id"]).status == "PENDING"
+    message = {"MessageId": "redelivery", "ReceiptHandle": "r", "Body": json.dumps({"order_id": placed.data["order_id"]})}
+    client.lambda_.invoke("provision_numbers", sqs_event(message))
+    assert OrderModel.get(placed.data["order_id"]).status == "COMPLETED"
+
+
+def test_redelivered_message_never_buys_or_charges_twice(api, client, buyer, twilio_emulator):
+    number = search(api, buyer["token"])[0]["phone_number"]
+    placed = buy(api, buyer["token"], number)
+    message = {"MessageId": "m-1", "ReceiptHandle": "r", "Body": json.dumps({"order_id": placed.data["order_id"]})}
+    client.lambda_.invoke("provision_numbers", sqs_event(message))
+    # Lost progress, then the same message again: the item is pending but Twilio already has the number.
+    order = OrderModel.get(placed.data["order_id"])
+    order.update(actions=[OrderModel.items.set([{**order.items[0], "status": "PENDING"}]),
+                          OrderModel.status.set("PENDING")])
+    client.lambda_.invoke("provision_numbers", sqs_event(message))
+    assert len(twilio_emulator.owned_numbers()) == 1
+    assert twilio_emulator.request_counts[("POST", "incoming_phone_numbers")] == 1
+    assert NumberModel.count() == 1
+    assert api.get("/account/balance", token=buyer["token"]).data["balance"] == "97.50"
+
+
+@pytest.mark.parametrize("body", [
+    {"numbers": []},
+    {"numbers": [{"phone_number": f"+1415555{i:04d}", "friendly_name": "x"} for i in range(11)]},
+    {"numbers": [{"phone_number": "+14155550100", "friendly_name": "a"},
+                 {"phone_number": "+14155550100", "friendly_name": "b"}]},
+    {"numbers": [{"phone_number": "4155550100", "friendly_name": "a"}]},
+    {"numbers": [{"phone_number": "'; DROP TABLE numbers; --", "friendly_name": "a"}]},
+    {"numbers": [{"phone_number": "+14155550100", "friendly_name": "<b>a</b>"}]},
+    {"numbers": [{"phone_number": "+14155550100", "friendly_name": "a",
+                  "configuration": {"voice_url": "not a url"}}]},
+])
+def test_purchase_validation(api, buyer, body):
+    result = api.post("/numbers/purchase", body, token=buyer["token"])
+    assert result.status == 400 and result.error["type"] == "VALIDATION_ERROR"
+    assert OrderModel.count() == 0
+
+
+def test_purchase_past_the_credit_limit_is_402_before_anything_is_bought(api, twilio_emulator):
+    broke = api.register("buyer")
+    number = search(api, broke["token"])[0]["phone_number"]
+    result = buy(api, broke["token"], number)
+    assert result.status == 402 and result.error["type"] == "PAYMENT_REQUIRED"
+    assert OrderModel.count() == 0 and twilio_emulator.owned_numbers() == []
+
+
+def test_numbers_held_here_cannot_be_ordered_again(api, client, buyer):
+    number = search(api, buyer["token"])[0]["phone_number"]
+    buy(api, buyer["token"], number)
+    run_provisioning(client)
+    again = buy(api, buyer["token"], number)
+    assert again.status == 409 and again.error["code"] == "NUMBER_NOT_AVAILABLE"
+
+
+def test_numbers_belong_to_their_owner(api, client, buyer):
+    search(api, buyer["token"])
+    buy(api, buyer["token"], search(api, buyer["token"])[0]["phone_number"])
+    run_provisioning(client)
+    number_id = api.get("/numbers", token=buyer["token"]).data[0]["id"]
+    order_id = api.get("/orders", token=buyer["token"]).data[0]["order_id"]
+    other = api.register("buyer")
+    assert api.get(f"/numbers/{number_id}", token=other["token"]).status == 404
+    assert api.call("PUT", f"/numbers/{number_id}", {"friendly_name": "mine"}, token=other["token"]).status == 404
+    assert api.call("DELETE", f"/numbers/{number_id}", token=other["token"]).status == 404
+    assert api.get(f"/orders/{order_id}", token=other["token"]).status == 404
+    assert api.get("/numbers", token=other["token"]).body["pagination"]["total"] == 0
+    admin = api.admin()
+    assert api.get(f"/numbers/{number_id}", token=admin["token"]).status == 200
+    assert api.get(f"/numbers/{UNKNOWN}", token=buyer["token"]).status == 404
+    assert api.get("/numbers/not-a-uuid", token=buyer["token"]).error["code"] == "INVALID_UUID"
+
+
+def test_list_numbers_paginates_and_filters(api, client, buyer, clock):
+    wanted = [n["phone_number"] for n in search(api, buyer["token"])[:3]]
+    buy(api, buyer["token"], *wanted)
+    run_provisioning(client)
+    first = api.get("/numbers?limit=2", token=buyer["token"])
+    assert len(first.data) == 2 and first.body["pagination"]["total_pages"] == 2
+    second = api.get(f"/numbers?limit=2&next_token={first.body['pagination']['next_token']}", token=buyer["token"])
+    assert len(second.data) == 1
+    digits = wanted[1][-4:]
+    assert [n["phone_number"] for n in api.get(f"/numbers?search={digits}", token=buyer["token"]).data] == [wanted[1]]
+    assert api.get("/numbers?status=released", token=buyer["token"]).body["pagination"]["total"] == 0
+
+
+def test_configure_pushes_to_twilio_then_release(api, client, buyer, twilio_emulator):
+    number = search(api, buyer["token"])[0]["phone_number"]
+    buy(api, buyer["token"], number)
+    run_provisioning(client)
+    number_id = api.get("/numbers", token=buyer["token"]).data[0]["id"]
+
+    updated = api.put(f"/numbers/{number_id}", {"friendly_name": "Sales line", "routing": "exchange",
+                                                "call_type": "insurance"}, token=buyer["token"])
+    assert updated.status == 200
+    assert updated.data["routing"] == "exchange" and updated.data["voice_url"].endswith("/webhooks/twilio/voice")
+    [owned] = twilio_emulator.owned_numbers()
+    assert owned["friendly_name"] == "Sales line" and owned["voice_url"] == updated.data["voice_url"]
+
+    custom = api.put(f"/numbers/{number_id}", {"routing": "custom", "voice_url": "https://example.com/voice",
+                                               "voice_method": "GET"}, token=buyer["token"])
+    assert custom.data["voice_url"] == "https://example.com/voice" and custom.data["voice_method"] == "GET"
+    assert api.put(f"/numbers/{number_id}", {}, token=buyer["token"]).status == 400
+
+    released = api.call("DELETE", f"/numbers/{number_id}", token=buyer["token"])
+    assert released.status == 204
+    assert twilio_emulator.owned_numbers() == []
+    assert api.get(f"/numbers/{number_id}", token=buyer["token"]).data["status"] == "released"
+    assert api.call("DELETE", f"/numbers/{number_id}", token=buyer["token"]).status == 409
+    summary = api.get("/analytics/dashboard", token=buyer["token"]).data["summary"]
+    assert summary["total_numbers"] == 1 and summary["active_numbers"] == 0
+
+
+def test_monthly_fees_are_charged_once_per_period(api, client, buyer, clock):
+    buy(api, buyer["token"], search(api, buyer["token"])[0]["phone_number"])
+    run_provisioning(client)
+    assert charge_monthly_fees(clock()) == 0  # the first month was charged at purchase
+    clock.advance(days=31)
+    assert charge_monthly_fees(clock()) == 1
+    assert charge_monthly_fees(clock()) == 0
+    user_id = buyer["user"]["id"]
+    assert AccountModel.get(user_id).balance == (100 - 2.50 - 1.50) * 10_000
+    assert LedgerTransactionModel.count() == 3  # credit, purchase, one monthly fee
