@@ -3,6 +3,8 @@
 - emulated AWS: moto server on loopback, tables and queues created from the production definitions;
 - the Chalice app served on http://127.0.0.1:$PORT/api/v1 (default 8000);
 - a dispatcher delivering SQS messages and scheduled events to the app's own handlers;
+- the local Twilio emulator, to which the real twilio SDK is pointed (unless TWILIO_ACCOUNT_SID is set:
+  then the same code talks to Twilio itself);
 - one admin account (ADMIN_EMAIL / ADMIN_PASSWORD, or generated and printed).
 Ctrl-C (or SIGTERM) stops every part.
 """
@@ -17,7 +19,20 @@ import threading
 LOOPBACK = "127.0.0.1"
 
 
-def _local_environment(aws_url: str) -> None:
+def _start_twilio():
+    """The emulator, unless real Twilio credentials are in the environment."""
+    if os.environ.get("TWILIO_ACCOUNT_SID"):
+        return None
+    from chalicelib.local.twilio_emulator import TwilioEmulator
+
+    emulator = TwilioEmulator(host=LOOPBACK, port=int(os.environ.get("TWILIO_EMULATOR_PORT", "0"))).start()
+    os.environ.update({"TWILIO_API_BASE_URL": emulator.url, "TWILIO_ACCOUNT_SID": emulator.account_sid,
+                       "TWILIO_AUTH_TOKEN": emulator.auth_token})
+    return emulator
+
+
+def _local_environment(aws_url: str, port: int) -> None:
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{LOOPBACK}:{port}")
     os.environ.update({
         "STAGE": os.environ.get("STAGE", "local"),
         "AWS_ACCESS_KEY_ID": "local",
@@ -55,7 +70,8 @@ def _admin_credentials() -> tuple[str, str, bool]:
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     moto_server, aws_url = start_aws()
-    _local_environment(aws_url)
+    _local_environment(aws_url, port)
+    twilio_emulator = _start_twilio()
 
     from chalicelib.config import get_settings, reset_settings
     from chalicelib.gateways import queues
@@ -87,6 +103,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     print(f"Call exchange running at http://{LOOPBACK}:{port}/api/v1", flush=True)
     print(f"  emulated AWS (moto server): {aws_url}", flush=True)
+    if twilio_emulator:
+        print(f"  Twilio emulator: {twilio_emulator.url}", flush=True)
     if created and generated:
         print(f"  admin: {email} / {password}  (set ADMIN_EMAIL and ADMIN_PASSWORD to choose)", flush=True)
     elif created:
@@ -98,6 +116,8 @@ def main() -> int:
         pass
     finally:
         dispatcher.stop()
+        if twilio_emulator:
+            twilio_emulator.stop()
         moto_server.stop()
         print("Stopped.", flush=True)
     return 0

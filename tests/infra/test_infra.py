@@ -230,7 +230,8 @@ NEEDS_MORE_PERMISSIONS = {
     r"\.delete\(": "dynamodb:DeleteItem",
     r"\.condition_check\(": "dynamodb:ConditionCheckItem",
     r"\.scan\(": "dynamodb:Scan",
-    r"\bbatch_get\(|\.batch_write\(": "dynamodb:BatchGetItem / BatchWriteItem",
+    r"\bbatch_get\(": "dynamodb:BatchGetItem",
+    r"\.batch_write\(": "dynamodb:BatchWriteItem",
     r"\bdescribe_table\(|Model\.count\(\)|Model\.exists\(\)": "dynamodb:DescribeTable",
     r"\.receive_message\(|\.delete_message\(": "sqs:ReceiveMessage / DeleteMessage outside Lambda's event source",
 }
@@ -244,7 +245,7 @@ def test_runtime_code_needs_no_permission_the_roles_lack():
     for path in runtime:
         text = path.read_text()
         for pattern, action in NEEDS_MORE_PERMISSIONS.items():
-            if re.search(pattern, text):
+            if action not in infra.DYNAMODB_TABLE_ACTIONS and re.search(pattern, text):
                 problems.append(f"{path.relative_to(ROOT)} needs {action}")
         for service in re.findall(r"boto3\.client\(\s*[\"'](\w+)[\"']", text):
             if service not in {"sqs", "ssm"}:
@@ -256,7 +257,7 @@ def test_policy_covers_exactly_the_stages_tables_indexes_queues_and_secret():
     statements = infra.policy_statements(consumed=("notifications",))
     by_action = {tuple(s["Action"]): s["Resource"] for s in statements}
     arn = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s"
-    assert by_action[("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")] == [
+    assert by_action[infra.DYNAMODB_TABLE_ACTIONS] == [
         arn % ("dynamodb", f"table/callx-${{Stage}}-{m.logical_name}") for m in ALL_MODELS]
     assert by_action[("dynamodb:Query",)] == [
         arn % ("dynamodb", f"table/callx-${{Stage}}-{m.logical_name}") + "/index/*"
