@@ -25,7 +25,6 @@ class Settings:
     default_credit_limit: int
     log_level: str
     twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
     twilio_api_base_url: str | None = None  # the local Twilio emulator; None means api.twilio.com
     twilio_timeout_seconds: float = 10.0
     public_base_url: str = "http://127.0.0.1:8000"  # what Twilio calls back (webhooks)
@@ -41,17 +40,26 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-def _jwt_secret(stage: str) -> str:
-    secret = os.environ.get("JWT_SECRET")
-    if secret:
-        return secret
-    parameter = os.environ.get("JWT_SECRET_SSM_PARAMETER")
-    if parameter:
-        import boto3  # only on a cold start in AWS, once per container
+@functools.cache
+def secret(name: str) -> str | None:
+    """A secret from the environment (NAME), or from SSM Parameter Store (NAME_SSM_PARAMETER) in AWS.
+    Read once per container, and only when first needed."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    parameter = os.environ.get(f"{name}_SSM_PARAMETER")
+    if not parameter:
+        return None
+    import boto3  # only on a cold start in AWS, once per container
 
-        response = boto3.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
-        return response["Parameter"]["Value"]
-    raise RuntimeError(f"JWT_SECRET or JWT_SECRET_SSM_PARAMETER must be set for stage {stage!r}")
+    return boto3.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+
+
+def _jwt_secret(stage: str) -> str:
+    value = secret("JWT_SECRET")
+    if not value:
+        raise RuntimeError(f"JWT_SECRET or JWT_SECRET_SSM_PARAMETER must be set for stage {stage!r}")
+    return value
 
 
 @functools.cache
@@ -73,7 +81,6 @@ def get_settings() -> Settings:
         default_credit_limit=_int("DEFAULT_CREDIT_LIMIT_MINOR", 0),
         log_level=os.environ.get("LOG_LEVEL", "INFO"),
         twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID"),
-        twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN"),
         twilio_api_base_url=os.environ.get("TWILIO_API_BASE_URL") or None,
         twilio_timeout_seconds=float(os.environ.get("TWILIO_TIMEOUT_SECONDS", "10")),
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
@@ -83,3 +90,4 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget cached settings (tests and the local runtime change the environment)."""
     get_settings.cache_clear()
+    secret.cache_clear()

@@ -126,6 +126,13 @@ def _serve(request: Any, spec: RouteSpec, handler: Callable, path_params: dict[s
     request_id = _request_id(request)
     logger.append_keys(request_id=request_id, route=f"{spec.method} {spec.path}")
     try:
+        return _answer(request, spec, handler, path_params, request_id)
+    finally:
+        logger.remove_keys(["request_id", "route"])  # a warm Lambda serves other events next
+
+
+def _answer(request: Any, spec: RouteSpec, handler: Callable, path_params: dict[str, str], request_id: str) -> Response:
+    try:
         configure()
         principal = _authorise(request, spec)
         for name, value in path_params.items():

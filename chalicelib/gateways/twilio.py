@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, secret
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, RateLimited, ValidationFailed
 
 T = TypeVar("T")
@@ -120,7 +120,7 @@ def client() -> Any:
     timeout = settings.twilio_timeout_seconds
     http = BaseUrlHttpClient(settings.twilio_api_base_url, timeout=timeout) if settings.twilio_api_base_url \
         else TwilioHttpClient(timeout=timeout)
-    return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http)
+    return Client(settings.twilio_account_sid, secret("TWILIO_AUTH_TOKEN"), http_client=http)
 
 
 def reset() -> None:

@@ -38,6 +38,11 @@ STAGE_PARAMETER = "Stage"
 # Physical names: the stage's prefix + the logical name, as Settings.resource_prefix says.
 NAME_PREFIX = "callx-${Stage}-"
 JWT_SECRET_PARAMETER = "/callx/${Stage}/jwt-secret"
+TWILIO_TOKEN_PARAMETER = "/callx/${Stage}/twilio-auth-token"
+TWILIO_SID_PARAMETER = "TwilioAccountSid"
+# What Twilio calls back: the API's public (custom domain) URL. A parameter, not ${RestAPI}: the
+# functions' environment cannot refer to the API that refers to them.
+PUBLIC_URL_PARAMETER = "PublicBaseUrl"
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to look at what failed
 
@@ -255,7 +260,8 @@ def policy_statements(consumed: tuple[str, ...]) -> list[dict[str, Any]]:
     queues = [ARN_PREFIX % ("sqs", NAME_PREFIX + spec.logical) for spec in QUEUES]
     statements = [
         _statement(LOGS_ACTIONS, [ARN_PREFIX % ("logs", "log-group:/aws/lambda/*")]),
-        _statement(SSM_ACTIONS, [ARN_PREFIX % ("ssm", "parameter" + JWT_SECRET_PARAMETER)]),
+        _statement(SSM_ACTIONS, [ARN_PREFIX % ("ssm", "parameter" + name)
+                                 for name in (JWT_SECRET_PARAMETER, TWILIO_TOKEN_PARAMETER)]),
         _statement(DYNAMODB_TABLE_ACTIONS, tables),
     ]
     if indexes:
@@ -301,6 +307,9 @@ def function_overrides() -> dict[str, Any]:
             "STAGE": {"Ref": STAGE_PARAMETER},
             "RESOURCE_PREFIX": {"Fn::Sub": NAME_PREFIX},
             "JWT_SECRET_SSM_PARAMETER": {"Fn::Sub": JWT_SECRET_PARAMETER},
+            "TWILIO_AUTH_TOKEN_SSM_PARAMETER": {"Fn::Sub": TWILIO_TOKEN_PARAMETER},
+            "TWILIO_ACCOUNT_SID": {"Ref": TWILIO_SID_PARAMETER},
+            "PUBLIC_BASE_URL": {"Ref": PUBLIC_URL_PARAMETER},
         }}}}
         resources[role_id(name)] = {"Properties": {"Policies": [{
             "PolicyName": f"{role_id(name)}Policy",
@@ -368,6 +377,16 @@ def build_template() -> dict[str, Any]:
                 "Default": STAGES[0],
                 "AllowedValues": list(STAGES),
                 "Description": "Chalice stage: names every table, queue and parameter callx-<Stage>-...",
+            },
+            TWILIO_SID_PARAMETER: {
+                "Type": "String",
+                "AllowedPattern": "^AC[0-9a-f]{32}$",
+                "Description": "The Twilio account (its auth token is the SSM parameter /callx/<Stage>/twilio-auth-token)",
+            },
+            PUBLIC_URL_PARAMETER: {
+                "Type": "String",
+                "AllowedPattern": "^https://[^/]+(/.*)?$",
+                "Description": "The API's public base URL, e.g. https://api.example.com (Twilio webhooks use it)",
             },
         },
         "Resources": resources,

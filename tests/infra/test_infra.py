@@ -203,7 +203,10 @@ def test_stage_environment_names_this_stages_resources_and_holds_no_secret(stage
         # The packaged template pins the same values to the stack's Stage parameter.
         pinned = RESOURCES[infra.function_id(name)]["Properties"]["Environment"]["Variables"]
         assert pinned == {"STAGE": {"Ref": "Stage"}, "RESOURCE_PREFIX": {"Fn::Sub": "callx-${Stage}-"},
-                          "JWT_SECRET_SSM_PARAMETER": {"Fn::Sub": "/callx/${Stage}/jwt-secret"}}
+                          "JWT_SECRET_SSM_PARAMETER": {"Fn::Sub": "/callx/${Stage}/jwt-secret"},
+                          "TWILIO_AUTH_TOKEN_SSM_PARAMETER": {"Fn::Sub": "/callx/${Stage}/twilio-auth-token"},
+                          "TWILIO_ACCOUNT_SID": {"Ref": "TwilioAccountSid"},
+                          "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"}}
     # ...and the prefix is the one the settings derive from the stage when none is given.
     monkeypatch.setenv("STAGE", stage)
     monkeypatch.delenv("RESOURCE_PREFIX", raising=False)
@@ -262,7 +265,8 @@ def test_policy_covers_exactly_the_stages_tables_indexes_queues_and_secret():
     assert by_action[("dynamodb:Query",)] == [
         arn % ("dynamodb", f"table/callx-${{Stage}}-{m.logical_name}") + "/index/*"
         for m in ALL_MODELS if m._get_schema()["global_secondary_indexes"]]
-    assert by_action[("ssm:GetParameter",)] == [arn % ("ssm", "parameter/callx/${Stage}/jwt-secret")]
+    assert by_action[("ssm:GetParameter",)] == [arn % ("ssm", "parameter/callx/${Stage}/jwt-secret"),
+                                                arn % ("ssm", "parameter/callx/${Stage}/twilio-auth-token")]
     assert by_action[("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")] == [
         arn % ("sqs", "callx-${Stage}-notifications")]
     assert by_action[("logs:CreateLogStream", "logs:PutLogEvents")] == [arn % ("logs", "log-group:/aws/lambda/*")]
