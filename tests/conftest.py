@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from chalicelib.local.atomic_moto import make_dynamodb_requests_atomic
+
 # Tests never talk to real AWS, and never read credentials from the machine.
 os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing",
@@ -17,6 +19,9 @@ os.environ.update({
 })
 for name in ("DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "AWS_PROFILE"):
     os.environ.pop(name, None)
+
+# Every emulated DynamoDB request atomic, as in AWS, for in-process moto and moto server alike.
+make_dynamodb_requests_atomic()
 
 
 class Clock:

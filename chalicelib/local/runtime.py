@@ -52,6 +52,9 @@ def start_aws():
 
     from moto.server import ThreadedMotoServer
 
+    from chalicelib.local.atomic_moto import make_dynamodb_requests_atomic
+
+    make_dynamodb_requests_atomic()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log drowns ours
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=int(os.environ.get("AWS_PORT", "0")), verbose=False)
     server.start()

@@ -203,3 +203,44 @@ def test_only_hashes_of_refresh_tokens_are_stored(api):
     session_id, secret = user["tokens"]["refresh_token"].split(".")
     stored = SessionModel.get(session_id)
     assert secret not in stored.token_hash and len(stored.token_hash) == 64
+
+
+def test_concurrent_refreshes_with_one_token_cannot_both_succeed(api):
+    """Rotation is a conditional write: of many simultaneous uses of one token, at most one wins."""
+    import threading
+
+    from chalicelib.domain.errors import AuthenticationFailed
+    from chalicelib.services import identity
+
+    token = api.register()["tokens"]["refresh_token"]
+    start, outcomes = threading.Barrier(8), []
+
+    def use() -> None:
+        start.wait()
+        try:
+            identity.refresh(token)
+            outcomes.append("ok")
+        except AuthenticationFailed as error:
+            outcomes.append(error.code)
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("ok") <= 1
+    assert len(outcomes) == 8
+
+
+def test_unexpected_errors_are_a_500_envelope_without_internals(api, monkeypatch):
+    from chalicelib.services import identity
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(identity, "login", explode)
+    result = api.post("/auth/login", {"email": "a@example.com", "password": "x"})
+    assert result.status == 500
+    assert result.error["type"] == "INTERNAL_ERROR" and result.error["request_id"]
+    assert "hunter2" not in str(result.body) and "RuntimeError" not in str(result.body)
+    assert result.headers["x-request-id"] == result.error["request_id"]
