@@ -57,6 +57,7 @@ def main() -> None:
 
         from app import app
         from chalicelib.gateways import queues
+        from chalicelib.local.dispatcher import sqs_event
         from chalicelib.local.provision import provision
         from chalicelib.services.identity import ensure_admin, login
         from tests.helpers import Api
@@ -82,9 +83,7 @@ def main() -> None:
             assert placed.status == 201, placed.body
             url = queues.queue_url(queues.NUMBER_PROVISIONING)
             [message] = queues._client().receive_message(QueueUrl=url)["Messages"]
-            event = {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-                                  "body": message["Body"], "attributes": {}, "messageAttributes": {},
-                                  "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "us-east-1"}]}
+            event = sqs_event([message], "arn:aws:sqs:::q", "us-east-1")
             with measured("provisioning worker (10 numbers)", sqs_calls, emulator, rows):
                 client.lambda_.invoke("provision_numbers", event)
             order = api.get(f"/orders/{placed.data['order_id']}", token=buyer["token"]).data

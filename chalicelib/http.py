@@ -296,4 +296,5 @@ def error_response(error: DomainError, request_id: str) -> Response:
     headers = {**_SECURITY_HEADERS, "X-Request-Id": request_id, "Content-Type": "application/json"}
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    headers.update(error.headers)
     return Response(body=json.dumps(body), status_code=error.status, headers=headers)

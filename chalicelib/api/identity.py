@@ -23,7 +23,7 @@ def register(call: Call):
 
 
 @api.route("/auth/login", "POST", summary="Log in with email and password", roles=PUBLIC,
-           body=LoginRequest, response=AuthOut, errors=(401, 403))
+           body=LoginRequest, response=AuthOut, errors=(401, 403, 429))
 def login(call: Call):
     return identity.login(call.body.email, call.body.password).as_auth()
 

@@ -16,11 +16,13 @@ class DomainError(Exception):
     status = 500
     default_code = "INTERNAL_ERROR"
 
-    def __init__(self, message: str, code: str | None = None, details: list[FieldProblem] | None = None):
+    def __init__(self, message: str, code: str | None = None, details: list[FieldProblem] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.details = details or []
+        self.headers = headers or {}  # e.g. Retry-After
 
 
 class ValidationFailed(DomainError):

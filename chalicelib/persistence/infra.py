@@ -346,6 +346,9 @@ _GATEWAY_ERRORS = {
 }
 
 
+THROTTLE_RATE, THROTTLE_BURST = 200, 400  # requests per second for the stage; beyond: 429 THROTTLED
+
+
 def gateway_responses() -> dict[str, Any]:
     responses = {}
     for response_type, (status, error_type, code, message) in _GATEWAY_ERRORS.items():
@@ -355,7 +358,12 @@ def gateway_responses() -> dict[str, Any]:
         if status:
             response["StatusCode"] = status
         responses[response_type] = response
-    return {"RestAPI": {"Properties": {"GatewayResponses": responses}}}
+    return {"RestAPI": {"Properties": {
+        "GatewayResponses": responses,
+        # Per-client fairness is the application's (login throttling); this caps the whole stage.
+        "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": THROTTLE_RATE,
+                            "ThrottlingBurstLimit": THROTTLE_BURST}],
+    }}}
 
 
 def build_template() -> dict[str, Any]:

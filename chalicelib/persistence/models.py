@@ -101,6 +101,19 @@ class EmailClaimModel(BaseModel):
     user_id = UnicodeAttribute()
 
 
+class LoginFailuresModel(BaseModel):
+    """Failed logins per email and 15-minute window: enough of them and login is refused (429)."""
+
+    logical_name = "login_failures"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    window_key = UnicodeAttribute(hash_key=True)  # "<email sha-256>#<window number>"
+    failures = NumberAttribute(default=0)
+    purge_at = TTLAttribute()
+
+
 class SessionsByUser(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_user"
@@ -343,6 +356,7 @@ class UserStatsModel(BaseModel):
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel,
     EmailClaimModel,
+    LoginFailuresModel,
     SessionModel,
     AccountModel,
     LedgerTransactionModel,

@@ -1,6 +1,7 @@
 """Registration, login, refresh-token rotation, logout and per-request authentication."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,12 +13,12 @@ from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import tokens
 from chalicelib.domain.accounts import ACTIVE, effective_status, ensure_may_act
-from chalicelib.domain.errors import AuthenticationFailed, Conflict, FieldProblem
+from chalicelib.domain.errors import AuthenticationFailed, Conflict, FieldProblem, RateLimited
 from chalicelib.domain.passwords import hash_password, verify_password
 from chalicelib.http import Principal
 from chalicelib.persistence.db import configure, connection, failed_conditions, transact_write
 from chalicelib.persistence.ledger import open_account
-from chalicelib.persistence.models import EmailClaimModel, SessionModel, UserModel
+from chalicelib.persistence.models import EmailClaimModel, LoginFailuresModel, SessionModel, UserModel
 
 REUSE_MEMORY = 50  # rotated-away token hashes remembered per session for reuse detection
 
@@ -68,16 +69,40 @@ def create_user(email: str, password: str, first_name: str, last_name: str, comp
     return user
 
 
+LOGIN_WINDOW_SECONDS = 15 * 60
+MAX_LOGIN_FAILURES = 5  # per email and window, known email or not
+
+
 def login(email: str, password: str) -> Issued:
     configure()
     now = clock.now()
+    window = _login_window(email, now)
+    _refuse_if_throttled(window, now)
     user = _user_by_email(email)
     # verify_password does the same work when the user is unknown: timing reveals nothing.
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        window.update(actions=[LoginFailuresModel.failures.add(1), LoginFailuresModel.purge_at.set(
+            now + timedelta(seconds=2 * LOGIN_WINDOW_SECONDS))])
         raise AuthenticationFailed("Invalid email or password", code="INVALID_CREDENTIALS")
     ensure_may_act(effective_status(user.status, user.suspended_until, now))
     user.update(actions=[UserModel.last_login_at.set(now)])
     return _start_session(user, now)
+
+
+def _login_window(email: str, now: datetime) -> LoginFailuresModel:
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()  # no plain emails in this table
+    return LoginFailuresModel(window_key=f"{digest}#{int(now.timestamp()) // LOGIN_WINDOW_SECONDS}")
+
+
+def _refuse_if_throttled(window: LoginFailuresModel, now: datetime) -> None:
+    try:
+        failures = LoginFailuresModel.get(window.window_key).failures
+    except LoginFailuresModel.DoesNotExist:
+        return
+    if failures >= MAX_LOGIN_FAILURES:
+        retry_after = LOGIN_WINDOW_SECONDS - int(now.timestamp()) % LOGIN_WINDOW_SECONDS
+        raise RateLimited("Too many failed login attempts; try again later", code="TOO_MANY_LOGIN_ATTEMPTS",
+                          headers={"Retry-After": str(retry_after)})
 
 
 def _user_by_email(email: str) -> UserModel | None:

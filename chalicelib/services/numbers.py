@@ -13,7 +13,7 @@ from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import numbers as rules
 from chalicelib.domain import phones
-from chalicelib.domain.errors import Conflict, FieldProblem, NotFound, PaymentRequired
+from chalicelib.domain.errors import Conflict, FieldProblem, NotFound, PaymentRequired, field_error
 from chalicelib.domain.ledger import number_charge
 from chalicelib.gateways import queues, twilio
 from chalicelib.http import Principal
@@ -48,6 +48,9 @@ def search(country_code: str, kind: str, area_code: str | None, contains: str | 
         try:
             results = twilio.search(country_code, kind, area_code, contains, limit)
         except twilio.TwilioCallFailed as failure:
+            if failure.failure.code == 20404:  # Twilio has no such number type in that country
+                raise field_error("type", "NUMBER_TYPE_NOT_OFFERED",
+                                  f"No {kind.replace('_', '-')} numbers are sold in {country_code}") from None
             raise failure.product_error() from None
         expires = now + timedelta(seconds=SEARCH_CACHE_SECONDS)
         SearchCacheModel(cache_key=key, results=results, expires_at=expires, purge_at=expires).save()
@@ -132,9 +135,10 @@ def provision_order(order_id: str) -> str:
         except twilio.TwilioCallFailed as failure:
             if failure.failure.transient:
                 raise
-            error = failure.product_error()
             _record_item(order, index, status=rules.ITEM_FAILED, error_code=failure.failure.code,
-                         reason=error.message)
+                         reason=failure.product_error().message)
+        except Conflict as taken:
+            _record_item(order, index, status=rules.ITEM_FAILED, reason=taken.message)
     return order.status
 
 
@@ -175,7 +179,11 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
             tx.update(UserStatsModel(user_id=order.owner_id), actions=[
                 UserStatsModel.total_numbers.add(1), UserStatsModel.active_numbers.add(1)])
     except TransactWriteError as error:
-        if not any(failed_conditions(error)[:1]):
+        number_exists, claimed = (failed_conditions(error) + [False, False])[:2]
+        if claimed and not number_exists:
+            # Another order got this number first (both were placed before either was provisioned).
+            raise Conflict("Phone number is not available", code="NUMBER_NOT_AVAILABLE") from None
+        if not number_exists:
             raise
         number = NumberModel.get(number_id, consistent_read=True)  # stored by an earlier delivery
     # The number is bought: charge it even past the credit limit (checked when the order was placed).

@@ -244,3 +244,18 @@ def test_unexpected_errors_are_a_500_envelope_without_internals(api, monkeypatch
     assert result.error["type"] == "INTERNAL_ERROR" and result.error["request_id"]
     assert "hunter2" not in str(result.body) and "RuntimeError" not in str(result.body)
     assert result.headers["x-request-id"] == result.error["request_id"]
+
+
+def test_repeated_failed_logins_are_throttled_per_email(api, clock):
+    user = api.register()
+    for _ in range(5):
+        assert api.post("/auth/login", {"email": user["email"], "password": "Wr0ng!Password"}).status == 401
+    blocked = api.post("/auth/login", {"email": user["email"], "password": PASSWORD})
+    assert blocked.status == 429 and blocked.error["type"] == "RATE_LIMITED"
+    assert 0 < int(blocked.headers["retry-after"]) <= 900
+    # Unknown emails are throttled the same way, so throttling reveals nothing either.
+    for _ in range(5):
+        api.post("/auth/login", {"email": "nobody@example.com", "password": "Wr0ng!Password"})
+    assert api.post("/auth/login", {"email": "nobody@example.com", "password": "x"}).status == 429
+    clock.advance(minutes=15)
+    assert api.post("/auth/login", {"email": user["email"], "password": PASSWORD}).status == 200

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from chalicelib.gateways import queues
+from chalicelib.local import dispatcher
 from chalicelib.persistence.models import AccountModel, LedgerTransactionModel, NumberModel, OrderModel
 from chalicelib.services.numbers import charge_monthly_fees
 
@@ -34,10 +35,7 @@ def run_provisioning(client) -> int:
 
 
 def sqs_event(message: dict) -> dict:
-    return {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-                         "body": message["Body"], "attributes": {}, "messageAttributes": {},
-                         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q",
-                         "awsRegion": "us-east-1"}]}
+    return dispatcher.sqs_event([message], "arn:aws:sqs:us-east-1:000000000000:q", "us-east-1")
 
 
 def search(api, token, query="area_code=415&limit=5"):
@@ -251,3 +249,24 @@ def test_monthly_fees_are_charged_once_per_period(api, client, buyer, clock):
     user_id = buyer["user"]["id"]
     assert AccountModel.get(user_id).balance == (100 - 2.50 - 1.50) * 10_000
     assert LedgerTransactionModel.count() == 3  # credit, purchase, one monthly fee
+
+
+def test_two_orders_for_one_number_buy_it_once(api, client, buyer, twilio_emulator):
+    """Both orders pass the check when placed; the first provisioned wins, the other item fails."""
+    number = search(api, buyer["token"])[0]["phone_number"]
+    rival = api.register("buyer")
+    api.post(f"/admin/users/{rival['user']['id']}/credits", {"amount": "10", "reason": "x"},
+             token=api.admin()["token"])
+    first = buy(api, buyer["token"], number).data["order_id"]
+    second = buy(api, rival["token"], number).data["order_id"]
+    run_provisioning(client)
+    statuses = {OrderModel.get(first).status, OrderModel.get(second).status}
+    assert statuses == {"COMPLETED", "FAILED"}
+    assert twilio_emulator.request_counts[("POST", "incoming_phone_numbers")] == 1
+    assert NumberModel.count() == 1
+
+
+def test_a_number_type_twilio_does_not_sell_there_is_a_400(api, buyer):
+    result = api.get("/numbers/search?country_code=US&type=mobile", token=buyer["token"])
+    assert result.status == 400 and result.error["code"] == "NUMBER_TYPE_NOT_OFFERED"
+    assert result.error["details"][0]["field"] == "type"

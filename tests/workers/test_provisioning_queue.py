@@ -7,13 +7,17 @@ from chalicelib.persistence.models import OrderModel
 from tests.helpers import Api
 
 
-def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(client, aws, twilio_emulator):
+def order_one_number(client) -> str:
     api = Api(client)
     buyer, admin = api.register("buyer"), api.admin()
     api.post(f"/admin/users/{buyer['user']['id']}/credits", {"amount": "10", "reason": "x"}, token=admin["token"])
     number = api.get("/numbers/search?area_code=305&limit=1", token=buyer["token"]).data[0]["phone_number"]
-    order_id = api.post("/numbers/purchase", {"numbers": [{"phone_number": number, "friendly_name": "x"}]},
-                        token=buyer["token"]).data["order_id"]
+    return api.post("/numbers/purchase", {"numbers": [{"phone_number": number, "friendly_name": "x"}]},
+                    token=buyer["token"]).data["order_id"]
+
+
+def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(client, aws, twilio_emulator):
+    order_id = order_one_number(client)
     twilio_emulator.inject_faults(503, 20500, count=1000)  # Twilio is down for good
 
     sqs = queues._client()
@@ -38,12 +42,7 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(client, aws,
 
 
 def test_a_failed_delivery_succeeds_when_twilio_recovers(client, aws, twilio_emulator):
-    api = Api(client)
-    buyer, admin = api.register("buyer"), api.admin()
-    api.post(f"/admin/users/{buyer['user']['id']}/credits", {"amount": "10", "reason": "x"}, token=admin["token"])
-    number = api.get("/numbers/search?area_code=305&limit=1", token=buyer["token"]).data[0]["phone_number"]
-    order_id = api.post("/numbers/purchase", {"numbers": [{"phone_number": number, "friendly_name": "x"}]},
-                        token=buyer["token"]).data["order_id"]
+    order_id = order_one_number(client)
     twilio_emulator.inject_faults(429, 20429, count=3)  # one delivery's worth of retries
 
     sqs = queues._client()

@@ -5,6 +5,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.local import dispatcher
 from chalicelib.persistence.models import NotificationModel, UserModel
 from chalicelib.services.admin import lift_expired_suspensions
 from tests.helpers import PASSWORD, Api
@@ -51,11 +52,7 @@ def test_suspension_notification_reaches_the_inbox_through_the_queue(client, aws
                                                             "duration_days": 1}, token=admin["token"])
     sqs = queues._client()
     message = sqs.receive_message(QueueUrl=queues.queue_url(queues.NOTIFICATIONS))["Messages"][0]
-    event = {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-                          "body": message["Body"], "attributes": {}, "messageAttributes": {},
-                          "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123:q",
-                          "awsRegion": "us-east-1"}]}
-    client.lambda_.invoke("deliver_notifications", event)
+    client.lambda_.invoke("deliver_notifications", dispatcher.sqs_event([message], "arn:aws:sqs:::q", "us-east-1"))
     [stored] = NotificationModel.query(user["user"]["id"])
     assert "Spam" in stored.message and "until" in stored.message
 
