@@ -42,6 +42,12 @@ def state_of(value: str) -> str | None:
     return state if len(state) == 2 and state.isalpha() and state.isupper() else None
 
 
+def locality_of(value: str) -> str | None:
+    """The place a number belongs to ("San Francisco" for +1 415 ...), when phonenumbers knows it."""
+    description = geocoder.description_for_number(parse_e164(value), "en")
+    return description.rpartition(", ")[0] or description or None
+
+
 def kind_of(value: str) -> str:
     """local | toll_free | mobile, as number stores sell them."""
     kind = phonenumbers.number_type(parse_e164(value))

@@ -162,12 +162,11 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
                                                            voice_method)
     kind = phones.kind_of(phone_number)
     setup, monthly = rules.PRICES[kind]
-    parsed = phones.parse_e164(phone_number)
     number = NumberModel(
         number_id=number_id, owner_id=order.owner_id, order_id=order.order_id, phone_number=phone_number,
         twilio_sid=bought["sid"], friendly_name=item["friendly_name"], number_type=kind,
         country_code=phones.country_of(phone_number) or "", region=phones.state_of(phone_number),
-        locality=_locality(parsed), status=rules.ACTIVE, routing=routing, voice_url=voice_url,
+        locality=phones.locality_of(phone_number), status=rules.ACTIVE, routing=routing, voice_url=voice_url,
         voice_method=voice_method, call_type=config.get("call_type"), setup_price=setup, monthly_price=monthly,
         billed_through=rules.billing_period(now), billing_key="ACTIVE", created_at=now, updated_at=now,
     )
@@ -191,13 +190,6 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
                        f"Number {phone_number}: setup and first month", number_id),
          now, enforce_limits=False, also=_count_spend(order.owner_id, setup + monthly))
     return number
-
-
-def _locality(parsed) -> str | None:
-    from phonenumbers import geocoder
-
-    place = geocoder.description_for_number(parsed, "en")
-    return place.rpartition(", ")[0] or place or None
 
 
 def _count_spend(user_id: str, amount: int):
