@@ -4,7 +4,9 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, geocoder
+from phonenumbers import PhoneNumberType
+
+# phonenumbers' geocoder and time-zone data cost ~350 ms to import: loaded on first use, not at cold start.
 
 E164_PATTERN = r"^\+[1-9]\d{1,14}$"
 _E164 = re.compile(E164_PATTERN)
@@ -37,15 +39,21 @@ def country_of(value: str) -> str | None:
 
 def state_of(value: str) -> str | None:
     """US/CA state or province ("CA" from "San Francisco, CA"), when the number tells it."""
-    description = geocoder.description_for_number(parse_e164(value), "en")
+    description = _describe(value)
     _, _, state = description.rpartition(", ")
     return state if len(state) == 2 and state.isalpha() and state.isupper() else None
 
 
 def locality_of(value: str) -> str | None:
     """The place a number belongs to ("San Francisco" for +1 415 ...), when phonenumbers knows it."""
-    description = geocoder.description_for_number(parse_e164(value), "en")
+    description = _describe(value)
     return description.rpartition(", ")[0] or description or None
+
+
+def _describe(value: str) -> str:
+    from phonenumbers import geocoder
+
+    return geocoder.description_for_number(parse_e164(value), "en")
 
 
 def kind_of(value: str) -> str:
