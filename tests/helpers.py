@@ -55,6 +55,13 @@ class Api:
         assert result.status == 201, result.body
         return {**result.data, "email": body["email"], "token": result.data["tokens"]["access_token"]}
 
+    def fund(self, user: dict, amount: str = "100.00") -> None:
+        """Credit a user's balance (an admin credit, as in production)."""
+        admin = self.admin()
+        result = self.post(f"/admin/users/{user['user']['id']}/credits", {"amount": amount, "reason": "test funds"},
+                           token=admin["token"])
+        assert result.status == 201, result.body
+
     def admin(self) -> dict:
         from chalicelib.services.identity import ensure_admin, login
 

@@ -8,7 +8,7 @@ from typing import Callable
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import NotFound, PaymentRequired
+from chalicelib.domain.errors import InvalidState, NotFound, PaymentRequired
 from chalicelib.domain.ledger import BALANCE, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
 from chalicelib.persistence.db import configure, failed_conditions, transact_write
 from chalicelib.persistence.models import AccountModel, LedgerEntryModel, LedgerTransactionModel
@@ -33,11 +33,12 @@ def ensure_platform_accounts(now: datetime) -> None:
 
 
 def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
-         also: Callable[[TransactWrite], None] | None = None) -> LedgerTransactionModel:
+         also: Callable[[TransactWrite], None] | None = None, replay_ok: bool = True) -> LedgerTransactionModel:
     """Apply a posting exactly once. A retry with the same idempotency key returns the first result;
     a debit that would take a user's account past its credit limit posts nothing (402), unless
     `enforce_limits` is off (charging for something already delivered). `also` adds writes that must
-    happen with the posting (counters), in the same transaction."""
+    happen with the posting (counters, a state change), in the same transaction. With `replay_ok` off, a
+    posting already made raises InvalidState instead of returning it (a second completion must fail)."""
     configure()
     transaction_id = str(uuid.uuid4())
     record = LedgerTransactionModel(
@@ -49,6 +50,10 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
         entries=[{"account_id": e.account_id, "bucket": e.bucket, "amount": e.amount} for e in posting.entries],
         created_at=now,
     )
+    # One update per account (a transaction may touch an item once), with every bucket it changes.
+    by_account: dict[str, list[Entry]] = {}
+    for entry in posting.entries:
+        by_account.setdefault(entry.account_id, []).append(entry)
     try:
         with transact_write() as tx:
             tx.save(record, condition=LedgerTransactionModel.idempotency_key.does_not_exist())
@@ -64,18 +69,20 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
                     reference=posting.reference,
                     created_at=now,
                 ))
-            for entry in posting.entries:
-                tx.update(AccountModel(account_id=entry.account_id), **_account_change(entry, enforce_limits))
+            for account_id, entries in by_account.items():
+                tx.update(AccountModel(account_id=account_id), **_account_change(account_id, entries, enforce_limits))
             if also:
                 also(tx)
     except TransactWriteError as error:
         failed = failed_conditions(error)
         if failed and failed[0]:
+            if not replay_ok:
+                raise InvalidState("This has already been done", code="INVALID_STATE") from None
             return LedgerTransactionModel.get(posting.idempotency_key, consistent_read=True)
         updates_failed = failed[1 + len(posting.entries):]
-        for entry, did_fail in zip(posting.entries, updates_failed):
+        for account_id, did_fail in zip(by_account, updates_failed):
             if did_fail:
-                if not _account_exists(entry.account_id):
+                if not _account_exists(account_id):
                     raise NotFound("Billing account not found", code="ACCOUNT_NOT_FOUND") from None
                 raise PaymentRequired("Insufficient balance: the account's credit limit would be exceeded",
                                       code="INSUFFICIENT_FUNDS") from None
@@ -83,19 +90,20 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
     return record
 
 
-def _account_change(entry: Entry, enforce_limits: bool) -> dict:
-    """ADD to the bucket; a debit of a user's account must stay within what it may spend."""
-    bucket, amount, account_id = entry.bucket, entry.amount, entry.account_id
-    limited = enforce_limits and amount < 0 and not is_platform(account_id)
-    actions = [getattr(AccountModel, bucket).add(amount)]
-    condition = AccountModel.account_id.exists()
-    if bucket == BALANCE:
-        # spendable = balance + credit_limit, kept beside balance so the limit is one condition.
-        actions.append(AccountModel.spendable.add(amount))
-        if limited:
-            condition &= AccountModel.spendable >= -amount
-    elif limited:
-        condition &= getattr(AccountModel, bucket) >= -amount
+def _account_change(account_id: str, entries: list[Entry], enforce_limits: bool) -> dict:
+    """ADD to each bucket; a debit of a user's account must stay within what it may spend."""
+    actions, condition = [], AccountModel.account_id.exists()
+    for entry in entries:
+        bucket, amount = entry.bucket, entry.amount
+        limited = enforce_limits and amount < 0 and not is_platform(account_id)
+        actions.append(getattr(AccountModel, bucket).add(amount))
+        if bucket == BALANCE:
+            # spendable = balance + credit_limit, kept beside balance so the limit is one condition.
+            actions.append(AccountModel.spendable.add(amount))
+            if limited:
+                condition &= AccountModel.spendable >= -amount
+        elif limited:
+            condition &= getattr(AccountModel, bucket) >= -amount
     return {"actions": actions, "condition": condition}
 
 

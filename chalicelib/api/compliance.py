@@ -1,0 +1,59 @@
+"""Compliance lists: admins write, every account may read."""
+from chalicelib.http import ADMIN, Api, Call, Reply
+from chalicelib.schemas.exchange import DncOut, DncRequest, GeoRestrictionOut, GeoRestrictionRequest, TcpaHours, \
+    TcpaHoursOut
+from chalicelib.services import compliance
+
+api = Api(__name__, tag="compliance")
+
+
+@api.route("/compliance/dnc", "POST", summary="Put a number on the Do-Not-Call list", roles=ADMIN,
+           body=DncRequest, response=DncOut, status=201)
+def add_dnc(call: Call):
+    b = call.body
+    compliance.add_dnc(call.principal, b.phone_number, b.reason, b.list_type)
+    return compliance.dnc_status(b.phone_number)
+
+
+@api.route("/compliance/dnc/{phone_number}", "GET", summary="Is a number on the DNC list?", response=DncOut)
+def check_dnc(call: Call, phone_number: str):
+    return compliance.dnc_status(compliance.phone_from_path(phone_number))
+
+
+@api.route("/compliance/dnc/{phone_number}", "DELETE", summary="Take a number off the DNC list", roles=ADMIN,
+           status=204, errors=(404,))
+def remove_dnc(call: Call, phone_number: str):
+    compliance.remove_dnc(compliance.phone_from_path(phone_number))
+    return Reply(status=204)
+
+
+@api.route("/compliance/tcpa/hours", "PUT", summary="Set the TCPA calling window", roles=ADMIN, body=TcpaHours,
+           response=TcpaHoursOut)
+def set_hours(call: Call):
+    b = call.body
+    return compliance.set_tcpa_hours(b.start_time, b.end_time, b.timezone)
+
+
+@api.route("/compliance/tcpa/hours", "GET", summary="The TCPA calling window", response=TcpaHoursOut)
+def get_hours(call: Call):
+    return compliance.tcpa_hours()
+
+
+@api.route("/compliance/geographic/restrictions", "POST", summary="Restrict calls to and from a state",
+           roles=ADMIN, body=GeoRestrictionRequest, response=GeoRestrictionOut, status=201, errors=(409,))
+def add_restriction(call: Call):
+    rule = compliance.add_restriction(call.body.state, call.body.reason)
+    return {"state": rule.rule_key, "reason": rule.reason, "created_at": rule.created_at}
+
+
+@api.route("/compliance/geographic/restrictions", "GET", summary="Restricted states",
+           response=list[GeoRestrictionOut])
+def list_restrictions(call: Call):
+    return compliance.restrictions()
+
+
+@api.route("/compliance/geographic/restrictions/{state}", "DELETE", summary="Lift a state restriction",
+           roles=ADMIN, status=204, errors=(404,))
+def remove_restriction(call: Call, state: str):
+    compliance.remove_restriction(state.upper())
+    return Reply(status=204)

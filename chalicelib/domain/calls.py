@@ -1,0 +1,34 @@
+"""The call lifecycle as one explicit state machine, and what a completed call costs."""
+from __future__ import annotations
+
+import math
+
+from chalicelib.domain.errors import InvalidState
+
+PENDING, QUEUED, RINGING, IN_PROGRESS, COMPLETED = "pending", "queued", "ringing", "in_progress", "completed"
+FAILED, CANCELED, NO_ANSWER, BUSY = "failed", "canceled", "no_answer", "busy"
+STATUSES = (PENDING, QUEUED, RINGING, IN_PROGRESS, COMPLETED, FAILED, CANCELED, NO_ANSWER, BUSY)
+
+# Routing moves pending → queued; completing moves in_progress → completed (with money).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PENDING: frozenset({QUEUED, CANCELED, FAILED}),
+    QUEUED: frozenset({RINGING, CANCELED, FAILED, NO_ANSWER, BUSY}),
+    RINGING: frozenset({IN_PROGRESS, CANCELED, FAILED, NO_ANSWER, BUSY}),
+    IN_PROGRESS: frozenset({COMPLETED, FAILED}),
+    COMPLETED: frozenset(), FAILED: frozenset(), CANCELED: frozenset(), NO_ANSWER: frozenset(), BUSY: frozenset(),
+}
+
+
+def ensure_transition(current: str, target: str) -> None:
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise InvalidState(f"A call cannot go from {current} to {target}")
+
+
+def telephony_cost(duration_seconds: int, rate_per_minute: int) -> int:
+    """Every started minute is paid."""
+    return math.ceil(duration_seconds / 60) * rate_per_minute
+
+
+def platform_take(price: int, take_rate_bps: int) -> int:
+    """The platform's share of a price, rounded down: the buyer never earns less than promised."""
+    return price * take_rate_bps // 10_000

@@ -1,0 +1,65 @@
+"""Compliance rules as plain functions: DNC, TCPA calling hours, state restrictions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+from chalicelib.domain import phones
+from chalicelib.domain.errors import Forbidden
+
+DEFAULT_WINDOW = ("08:00", "21:00")  # TCPA: no calls before 8 am or after 9 pm, callee's time
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+    reason: str  # what is recorded, for audits
+
+
+def callee_zone(to_number: str, fallback: str) -> ZoneInfo:
+    """The callee's time zone from its number; the configured zone when the number spans several
+    zones or none is known."""
+    from phonenumbers import timezone as number_zones  # its data costs a cold start ~100 ms
+
+    zones = [z for z in number_zones.time_zones_for_number(phones.parse_e164(to_number)) if z != "Etc/Unknown"]
+    try:
+        return ZoneInfo(zones[0] if len(zones) == 1 else fallback)
+    except ZoneInfoNotFoundError:
+        return ZoneInfo(fallback)
+
+
+def within_window(local: datetime, start: str, end: str) -> bool:
+    begins, ends = time.fromisoformat(start), time.fromisoformat(end)
+    now = local.time().replace(tzinfo=None)
+    return begins <= now < ends if begins <= ends else (now >= begins or now < ends)  # windows over midnight
+
+
+def check_call(*, direction: str, from_number: str, to_number: str, now: datetime, dnc: dict | None,
+               window: tuple[str, str], fallback_zone: str, restricted_states: set[str]) -> Refusal | None:
+    """The first rule the call breaks, or None. `dnc` is the DNC entry of the callee, if any."""
+    if direction == "outbound" and dnc is not None:
+        return Refusal("DNC_BLOCKED", "Number is on DNC list", f"{to_number} is on the {dnc['list_type']} DNC list")
+    if direction == "outbound":
+        zone = callee_zone(to_number, fallback_zone)
+        local = now.astimezone(zone)
+        if not within_window(local, *window):
+            return Refusal("TCPA_VIOLATION", "Call is outside the permitted calling hours",
+                           f"callee local time {local:%H:%M} {zone.key} is outside {window[0]}-{window[1]}")
+    for number in (from_number, to_number):
+        state = phones.state_of(number)
+        if state and state in restricted_states:
+            return Refusal("GEO_RESTRICTED", "Call blocked by geographic restriction",
+                           f"{number} is in restricted state {state}")
+    return None
+
+
+def refuse(refusal: Refusal) -> Forbidden:
+    return Forbidden(refusal.message, code=refusal.code)
+
+
+def is_region(code: str) -> bool:
+    return code in phonenumbers.SUPPORTED_REGIONS

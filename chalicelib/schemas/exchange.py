@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, StrictBool, StrictInt, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
+
+from chalicelib.domain.calls import STATUSES
+from chalicelib.domain.compliance import is_region
+from chalicelib.domain.phones import is_e164
+from chalicelib.schemas.billing import MoneyOut, PositiveMoneyIn
+from chalicelib.schemas.common import PageQuery, PhoneNumber, ResponseModel, SafeText, StrictModel
+
+NonNegativeMoneyIn = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=4),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,10}(?:\.\d{1,4})?$",
+                    "description": "USD amount, zero or more, up to 4 decimal places"}),
+]
+CallStatus = Literal["pending", "queued", "ringing", "in_progress", "completed", "failed", "canceled", "no_answer",
+                     "busy"]
+StateCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="US state or CA province, e.g. CA")]
+Keyword = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w -]+$")]
+
+
+def _number_for(field_name: str):
+    def check(value: object) -> str:
+        if not isinstance(value, str) or not is_e164(value):
+            raise PydanticCustomError("invalid_phone_number", f"Invalid {field_name} number")
+        return value
+    return check
+
+
+class CreateCall(StrictModel):
+    from_number: str = Field(max_length=16, json_schema_extra={"pattern": r"^\+[1-9]\d{1,14}$"})
+    to_number: str = Field(max_length=16, json_schema_extra={"pattern": r"^\+[1-9]\d{1,14}$"})
+    direction: Literal["inbound", "outbound"] = "outbound"
+    call_type: SafeText(50) | None = None
+    keywords: list[Keyword] = Field(default_factory=list, max_length=20)
+
+    _from = field_validator("from_number", mode="plain")(staticmethod(_number_for("from")))
+    _to = field_validator("to_number", mode="plain")(staticmethod(_number_for("to")))
+
+
+class CallStatusUpdate(StrictModel):
+    status: Literal["ringing", "in_progress", "failed", "canceled", "no_answer", "busy"]
+
+
+class CompleteCall(StrictModel):
+    duration: StrictInt = Field(ge=0, le=86_400, description="Seconds the call lasted")
+
+
+class CallOut(ResponseModel):
+    id: str = Field(validation_alias="call_id")
+    from_number: str
+    to_number: str
+    direction: Literal["inbound", "outbound"]
+    call_type: str | None
+    status: CallStatus
+    auction_id: str | None
+    seller_id: str | None
+    profile_id: str | None
+    price: MoneyOut | None
+    destination_number: str | None
+    duration: int | None = Field(validation_alias="duration_seconds")
+    cost: MoneyOut | None
+    billable: bool | None
+    created_at: datetime
+    routed_at: datetime | None
+    completed_at: datetime | None
+
+
+class DncRequest(StrictModel):
+    phone_number: PhoneNumber
+    reason: SafeText(200)
+    list_type: Literal["internal", "federal", "state", "custom"] = "internal"
+
+
+class DncOut(ResponseModel):
+    phone_number: str
+    is_dnc: bool
+    reason: str | None
+    list_type: str | None
+
+
+class TcpaHours(StrictModel):
+    start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    timezone: str = Field(max_length=64, description="IANA zone for numbers whose own zone is unknown")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError("unknown_timezone", "Unknown time zone") from None
+        return value
+
+
+class TcpaHoursOut(ResponseModel):
+    start_time: str
+    end_time: str
+    timezone: str
+
+
+class GeoRestrictionRequest(StrictModel):
+    state: StateCode
+    reason: SafeText(200) | None = None
+
+
+class GeoRestrictionOut(ResponseModel):
+    state: str
+    reason: str | None
+    created_at: datetime
+
+
+class Criteria(StrictModel):
+    countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(default_factory=list, max_length=50)
+    states: list[StateCode] = Field(default_factory=list, max_length=70)
+    call_type: SafeText(50) | None = None
+    keywords: list[Keyword] = Field(default_factory=list, max_length=20)
+    max_budget: PositiveMoneyIn | None = Field(None, description="Daily spend cap, USD")
+
+    @field_validator("countries")
+    @classmethod
+    def _known_countries(cls, value: list[str]) -> list[str]:
+        if any(not is_region(code) for code in value):
+            raise PydanticCustomError("unknown_country", "Unknown country code")
+        return value
+
+
+class BidProfileRequest(StrictModel):
+    criteria: Criteria = Field(default_factory=Criteria)
+    bid_amount: PositiveMoneyIn
+    destination_number: PhoneNumber
+    active: StrictBool = True
+
+
+class BidProfileUpdate(StrictModel):
+    criteria: Criteria | None = None
+    bid_amount: PositiveMoneyIn | None = None
+    destination_number: PhoneNumber | None = None
+    active: StrictBool | None = None
+
+
+class CriteriaOut(ResponseModel):
+    countries: list[str] = []
+    states: list[str] = []
+    call_type: str | None = None
+    keywords: list[str] = []
+    max_budget: MoneyOut | None = None
+
+
+class BidProfileOut(ResponseModel):
+    id: str = Field(validation_alias="profile_id")
+    seller_id: str
+    criteria: CriteriaOut
+    bid_amount: MoneyOut
+    destination_number: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class CreateAuction(StrictModel):
+    call_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    reserve_price: NonNegativeMoneyIn = Decimal(0)
+    duration: StrictInt = Field(30, ge=1, le=900, description="Seconds until the auction closes by itself")
+
+    @field_validator("reserve_price", mode="before")
+    @classmethod
+    def _not_negative(cls, value: object) -> object:
+        try:
+            negative = Decimal(str(value)) < 0
+        except ArithmeticError:
+            return value
+        if negative:
+            raise PydanticCustomError("negative_reserve", "Reserve price cannot be negative")
+        return value
+
+
+class BidOut(ResponseModel):
+    id: str = Field(validation_alias="bid_id")
+    auction_id: str
+    seller_id: str
+    profile_id: str
+    amount: MoneyOut
+    placed_at: datetime
+
+
+class WinnerOut(ResponseModel):
+    seller_id: str
+    profile_id: str
+    amount: MoneyOut
+    placed_at: datetime
+
+
+class AuctionOut(ResponseModel):
+    id: str = Field(validation_alias="auction_id")
+    call_id: str
+    status: Literal["open", "closed"]
+    reserve_price: MoneyOut
+    ends_at: datetime
+    bid_count: int
+    winner: WinnerOut | None
+    closed_at: datetime | None
+    created_at: datetime
+    bids: list[BidOut] | None = None
+
+
+class PlaceBid(StrictModel):
+    auction_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    amount: PositiveMoneyIn
+
+
+class CallListQuery(PageQuery):
+    status: CallStatus | None = None
+
+
+class AuctionCloseMessage(StrictModel):
+    auction_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+
+
+_ = STATUSES  # the Literal above lists the same statuses as domain/calls.py

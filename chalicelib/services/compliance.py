@@ -1,0 +1,124 @@
+"""Admin-kept compliance lists and the check every new call goes through."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from urllib.parse import unquote
+
+from pynamodb.exceptions import PutError
+
+from chalicelib import clock
+from chalicelib.config import get_settings
+from chalicelib.domain import compliance as rules
+from chalicelib.domain.errors import Conflict, NotFound, field_error
+from chalicelib.domain.phones import is_e164
+from chalicelib.http import Principal
+from chalicelib.persistence.db import configure
+from chalicelib.persistence.models import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
+
+TCPA, STATE = "tcpa_hours", "state"
+
+
+def phone_from_path(value: str) -> str:
+    """"+" arrives as itself or as %2B in a path."""
+    number = unquote(value)
+    if not is_e164(number):
+        raise field_error("phone_number", "INVALID_PHONE_NUMBER", "Invalid phone number")
+    return number
+
+
+# --- DNC --------------------------------------------------------------------------------------
+
+def add_dnc(admin: Principal, phone_number: str, reason: str, list_type: str) -> DncEntryModel:
+    configure()
+    entry = DncEntryModel(phone_number=phone_number, reason=reason, list_type=list_type, added_by=admin.user_id,
+                          created_at=clock.now())
+    entry.save()  # adding again updates the reason: the number is listed either way
+    return entry
+
+
+def dnc_status(phone_number: str) -> dict:
+    entry = _dnc_entry(phone_number)
+    return {"phone_number": phone_number, "is_dnc": entry is not None,
+            "reason": entry.reason if entry else None, "list_type": entry.list_type if entry else None}
+
+
+def _dnc_entry(phone_number: str) -> DncEntryModel | None:
+    configure()
+    try:
+        return DncEntryModel.get(phone_number)
+    except DncEntryModel.DoesNotExist:
+        return None
+
+
+def remove_dnc(phone_number: str) -> None:
+    entry = _dnc_entry(phone_number)
+    if entry is None:
+        raise NotFound("Number is not on the DNC list", code="DNC_ENTRY_NOT_FOUND")
+    entry.delete()
+
+
+# --- TCPA calling hours ----------------------------------------------------------------------
+
+def set_tcpa_hours(start_time: str, end_time: str, timezone: str) -> dict:
+    configure()
+    ComplianceRuleModel(kind=TCPA, rule_key="window", created_at=clock.now(),
+                        settings={"start_time": start_time, "end_time": end_time, "timezone": timezone}).save()
+    return tcpa_hours()
+
+
+def tcpa_hours() -> dict:
+    configure()
+    try:
+        return ComplianceRuleModel.get(TCPA, "window").settings
+    except ComplianceRuleModel.DoesNotExist:
+        start, end = rules.DEFAULT_WINDOW
+        return {"start_time": start, "end_time": end, "timezone": get_settings().default_timezone}
+
+
+# --- state restrictions -----------------------------------------------------------------------
+
+def add_restriction(state: str, reason: str | None) -> ComplianceRuleModel:
+    configure()
+    rule = ComplianceRuleModel(kind=STATE, rule_key=state, reason=reason, created_at=clock.now())
+    try:
+        rule.save(condition=ComplianceRuleModel.rule_key.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise Conflict(f"{state} is already restricted", code="ALREADY_RESTRICTED") from None
+    return rule
+
+
+def restrictions() -> list[dict]:
+    configure()
+    return [{"state": r.rule_key, "reason": r.reason, "created_at": r.created_at}
+            for r in ComplianceRuleModel.query(STATE)]
+
+
+def remove_restriction(state: str) -> None:
+    configure()
+    try:
+        ComplianceRuleModel.get(STATE, state).delete()
+    except ComplianceRuleModel.DoesNotExist:
+        raise NotFound(f"{state} is not restricted", code="RESTRICTION_NOT_FOUND") from None
+
+
+# --- the check --------------------------------------------------------------------------------
+
+def check_call(owner_id: str, direction: str, from_number: str, to_number: str, now: datetime) -> None:
+    """Refuse (403, with the rule's code) a call that breaks a rule, and record why."""
+    window = tcpa_hours()
+    dnc = _dnc_entry(to_number) if direction == "outbound" else None
+    refusal = rules.check_call(
+        direction=direction, from_number=from_number, to_number=to_number, now=now,
+        dnc={"list_type": dnc.list_type} if dnc else None,
+        window=(window["start_time"], window["end_time"]), fallback_zone=window["timezone"],
+        restricted_states={r.rule_key for r in ComplianceRuleModel.query(STATE)},
+    )
+    if refusal is None:
+        return
+    ComplianceRefusalModel(owner_id=owner_id, refusal_key=f"{now.isoformat()}#{uuid.uuid4()}",
+                           from_number=from_number, to_number=to_number, code=refusal.code,
+                           reason=refusal.reason, created_at=now).save()
+    raise rules.refuse(refusal)

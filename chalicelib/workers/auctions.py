@@ -1,0 +1,32 @@
+"""Auctions close by themselves: a message delayed to the end time, and a sweeper for lost messages."""
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint, Rate
+
+from chalicelib import clock
+from chalicelib.gateways.queues import AUCTION_CLOSING
+from chalicelib.http import validate
+from chalicelib.observability import logger
+from chalicelib.persistence.db import configure
+from chalicelib.schemas.exchange import AuctionCloseMessage
+from chalicelib.services.exchange import close_if_due, sweep_auctions
+
+bp = Blueprint(__name__)
+
+
+@bp.on_sqs_message(queue=AUCTION_CLOSING, batch_size=1)
+def close_auctions(event):
+    configure()
+    for record in event:
+        message = validate(AuctionCloseMessage, json.loads(record.body))
+        closed = close_if_due(message.auction_id, clock.now())
+        logger.info("Auction close message", extra={"auction_id": message.auction_id, "closed": closed})
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_open_auctions(event):
+    closed = sweep_auctions(clock.now())
+    logger.info("Swept auctions", extra={"closed": closed})
+    return {"closed": closed}

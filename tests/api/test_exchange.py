@@ -1,0 +1,361 @@
+"""The exchange over the API (seed 003 flows): bid profiles, calls, compliance, auctions, bids, routing,
+lifecycle and settlement."""
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib.persistence.models import AccountModel, CallModel, ComplianceRefusalModel, LedgerEntryModel
+from chalicelib.services.exchange import sweep_auctions
+
+CALLER = "+14155552671"  # San Francisco, CA
+CALLEE = "+12125552671"  # New York, NY
+UNKNOWN = "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c"
+
+
+@pytest.fixture(autouse=True)
+def afternoon_in_new_york(clock):
+    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)  # 13:00 in New York, 10:00 in SF
+
+
+@pytest.fixture
+def buyer(api):
+    return api.register("buyer")
+
+
+@pytest.fixture
+def seller(api):
+    user = api.register("seller")
+    api.fund(user)
+    return user
+
+
+def profile(api, seller, bid="5.00", **criteria):
+    body = {"criteria": criteria, "bid_amount": bid, "destination_number": "+13125552671"}
+    result = api.post("/bid-profiles", body, token=seller["token"])
+    assert result.status == 201, result.body
+    return result.data
+
+
+def new_call(api, buyer, **overrides):
+    result = api.post("/calls", {"from_number": CALLER, "to_number": CALLEE, **overrides}, token=buyer["token"])
+    assert result.status == 201, result.body
+    return result.data
+
+
+def patch(api, user, call_id, status):
+    return api.call("PATCH", f"/calls/{call_id}/status", {"status": status}, token=user["token"])
+
+
+# --- bid profiles -------------------------------------------------------------------------------
+
+def test_bid_profile_lifecycle(api, seller):
+    created = profile(api, seller, bid="7.25", countries=["US"], states=["CA"], call_type="insurance",
+                      max_budget="100")
+    assert created["bid_amount"] == "7.25" and created["criteria"]["max_budget"] == "100.00"
+    assert created["active"] is True
+    path = f"/bid-profiles/{created['id']}"
+    assert api.get(path, token=seller["token"]).data["criteria"]["states"] == ["CA"]
+    updated = api.put(path, {"bid_amount": "8.00", "active": False}, token=seller["token"])
+    assert updated.data["bid_amount"] == "8.00" and updated.data["active"] is False
+    assert api.get("/bid-profiles", token=seller["token"]).body["pagination"]["total"] == 1
+    deleted = api.call("DELETE", path, token=seller["token"])
+    assert deleted.status == 204 and deleted.body is None
+    assert api.get(path, token=seller["token"]).status == 404
+
+
+def test_bid_profiles_are_for_sellers_and_their_owners(api, buyer, seller):
+    body = {"criteria": {"max_budget": 100}, "bid_amount": "1.00", "destination_number": "+13125552671"}
+    assert api.post("/bid-profiles", body, token=buyer["token"]).status == 403
+    created = profile(api, seller)
+    other = api.register("seller")
+    assert api.get(f"/bid-profiles/{created['id']}", token=other["token"]).status == 404
+    assert api.call("DELETE", f"/bid-profiles/{created['id']}", token=other["token"]).status == 404
+
+
+@pytest.mark.parametrize("body", [
+    {"bid_amount": "0", "destination_number": "+13125552671"},
+    {"bid_amount": "-1", "destination_number": "+13125552671"},
+    {"bid_amount": "1", "destination_number": "555"},
+    {"bid_amount": "1", "destination_number": "+13125552671", "criteria": {"countries": ["XX"]}},
+    {"bid_amount": "1", "destination_number": "+13125552671", "criteria": {"states": ["california"]}},
+    {"bid_amount": "1", "destination_number": "+13125552671", "seller_id": UNKNOWN},
+])
+def test_bid_profile_validation(api, seller, body):
+    assert api.post("/bid-profiles", body, token=seller["token"]).status == 400
+
+
+# --- calls and compliance ------------------------------------------------------------------------
+
+def test_create_call(api, buyer):
+    call = new_call(api, buyer, call_type="insurance")
+    assert call["status"] == "pending" and call["direction"] == "outbound"
+    assert api.get(f"/calls/{call['id']}", token=buyer["token"]).data["id"] == call["id"]
+    assert api.get("/calls", token=buyer["token"]).body["pagination"]["total"] == 1
+    other = api.register("buyer")
+    assert api.get(f"/calls/{call['id']}", token=other["token"]).status == 404
+    assert api.get(f"/calls/{UNKNOWN}", token=buyer["token"]).status == 404
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("from_number", "'; DROP TABLE calls; --", "Invalid from number"),
+    ("from_number", "1' OR '1'='1", "Invalid from number"),
+    ("from_number", "<script>alert('XSS')</script>", "Invalid from number"),
+    ("to_number", "admin'--", "Invalid to number"),
+    ("to_number", "+1999", "Invalid to number"),
+])
+def test_call_numbers_are_validated(api, buyer, field, value, message):
+    result = api.post("/calls", {"from_number": CALLER, "to_number": CALLEE, field: value}, token=buyer["token"])
+    assert result.status == 400 and result.error["message"] == message
+    assert "<script>" not in str(result.body)
+
+
+def test_sellers_cannot_create_calls(api, seller):
+    assert api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=seller["token"]).status == 403
+
+
+def test_dnc_blocks_outbound_calls_and_is_recorded(api, buyer):
+    admin = api.admin()
+    added = api.post("/compliance/dnc", {"phone_number": CALLEE, "reason": "Consumer request"}, token=admin["token"])
+    assert added.status == 201 and added.data["is_dnc"] is True
+    checked = api.get("/compliance/dnc/%2B12125552671", token=buyer["token"]).data
+    assert checked == {"phone_number": CALLEE, "is_dnc": True, "reason": "Consumer request", "list_type": "internal"}
+    blocked = api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"])
+    assert blocked.status == 403 and blocked.error["code"] == "DNC_BLOCKED"
+    assert blocked.error["message"] == "Number is on DNC list"
+    [refusal] = ComplianceRefusalModel.query(buyer["user"]["id"])
+    assert refusal.code == "DNC_BLOCKED" and CALLEE in refusal.reason
+    assert api.post("/calls", {"from_number": CALLER, "to_number": CALLEE, "direction": "inbound"},
+                    token=buyer["token"]).status == 201  # DNC is about calling out
+    assert api.call("DELETE", f"/compliance/dnc/{CALLEE}", token=admin["token"]).status == 204
+    assert api.get(f"/compliance/dnc/{CALLEE}", token=buyer["token"]).data["is_dnc"] is False
+    assert api.post("/compliance/dnc", {"phone_number": CALLEE, "reason": "x"}, token=buyer["token"]).status == 403
+
+
+def test_tcpa_window_uses_the_callees_local_time(api, buyer, clock):
+    admin = api.admin()
+    hours = api.put("/compliance/tcpa/hours", {"start_time": "09:00", "end_time": "13:05",
+                                               "timezone": "America/New_York"}, token=admin["token"])
+    assert hours.status == 200 and api.get("/compliance/tcpa/hours", token=buyer["token"]).data == hours.data
+    assert api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"]).status == 201
+    clock.advance(minutes=10)  # 13:10 in New York, 10:10 in San Francisco
+    late = api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"])
+    assert late.status == 403 and late.error["code"] == "TCPA_VIOLATION"
+    to_sf = api.post("/calls", {"from_number": CALLEE, "to_number": CALLER}, token=buyer["token"])
+    assert to_sf.status == 201  # 10:10 where the callee is
+
+
+@pytest.mark.parametrize("body", [{"start_time": "25:00", "end_time": "20:00", "timezone": "UTC"},
+                                  {"start_time": "09:00", "end_time": "20:00", "timezone": "Mars/Olympus"}])
+def test_tcpa_hours_validation(api, body):
+    assert api.put("/compliance/tcpa/hours", body, token=api.admin()["token"]).status == 400
+
+
+def test_state_restrictions_block_calls_to_and_from_the_state(api, buyer):
+    admin = api.admin()
+    assert api.post("/compliance/geographic/restrictions", {"state": "CA", "reason": "Licensing"},
+                    token=admin["token"]).status == 201
+    assert api.post("/compliance/geographic/restrictions", {"state": "CA"}, token=admin["token"]).status == 409
+    assert [r["state"] for r in api.get("/compliance/geographic/restrictions", token=buyer["token"]).data] == ["CA"]
+    for body in ({"from_number": CALLER, "to_number": CALLEE}, {"from_number": CALLEE, "to_number": CALLER}):
+        blocked = api.post("/calls", body, token=buyer["token"])
+        assert blocked.status == 403 and blocked.error["code"] == "GEO_RESTRICTED"
+        assert blocked.error["message"] == "Call blocked by geographic restriction"
+    assert api.call("DELETE", "/compliance/geographic/restrictions/CA", token=admin["token"]).status == 204
+    assert api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"]).status == 201
+
+
+# --- routing, lifecycle, settlement ------------------------------------------------------------
+
+def test_routing_without_bids_is_no_bids_available(api, buyer):
+    call = new_call(api, buyer)
+    result = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    assert result.status == 400 and result.error["code"] == "NO_BIDS_AVAILABLE"
+
+
+def test_instant_routing_picks_the_best_matching_profile(api, buyer, seller):
+    other = api.register("seller")
+    api.fund(other)
+    profile(api, seller, bid="4.00")
+    best = profile(api, other, bid="6.00", states=["CA"])
+    profile(api, other, bid="9.00", states=["TX"])  # higher, but the caller is in CA
+    call = new_call(api, buyer)
+    routed = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    assert routed.status == 200
+    assert routed.data["status"] == "queued" and routed.data["profile_id"] == best["id"]
+    assert routed.data["price"] == "6.00" and routed.data["destination_number"] == "+13125552671"
+
+
+def test_completing_without_routing_is_invalid_state(api, buyer):
+    call = new_call(api, buyer)
+    result = api.post(f"/calls/{call['id']}/complete", {"duration": 120}, token=buyer["token"])
+    assert result.status == 400 and result.error["code"] == "INVALID_STATE"
+
+
+def test_illegal_transitions_are_invalid_state(api, buyer):
+    call = new_call(api, buyer)
+    assert patch(api, buyer, call["id"], "in_progress").error["code"] == "INVALID_STATE"
+    assert patch(api, buyer, call["id"], "canceled").status == 200
+    assert patch(api, buyer, call["id"], "ringing").status == 400
+    assert patch(api, buyer, call["id"], "completed").status == 400  # completing goes through /complete
+
+
+def test_full_lifecycle_settles_money_exactly_once(api, buyer, seller):
+    profile(api, seller, bid="10.00")
+    call = new_call(api, buyer)
+    assert api.post(f"/calls/{call['id']}/route", token=buyer["token"]).status == 200
+    assert patch(api, buyer, call["id"], "ringing").data["status"] == "ringing"
+    assert patch(api, buyer, call["id"], "in_progress").data["status"] == "in_progress"
+    done = api.post(f"/calls/{call['id']}/complete", {"duration": 125}, token=buyer["token"])
+    assert done.status == 200
+    assert done.data["status"] == "completed" and done.data["billable"] is True
+    assert done.data["cost"] == "0.06"  # three started minutes at $0.02
+    again = api.post(f"/calls/{call['id']}/complete", {"duration": 125}, token=buyer["token"])
+    assert again.status == 400 and again.error["code"] == "INVALID_STATE"
+
+    seller_balance = api.get("/account/balance", token=seller["token"]).data
+    buyer_balance = api.get("/account/balance", token=buyer["token"]).data
+    assert seller_balance["balance"] == "90.00"
+    assert buyer_balance["earnings"] == "8.00" and buyer_balance["balance"] == "-0.06"
+    assert AccountModel.get("platform:revenue").balance == 20_000
+    assert sum(e.amount for e in LedgerEntryModel.scan()) == 0
+    assert api.get(f"/calls/{call['id']}", token=seller["token"]).status == 200  # the seller sees its call
+
+
+def test_short_calls_are_not_billable(api, buyer, seller):
+    profile(api, seller, bid="10.00")
+    call = new_call(api, buyer)
+    api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    patch(api, buyer, call["id"], "ringing")
+    patch(api, buyer, call["id"], "in_progress")
+    done = api.post(f"/calls/{call['id']}/complete", {"duration": 10}, token=buyer["token"]).data
+    assert done["billable"] is False
+    assert api.get("/account/balance", token=seller["token"]).data["balance"] == "100.00"
+
+
+def test_routing_to_a_seller_who_cannot_pay_is_402(api, buyer):
+    broke = api.register("seller")
+    profile(api, broke, bid="5.00")
+    call = new_call(api, buyer)
+    result = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    assert result.status == 402 and result.error["type"] == "PAYMENT_REQUIRED"
+    assert CallModel.get(call["id"]).status == "pending"
+
+
+def test_daily_budget_limits_instant_routing(api, buyer, seller):
+    profile(api, seller, bid="10.00", max_budget="15.00")
+    first = new_call(api, buyer)
+    api.post(f"/calls/{first['id']}/route", token=buyer["token"])
+    patch(api, buyer, first["id"], "ringing")
+    patch(api, buyer, first["id"], "in_progress")
+    api.post(f"/calls/{first['id']}/complete", {"duration": 60}, token=buyer["token"])
+    second = new_call(api, buyer)
+    result = api.post(f"/calls/{second['id']}/route", token=buyer["token"])
+    assert result.status == 400 and result.error["code"] == "NO_BIDS_AVAILABLE"  # $5 of budget left today
+
+
+# --- auctions and bids --------------------------------------------------------------------------
+
+def auction(api, buyer, call, reserve="2.00", duration=60):
+    result = api.post("/auctions", {"call_id": call["id"], "reserve_price": reserve, "duration": duration},
+                      token=buyer["token"])
+    assert result.status == 201, result.body
+    return result.data
+
+
+def bid(api, seller, auction_id, amount):
+    return api.post("/bids", {"auction_id": auction_id, "amount": amount}, token=seller["token"])
+
+
+def test_multi_seller_auction_highest_bid_wins_and_routes(api, buyer, seller):
+    sellers = [seller] + [api.register("seller") for _ in range(2)]
+    for s in sellers[1:]:
+        api.fund(s)
+    for s in sellers:
+        profile(api, s, bid="1.00")
+    call = new_call(api, buyer)
+    created = auction(api, buyer, call)
+    assert created["status"] == "open" and created["bids"] == []
+    assert bid(api, sellers[0], created["id"], "3.00").status == 201
+    assert bid(api, sellers[1], created["id"], "4.50").status == 201
+    assert bid(api, sellers[2], created["id"], "4.00").status == 201
+    assert bid(api, sellers[2], created["id"], "3.50").error["code"] == "BID_TOO_LOW"  # re-bids only go up
+    assert bid(api, sellers[2], created["id"], "4.75").status == 201  # a higher re-bid replaces
+    closed = api.post(f"/auctions/{created['id']}/complete", token=buyer["token"])
+    assert closed.data["status"] == "closed"
+    assert closed.data["winner"]["seller_id"] == sellers[2]["user"]["id"]
+    assert closed.data["winner"]["amount"] == "4.75" and len(closed.data["bids"]) == 3
+    routed = api.post(f"/calls/{call['id']}/route", token=buyer["token"]).data
+    assert routed["seller_id"] == sellers[2]["user"]["id"] and routed["price"] == "4.75"
+    late = bid(api, sellers[0], created["id"], "9.00")
+    assert late.status == 409 and late.error["code"] == "AUCTION_CLOSED"
+
+
+def test_ties_go_to_the_earlier_bid(api, buyer, seller, clock):
+    rival = api.register("seller")
+    api.fund(rival)
+    profile(api, seller)
+    profile(api, rival)
+    created = auction(api, buyer, new_call(api, buyer))
+    bid(api, rival, created["id"], "5.00")
+    clock.advance(seconds=1)
+    bid(api, seller, created["id"], "5.00")
+    closed = api.post(f"/auctions/{created['id']}/complete", token=buyer["token"]).data
+    assert closed["winner"]["seller_id"] == rival["user"]["id"]
+
+
+def test_auction_rules(api, buyer, seller):
+    call = new_call(api, buyer)
+    negative = api.post("/auctions", {"call_id": call["id"], "reserve_price": "-1", "duration": 30},
+                        token=buyer["token"])
+    assert negative.status == 400 and negative.error["message"] == "Reserve price cannot be negative"
+    for duration in (0, 901):
+        assert api.post("/auctions", {"call_id": call["id"], "duration": duration},
+                        token=buyer["token"]).status == 400
+    other = api.register("buyer")
+    assert api.post("/auctions", {"call_id": call["id"]}, token=other["token"]).status == 404
+    created = auction(api, buyer, call, reserve="3.00")
+    assert api.post("/auctions", {"call_id": call["id"]}, token=buyer["token"]).status == 409
+    profile(api, seller)
+    assert bid(api, seller, created["id"], "2.99").error["code"] == "BID_TOO_LOW"
+    assert api.post("/bids", {"auction_id": created["id"], "amount": "5"}, token=buyer["token"]).status == 403
+    no_profile = api.register("seller")
+    assert bid(api, no_profile, created["id"], "5.00").error["code"] == "NO_MATCHING_PROFILE"
+    assert "bids" not in api.get(f"/auctions/{created['id']}", token=seller["token"]).data or \
+        api.get(f"/auctions/{created['id']}", token=seller["token"]).data["bids"] is None
+
+
+def test_bids_within_the_profiles_budget(api, buyer, seller):
+    profile(api, seller, max_budget="5.00")
+    created = auction(api, buyer, new_call(api, buyer), reserve="1.00")
+    assert bid(api, seller, created["id"], "6.00").error["code"] == "BUDGET_EXCEEDED"
+    assert bid(api, seller, created["id"], "5.00").status == 201
+    assert api.get("/bids", token=seller["token"]).body["pagination"]["total"] == 1
+
+
+def test_no_bid_at_reserve_closes_without_winner(api, buyer, seller, clock):
+    created = auction(api, buyer, new_call(api, buyer), reserve="2.00", duration=30)
+    clock.advance(seconds=31)
+    assert sweep_auctions(clock()) == 1
+    closed = api.get(f"/auctions/{created['id']}", token=buyer["token"]).data
+    assert closed["status"] == "closed" and closed["winner"] is None
+    assert sweep_auctions(clock()) == 0
+
+
+def test_the_delayed_message_closes_the_auction_at_its_end(api, client, buyer, seller, clock):
+    from chalicelib.gateways import queues
+    from chalicelib.local.dispatcher import sqs_event
+
+    profile(api, seller)
+    created = auction(api, buyer, new_call(api, buyer), duration=5)
+    bid(api, seller, created["id"], "3.00")
+    sqs = queues._client()
+    url = queues.queue_url(queues.AUCTION_CLOSING)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
+    message = {"MessageId": "m", "ReceiptHandle": "r", "Body": '{"auction_id": "%s"}' % created["id"]}
+    clock.advance(seconds=5)
+    client.lambda_.invoke("close_auctions", sqs_event([message], "arn:aws:sqs:::q", "us-east-1"))
+    closed = api.get(f"/auctions/{created['id']}", token=buyer["token"]).data
+    assert closed["status"] == "closed" and closed["winner"]["amount"] == "3.00"
+    client.lambda_.invoke("close_auctions", sqs_event([message], "arn:aws:sqs:::q", "us-east-1"))  # again: no-op
+    assert api.get(f"/auctions/{created['id']}", token=buyer["token"]).data["closed_at"] == closed["closed_at"]
