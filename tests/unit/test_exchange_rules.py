@@ -1,0 +1,89 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.domain import calls, compliance, routing
+from chalicelib.domain.errors import InvalidState
+from chalicelib.domain.ledger import call_settlement
+
+T0 = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)
+CA_CALL = routing.CallFacts("US", "CA", "insurance", ("auto",))
+
+
+def candidate(profile_id, bid, **kwargs):
+    return routing.Candidate(profile_id, f"seller-{profile_id}", bid, kwargs.pop("created_at", T0), **kwargs)
+
+
+def test_highest_matching_bid_wins():
+    chosen = routing.choose([candidate("a", 500), candidate("b", 900, states=("TX",)), candidate("c", 700)], CA_CALL)
+    assert chosen.profile_id == "c"
+
+
+def test_ties_go_to_the_older_profile_then_the_smaller_id():
+    older = candidate("z", 500, created_at=T0 - timedelta(days=1))
+    assert routing.choose([candidate("a", 500), older], CA_CALL).profile_id == "z"
+    assert routing.choose([candidate("b", 500), candidate("a", 500)], CA_CALL).profile_id == "a"
+
+
+@pytest.mark.parametrize("criteria, matches", [
+    ({}, True), ({"countries": ("US",)}, True), ({"countries": ("CA",)}, False), ({"states": ("CA", "NV")}, True),
+    ({"call_type": "insurance"}, True), ({"call_type": "legal"}, False), ({"keywords": ("AUTO",)}, True),
+    ({"keywords": ("home",)}, False),
+])
+def test_criteria(criteria, matches):
+    assert routing.matches(candidate("a", 1, **criteria), CA_CALL) is matches
+
+
+def test_budget_left_today_limits_candidates():
+    assert routing.choose([candidate("a", 500, budget_left=499)], CA_CALL) is None
+    assert routing.choose([candidate("a", 500, budget_left=500)], CA_CALL).profile_id == "a"
+
+
+def test_auction_winner_is_the_highest_at_or_above_reserve_earliest_on_ties():
+    bids = [routing.StandingBid("s1", "p1", 400, T0), routing.StandingBid("s2", "p2", 500, T0 + timedelta(seconds=2)),
+            routing.StandingBid("s3", "p3", 500, T0 + timedelta(seconds=1))]
+    assert routing.auction_winner(bids, 300).seller_id == "s3"
+    assert routing.auction_winner(bids, 501) is None
+
+
+def test_the_lifecycle_allows_only_its_transitions():
+    path = [calls.PENDING, calls.QUEUED, calls.RINGING, calls.IN_PROGRESS, calls.COMPLETED]
+    for current, target in zip(path, path[1:]):
+        calls.ensure_transition(current, target)
+    for terminal in (calls.COMPLETED, calls.FAILED, calls.CANCELED, calls.NO_ANSWER, calls.BUSY):
+        with pytest.raises(InvalidState):
+            calls.ensure_transition(terminal, calls.QUEUED)
+    with pytest.raises(InvalidState):
+        calls.ensure_transition(calls.PENDING, calls.COMPLETED)
+
+
+def test_money_of_a_call():
+    assert calls.telephony_cost(0, 200) == 0 and calls.telephony_cost(1, 200) == 200
+    assert calls.telephony_cost(61, 200) == 400
+    assert calls.platform_take(100_000, 2_000) == 20_000
+    posting = call_settlement("k", buyer_id="b", seller_id="s", price=100_000, take=20_000, cost=400, reference="c")
+    assert sum(e.amount for e in posting.entries) == 0
+    assert {(e.account_id, e.bucket): e.amount for e in posting.entries}[("b", "earnings")] == 80_000
+    assert call_settlement("k", buyer_id="b", seller_id=None, price=0, take=0, cost=0, reference="c") is None
+
+
+def test_calling_window_in_the_callees_zone():
+    assert compliance.callee_zone("+12125552671", "UTC").key == "America/New_York"
+    assert compliance.callee_zone("+14155552671", "UTC").key == "America/Los_Angeles"
+    late_ny = datetime(2026, 11, 3, 2, 30, tzinfo=timezone.utc)  # 21:30 New York
+    kwargs = dict(direction="outbound", from_number="+14155552671", dnc=None, window=("08:00", "21:00"),
+                  fallback_zone="UTC", restricted_states=set())
+    assert compliance.check_call(to_number="+12125552671", now=late_ny, **kwargs).code == "TCPA_VIOLATION"
+    assert compliance.check_call(to_number="+14155552671", now=late_ny, **kwargs) is None  # 18:30 in SF
+    assert compliance.within_window(datetime(2026, 1, 1, 23, 30), "22:00", "06:00")  # windows over midnight
+
+
+def test_rules_apply_in_order_dnc_first():
+    refusal = compliance.check_call(direction="outbound", from_number="+14155552671", to_number="+12125552671",
+                                    now=T0, dnc={"list_type": "federal"}, window=("08:00", "21:00"),
+                                    fallback_zone="UTC", restricted_states={"CA"})
+    assert refusal.code == "DNC_BLOCKED" and "federal" in refusal.reason
+    inbound = compliance.check_call(direction="inbound", from_number="+14155552671", to_number="+12125552671",
+                                    now=T0, dnc={"list_type": "federal"}, window=("08:00", "21:00"),
+                                    fallback_zone="UTC", restricted_states={"CA"})
+    assert inbound.code == "GEO_RESTRICTED"
