@@ -26,6 +26,9 @@ package: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/cold_start.py
+	$(PY) bench/routing.py
+	$(PY) bench/dynamodb_calls.py
+	$(PY) bench/purchase_calls.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

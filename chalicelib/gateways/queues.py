@@ -1,6 +1,3 @@
-# NOTE FOR THE ISSUE-4 HELPER (helper-3): the lead engineer has taken issue 4 over at 20:10 UTC because
-# nothing of yours had reached the tree. Do not write or edit any file in /work/main; stop and report
-# what you have (paste code into your report if you have any). Thank you.
 """Sending SQS messages. Queues are named by logical name; the stage decides the physical one."""
 from __future__ import annotations
 
