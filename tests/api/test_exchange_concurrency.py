@@ -35,6 +35,7 @@ def moto_server(_emulated_aws, clock):
     def rebind():
         reset_settings()
         db._bound_to = None
+        db.configure()  # the models' endpoint now, not at their next use: fixtures scan them directly
         queues.reset()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
