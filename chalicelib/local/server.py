@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice.config import Config
 from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenError, LocalChalice, LocalDevServer,
-                           RouteMatcher)
+                           RouteMatcher, ThreadedHTTPServer)
 
 from chalicelib.domain.errors import DomainError, NotFound, ValidationFailed
 from chalicelib.http import error_body
@@ -48,8 +48,14 @@ class ProductRequestHandler(ChaliceRequestHandler):
         self._send_http_response(error.status, {"Content-Type": "application/json", **(headers or {})}, body)
 
 
+class ProductHTTPServer(ThreadedHTTPServer):
+    # socketserver's default listen backlog of 5 resets connections when a burst of clients connects at once.
+    request_queue_size = 128
+
+
 def create_server(app: Any, host: str, port: int) -> LocalDevServer:
     # What chalice.local.create_local_server does, with our request handler.
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
-    return LocalDevServer(app, Config(chalice_stage="dev"), host, port, handler_cls=ProductRequestHandler)
+    return LocalDevServer(app, Config(chalice_stage="dev"), host, port, handler_cls=ProductRequestHandler,
+                          server_cls=ProductHTTPServer)
