@@ -37,7 +37,7 @@ def _mine(item, owner_field: str, principal: Principal, not_found: NotFound):
     return item
 
 
-def _get(model, key, not_found: NotFound):
+def _get(model, key, not_found: Exception):
     configure()
     try:
         return model.get(key, consistent_read=True)
@@ -203,7 +203,8 @@ def route_call(principal: Principal, call_id: str) -> CallModel:
             raise Conflict("The call's auction is still open", code="AUCTION_OPEN")
         if not auction.winner:
             raise ValidationFailed("No bids available for this call", code="NO_BIDS_AVAILABLE")
-        profile = BidProfileModel.get(auction.winner["profile_id"])
+        profile = _get(BidProfileModel, auction.winner["profile_id"], ValidationFailed(
+            "The winning seller has deleted its bid profile", code="NO_BIDS_AVAILABLE"))
         seller_id, price = auction.winner["seller_id"], int(auction.winner["amount"])
     else:
         profile = _instant_winner(call, now)

@@ -303,6 +303,18 @@ def test_ties_go_to_the_earlier_bid(api, buyer, seller, clock):
     assert closed["winner"]["seller_id"] == rival["user"]["id"]
 
 
+def test_a_winner_who_deleted_its_profile_is_not_routed_to(api, buyer, seller):
+    winning = profile(api, seller)
+    call = new_call(api, buyer)
+    created = auction(api, buyer, call)
+    bid(api, seller, created["id"], "4.00")
+    api.post(f"/auctions/{created['id']}/complete", token=buyer["token"])
+    assert api.call("DELETE", f"/bid-profiles/{winning['id']}", token=seller["token"]).status == 204
+    routed = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    assert routed.status == 400 and routed.error["code"] == "NO_BIDS_AVAILABLE"
+    assert api.get(f"/calls/{call['id']}", token=buyer["token"]).data["status"] == "pending"
+
+
 def test_auction_rules(api, buyer, seller):
     call = new_call(api, buyer)
     negative = api.post("/auctions", {"call_id": call["id"], "reserve_price": "-1", "duration": 30},
