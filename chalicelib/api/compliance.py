@@ -1,7 +1,7 @@
-"""Compliance lists: admins write, every account may read."""
+"""Compliance lists: admins write, every account may read. And the calls compliance refused."""
 from chalicelib.http import ADMIN, Api, Call, Reply
-from chalicelib.schemas.exchange import DncOut, DncRequest, GeoRestrictionOut, GeoRestrictionRequest, TcpaHours, \
-    TcpaHoursOut
+from chalicelib.schemas.exchange import DncOut, DncRequest, GeoRestrictionOut, GeoRestrictionRequest, \
+    RefusalListQuery, RefusalOut, TcpaHours, TcpaHoursOut
 from chalicelib.services import compliance
 
 api = Api(__name__, tag="compliance")
@@ -57,3 +57,10 @@ def list_restrictions(call: Call):
 def remove_restriction(call: Call, state: str):
     compliance.remove_restriction(state.upper())
     return Reply(status=204)
+
+
+@api.route("/compliance/refusals", "GET", summary="Calls compliance refused, newest first", roles=("buyer", "admin"),
+           query=RefusalListQuery, response=RefusalOut, paginated=True)
+def list_refusals(call: Call):
+    q = call.query
+    return compliance.list_refusals(call.principal, q.user_id, q.page, q.limit, q.next_token)

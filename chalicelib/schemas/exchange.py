@@ -108,6 +108,19 @@ class TcpaHoursOut(ResponseModel):
     timezone: str
 
 
+class RefusalListQuery(PageQuery):
+    user_id: str | None = Field(None, pattern=r"^[0-9a-fA-F-]{36}$",
+                                description="Admins: whose refusals to list (default: your own)")
+
+
+class RefusalOut(ResponseModel):
+    from_number: str
+    to_number: str
+    code: str
+    reason: str
+    created_at: datetime
+
+
 class GeoRestrictionRequest(StrictModel):
     state: StateCode
     reason: SafeText(200) | None = None

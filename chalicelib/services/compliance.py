@@ -10,11 +10,12 @@ from pynamodb.exceptions import PutError
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import compliance as rules
-from chalicelib.domain.errors import Conflict, NotFound, field_error
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, field_error
 from chalicelib.domain.phones import is_e164
 from chalicelib.http import Principal
 from chalicelib.persistence.db import configure
 from chalicelib.persistence.models import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
+from chalicelib.persistence.pagination import Page, paginate
 
 TCPA, STATE = "tcpa_hours", "state"
 
@@ -122,3 +123,18 @@ def check_call(owner_id: str, direction: str, from_number: str, to_number: str, 
                            from_number=from_number, to_number=to_number, code=refusal.code,
                            reason=refusal.reason, created_at=now).save()
     raise rules.refuse(refusal)
+
+
+def list_refusals(principal: Principal, user_id: str | None, page: int, limit: int, next_token: str | None) -> Page:
+    """Newest first. Buyers see their own; admins may name any user."""
+    configure()
+    owner = user_id or principal.user_id
+    if owner != principal.user_id and not principal.is_admin:
+        raise Forbidden("Only admins may list another user's refusals")
+
+    def run(start_key, count):
+        return ComplianceRefusalModel.query(owner, scan_index_forward=False, last_evaluated_key=start_key,
+                                            limit=count)
+
+    return paginate(run, lambda: ComplianceRefusalModel.count(owner), scope=f"refusals:{owner}",
+                    page=page, limit=limit, next_token=next_token)

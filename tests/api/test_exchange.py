@@ -164,6 +164,26 @@ def test_state_restrictions_block_calls_to_and_from_the_state(api, buyer):
     assert api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"]).status == 201
 
 
+def test_refusals_are_listed_for_their_buyer_and_admins(api, buyer, seller):
+    admin = api.admin()
+    api.post("/compliance/geographic/restrictions", {"state": "CA"}, token=admin["token"])
+    api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"])
+    api.post("/compliance/dnc", {"phone_number": CALLEE, "reason": "Consumer request"}, token=admin["token"])
+    api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"])
+    first = api.get("/compliance/refusals?limit=1", token=buyer["token"])
+    assert first.status == 200 and first.body["pagination"]["total"] == 2
+    assert first.data[0]["code"] == "DNC_BLOCKED"  # newest first
+    token = first.body["pagination"]["next_token"]
+    second = api.get(f"/compliance/refusals?limit=1&next_token={token}", token=buyer["token"])
+    assert [r["code"] for r in second.data] == ["GEO_RESTRICTED"] and second.data[0]["to_number"] == CALLEE
+    mine = f"/compliance/refusals?user_id={buyer['user']['id']}"
+    assert len(api.get(mine, token=admin["token"]).data) == 2
+    other = api.register("buyer")
+    assert api.get(mine, token=other["token"]).status == 403
+    assert api.get("/compliance/refusals", token=other["token"]).data == []
+    assert api.get("/compliance/refusals", token=seller["token"]).status == 403
+
+
 # --- routing, lifecycle, settlement ------------------------------------------------------------
 
 def test_routing_without_bids_is_no_bids_available(api, buyer):
