@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -91,10 +92,12 @@ class Dispatcher:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float = 5) -> None:
+        """Handlers running now get `grace_seconds` in all to finish; the threads are daemons."""
         self._stop.set()
+        deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _poll_queue(self, source: SQSEventConfig) -> None:
         url = self.sqs.get_queue_url(QueueName=self.queue_name(source.queue))["QueueUrl"]

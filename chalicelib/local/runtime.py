@@ -127,4 +127,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Every part has stopped. Tearing down the interpreter would free the emulated AWS state object by
+    # object (seconds after a long session) for nothing: the process ends here.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
