@@ -10,6 +10,7 @@ Ctrl-C (or SIGTERM) stops every part.
 """
 from __future__ import annotations
 
+import faulthandler
 import os
 import secrets
 import signal
@@ -71,6 +72,7 @@ def _admin_credentials() -> tuple[str, str, bool]:
 
 
 def main() -> int:
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     port = int(os.environ.get("PORT", "8000"))
     moto_server, aws_url = start_aws()
     _local_environment(aws_url, port)

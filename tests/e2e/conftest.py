@@ -1,6 +1,7 @@
 """Starts the real `make run` runtime (python -m chalicelib.local.runtime) on free ports."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -68,6 +69,11 @@ def product():
     process.send_signal(signal.SIGINT)  # what Ctrl-C sends
     try:
         assert process.wait(timeout=20) == 0, "".join(output[-40:])
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # the runtime prints every thread's stack
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=2)  # time for the dump to arrive
+        pytest.fail("the local runtime did not stop on Ctrl-C:\n" + "".join(output[-120:]))
     finally:
         if process.poll() is None:
             process.kill()
