@@ -5,7 +5,11 @@ from dataclasses import dataclass
 
 BALANCE = "balance"  # prepaid funds, spent on numbers and minutes
 EARNINGS = "earnings"  # payouts accrued
-BUCKETS = (BALANCE, EARNINGS)
+# Funds set aside from the balance for something bought but not yet delivered (a number being
+# provisioned, a routed call): captured when it is delivered, released back to the balance if not.
+# Holding is what makes the credit limit count everything already promised.
+HELD = "held"
+BUCKETS = (BALANCE, EARNINGS, HELD)
 
 # Platform accounts: the other side of money entering or leaving the users' accounts.
 PLATFORM_FUNDING = "platform:funding"  # credits granted by admins / top-ups
@@ -63,9 +67,23 @@ def admin_credit(idempotency_key: str, account_id: str, amount: int, reason: str
                     debit=(PLATFORM_FUNDING, BALANCE), credit=(account_id, BALANCE), amount=amount)
 
 
-def number_charge(idempotency_key: str, account_id: str, amount: int, description: str, reference: str) -> Posting:
-    """A number's setup and monthly fees: the owner's balance pays the platform."""
-    return transfer(idempotency_key, "number_fee", description, debit=(account_id, BALANCE),
+def hold(idempotency_key: str, account_id: str, amount: int, description: str, reference: str) -> Posting:
+    """Set `amount` of the balance aside (the credit limit applies, as to any debit)."""
+    return transfer(idempotency_key, "hold", description, debit=(account_id, BALANCE),
+                    credit=(account_id, HELD), amount=amount, reference=reference)
+
+
+def release(idempotency_key: str, account_id: str, amount: int, description: str, reference: str) -> Posting:
+    """Give held funds back to the balance: what they were held for was not delivered."""
+    return transfer(idempotency_key, "release", description, debit=(account_id, HELD),
+                    credit=(account_id, BALANCE), amount=amount, reference=reference)
+
+
+def number_charge(idempotency_key: str, account_id: str, amount: int, description: str, reference: str,
+                  *, from_bucket: str = BALANCE) -> Posting:
+    """A number's setup and monthly fees: the owner pays the platform, from its balance or from what
+    was held for the purchase."""
+    return transfer(idempotency_key, "number_fee", description, debit=(account_id, from_bucket),
                     credit=(PLATFORM_REVENUE, BALANCE), amount=amount, reference=reference)
 
 

@@ -9,7 +9,7 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import InvalidState, NotFound, PaymentRequired
-from chalicelib.domain.ledger import BALANCE, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
+from chalicelib.domain.ledger import BALANCE, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
 from chalicelib.persistence.db import configure, failed_conditions, transact_write
 from chalicelib.persistence.models import AccountModel, LedgerEntryModel, LedgerTransactionModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -102,7 +102,7 @@ def _account_change(account_id: str, entries: list[Entry], enforce_limits: bool)
             actions.append(AccountModel.spendable.add(amount))
             if limited:
                 condition &= AccountModel.spendable >= -amount
-        elif limited:
+        elif limited or (bucket == HELD and amount < 0):  # only what was held can be captured or released
             condition &= getattr(AccountModel, bucket) >= -amount
     return {"actions": actions, "condition": condition}
 

@@ -163,6 +163,7 @@ class AccountModel(BaseModel):
     currency = UnicodeAttribute(default="USD")
     balance = NumberAttribute(default=0)
     earnings = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)  # set aside from balance for what is bought but not yet delivered
     credit_limit = NumberAttribute(default=0)
     # balance + credit_limit, kept beside them so "may this debit happen" is one write condition.
     spendable = NumberAttribute(default=0)

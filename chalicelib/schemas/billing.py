@@ -30,6 +30,7 @@ class BillingAccountOut(ResponseModel):
     currency: Literal["USD"]
     balance: MoneyOut
     earnings: MoneyOut
+    held: MoneyOut = Field(0, description="set aside for numbers being bought and calls being routed")
     credit_limit: MoneyOut
     available: MoneyOut = Field(validation_alias="spendable", description="balance + credit_limit")
     created_at: datetime
@@ -39,6 +40,7 @@ class BalanceOut(ResponseModel):
     currency: Literal["USD"]
     balance: MoneyOut
     earnings: MoneyOut
+    held: MoneyOut = Field(0, description="set aside for numbers being bought and calls being routed")
     credit_limit: MoneyOut
     available: MoneyOut = Field(validation_alias="spendable")
 
@@ -47,7 +49,7 @@ class LedgerEntryOut(ResponseModel):
     transaction_id: str
     kind: str
     description: str
-    bucket: Literal["balance", "earnings"]
+    bucket: Literal["balance", "earnings", "held"]
     amount: MoneyOut
     reference: str | None
     created_at: datetime
