@@ -74,7 +74,7 @@ def test_get_user_with_billing_summary_and_id_checks(api, admin):
     user = api.register()
     result = api.get(f"/admin/users/{user['user']['id']}", token=admin["token"])
     assert result.status == 200
-    assert result.data["billing"] == {"currency": "USD", "balance": "0.00", "earnings": "0.00",
+    assert result.data["billing"] == {"currency": "USD", "balance": "0.00", "earnings": "0.00", "held": "0.00",
                                       "credit_limit": "0.00", "available": "0.00"}
     assert api.get(f"/admin/users/{UNKNOWN}", token=admin["token"]).status == 404
     bad = api.get("/admin/users/not-a-uuid", token=admin["token"])
