@@ -8,6 +8,7 @@ from chalicelib.domain.errors import InvalidState
 PENDING, QUEUED, RINGING, IN_PROGRESS, COMPLETED = "pending", "queued", "ringing", "in_progress", "completed"
 FAILED, CANCELED, NO_ANSWER, BUSY = "failed", "canceled", "no_answer", "busy"
 STATUSES = (PENDING, QUEUED, RINGING, IN_PROGRESS, COMPLETED, FAILED, CANCELED, NO_ANSWER, BUSY)
+UNDELIVERED = frozenset({FAILED, CANCELED, NO_ANSWER, BUSY})  # endings in which nobody is billed
 
 # Routing moves pending → queued; completing moves in_progress → completed (with money).
 TRANSITIONS: dict[str, frozenset[str]] = {

@@ -87,22 +87,20 @@ def number_charge(idempotency_key: str, account_id: str, amount: int, descriptio
                     credit=(PLATFORM_REVENUE, BALANCE), amount=amount, reference=reference)
 
 
-def call_settlement(idempotency_key: str, *, buyer_id: str, seller_id: str | None, price: int, take: int,
-                    cost: int, reference: str) -> Posting | None:
-    """A completed call: the seller pays the price, the buyer earns it less the platform's take, and
-    the buyer pays the telephony cost. None when nothing is owed."""
-    legs: list[Entry] = []
-    if seller_id and price > 0:
-        legs.append(Entry(seller_id, BALANCE, -price))
-        if price - take:
-            legs.append(Entry(buyer_id, EARNINGS, price - take))
-    if cost > 0:
-        legs.append(Entry(buyer_id, BALANCE, -cost))
-        legs.append(Entry(PLATFORM_TELEPHONY, BALANCE, cost))
-    if seller_id and price > 0 and take:
+def call_settlement(idempotency_key: str, *, buyer_id: str, seller_id: str, price: int, take: int, cost: int,
+                    billable: bool, reference: str) -> Posting:
+    """A completed routed call, paid from the price held from the seller at routing. Billable: the
+    seller pays the price, the buyer earns it less the platform's take and pays the telephony cost.
+    Not billable: the held price goes back to the seller and nobody pays anything."""
+    if not billable:
+        return release(idempotency_key, seller_id, price, f"Call {reference}: not billable", reference)
+    legs = [Entry(seller_id, HELD, -price)]
+    if price - take:
+        legs.append(Entry(buyer_id, EARNINGS, price - take))
+    if take:
         legs.append(Entry(PLATFORM_REVENUE, BALANCE, take))
-    if not legs:
-        return None
+    if cost:
+        legs += [Entry(buyer_id, BALANCE, -cost), Entry(PLATFORM_TELEPHONY, BALANCE, cost)]
     return Posting(idempotency_key, "call_settlement", f"Call {reference}", tuple(legs), reference)
 
 

@@ -43,10 +43,11 @@ def affordable(candidate: Candidate) -> bool:
     return candidate.budget_left is None or candidate.budget_left >= candidate.bid_amount
 
 
-def choose(candidates: list[Candidate], call: CallFacts) -> Candidate | None:
-    """Highest bid among matching candidates with budget left; ties go to the older profile, then
-    the smaller id, so the same inputs always pick the same winner."""
-    eligible = [c for c in candidates if matches(c, call) and affordable(c)]
+def choose(candidates: list[Candidate], call: CallFacts, buyer_id: str | None = None) -> Candidate | None:
+    """Highest bid among matching candidates with budget left, never the buyer's own profiles (a call
+    is not sold to the account that brought it); ties go to the older profile, then the smaller id, so
+    the same inputs always pick the same winner."""
+    eligible = [c for c in candidates if c.seller_id != buyer_id and matches(c, call) and affordable(c)]
     return min(eligible, key=lambda c: (-c.bid_amount, c.created_at, c.profile_id), default=None)
 
 

@@ -386,7 +386,8 @@ class CallModel(BaseModel):
     auction_id = UnicodeAttribute(null=True)
     seller_id = UnicodeAttribute(null=True)
     profile_id = UnicodeAttribute(null=True)
-    price = NumberAttribute(null=True)  # minor units the seller pays
+    price = NumberAttribute(null=True)  # minor units the seller pays (held from routing until the end)
+    spend_key = UnicodeAttribute(null=True)  # the profile's daily budget the price was counted against
     destination_number = UnicodeAttribute(null=True)
     duration_seconds = NumberAttribute(null=True)
     cost = NumberAttribute(null=True)  # telephony cost, minor units, paid by the buyer

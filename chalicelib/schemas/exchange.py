@@ -45,7 +45,8 @@ class CreateCall(StrictModel):
 
 
 class CallStatusUpdate(StrictModel):
-    status: Literal["ringing", "in_progress", "failed", "canceled", "no_answer", "busy"]
+    # Any status: the call's lifecycle decides which move is legal (else 400 INVALID_STATE).
+    status: CallStatus
 
 
 class CompleteCall(StrictModel):

@@ -12,7 +12,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain import phones, routing
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRequired, ValidationFailed
-from chalicelib.domain.ledger import call_settlement
+from chalicelib.domain.ledger import call_settlement, hold, release
 from chalicelib.domain.money import to_minor
 from chalicelib.gateways import queues
 from chalicelib.http import Principal
@@ -187,14 +187,28 @@ def change_status(principal: Principal, call_id: str, target: str) -> CallModel:
     call = get_call(principal, call_id)
     if principal.user_id != call.owner_id and not principal.is_admin:
         raise _call_not_found()
+    if target == lifecycle.QUEUED:
+        raise InvalidState("A call is queued by routing it: POST /calls/{id}/route")
+    if target == lifecycle.COMPLETED:
+        raise InvalidState("A call is completed, and billed, by POST /calls/{id}/complete")
+    lifecycle.ensure_transition(call.status, target)
+    if call.price and target in lifecycle.UNDELIVERED:
+        # Routed but never delivered: the price held from the seller goes back, with its daily budget.
+        posting = release(f"call_release:{call.call_id}", call.seller_id, int(call.price),
+                          f"Call {call.call_id}: {target}", call.call_id)
+        return _end(call, posting, [CallModel.status.set(target)], give_back_budget=True)
     return _transition(call, target)
 
 
 def route_call(principal: Principal, call_id: str) -> CallModel:
-    """To the auction's winner; without an auction, to the best matching active bid profile."""
+    """To the auction's winner; without an auction, to the best matching active bid profile. The price
+    is held from the seller and counted against the profile's daily budget in the same transaction
+    that routes the call, so neither can be overspent by calls routed at the same time."""
     call = _mine(get_call(principal, call_id), "owner_id", principal, _call_not_found())
     lifecycle.ensure_transition(call.status, lifecycle.QUEUED)
     now = clock.now()
+    if get_account(call.owner_id).spendable < get_settings().telephony_rate_per_minute:
+        raise PaymentRequired("Your balance cannot pay for the call's minutes", code="INSUFFICIENT_FUNDS")
     if call.auction_id:
         auction = AuctionModel.get(call.auction_id, consistent_read=True)
         if auction.status == OPEN:
@@ -206,21 +220,50 @@ def route_call(principal: Principal, call_id: str) -> CallModel:
         profile = _get(BidProfileModel, auction.winner["profile_id"], ValidationFailed(
             "The winning seller has deleted its bid profile", code="NO_BIDS_AVAILABLE"))
         seller_id, price = auction.winner["seller_id"], int(auction.winner["amount"])
+        same_auction = CallModel.auction_id == call.auction_id
     else:
         profile = _instant_winner(call, now)
         seller_id, price = profile.seller_id, int(profile.bid_amount)
-    if get_account(seller_id).spendable < price:
-        raise PaymentRequired("The winning seller cannot pay for this call", code="INSUFFICIENT_FUNDS")
-    return _transition(call, lifecycle.QUEUED, [
-        CallModel.seller_id.set(seller_id), CallModel.profile_id.set(profile.profile_id),
-        CallModel.price.set(price), CallModel.destination_number.set(profile.destination_number),
-        CallModel.routed_at.set(now)])
+        same_auction = CallModel.auction_id.does_not_exist()  # no auction was opened meanwhile
+    budget = (profile.criteria or {}).get("max_budget")
+    budget_used_up = ValidationFailed("The winning seller's daily budget is used up", code="NO_BIDS_AVAILABLE")
+    if budget is not None and int(budget) < price:
+        raise budget_used_up
+    spend = ProfileSpendModel(spend_key=_spend_key(profile.profile_id, now))
+
+    def route(tx: TransactWrite) -> None:
+        tx.update(call, actions=[
+            CallModel.status.set(lifecycle.QUEUED), CallModel.updated_at.set(now), CallModel.seller_id.set(seller_id),
+            CallModel.profile_id.set(profile.profile_id), CallModel.price.set(price),
+            CallModel.destination_number.set(profile.destination_number), CallModel.routed_at.set(now),
+            CallModel.spend_key.set(spend.spend_key),
+        ], condition=(CallModel.status == lifecycle.PENDING) & same_auction)
+        within_budget = None if budget is None else \
+            ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= int(budget) - price)
+        tx.update(spend, actions=[ProfileSpendModel.spent.add(price),
+                                  ProfileSpendModel.purge_at.set(now + timedelta(days=3))], condition=within_budget)
+
+    try:
+        post(hold(f"call_hold:{call.call_id}", seller_id, price, f"Call {call.call_id}: price held until it ends",
+                  call.call_id), now, also=route, replay_ok=False)
+    except PaymentRequired:
+        raise PaymentRequired("The winning seller cannot pay for this call", code="INSUFFICIENT_FUNDS") from None
+    except TransactWriteError as error:
+        call_changed, over_budget = (failed_conditions(error) + [False, False])[-2:]  # route()'s writes come last
+        if call_changed:
+            raise InvalidState("The call changed state meanwhile; read it and try again") from None
+        if over_budget:
+            raise budget_used_up from None
+        raise
+    call.refresh(consistent_read=True)
+    return call
 
 
 def _instant_winner(call: CallModel, now: datetime) -> BidProfileModel:
     profiles = {p.profile_id: p for p in BidProfileModel.active_profiles.query("ACTIVE")}
     spent = _spent_today(list(profiles), now) if profiles else {}
-    winner = routing.choose([_candidate(p, spent.get(p.profile_id, 0)) for p in profiles.values()], _facts(call))
+    candidates = [_candidate(p, spent.get(p.profile_id, 0)) for p in profiles.values()]
+    winner = routing.choose(candidates, _facts(call), buyer_id=call.owner_id)
     if winner is None:
         raise ValidationFailed("No bids available for this call", code="NO_BIDS_AVAILABLE")
     return profiles[winner.profile_id]
@@ -231,32 +274,33 @@ def complete_call(principal: Principal, call_id: str, duration: int) -> CallMode
     call = _mine(get_call(principal, call_id), "owner_id", principal, _call_not_found())
     lifecycle.ensure_transition(call.status, lifecycle.COMPLETED)
     settings = get_settings()
-    now = clock.now()
     billable = duration >= settings.billable_threshold_seconds
-    price = int(call.price or 0) if billable else 0
-    cost = lifecycle.telephony_cost(duration, settings.telephony_rate_per_minute)
+    price = int(call.price)  # in progress means routed, and routing set the price
+    cost = lifecycle.telephony_cost(duration, settings.telephony_rate_per_minute) if billable else 0
     posting = call_settlement(f"call_settlement:{call.call_id}", buyer_id=call.owner_id, seller_id=call.seller_id,
                               price=price, take=lifecycle.platform_take(price, settings.take_rate_bps), cost=cost,
-                              reference=call.call_id)
-    changes = [CallModel.status.set(lifecycle.COMPLETED), CallModel.duration_seconds.set(duration),
-               CallModel.cost.set(cost), CallModel.billable.set(billable), CallModel.completed_at.set(now),
-               CallModel.updated_at.set(now)]
+                              billable=billable, reference=call.call_id)
+    return _end(call, posting, [
+        CallModel.status.set(lifecycle.COMPLETED), CallModel.duration_seconds.set(duration), CallModel.cost.set(cost),
+        CallModel.billable.set(billable), CallModel.completed_at.set(clock.now())], give_back_budget=not billable)
 
-    def finish(tx: TransactWrite) -> None:
-        tx.update(call, actions=changes, condition=CallModel.status == lifecycle.IN_PROGRESS)
-        if price and call.profile_id:
-            tx.update(ProfileSpendModel(spend_key=_spend_key(call.profile_id, now)), actions=[
-                ProfileSpendModel.spent.add(price), ProfileSpendModel.purge_at.set(now + timedelta(days=3))])
+
+def _end(call: CallModel, posting, actions: list, give_back_budget: bool) -> CallModel:
+    """End a routed call with its money (settlement or release) in one transaction, conditional on the
+    status we read: a second ending, concurrent or not, moves no money and is INVALID_STATE."""
+    now = clock.now()
+
+    def write(tx: TransactWrite) -> None:
+        tx.update(call, actions=[*actions, CallModel.updated_at.set(now)], condition=CallModel.status == call.status)
+        if give_back_budget and call.spend_key:
+            tx.update(ProfileSpendModel(spend_key=call.spend_key), actions=[ProfileSpendModel.spent.add(-int(call.price))])
 
     try:
-        if posting:
-            post(posting, now, enforce_limits=False, also=finish, replay_ok=False)
-        else:
-            with transact_write() as tx:
-                finish(tx)
+        # The seller's price was held at routing and the telephony was delivered: no limit applies now.
+        post(posting, now, enforce_limits=False, also=write, replay_ok=False)
     except TransactWriteError as error:
         if any(failed_conditions(error)):
-            raise InvalidState("The call is already completed") from None
+            raise InvalidState("The call changed state meanwhile; read it and try again") from None
         raise
     call.refresh(consistent_read=True)
     return call

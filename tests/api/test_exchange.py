@@ -19,7 +19,9 @@ def afternoon_in_new_york(clock):
 
 @pytest.fixture
 def buyer(api):
-    return api.register("buyer")
+    user = api.register("buyer")
+    api.fund(user, "10.00")  # the buyer pays the telephony of the calls it routes
+    return user
 
 
 @pytest.fixture
@@ -164,10 +166,11 @@ def test_state_restrictions_block_calls_to_and_from_the_state(api, buyer):
     assert api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"]).status == 201
 
 
-def test_refusals_are_listed_for_their_buyer_and_admins(api, buyer, seller):
+def test_refusals_are_listed_for_their_buyer_and_admins(api, buyer, seller, clock):
     admin = api.admin()
     api.post("/compliance/geographic/restrictions", {"state": "CA"}, token=admin["token"])
     api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"])
+    clock.advance(seconds=1)  # "newest first" needs them apart in time
     api.post("/compliance/dnc", {"phone_number": CALLEE, "reason": "Consumer request"}, token=admin["token"])
     api.post("/calls", {"from_number": CALLER, "to_number": CALLEE}, token=buyer["token"])
     first = api.get("/compliance/refusals?limit=1", token=buyer["token"])
@@ -216,7 +219,8 @@ def test_illegal_transitions_are_invalid_state(api, buyer):
     assert patch(api, buyer, call["id"], "in_progress").error["code"] == "INVALID_STATE"
     assert patch(api, buyer, call["id"], "canceled").status == 200
     assert patch(api, buyer, call["id"], "ringing").status == 400
-    assert patch(api, buyer, call["id"], "completed").status == 400  # completing goes through /complete
+    for target in ("completed", "queued", "pending"):  # completing and routing have their own endpoints
+        assert patch(api, buyer, call["id"], target).error["code"] == "INVALID_STATE"
 
 
 def test_full_lifecycle_settles_money_exactly_once(api, buyer, seller):
@@ -235,7 +239,8 @@ def test_full_lifecycle_settles_money_exactly_once(api, buyer, seller):
     seller_balance = api.get("/account/balance", token=seller["token"]).data
     buyer_balance = api.get("/account/balance", token=buyer["token"]).data
     assert seller_balance["balance"] == "90.00"
-    assert buyer_balance["earnings"] == "8.00" and buyer_balance["balance"] == "-0.06"
+    assert buyer_balance["earnings"] == "8.00" and buyer_balance["balance"] == "9.94"
+    assert seller_balance["held"] == "0.00"
     assert AccountModel.get("platform:revenue").balance == 20_000
     assert sum(e.amount for e in LedgerEntryModel.scan()) == 0
     assert api.get(f"/calls/{call['id']}", token=seller["token"]).status == 200  # the seller sees its call
@@ -248,8 +253,54 @@ def test_short_calls_are_not_billable(api, buyer, seller):
     patch(api, buyer, call["id"], "ringing")
     patch(api, buyer, call["id"], "in_progress")
     done = api.post(f"/calls/{call['id']}/complete", {"duration": 10}, token=buyer["token"]).data
-    assert done["billable"] is False
-    assert api.get("/account/balance", token=seller["token"]).data["balance"] == "100.00"
+    assert done["billable"] is False and done["cost"] == "0.00"  # PRODUCT: only billable calls are paid for
+    seller_balance = api.get("/account/balance", token=seller["token"]).data
+    assert seller_balance["balance"] == "100.00" and seller_balance["held"] == "0.00"
+    assert api.get("/account/balance", token=buyer["token"]).data["balance"] == "10.00"
+
+
+def test_routing_holds_the_price_so_the_seller_cannot_overspend(api, buyer):
+    seller = api.register("seller")
+    api.fund(seller, "5.00")
+    profile(api, seller, bid="5.00")
+    first, second = new_call(api, buyer), new_call(api, buyer)
+    assert api.post(f"/calls/{first['id']}/route", token=buyer["token"]).status == 200
+    held = api.get("/account/balance", token=seller["token"]).data
+    assert held["balance"] == "0.00" and held["held"] == "5.00" and held["available"] == "0.00"
+    refused = api.post(f"/calls/{second['id']}/route", token=buyer["token"])
+    assert refused.status == 402 and refused.error["code"] == "INSUFFICIENT_FUNDS"
+    assert CallModel.get(second["id"]).status == "pending"
+
+
+@pytest.mark.parametrize("ending", ["canceled", "failed", "no_answer", "busy"])
+def test_a_routed_call_that_is_not_delivered_gives_the_held_price_back(api, buyer, seller, ending):
+    profile(api, seller, bid="10.00", max_budget="10.00")
+    call = new_call(api, buyer)
+    api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    assert patch(api, buyer, call["id"], ending).data["status"] == ending
+    balance = api.get("/account/balance", token=seller["token"]).data
+    assert balance["balance"] == "100.00" and balance["held"] == "0.00"
+    again = new_call(api, buyer)  # the day's budget came back too
+    assert api.post(f"/calls/{again['id']}/route", token=buyer["token"]).status == 200
+    assert patch(api, buyer, call["id"], "canceled").error["code"] == "INVALID_STATE"  # ended once
+
+
+def test_a_buyer_who_cannot_pay_for_minutes_cannot_route(api, seller):
+    broke = api.register("buyer")
+    profile(api, seller, bid="5.00")
+    call = new_call(api, broke)
+    result = api.post(f"/calls/{call['id']}/route", token=broke["token"])
+    assert result.status == 402 and CallModel.get(call["id"]).status == "pending"
+
+
+def test_an_admins_call_is_not_routed_to_its_own_profile(api, seller):
+    admin = api.admin()
+    api.fund({"user": {"id": admin["user_id"]}})
+    own = profile(api, admin, bid="9.00")
+    other = profile(api, seller, bid="3.00")
+    call = new_call(api, admin)
+    routed = api.post(f"/calls/{call['id']}/route", token=admin["token"]).data
+    assert routed["profile_id"] == other["id"] != own["id"]
 
 
 def test_routing_to_a_seller_who_cannot_pay_is_402(api, buyer):
@@ -264,10 +315,7 @@ def test_routing_to_a_seller_who_cannot_pay_is_402(api, buyer):
 def test_daily_budget_limits_instant_routing(api, buyer, seller):
     profile(api, seller, bid="10.00", max_budget="15.00")
     first = new_call(api, buyer)
-    api.post(f"/calls/{first['id']}/route", token=buyer["token"])
-    patch(api, buyer, first["id"], "ringing")
-    patch(api, buyer, first["id"], "in_progress")
-    api.post(f"/calls/{first['id']}/complete", {"duration": 60}, token=buyer["token"])
+    api.post(f"/calls/{first['id']}/route", token=buyer["token"])  # counted when routed, not when completed
     second = new_call(api, buyer)
     result = api.post(f"/calls/{second['id']}/route", token=buyer["token"])
     assert result.status == 400 and result.error["code"] == "NO_BIDS_AVAILABLE"  # $5 of budget left today

@@ -34,6 +34,12 @@ def test_criteria(criteria, matches):
     assert routing.matches(candidate("a", 1, **criteria), CA_CALL) is matches
 
 
+def test_a_call_is_never_sold_to_the_buyer_who_brought_it():
+    best, other = candidate("a", 900), candidate("b", 500)
+    assert routing.choose([best, other], CA_CALL, buyer_id=best.seller_id).profile_id == "b"
+    assert routing.choose([best], CA_CALL, buyer_id=best.seller_id) is None
+
+
 def test_budget_left_today_limits_candidates():
     assert routing.choose([candidate("a", 500, budget_left=499)], CA_CALL) is None
     assert routing.choose([candidate("a", 500, budget_left=500)], CA_CALL).profile_id == "a"
@@ -61,10 +67,17 @@ def test_money_of_a_call():
     assert calls.telephony_cost(0, 200) == 0 and calls.telephony_cost(1, 200) == 200
     assert calls.telephony_cost(61, 200) == 400
     assert calls.platform_take(100_000, 2_000) == 20_000
-    posting = call_settlement("k", buyer_id="b", seller_id="s", price=100_000, take=20_000, cost=400, reference="c")
-    assert sum(e.amount for e in posting.entries) == 0
-    assert {(e.account_id, e.bucket): e.amount for e in posting.entries}[("b", "earnings")] == 80_000
-    assert call_settlement("k", buyer_id="b", seller_id=None, price=0, take=0, cost=0, reference="c") is None
+    billed = call_settlement("k", buyer_id="b", seller_id="s", price=100_000, take=20_000, cost=400, billable=True,
+                             reference="c").net_change()
+    assert billed == {("s", "held"): -100_000, ("b", "earnings"): 80_000, ("platform:revenue", "balance"): 20_000,
+                      ("b", "balance"): -400, ("platform:telephony", "balance"): 400}
+    unbilled = call_settlement("k", buyer_id="b", seller_id="s", price=100_000, take=20_000, cost=0, billable=False,
+                               reference="c").net_change()
+    assert unbilled == {("s", "held"): -100_000, ("s", "balance"): 100_000}  # the price goes back to the seller
+    # An admin's call routed to its own profile: three different buckets, still one balanced posting.
+    own = call_settlement("k", buyer_id="a", seller_id="a", price=100_000, take=20_000, cost=400, billable=True,
+                          reference="c")
+    assert sum(own.net_change().values()) == 0
 
 
 def test_calling_window_in_the_callees_zone():
