@@ -23,7 +23,7 @@ def candidates(n: int, rng: random.Random) -> list[Candidate]:
     return [Candidate(
         profile_id=f"p{i:05d}", seller_id=f"s{i % 200}", bid_amount=rng.randrange(5_000, 200_000, 100),
         created_at=start + timedelta(minutes=i), countries=("US",) if rng.random() < 0.8 else (),
-        states=tuple(rng.sample(STATES, rng.randint(0, 3))), call_type=rng.choice([None, "insurance", "legal"]),
+        states=tuple(rng.sample(STATES, rng.randint(0, 3))), call_types=rng.choice([(), ("insurance",), ("legal", "insurance")]),
         keywords=tuple(rng.sample(["auto", "home", "life", "debt"], rng.randint(0, 2))),
         budget_left=rng.choice([None, 0, 50_000, 1_000_000])) for i in range(n)]
 

@@ -21,7 +21,7 @@ class Candidate:
     created_at: datetime
     countries: tuple[str, ...] = ()
     states: tuple[str, ...] = ()
-    call_type: str | None = None
+    call_types: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     budget_left: int | None = None  # today's max_budget minus what was spent; None = no cap
 
@@ -32,7 +32,7 @@ def matches(candidate: Candidate, call: CallFacts) -> bool:
         return False
     if candidate.states and call.state not in candidate.states:
         return False
-    if candidate.call_type and candidate.call_type != call.call_type:
+    if candidate.call_types and call.call_type not in candidate.call_types:
         return False
     if candidate.keywords and not set(k.lower() for k in candidate.keywords) & set(k.lower() for k in call.keywords):
         return False

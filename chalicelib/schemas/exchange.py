@@ -133,12 +133,9 @@ class GeoRestrictionOut(ResponseModel):
     created_at: datetime
 
 
-class Criteria(StrictModel):
+class Geography(StrictModel):
     countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(default_factory=list, max_length=50)
     states: list[StateCode] = Field(default_factory=list, max_length=70)
-    call_type: SafeText(50) | None = None
-    keywords: list[Keyword] = Field(default_factory=list, max_length=20)
-    max_budget: PositiveMoneyIn | None = Field(None, description="Daily spend cap, USD")
 
     @field_validator("countries")
     @classmethod
@@ -146,6 +143,22 @@ class Criteria(StrictModel):
         if any(not is_region(code) for code in value):
             raise PydanticCustomError("unknown_country", "Unknown country code")
         return value
+
+
+class Criteria(StrictModel):
+    """What calls a profile wants; an empty list matches everything. In an update, the fields given
+    replace those fields only (the rest of the targeting stays)."""
+
+    geography: Geography = Field(default_factory=Geography)
+    call_type: list[SafeText(50)] = Field(default_factory=list, max_length=20,
+                                          description="Call types wanted (a single string is accepted too)")
+    keywords: list[Keyword] = Field(default_factory=list, max_length=20)
+    max_budget: PositiveMoneyIn | None = Field(None, description="Daily spend cap, USD")
+
+    @field_validator("call_type", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
 
 
 class BidProfileRequest(StrictModel):
@@ -162,10 +175,14 @@ class BidProfileUpdate(StrictModel):
     active: StrictBool | None = None
 
 
-class CriteriaOut(ResponseModel):
+class GeographyOut(ResponseModel):
     countries: list[str] = []
     states: list[str] = []
-    call_type: str | None = None
+
+
+class CriteriaOut(ResponseModel):
+    geography: GeographyOut = GeographyOut()
+    call_type: list[str] = []
     keywords: list[str] = []
     max_budget: MoneyOut | None = None
 

@@ -51,9 +51,14 @@ def _profile_not_found() -> NotFound:
     return NotFound("Bid profile not found", code="BID_PROFILE_NOT_FOUND")
 
 
-def _criteria(criteria: dict) -> dict:
-    budget = criteria.get("max_budget")
-    return {**criteria, "max_budget": to_minor(budget) if budget is not None else None}
+def _criteria(criteria: dict, current: dict | None = None) -> dict:
+    """Stored criteria (max_budget in minor units). Given `current`, only the fields given change."""
+    merged = {**(current or {}), **criteria}
+    merged["geography"] = {**(current or {}).get("geography", {}), **criteria.get("geography", {})}
+    if "max_budget" in criteria:
+        budget = criteria["max_budget"]
+        merged["max_budget"] = to_minor(budget) if budget is not None else None
+    return merged
 
 
 def create_profile(principal: Principal, body: dict) -> BidProfileModel:
@@ -89,7 +94,7 @@ def update_profile(principal: Principal, profile_id: str, changes: dict) -> BidP
     profile = get_profile(principal, profile_id)
     actions = [BidProfileModel.updated_at.set(clock.now())]
     if changes.get("criteria") is not None:
-        actions.append(BidProfileModel.criteria.set(_criteria(changes["criteria"])))
+        actions.append(BidProfileModel.criteria.set(_criteria(changes["criteria"], profile.criteria)))
     if changes.get("bid_amount") is not None:
         actions.append(BidProfileModel.bid_amount.set(to_minor(changes["bid_amount"])))
     if changes.get("destination_number") is not None:
@@ -111,8 +116,9 @@ def _candidate(profile: BidProfileModel, spent_today: int) -> routing.Candidate:
     budget = criteria.get("max_budget")
     return routing.Candidate(
         profile_id=profile.profile_id, seller_id=profile.seller_id, bid_amount=int(profile.bid_amount),
-        created_at=profile.created_at, countries=tuple(criteria.get("countries") or ()),
-        states=tuple(criteria.get("states") or ()), call_type=criteria.get("call_type"),
+        created_at=profile.created_at, countries=tuple(criteria.get("geography", {}).get("countries") or ()),
+        states=tuple(criteria.get("geography", {}).get("states") or ()),
+        call_types=tuple(criteria.get("call_type") or ()),
         keywords=tuple(criteria.get("keywords") or ()),
         budget_left=None if budget is None else int(budget) - spent_today)
 

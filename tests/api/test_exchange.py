@@ -31,7 +31,8 @@ def seller(api):
     return user
 
 
-def profile(api, seller, bid="5.00", **criteria):
+def profile(api, seller, bid="5.00", countries=(), states=(), **criteria):
+    criteria["geography"] = {"countries": list(countries), "states": list(states)}
     body = {"criteria": criteria, "bid_amount": bid, "destination_number": "+13125552671"}
     result = api.post("/bid-profiles", body, token=seller["token"])
     assert result.status == 201, result.body
@@ -54,15 +55,29 @@ def test_bid_profile_lifecycle(api, seller):
     created = profile(api, seller, bid="7.25", countries=["US"], states=["CA"], call_type="insurance",
                       max_budget="100")
     assert created["bid_amount"] == "7.25" and created["criteria"]["max_budget"] == "100.00"
-    assert created["active"] is True
+    assert created["criteria"]["call_type"] == ["insurance"] and created["active"] is True
     path = f"/bid-profiles/{created['id']}"
-    assert api.get(path, token=seller["token"]).data["criteria"]["states"] == ["CA"]
+    assert api.get(path, token=seller["token"]).data["criteria"]["geography"]["states"] == ["CA"]
+    # Seed 003: an update of one criterion keeps the rest of the targeting.
+    budget = api.put(path, {"criteria": {"max_budget": 200.00}}, token=seller["token"]).data["criteria"]
+    assert budget == {"geography": {"countries": ["US"], "states": ["CA"]}, "call_type": ["insurance"],
+                      "keywords": [], "max_budget": "200.00"}
     updated = api.put(path, {"bid_amount": "8.00", "active": False}, token=seller["token"])
     assert updated.data["bid_amount"] == "8.00" and updated.data["active"] is False
     assert api.get("/bid-profiles", token=seller["token"]).body["pagination"]["total"] == 1
     deleted = api.call("DELETE", path, token=seller["token"])
     assert deleted.status == 204 and deleted.body is None
     assert api.get(path, token=seller["token"]).status == 404
+
+
+def test_the_seeds_bid_profile_body_is_accepted(api, seller):
+    body = {"criteria": {"geography": {"countries": ["US"], "states": ["CA", "NY", "TX"]},
+                         "call_type": ["sales", "support"], "max_budget": 150.00,
+                         "keywords": ["insurance", "auto", "home"]},
+            "active": True, "bid_amount": "3.00", "destination_number": "+13125552671"}
+    created = api.post("/bid-profiles", body, token=seller["token"])
+    assert created.status == 201, created.body
+    assert created.data["criteria"]["call_type"] == ["sales", "support"]
 
 
 def test_bid_profiles_are_for_sellers_and_their_owners(api, buyer, seller):
@@ -78,8 +93,8 @@ def test_bid_profiles_are_for_sellers_and_their_owners(api, buyer, seller):
     {"bid_amount": "0", "destination_number": "+13125552671"},
     {"bid_amount": "-1", "destination_number": "+13125552671"},
     {"bid_amount": "1", "destination_number": "555"},
-    {"bid_amount": "1", "destination_number": "+13125552671", "criteria": {"countries": ["XX"]}},
-    {"bid_amount": "1", "destination_number": "+13125552671", "criteria": {"states": ["california"]}},
+    {"bid_amount": "1", "destination_number": "+13125552671", "criteria": {"geography": {"countries": ["XX"]}}},
+    {"bid_amount": "1", "destination_number": "+13125552671", "criteria": {"geography": {"states": ["california"]}}},
     {"bid_amount": "1", "destination_number": "+13125552671", "seller_id": UNKNOWN},
 ])
 def test_bid_profile_validation(api, seller, body):

@@ -14,7 +14,7 @@ from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import to_minor
 from chalicelib.http import Principal
 from chalicelib.persistence.ledger import get_account, open_account, post
-from chalicelib.persistence.models import BidModel, LedgerEntryModel
+from chalicelib.persistence.models import AuctionModel, BidModel, LedgerEntryModel
 from chalicelib.services import exchange
 
 SELLERS = 100
@@ -67,11 +67,11 @@ def user(account_type: str, clock, funds: str | None = None) -> Principal:
 
 
 def test_concurrent_bids_close_and_complete(moto_server, clock):
-    buyer = user("buyer", clock)
+    buyer = user("buyer", clock, funds="10.00")
     with ThreadPoolExecutor(16) as pool:
         sellers = list(pool.map(lambda _: user("seller", clock, funds="50.00"), range(SELLERS)))
         list(pool.map(lambda s: exchange.create_profile(s, {
-            "criteria": {"countries": ["US"]}, "bid_amount": "2.00", "destination_number": "+13125552671"}), sellers))
+            "criteria": {"geography": {"countries": ["US"]}}, "bid_amount": "2.00", "destination_number": "+13125552671"}), sellers))
     call = exchange.create_call(buyer, CALL)
     auction = exchange.create_auction(buyer, call.call_id, "1.00", 900)
 
@@ -107,7 +107,24 @@ def test_concurrent_bids_close_and_complete(moto_server, clock):
     assert {a.closed_at for a in closes} == {closes[0].closed_at}
     assert exchange.sweep_auctions(clock()) == 0
 
-    exchange.route_call(buyer, call.call_id)
+    # The close message, the sweeper and the buyer together, after the end: still the same single winner.
+    clock.advance(seconds=901)
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda close: close(), [lambda: exchange.close_if_due(auction.auction_id, clock()),
+                                              lambda: exchange.sweep_auctions(clock()),
+                                              lambda: exchange.complete_auction(buyer, auction.auction_id)]))
+    assert AuctionModel.get(auction.auction_id).winner == closes[0].winner
+
+    def route(_):
+        try:
+            return exchange.route_call(buyer, call.call_id)
+        except InvalidState as error:
+            return error
+
+    with ThreadPoolExecutor(5) as pool:  # routed once: the price is held once
+        routes = list(pool.map(route, range(5)))
+    assert sum(not isinstance(r, InvalidState) for r in routes) == 1
+    assert get_account(rebidder.user_id).held == to_minor(max(rebids))
     exchange.change_status(buyer, call.call_id, "ringing")
     exchange.change_status(buyer, call.call_id, "in_progress")
 
@@ -122,6 +139,7 @@ def test_concurrent_bids_close_and_complete(moto_server, clock):
     assert sum(not isinstance(r, InvalidState) for r in results) == 1
     price = to_minor(max(rebids))
     assert get_account(rebidder.user_id).balance == to_minor("50.00") - price  # paid once
-    settlement = LedgerEntryModel.reference == call.call_id
+    assert get_account(rebidder.user_id).held == 0
+    settlement = (LedgerEntryModel.reference == call.call_id) & (LedgerEntryModel.kind == "call_settlement")
     assert len(list(LedgerEntryModel.query(rebidder.user_id, filter_condition=settlement))) == 1
     assert get_account(buyer.user_id).earnings > 0

@@ -19,9 +19,17 @@ def seller_with_profile(product, admin: str, bid: str = "2.00") -> dict:
     product.call("POST", f"/admin/users/{seller['user']['id']}/credits", token=admin,
                  json={"amount": "50.00", "reason": "e2e funds"})
     created = product.call("POST", "/bid-profiles", token=token, json={
-        "criteria": {"countries": ["US"]}, "bid_amount": bid, "destination_number": "+13125552671"})
+        "criteria": {"geography": {"countries": ["US"]}}, "bid_amount": bid, "destination_number": "+13125552671"})
     assert created.status_code == 201, created.text
     return {**seller, "token": token}
+
+
+def funded_buyer(product, admin: str) -> str:
+    """A buyer with funds for the telephony of its calls; its access token."""
+    buyer = register(product, "buyer")
+    product.call("POST", f"/admin/users/{buyer['user']['id']}/credits", token=admin,
+                 json={"amount": "10.00", "reason": "e2e funds"})
+    return buyer["tokens"]["access_token"]
 
 
 def auctioned_call(product, buyer_token: str, duration: int) -> tuple[str, str]:
@@ -34,8 +42,7 @@ def auctioned_call(product, buyer_token: str, duration: int) -> tuple[str, str]:
 
 def test_exchange_flow_with_automatic_close(product):
     admin = product.login(ADMIN_EMAIL, ADMIN_PASSWORD)["tokens"]["access_token"]
-    buyer = register(product, "buyer")
-    buyer_token = buyer["tokens"]["access_token"]
+    buyer_token = funded_buyer(product, admin)
     sellers = [seller_with_profile(product, admin) for _ in range(4)]
     call_id, auction_id = auctioned_call(product, buyer_token, duration=3)
 
@@ -53,6 +60,8 @@ def test_exchange_flow_with_automatic_close(product):
 
     routed = product.call("POST", f"/calls/{call_id}/route", token=buyer_token).json()["data"]
     assert routed["status"] == "queued" and routed["price"] == "5.50"
+    held = product.call("GET", "/account/balance", token=sellers[2]["token"]).json()["data"]
+    assert held["held"] == "5.50" and held["balance"] == "44.50"  # held from routing until the call ends
     for status in ("ringing", "in_progress"):
         moved = product.call("PATCH", f"/calls/{call_id}/status", token=buyer_token, json={"status": status})
         assert moved.json()["data"]["status"] == status
@@ -62,13 +71,14 @@ def test_exchange_flow_with_automatic_close(product):
     buyer_balance = product.call("GET", "/account/balance", token=buyer_token).json()["data"]
     winner_balance = product.call("GET", "/account/balance", token=sellers[2]["token"]).json()["data"]
     loser_balance = product.call("GET", "/account/balance", token=sellers[0]["token"]).json()["data"]
-    assert buyer_balance["earnings"] == "4.40" and buyer_balance["balance"] == "-0.04"
-    assert winner_balance["balance"] == "44.50" and loser_balance["balance"] == "50.00"
+    assert buyer_balance["earnings"] == "4.40" and buyer_balance["balance"] == "9.96"
+    assert winner_balance["balance"] == "44.50" and winner_balance["held"] == "0.00"
+    assert loser_balance["balance"] == "50.00"
 
 
 def test_many_sellers_at_once_double_close_and_double_complete(product):
     admin = product.login(ADMIN_EMAIL, ADMIN_PASSWORD)["tokens"]["access_token"]
-    buyer_token = register(product, "buyer")["tokens"]["access_token"]
+    buyer_token = funded_buyer(product, admin)
     sellers = [seller_with_profile(product, admin) for _ in range(20)]
     call_id, auction_id = auctioned_call(product, buyer_token, duration=900)
 

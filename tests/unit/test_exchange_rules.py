@@ -27,7 +27,7 @@ def test_ties_go_to_the_older_profile_then_the_smaller_id():
 
 @pytest.mark.parametrize("criteria, matches", [
     ({}, True), ({"countries": ("US",)}, True), ({"countries": ("CA",)}, False), ({"states": ("CA", "NV")}, True),
-    ({"call_type": "insurance"}, True), ({"call_type": "legal"}, False), ({"keywords": ("AUTO",)}, True),
+    ({"call_types": ("legal", "insurance")}, True), ({"call_types": ("legal",)}, False), ({"keywords": ("AUTO",)}, True),
     ({"keywords": ("home",)}, False),
 ])
 def test_criteria(criteria, matches):
