@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import uuid
 from decimal import Decimal
 from dataclasses import dataclass, field
@@ -201,6 +202,7 @@ def _parse_body(request: Any, spec: RouteSpec) -> Any:
     if len(raw) > get_settings().max_body_bytes:
         raise PayloadTooLarge("Request body is too large")
     if spec.body is None:
+        _refuse_unexpected_body(raw)
         return None
     if not raw:
         return validate(spec.body, {})  # no body: each required field is reported missing
@@ -217,11 +219,22 @@ def _parse_body(request: Any, spec: RouteSpec) -> Any:
         try:
             # Decimal, never binary floats, for numbers; NaN/Infinity are not JSON.
             data = json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: nesting too deep for the parser (e.g. 20,000 "[") is not JSON we accept.
             raise ValidationFailed("Request body is not valid JSON", code="INVALID_JSON") from None
         if not isinstance(data, dict):
             raise ValidationFailed("Request body must be a JSON object", code="INVALID_BODY")
-    return validate(spec.body, data)
+    return validate(spec.body, data, where="body")
+
+
+def _refuse_unexpected_body(raw: bytes) -> None:
+    """A route that reads no body refuses one with content, so nobody believes `{"role": "admin"}` was
+    applied. Nothing, whitespace, `{}` and `null` are no body."""
+    text = raw.decode("utf-8", "replace").strip() if isinstance(raw, bytes) else str(raw).strip()
+    if text in ("", "{}", "null") or re.fullmatch(r"\{\s*\}", text):
+        return
+    raise ValidationFailed("This request takes no body", code="UNEXPECTED_BODY",
+                           details=[FieldProblem("body", "UNEXPECTED_BODY", "This request takes no body")])
 
 
 def _refuse_constant(name: str) -> None:
@@ -231,20 +244,49 @@ def _refuse_constant(name: str) -> None:
 def _parse_query(request: Any, spec: RouteSpec) -> Any:
     params = dict(request.query_params or {})
     if spec.query is None:
+        if params:  # the names are not echoed: they are whatever the caller typed
+            raise ValidationFailed("This request takes no query parameters", code="UNKNOWN_QUERY_PARAMETER",
+                                   details=[FieldProblem("query", "UNKNOWN_QUERY_PARAMETER",
+                                                         "This request takes no query parameters")])
         return None
-    return validate(spec.query, params)
+    return validate(spec.query, params, where="query")
 
 
-def validate(model: type[BaseModel], data: Any) -> Any:
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_EMAIL_PROBLEM = "value is not a valid email address"
+_ECHO_RISK = re.compile(r"[<>&]|[^\x20-\x7e]")
+
+
+def _field_name(loc: tuple, where: str) -> str:
+    """A problem's field, as a dotted path of names and indices. A name that is not a plain identifier
+    (an unknown key like "<script>") was typed by the caller and is not echoed: `where` stands in."""
+    parts = []
+    for part in loc:
+        if isinstance(part, int) or _PLAIN_NAME.fullmatch(str(part)):
+            parts.append(str(part))
+        else:
+            parts.append(where)
+            break
+    return ".".join(parts) or where
+
+
+def _problem_message(err: dict) -> str:
+    """Pydantic's message, unless it could carry what the caller sent (email-validator quotes the bad
+    characters): then a fixed sentence."""
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if message.startswith(_EMAIL_PROBLEM):
+        return "Must be a valid email address"
+    if _ECHO_RISK.search(message):
+        return "Invalid value"
+    return message
+
+
+def validate(model: type[BaseModel], data: Any, where: str = "body") -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         details = [
-            FieldProblem(
-                ".".join(str(part) for part in err["loc"]) or "body",
-                err["type"].upper(),
-                err["msg"].removeprefix("Value error, "),
-            )
+            FieldProblem(_field_name(err["loc"], where), err["type"].upper(), _problem_message(err))
             for err in exc.errors(include_input=False, include_url=False)
         ]
         message = details[0].message if len(details) == 1 else "Request validation failed"

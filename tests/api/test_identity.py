@@ -259,3 +259,59 @@ def test_repeated_failed_logins_are_throttled_per_email(api, clock):
     assert api.post("/auth/login", {"email": "nobody@example.com", "password": "x"}).status == 429
     clock.advance(minutes=15)
     assert api.post("/auth/login", {"email": user["email"], "password": PASSWORD}).status == 200
+
+
+def test_deeply_nested_json_is_invalid_json_not_500(api):
+    result = api.post("/auth/register", raw="[" * 20_000 + "]" * 20_000)
+    assert result.status == 400
+    assert result.error["code"] == "INVALID_JSON" and result.error["type"] == "VALIDATION_ERROR"
+    nested_in_object = api.post("/auth/register", raw='{"email": ' + "[" * 20_000 + "]" * 20_000 + "}")
+    assert nested_in_object.status == 400 and nested_in_object.error["code"] == "INVALID_JSON"
+
+
+def test_unknown_field_names_are_not_echoed(api):
+    markup = "<script>alert(1)</script>"
+    result = api.post("/auth/register", registration(**{markup: "x"}))
+    assert result.status == 400
+    assert [d["code"] for d in result.error["details"]] == ["EXTRA_FORBIDDEN"]
+    assert error_fields(result) == {"body"}
+    assert "<script" not in result.error["message"] and "<script" not in str(result.body)
+    nested = api.post("/auth/register", registration(**{"first_name": {markup: 1}}))
+    assert nested.status == 400 and "<script" not in str(nested.body)
+
+
+def test_unknown_query_names_are_not_echoed(api):
+    admin = api.admin()
+    result = api.get("/admin/users?%3Cscript%3Ealert(1)%3C%2Fscript%3E=1", token=admin["token"])
+    assert result.status == 400
+    assert [d["code"] for d in result.error["details"]] == ["EXTRA_FORBIDDEN"]
+    assert error_fields(result) == {"query"} and "<script" not in str(result.body)
+
+
+def test_email_messages_do_not_echo_the_input(api):
+    result = api.post("/auth/register", registration(email="a<b>c@example.com"))
+    assert result.status == 400 and error_fields(result) == {"email"}
+    assert "<" not in str(result.body) and ">" not in str(result.body)
+    assert result.error["details"][0]["message"] == "Must be a valid email address"
+
+
+def test_a_route_without_a_body_refuses_one(api):
+    admin = api.admin()
+    user = api.register()
+    path = f"/admin/users/{user['user']['id']}/reactivate"
+    refused = api.put(path, {"role": "admin"}, token=admin["token"])
+    assert refused.status == 400
+    assert refused.error["code"] == "UNEXPECTED_BODY" and "role" not in str(refused.body)
+    assert api.put(path, raw="not json", token=admin["token"]).status == 400
+    assert api.put(path, {}, token=admin["token"]).status == 200
+    assert api.put(path, token=admin["token"]).status == 200
+
+
+def test_a_route_without_query_parameters_refuses_them(api):
+    user = api.register()
+    refused = api.get("/profile?role=admin", token=user["token"])
+    assert refused.status == 400
+    assert refused.error["code"] == "UNKNOWN_QUERY_PARAMETER" and "role" not in str(refused.body)
+    markup = api.get("/profile?%3Cscript%3E=1", token=user["token"])
+    assert markup.status == 400 and "<script" not in str(markup.body)
+    assert api.get("/profile", token=user["token"]).status == 200
