@@ -1,6 +1,10 @@
 """Binds models to their physical tables and endpoint; transactions and table creation."""
 from __future__ import annotations
 
+import random
+import time
+from typing import Any, Callable
+
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -30,10 +34,36 @@ def connection() -> Connection:
     return Connection(region=settings.region, host=settings.dynamodb_endpoint)
 
 
+CONFLICT_ATTEMPTS = 6
+_sleep: Callable[[float], None] = time.sleep  # tests replace it
+
+
+class _TransactWrite(TransactWrite):
+    """DynamoDB cancels a transaction that meets another one on the same item (TransactionConflict:
+    nothing was written) and says to retry. Hot items meet often: the auction every bid counts on,
+    the platform accounts every posting touches. The same request is sent again, with jittered
+    backoff; any other cancellation (a failed condition) is the caller's to handle."""
+
+    def _commit(self) -> Any:
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return super()._commit()
+            except TransactWriteError as error:
+                if attempt == CONFLICT_ATTEMPTS or not only_conflicts(error):
+                    raise
+                _sleep(random.uniform(0, 0.01 * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+
+def only_conflicts(error: TransactWriteError) -> bool:
+    codes = {r.code for r in (error.cancellation_reasons or []) if r and r.code != "None"}
+    return codes == {"TransactionConflict"}
+
+
 def transact_write(client_request_token: str | None = None) -> TransactWrite:
     """A DynamoDB transaction: all of its writes happen, or none."""
     configure()
-    return TransactWrite(connection=connection(), client_request_token=client_request_token)
+    return _TransactWrite(connection=connection(), client_request_token=client_request_token)
 
 
 def failed_conditions(error: TransactWriteError) -> list[bool]:

@@ -8,7 +8,7 @@ from typing import Callable
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import InvalidState, NotFound, PaymentRequired
+from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRequired
 from chalicelib.domain.ledger import BALANCE, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
 from chalicelib.persistence.db import configure, failed_conditions, transact_write
 from chalicelib.persistence.models import AccountModel, LedgerEntryModel, LedgerTransactionModel
@@ -78,7 +78,11 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
         if failed and failed[0]:
             if not replay_ok:
                 raise InvalidState("This has already been done", code="INVALID_STATE") from None
-            return LedgerTransactionModel.get(posting.idempotency_key, consistent_read=True)
+            first = LedgerTransactionModel.get(posting.idempotency_key, consistent_read=True)
+            if first.entries != record.entries:  # as Stripe: a key names one request, not any request
+                raise Conflict("This idempotency key was used for a different request",
+                               code="IDEMPOTENCY_KEY_REUSED") from None
+            return first
         updates_failed = failed[1 + len(posting.entries):]
         for account_id, did_fail in zip(by_account, updates_failed):
             if did_fail:
