@@ -14,6 +14,7 @@ def main() -> None:
     with product() as (client, api, _):
         buyer, seller = api.register("buyer"), api.register("seller")
         api.fund(seller)
+        api.fund(buyer, "10.00")  # the buyer pays the minutes
         api.post("/bid-profiles", {"bid_amount": "2.00", "destination_number": "+13125552671"}, token=seller["token"])
         call_body = {"from_number": "+14155552671", "to_number": "+12125552671", "direction": "inbound"}
 
@@ -26,14 +27,14 @@ def main() -> None:
         with counted("POST /auctions/{id}/complete (close)", rows):
             api.post(f"/auctions/{auction['id']}/complete", token=buyer["token"])
         with counted("POST /calls/{id}/route (auction winner)", rows):
-            api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+            assert api.post(f"/calls/{call['id']}/route", token=buyer["token"]).status == 200
         for status in ("ringing", "in_progress"):
             api.call("PATCH", f"/calls/{call['id']}/status", {"status": status}, token=buyer["token"])
         with counted("POST /calls/{id}/complete (settle)", rows):
             assert api.post(f"/calls/{call['id']}/complete", {"duration": 90}, token=buyer["token"]).status == 200
         instant = api.post("/calls", call_body, token=buyer["token"]).data
         with counted("POST /calls/{id}/route (instant, 1 profile)", rows):
-            api.post(f"/calls/{instant['id']}/route", token=buyer["token"])
+            assert api.post(f"/calls/{instant['id']}/route", token=buyer["token"]).status == 200
 
     print("DynamoDB calls per request (each includes 1 TransactGetItems for authentication)")
     for label, total, by_operation in rows:
