@@ -1,7 +1,9 @@
 """Shared wire types: strict models, safe text, pagination, the envelopes."""
 from __future__ import annotations
 
+import itertools
 import re
+import unicodedata
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -11,8 +13,35 @@ from chalicelib.domain.phones import E164_PATTERN, is_e164
 
 T = TypeVar("T")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_MARKUP = re.compile(r"[<>]|javascript:|&#|&[a-z]+;", re.IGNORECASE)
+# Characters no person types into a name or a reason: controls (Cc, tab and newlines included), invisible
+# formatting (Cf: bidi overrides like U+202E, zero-width U+200B, BOM) and line/paragraph separators (Zl, Zp).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _refused_ranges() -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    # Planes 0-1 and 14 hold every assigned character of these categories; scanning only them keeps
+    # the cold start short.
+    for code in itertools.chain(range(0x20000), range(0xE0000, 0xE1000)):
+        if unicodedata.category(chr(code)) in _REFUSED_CATEGORIES:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return ranges
+
+
+def _class_item(code: int) -> str:
+    # BMP as \uXXXX (Python and ECMA-262 alike); beyond it the character itself.
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+_REFUSED_CLASS = "".join(_class_item(a) if a == b else f"{_class_item(a)}-{_class_item(b)}"
+                         for a, b in _refused_ranges())
+_CONTROL = re.compile(f"[{_REFUSED_CLASS}]")
+# ASCII case-insensitive by spelling, so the runtime and the documented pattern are the same expression.
+_MARKUP_SOURCE = r"[<>]|[jJ][aA][vV][aA][sS][cC][rR][iI][pP][tT]:|&#|&[a-zA-Z]+;"
+_MARKUP = re.compile(_MARKUP_SOURCE)
 
 
 class StrictModel(BaseModel):
@@ -37,8 +66,10 @@ def _plain_text(value: str) -> str:
     return value
 
 
-# The same rule for the OpenAPI document: some visible character, no markup brackets, no controls.
-_PLAIN_TEXT_PATTERN = r"^[ \t\n\r]*[^\s<>\x00-\x1f\x7f-\x9f][^<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+# The same rule for the OpenAPI document: no markup, none of the refused characters, and something
+# visible after any leading spaces.
+_PLAIN_TEXT_PATTERN = (f"^(?!.*(?:{_MARKUP_SOURCE}))"
+                       f" *[^\\s<>{_REFUSED_CLASS}][^<>{_REFUSED_CLASS}]*$")
 
 
 def SafeText(max_length: int = 100, min_length: int = 1) -> Any:  # noqa: N802 - reads as a type

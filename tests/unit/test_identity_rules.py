@@ -90,3 +90,55 @@ def test_only_active_accounts_may_act():
     for status in (SUSPENDED, DEACTIVATED):
         with pytest.raises(Forbidden):
             ensure_may_act(status)
+
+
+@pytest.mark.parametrize("text", [
+    "Ada\tLovelace", "Ada\nLovelace", "Ada\r", "Ada\x00", "Ada\x85", "evil\u202etxt.exe", "Ad\u200ba",
+    "Ada\u2028Lovelace", "Ada\u2029", "\ufeffAda", "Ada\u2066", "tag\U000e0041",
+    "<b>", "JavaScript:alert(1)", "&#60;", "&lt;",
+])
+def test_safe_text_refuses_controls_invisible_formatting_and_markup_as_documented(text):
+    import re
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from chalicelib.schemas.common import _PLAIN_TEXT_PATTERN, SafeText
+
+    with pytest.raises(ValidationError):
+        TypeAdapter(SafeText(100)).validate_python(text)
+    assert re.search(_PLAIN_TEXT_PATTERN, text) is None  # the OpenAPI pattern promises no less
+
+
+@pytest.mark.parametrize("text", ["Ada Lovelace", "  Zoë O'Brien-Łukasz ", "Analytical Engines & Co", "東京 🚀"])
+def test_safe_text_accepts_what_people_type_and_the_pattern_agrees(text):
+    import re
+
+    from pydantic import TypeAdapter
+
+    from chalicelib.schemas.common import _PLAIN_TEXT_PATTERN, SafeText
+
+    assert TypeAdapter(SafeText(100)).validate_python(text) == text.strip()
+    assert re.search(_PLAIN_TEXT_PATTERN, text)
+
+
+@pytest.mark.parametrize("password", ["Ääääää1!", "Élodie#2024", "Passwört1ß!"])
+def test_password_policy_counts_letters_beyond_ascii(password):
+    assert policy_problem(password) is None
+
+
+@pytest.mark.parametrize("password, missing", [
+    ("ääääää1!", "an uppercase letter"), ("ÄÄÄÄÄÄ1!", "a lowercase letter"), ("Ääääää!!", "a digit"),
+    ("Ääääää12", "a special character"),
+])
+def test_password_policy_names_what_unicode_passwords_lack(password, missing):
+    assert missing in (policy_problem(password) or "")
+
+
+@pytest.mark.parametrize("password", ["Str0ng!Passw0rd", "Aaaaaa1é", "Aaaaaa1 ", "aaaaaa1!", "Ab1~Ab1~", "Ä" * 8])
+def test_the_documented_password_pattern_promises_nothing_the_policy_refuses(password):
+    import re
+
+    from chalicelib.domain.passwords import POLICY_PATTERN
+
+    if re.search(POLICY_PATTERN, password):
+        assert policy_problem(password) is None
