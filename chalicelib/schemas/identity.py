@@ -7,7 +7,7 @@ import email_validator
 from pydantic import EmailStr, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.domain.passwords import MAX_LENGTH, MIN_LENGTH, POLICY_PATTERN, policy_problem
+from chalicelib.domain.passwords import MAX_LENGTH, MIN_LENGTH, POLICY_DESCRIPTION, POLICY_PATTERN, policy_problem
 from chalicelib.schemas.common import ResponseModel, SafeText, StrictModel
 
 # Any syntactically valid address is accepted (".test" and other special-use domains included), as the
@@ -20,7 +20,8 @@ AccountType = Literal["buyer", "seller"]
 class RegisterRequest(StrictModel):
     email: EmailStr = Field(max_length=254)
     password: str = Field(max_length=MAX_LENGTH, json_schema_extra={
-        "format": "password", "minLength": MIN_LENGTH, "pattern": POLICY_PATTERN})
+        "format": "password", "minLength": MIN_LENGTH, "pattern": POLICY_PATTERN,
+        "description": POLICY_DESCRIPTION})
     first_name: SafeText(100)
     last_name: SafeText(100)
     company: SafeText(200) | None = None
