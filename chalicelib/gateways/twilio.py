@@ -1,7 +1,10 @@
 """Every Twilio REST call the product makes. `twilio` is imported here only, and only when used.
 
-Transient failures (timeouts, connection errors, 429/20429, 5xx) are retried a bounded number of times
-with backoff; permanent ones are not. Twilio errors become product errors by Twilio's real codes.
+Transient failures (timeouts, connection errors, 429/20429, 5xx) of idempotent requests are retried a
+bounded number of times with backoff, within a deadline shorter than the API Lambda's timeout; permanent
+ones are not. A buy is never repeated here: Twilio may have bought the number and lost the answer, so
+the caller decides (the provisioning worker checks what the account owns, then SQS redelivers).
+Twilio errors become product errors by Twilio's real codes.
 """
 from __future__ import annotations
 
@@ -17,7 +20,11 @@ from chalicelib.domain.errors import Conflict, DomainError, NotFound, RateLimite
 T = TypeVar("T")
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.25  # doubles each retry
+# Every attempt and backoff of one call ends within this (the API Lambda times out at 28 s): a retry
+# starts only if it can time out, at the request timeout, before the deadline.
+DEADLINE_SECONDS = 21.0
 _sleep: Callable[[float], None] = time.sleep  # tests replace it: no real waiting
+_monotonic: Callable[[], float] = time.monotonic  # and this: time passing without waiting
 
 
 class ProviderError(DomainError):
@@ -94,8 +101,11 @@ def _failure(exc: Exception) -> TwilioFailure | None:
     return None
 
 
-def call(operation: Callable[[], T]) -> T:
-    """Run one Twilio request with bounded retries of transient failures."""
+def call(operation: Callable[[], T], *, retry: bool = True) -> T:
+    """Run one Twilio request; an idempotent one (`retry`) with bounded retries of transient failures,
+    all within DEADLINE_SECONDS."""
+    started = _monotonic()
+    timeout = get_settings().twilio_timeout_seconds
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return operation()
@@ -103,9 +113,11 @@ def call(operation: Callable[[], T]) -> T:
             failure = _failure(exc)
             if failure is None:
                 raise
-            if not failure.transient or attempt == ATTEMPTS:
+            backoff = BACKOFF_SECONDS * 2 ** (attempt - 1)
+            out_of_time = _monotonic() - started + backoff + timeout > DEADLINE_SECONDS
+            if not retry or not failure.transient or attempt == ATTEMPTS or out_of_time:
                 raise TwilioCallFailed(failure) from None
-            _sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+            _sleep(backoff)
     raise AssertionError("unreachable")
 
 
@@ -156,7 +168,8 @@ def buy(phone_number: str, friendly_name: str, voice_url: str | None, voice_meth
     params: dict[str, Any] = {"phone_number": phone_number, "friendly_name": friendly_name}
     if voice_url:
         params.update(voice_url=voice_url, voice_method=voice_method)
-    return _number(call(lambda: client().incoming_phone_numbers.create(**params)))
+    # Not idempotent: never retried (a lost answer would buy twice, or fail with 21422 for our own number).
+    return _number(call(lambda: client().incoming_phone_numbers.create(**params), retry=False))
 
 
 def configure(sid: str, **fields: Any) -> dict:

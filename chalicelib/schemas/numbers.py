@@ -68,9 +68,17 @@ class NumberUpdate(StrictModel):
         return self
 
 
+NumberStatus = Literal["ACTIVE", "RELEASED"]
+
+
 class NumberListQuery(PageQuery):
-    status: Literal["active", "released"] | None = None
+    status: NumberStatus | None = Field(None, description="ACTIVE or RELEASED (any case)")
     search: str | None = Field(None, pattern=r"^\d{1,15}$", description="Digits the number contains")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 class AvailableNumberOut(ResponseModel):
@@ -92,7 +100,7 @@ class NumberOut(ResponseModel):
     country_code: str
     region: str | None
     locality: str | None
-    status: Literal["active", "released"]
+    status: NumberStatus
     routing: Literal["custom", "exchange"]
     voice_url: str | None
     voice_method: Literal["GET", "POST"]

@@ -13,13 +13,13 @@ from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import numbers as rules
 from chalicelib.domain import phones
-from chalicelib.domain.errors import Conflict, FieldProblem, NotFound, PaymentRequired, field_error
-from chalicelib.domain.ledger import number_charge
+from chalicelib.domain.errors import Conflict, FieldProblem, InvalidState, NotFound, field_error
+from chalicelib.domain.ledger import HELD, hold, number_charge, release
 from chalicelib.gateways import queues, twilio
 from chalicelib.http import Principal
 from chalicelib.observability import logger
 from chalicelib.persistence.db import configure, failed_conditions, transact_write
-from chalicelib.persistence.ledger import get_account, post
+from chalicelib.persistence.ledger import post
 from chalicelib.persistence.models import (
     NumberModel,
     OrderModel,
@@ -72,19 +72,36 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
         raise Conflict("Some numbers are already taken", code="NUMBER_NOT_AVAILABLE", details=[
             FieldProblem(f"numbers.{n}.phone_number", "NUMBER_NOT_AVAILABLE", "Phone number is not available")
             for n, item in enumerate(items) if item["phone_number"] in held])
-    total = sum(rules.first_charge(phones.kind_of(i["phone_number"])) for i in items)
-    if total > get_account(principal.user_id).spendable:
-        raise PaymentRequired("Insufficient balance for this purchase", code="INSUFFICIENT_FUNDS")
+    total = sum(_item_price(i) for i in items)
     order = OrderModel(
         order_id=str(uuid.uuid4()), owner_id=principal.user_id, status=rules.ORDER_PENDING,
         items=[{**item, "status": rules.ITEM_PENDING} for item in items], total_price=total,
         created_at=now, updated_at=now,
     )
-    with transact_write() as tx:
-        tx.save(order, condition=OrderModel.order_id.does_not_exist())
+
+    def write_order(tx: TransactWrite) -> None:
+        # Written as an update (an upsert): post() reads a failed condition by item position, counting
+        # its own puts, then the account updates; a put of ours would shift those positions.
+        attributes = [getattr(OrderModel, name).set(value) for name, value in order_view(order).items()
+                      if value is not None and name != "order_id"]
+        tx.update(OrderModel(order_id=order.order_id), actions=attributes,
+                  condition=OrderModel.order_id.does_not_exist())
         tx.update(UserStatsModel(user_id=principal.user_id), actions=[UserStatsModel.orders.add(1)])
-    queues.send(queues.NUMBER_PROVISIONING, {"order_id": order.order_id})
+
+    # The order's total is held from the balance with the order itself: the credit limit counts every
+    # order not yet provisioned, so two orders each within the balance cannot together exceed it (402).
+    post(hold(f"order_hold:{order.order_id}", principal.user_id, total, f"Order {order.order_id}: numbers",
+              order.order_id), now, also=write_order)
+    _enqueue(order.order_id)
     return order
+
+
+def _item_price(item: dict) -> int:
+    return rules.first_charge(phones.kind_of(item["phone_number"]))
+
+
+def _enqueue(order_id: str) -> None:
+    queues.send(queues.NUMBER_PROVISIONING, {"order_id": order_id})
 
 
 def get_order(principal: Principal, order_id: str, with_numbers: bool = True) -> dict:
@@ -135,10 +152,9 @@ def provision_order(order_id: str) -> str:
         except twilio.TwilioCallFailed as failure:
             if failure.failure.transient:
                 raise
-            _record_item(order, index, status=rules.ITEM_FAILED, error_code=failure.failure.code,
-                         reason=failure.product_error().message)
+            _fail_item(order, index, error_code=failure.failure.code, reason=failure.product_error().message)
         except Conflict as taken:
-            _record_item(order, index, status=rules.ITEM_FAILED, reason=taken.message)
+            _fail_item(order, index, reason=taken.message)
     return order.status
 
 
@@ -158,8 +174,7 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
     voice_method = config.get("voice_method", "POST")
 
     # What the account already owns first: a redelivery after a successful buy must not buy again.
-    bought = twilio.find_owned(phone_number) or twilio.buy(phone_number, item["friendly_name"], voice_url,
-                                                           voice_method)
+    bought = twilio.find_owned(phone_number) or _buy(phone_number, item["friendly_name"], voice_url, voice_method)
     kind = phones.kind_of(phone_number)
     setup, monthly = rules.PRICES[kind]
     number = NumberModel(
@@ -185,11 +200,24 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
         if not number_exists:
             raise
         number = NumberModel.get(number_id, consistent_read=True)  # stored by an earlier delivery
-    # The number is bought: charge it even past the credit limit (checked when the order was placed).
+    # The number is bought: captured from what was held for it when the order was placed.
     post(number_charge(f"number_purchase:{number_id}", order.owner_id, setup + monthly,
-                       f"Number {phone_number}: setup and first month", number_id),
+                       f"Number {phone_number}: setup and first month", number_id, from_bucket=HELD),
          now, enforce_limits=False, also=_count_spend(order.owner_id, setup + monthly))
     return number
+
+
+def _buy(phone_number: str, friendly_name: str, voice_url: str | None, voice_method: str) -> dict:
+    """Buy once (the gateway never repeats a buy). 21422 after a buy whose answer was lost means it is
+    ours already: what the account owns decides, so a number bought at Twilio is never left orphaned."""
+    try:
+        return twilio.buy(phone_number, friendly_name, voice_url, voice_method)
+    except twilio.TwilioCallFailed as failure:
+        if failure.failure.code == 21422:
+            owned = twilio.find_owned(phone_number)
+            if owned:
+                return owned
+        raise
 
 
 def _count_spend(user_id: str, amount: int):
@@ -198,16 +226,34 @@ def _count_spend(user_id: str, amount: int):
     return add
 
 
-def _record_item(order: OrderModel, index: int, **changes) -> None:
+def _item_actions(order: OrderModel, index: int, changes: dict) -> list:
+    """The update recording one item's outcome (and the order's, once no item is pending)."""
     now = clock.now()
     order.items[index] = {**order.items[index], **changes}
-    status = rules.order_status([i["status"] for i in order.items])
-    actions = [OrderModel.items.set(order.items), OrderModel.status.set(status), OrderModel.updated_at.set(now)]
-    if status != rules.ORDER_PENDING:
+    order.status = rules.order_status([i["status"] for i in order.items])
+    actions = [OrderModel.items.set(order.items), OrderModel.status.set(order.status),
+               OrderModel.updated_at.set(now)]
+    if order.status != rules.ORDER_PENDING:
         actions.append(OrderModel.completed_at.set(now))
-    order.update(actions=actions)
-    if changes.get("status") == rules.ITEM_FAILED:
-        logger.info("Number purchase failed", extra={"order_id": order.order_id, "reason": changes.get("reason")})
+    return actions
+
+
+def _record_item(order: OrderModel, index: int, **changes) -> None:
+    order.update(actions=_item_actions(order, index, changes))
+
+
+def _fail_item(order: OrderModel, index: int, **changes) -> None:
+    """The item failed: its price goes back from held to the balance, with the item's status change."""
+    item = order.items[index]
+    actions = _item_actions(order, index, {**changes, "status": rules.ITEM_FAILED})
+    posting = release(f"order_release:{order.order_id}:{index}", order.owner_id, _item_price(item),
+                      f"Order {order.order_id}: {item['phone_number']} not bought", order.order_id)
+    try:
+        post(posting, clock.now(), also=lambda tx: tx.update(OrderModel(order_id=order.order_id), actions=actions),
+             replay_ok=False)
+    except InvalidState:  # released by an earlier delivery that did not get to record the item
+        order.update(actions=actions)
+    logger.info("Number purchase failed", extra={"order_id": order.order_id, "reason": changes.get("reason")})
 
 
 # --- numbers ----------------------------------------------------------------------------------
@@ -246,9 +292,18 @@ def get_number(principal: Principal, number_id: str) -> NumberModel:
 def update_number(principal: Principal, number_id: str, changes: dict) -> NumberModel:
     """Twilio first, then our record: what we store is what Twilio does."""
     number = _active(get_number(principal, number_id))
-    routing = changes.get("routing", number.routing)
-    voice_url = changes["voice_url"] if "voice_url" in changes else (
-        number.voice_url if number.routing == "custom" else None)
+    given_url = changes.get("voice_url")
+    if given_url and changes.get("routing") == "exchange":
+        raise field_error("voice_url", "VOICE_URL_WITH_EXCHANGE_ROUTING",
+                          "A voice_url cannot be used with exchange routing: the exchange answers the calls")
+    # A voice_url given means the calls go there: routing becomes custom.
+    routing = changes.get("routing") or ("custom" if given_url else number.routing)
+    voice_url = None
+    if routing == "custom":
+        voice_url = changes["voice_url"] if "voice_url" in changes else (
+            number.voice_url if number.routing == "custom" else None)
+        if not voice_url:
+            raise field_error("voice_url", "VOICE_URL_REQUIRED", "A voice_url is required when routing is custom")
     target = rules.voice_target(routing, voice_url, get_settings().public_base_url)
     method = changes.get("voice_method") or number.voice_method
     friendly = changes.get("friendly_name") or number.friendly_name

@@ -5,8 +5,13 @@ import pytest
 
 from chalicelib.gateways import queues
 from chalicelib.local import dispatcher
-from chalicelib.persistence.models import AccountModel, LedgerTransactionModel, NumberModel, OrderModel
-from chalicelib.services.numbers import charge_monthly_fees
+from chalicelib.persistence.models import (
+    AccountModel,
+    LedgerTransactionModel,
+    NumberModel,
+    OrderModel,
+    UserStatsModel,
+)
 
 UNKNOWN = "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c"
 
@@ -210,6 +215,10 @@ def test_list_numbers_paginates_and_filters(api, client, buyer, clock):
     digits = wanted[1][-4:]
     assert [n["phone_number"] for n in api.get(f"/numbers?search={digits}", token=buyer["token"]).data] == [wanted[1]]
     assert api.get("/numbers?status=released", token=buyer["token"]).body["pagination"]["total"] == 0
+    active = api.get("/numbers?status=ACTIVE", token=buyer["token"])  # seed 000: uppercase
+    assert active.body["pagination"]["total"] == 3 and active.data[0]["status"] == "ACTIVE"
+    assert api.get("/numbers?status=active", token=buyer["token"]).body["pagination"]["total"] == 3
+    assert api.get("/numbers?status=gone", token=buyer["token"]).status == 400
 
 
 def test_configure_pushes_to_twilio_then_release(api, client, buyer, twilio_emulator):
@@ -233,22 +242,30 @@ def test_configure_pushes_to_twilio_then_release(api, client, buyer, twilio_emul
     released = api.call("DELETE", f"/numbers/{number_id}", token=buyer["token"])
     assert released.status == 204
     assert twilio_emulator.owned_numbers() == []
-    assert api.get(f"/numbers/{number_id}", token=buyer["token"]).data["status"] == "released"
+    assert api.get(f"/numbers/{number_id}", token=buyer["token"]).data["status"] == "RELEASED"
     assert api.call("DELETE", f"/numbers/{number_id}", token=buyer["token"]).status == 409
     summary = api.get("/analytics/dashboard", token=buyer["token"]).data["summary"]
     assert summary["total_numbers"] == 1 and summary["active_numbers"] == 0
 
 
+def scheduled(client, name):
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=[])
+    return client.lambda_.invoke(name, event).payload
+
+
 def test_monthly_fees_are_charged_once_per_period(api, client, buyer, clock):
     buy(api, buyer["token"], search(api, buyer["token"])[0]["phone_number"])
     run_provisioning(client)
-    assert charge_monthly_fees(clock()) == 0  # the first month was charged at purchase
+    assert scheduled(client, "charge_number_fees") == {"charged": 0}  # the first month was charged at purchase
     clock.advance(days=31)
-    assert charge_monthly_fees(clock()) == 1
-    assert charge_monthly_fees(clock()) == 0
+    assert scheduled(client, "charge_number_fees") == {"charged": 1}
+    assert scheduled(client, "charge_number_fees") == {"charged": 0}
     user_id = buyer["user"]["id"]
     assert AccountModel.get(user_id).balance == (100 - 2.50 - 1.50) * 10_000
-    assert LedgerTransactionModel.count() == 3  # credit, purchase, one monthly fee
+    kinds = sorted(t.kind for t in LedgerTransactionModel.scan())
+    assert kinds == ["admin_credit", "hold", "number_fee", "number_fee"]  # credit, hold, purchase, one month
+    assert UserStatsModel.get(user_id).spend == 40_000  # the dashboard's spend counts the monthly fee
 
 
 def test_two_orders_for_one_number_buy_it_once(api, client, buyer, twilio_emulator):
@@ -270,3 +287,130 @@ def test_a_number_type_twilio_does_not_sell_there_is_a_400(api, buyer):
     result = api.get("/numbers/search?country_code=US&type=mobile", token=buyer["token"])
     assert result.status == 400 and result.error["code"] == "NUMBER_TYPE_NOT_OFFERED"
     assert result.error["details"][0]["field"] == "type"
+
+
+def funded_buyer(api, amount: str):
+    user = api.register("buyer")
+    api.post(f"/admin/users/{user['user']['id']}/credits", {"amount": amount, "reason": "x"},
+             token=api.admin()["token"])
+    return user
+
+
+def test_pending_orders_count_against_the_credit_limit(api, client, twilio_emulator):
+    """$3.00 pays for one number ($2.50), not two: the first order holds its total until provisioned."""
+    user = funded_buyer(api, "3.00")
+    first_number, second_number = [n["phone_number"] for n in search(api, user["token"])[:2]]
+    assert buy(api, user["token"], first_number).status == 201
+    account = AccountModel.get(user["user"]["id"])
+    assert (account.balance, account.held) == (5_000, 25_000)
+    second = buy(api, user["token"], second_number)
+    assert second.status == 402 and second.error["code"] == "INSUFFICIENT_FUNDS"
+    assert OrderModel.count() == 1  # nothing written for the refused order
+    assert api.get("/analytics/dashboard", token=user["token"]).data["summary"]["orders"] == 1
+    run_provisioning(client)
+    account = AccountModel.get(user["user"]["id"])
+    assert (account.balance, account.held) == (5_000, 0)  # captured from the hold
+    assert AccountModel.get("platform:revenue").balance == 25_000
+    assert len(twilio_emulator.owned_numbers()) == 1
+
+
+def test_a_failed_items_hold_returns_to_the_balance(api, client, twilio_emulator):
+    user = funded_buyer(api, "10.00")
+    available = search(api, user["token"])[0]["phone_number"]
+    placed = buy(api, user["token"], available, "+15005550000")  # the second is refused by Twilio
+    assert AccountModel.get(user["user"]["id"]).held == 50_000
+    run_provisioning(client)
+    order = OrderModel.get(placed.data["order_id"])
+    assert order.status == "PARTIALLY_COMPLETED"
+    account = AccountModel.get(user["user"]["id"])
+    assert (account.balance, account.held) == (75_000, 0)  # $10 - one number; the other's hold released
+    kinds = sorted(t.kind for t in LedgerTransactionModel.scan())
+    assert kinds == ["admin_credit", "hold", "number_fee", "release"]
+    # Everything that left the balance is either held or charged.
+    assert account.balance + account.held + AccountModel.get("platform:revenue").balance == 100_000
+    # The whole credit again: a redelivery releases nothing twice.
+    order.update(actions=[OrderModel.items.set([{**i, "status": "PENDING"} if i["phone_number"] == "+15005550000"
+                                                else i for i in order.items]), OrderModel.status.set("PENDING")])
+    message = {"MessageId": "again", "ReceiptHandle": "r", "Body": json.dumps({"order_id": order.order_id})}
+    client.lambda_.invoke("provision_numbers", sqs_event(message))
+    assert AccountModel.get(user["user"]["id"]).balance == 75_000
+    assert OrderModel.get(order.order_id).status == "PARTIALLY_COMPLETED"
+
+
+def test_a_buy_whose_answer_was_lost_is_not_an_orphan(api, client, buyer, twilio_emulator, monkeypatch):
+    """Twilio buys the number but the answer never arrives: the buy is not repeated by the gateway, the
+    delivery fails (SQS redelivers), and the redelivery finds the number already owned."""
+    import requests
+
+    from chalicelib.gateways import twilio
+
+    number = search(api, buyer["token"])[0]["phone_number"]
+    placed = buy(api, buyer["token"], number)
+    http = twilio.client().http_client
+    real = http.request
+    lost = {"count": 0}
+
+    def lose_the_answer(method, url, *args, **kwargs):
+        response = real(method, url, *args, **kwargs)  # Twilio processed it...
+        if method == "POST" and url.endswith("/IncomingPhoneNumbers.json") and not lost["count"]:
+            lost["count"] += 1
+            raise requests.Timeout("read timed out")  # ...but the answer is lost
+        return response
+
+    monkeypatch.setattr(http, "request", lose_the_answer)
+    with pytest.raises(Exception):
+        run_provisioning(client)
+    assert twilio_emulator.request_counts[("POST", "incoming_phone_numbers")] == 1  # not retried
+    assert OrderModel.get(placed.data["order_id"]).status == "PENDING"
+    message = {"MessageId": "again", "ReceiptHandle": "r", "Body": json.dumps({"order_id": placed.data["order_id"]})}
+    client.lambda_.invoke("provision_numbers", sqs_event(message))
+    assert OrderModel.get(placed.data["order_id"]).status == "COMPLETED"
+    assert twilio_emulator.request_counts[("POST", "incoming_phone_numbers")] == 1
+    [stored] = NumberModel.scan()
+    assert stored.twilio_sid == twilio_emulator.owned_numbers()[0]["sid"]
+
+
+def test_21422_for_a_number_the_account_already_owns_is_a_success(api, client, buyer, twilio_emulator,
+                                                                   monkeypatch):
+    """find_owned missed it (e.g. read before the buy landed), the buy says "not available": check again."""
+    from chalicelib.gateways import twilio
+
+    number = search(api, buyer["token"])[0]["phone_number"]
+    placed = buy(api, buyer["token"], number)
+    bought = twilio.buy(number, "Line 0", None, "POST")  # a lost earlier buy
+    real_find = twilio.find_owned
+    calls = []
+
+    def stale_then_real(phone_number):
+        calls.append(phone_number)
+        return None if len(calls) == 1 else real_find(phone_number)
+
+    monkeypatch.setattr(twilio, "find_owned", stale_then_real)
+    run_provisioning(client)
+    order = OrderModel.get(placed.data["order_id"])
+    assert order.status == "COMPLETED" and len(calls) == 2
+    assert NumberModel.get(order.items[0]["number_id"]).twilio_sid == bought["sid"]
+    assert len(twilio_emulator.owned_numbers()) == 1
+
+
+def test_a_voice_url_reroutes_an_exchange_number_to_it(api, client, buyer, twilio_emulator):
+    number = search(api, buyer["token"])[0]["phone_number"]
+    buy(api, buyer["token"], number, routing="exchange", call_type="insurance")
+    run_provisioning(client)
+    number_id = api.get("/numbers", token=buyer["token"]).data[0]["id"]
+    assert api.get(f"/numbers/{number_id}", token=buyer["token"]).data["routing"] == "exchange"
+
+    both = api.put(f"/numbers/{number_id}", {"routing": "exchange", "voice_url": "https://example.com/v"},
+                   token=buyer["token"])
+    assert both.status == 400 and both.error["details"][0]["field"] == "voice_url"
+    no_url = api.put(f"/numbers/{number_id}", {"routing": "custom"}, token=buyer["token"])
+    assert no_url.status == 400 and no_url.error["details"][0]["field"] == "voice_url"
+    assert twilio_emulator.owned_numbers()[0]["voice_url"].endswith("/webhooks/twilio/voice")  # unchanged
+
+    moved = api.put(f"/numbers/{number_id}", {"voice_url": "https://example.com/v"}, token=buyer["token"])
+    assert moved.status == 200
+    assert moved.data["routing"] == "custom" and moved.data["voice_url"] == "https://example.com/v"
+    assert twilio_emulator.owned_numbers()[0]["voice_url"] == "https://example.com/v"
+    # Custom with the stored URL is fine.
+    assert api.put(f"/numbers/{number_id}", {"routing": "custom", "friendly_name": "x"},
+                   token=buyer["token"]).status == 200

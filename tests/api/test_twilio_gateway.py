@@ -71,3 +71,54 @@ def test_error_mapping_by_twilio_code(code, status, expected, message):
     assert isinstance(mapped, expected)
     if message:
         assert mapped.message == message
+
+
+def test_a_buy_is_never_repeated_by_the_gateway(gateway):
+    """A 5xx on buying may mean Twilio bought it: the caller must check, not the gateway repeat it."""
+    [available] = twilio.search("US", "local", "415", None, 1)
+    gateway.reset_counts()
+    gateway.inject_faults(503, 20503, count=1, method="POST")
+    with pytest.raises(twilio.TwilioCallFailed) as failed:
+        twilio.buy(available["phone_number"], "x", None, "POST")
+    assert failed.value.failure.transient
+    assert gateway.request_count == 1
+
+
+def test_retries_stop_within_the_deadline_when_twilio_times_out(monkeypatch):
+    """Each attempt times out at the request timeout (10 s): retrying the third time would end past the
+    deadline, so the call gives up after two attempts, well inside the API Lambda's 28 s."""
+    import requests
+
+    from chalicelib.config import get_settings
+
+    now = {"t": 1000.0}
+    monkeypatch.setattr(twilio, "_monotonic", lambda: now["t"])
+    monkeypatch.setattr(twilio, "_sleep", lambda seconds: now.__setitem__("t", now["t"] + seconds))
+    timeout = get_settings().twilio_timeout_seconds
+    attempts = []
+
+    def times_out():
+        attempts.append(now["t"])
+        now["t"] += timeout
+        raise requests.Timeout("read timed out")
+
+    with pytest.raises(twilio.TwilioCallFailed):
+        twilio.call(times_out)
+    assert len(attempts) == 2 < twilio.ATTEMPTS
+    assert now["t"] - 1000.0 <= twilio.DEADLINE_SECONDS < 28
+
+
+def test_fast_failures_still_get_every_attempt(monkeypatch):
+    import requests
+
+    monkeypatch.setattr(twilio, "_monotonic", lambda: 0.0)
+    monkeypatch.setattr(twilio, "_sleep", lambda seconds: None)
+    attempts = []
+
+    def refused():
+        attempts.append(1)
+        raise requests.ConnectionError("refused")
+
+    with pytest.raises(twilio.TwilioCallFailed):
+        twilio.call(refused)
+    assert len(attempts) == twilio.ATTEMPTS

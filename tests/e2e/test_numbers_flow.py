@@ -39,7 +39,7 @@ def test_number_lifecycle(product):
     assert configured.json()["data"]["voice_url"].endswith("/api/v1/webhooks/twilio/voice")
 
     assert product.call("DELETE", f"/numbers/{number['id']}", token=token).status_code == 204
-    assert product.call("GET", f"/numbers/{number['id']}", token=token).json()["data"]["status"] == "released"
+    assert product.call("GET", f"/numbers/{number['id']}", token=token).json()["data"]["status"] == "RELEASED"
     balance = product.call("GET", "/account/balance", token=token).json()["data"]
     assert balance["balance"] == "45.00"  # two local numbers at $1.00 setup + $1.50 first month
     summary = product.call("GET", "/analytics/dashboard", token=token).json()["data"]["summary"]
