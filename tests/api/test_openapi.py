@@ -28,3 +28,23 @@ def test_request_schemas_forbid_unknown_fields_and_name_required_ones(api):
     assert register["additionalProperties"] is False
     assert {"email", "password", "account_type", "accept_terms"} <= set(register["required"])
     assert schemas["BalanceOut"]["properties"]["balance"]["type"] == "string"
+
+
+def test_health_probes_dynamodb_with_a_read_the_role_may_make(api, monkeypatch):
+    from chalicelib.persistence.models import UserModel
+
+    def denied(*args, **kwargs):  # DescribeTable is not in the functions' IAM policy
+        raise AssertionError("AccessDenied: dynamodb:DescribeTable")
+
+    monkeypatch.setattr(UserModel, "exists", classmethod(denied))
+    monkeypatch.setattr(UserModel, "describe_table", classmethod(denied))
+    healthy = api.get("/health")
+    assert healthy.status == 200 and healthy.data["components"]["dynamodb"] == "ok"
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("no route to DynamoDB")
+
+    monkeypatch.setattr(UserModel, "get", classmethod(unreachable))
+    down = api.get("/health")
+    assert down.status == 503 and down.error["code"] == "DEGRADED"
+    assert [d["field"] for d in down.error["details"]] == ["dynamodb"]

@@ -235,7 +235,8 @@ NEEDS_MORE_PERMISSIONS = {
     r"\.scan\(": "dynamodb:Scan",
     r"\bbatch_get\(": "dynamodb:BatchGetItem",
     r"\.batch_write\(": "dynamodb:BatchWriteItem",
-    r"\bdescribe_table\(|Model\.count\(\)|Model\.exists\(\)": "dynamodb:DescribeTable",
+    # exists without "(": passing Model.exists as a callable needs DescribeTable all the same.
+    r"\bdescribe_table\(|Model\.count\(\)|Model\.exists\b": "dynamodb:DescribeTable",
     r"\.receive_message\(|\.delete_message\(": "sqs:ReceiveMessage / DeleteMessage outside Lambda's event source",
 }
 
@@ -350,3 +351,10 @@ def test_packaged_template_has_the_models_tables_and_merged_overrides(packaged):
                       and r["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${%s}" % function_id}]
         assert len(log_groups) == 1, function_id
         assert log_groups[0]["RetentionInDays"] == _chalice_config(stage, name).log_retention_in_days
+
+
+def test_the_permission_guard_sees_a_model_method_passed_without_calling_it():
+    pattern = next(p for p, action in NEEDS_MORE_PERMISSIONS.items() if action == "dynamodb:DescribeTable")
+    assert re.search(pattern, "_probe(UserModel.exists)")
+    assert re.search(pattern, "UserModel.exists()")
+    assert not re.search(pattern, "UserModel.get(HEALTH_PROBE_KEY)")
