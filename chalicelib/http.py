@@ -57,6 +57,7 @@ class RouteSpec:
     form: bool  # Twilio webhooks post application/x-www-form-urlencoded
     errors: tuple[int, ...]
     raw_media_type: str | None  # answers that are not the JSON envelope (TwiML, the OpenAPI document)
+    headers: type[BaseModel] | None = None  # request headers the route reads: fields aliased to header names
 
 
 ROUTES: list[RouteSpec] = []
@@ -83,6 +84,7 @@ class Call:
     query: Any
     request: Any
     request_id: str
+    headers: Any = None  # the validated `headers` model, when the route declares one
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
@@ -106,9 +108,10 @@ class Api:
     def route(self, path: str, method: str, *, summary: str, roles: Iterable[str] = ANY_ACCOUNT,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: Any = None, status: int = 200, paginated: bool = False, form: bool = False,
-              errors: Iterable[int] = (), raw_media_type: str | None = None) -> Callable:
+              errors: Iterable[int] = (), raw_media_type: str | None = None,
+              headers: type[BaseModel] | None = None) -> Callable:
         spec = RouteSpec(path, method, summary, self.tag, frozenset(roles), body, query, response,
-                         status, paginated, form, tuple(errors), raw_media_type)
+                         status, paginated, form, tuple(errors), raw_media_type, headers)
         ROUTES.append(spec)
 
         def decorator(handler: Callable) -> Callable:
@@ -138,7 +141,8 @@ def _answer(request: Any, spec: RouteSpec, handler: Callable, path_params: dict[
         principal = _authorise(request, spec)
         for name, value in path_params.items():
             _check_path_param(name, value)
-        call = Call(principal, _parse_body(request, spec), _parse_query(request, spec), request, request_id)
+        call = Call(principal, _parse_body(request, spec), _parse_query(request, spec), request, request_id,
+                    _parse_headers(request, spec))
         result = handler(call, **path_params)
         return _success(spec, result, request_id)
     except DomainError as error:
@@ -252,7 +256,16 @@ def _parse_query(request: Any, spec: RouteSpec) -> Any:
     return validate(spec.query, params, where="query")
 
 
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+def _parse_headers(request: Any, spec: RouteSpec) -> Any:
+    """The declared headers only (by their aliases, e.g. Idempotency-Key); any others are none of ours."""
+    if spec.headers is None:
+        return None
+    names = [info.alias or name for name, info in spec.headers.model_fields.items()]
+    sent = {name: request.headers.get(name) for name in names if request.headers.get(name) is not None}
+    return validate(spec.headers, sent, where="header")
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _EMAIL_PROBLEM = "value is not a valid email address"
 _ECHO_RISK = re.compile(r"[<>&]|[^\x20-\x7e]")
 

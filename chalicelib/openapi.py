@@ -67,7 +67,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}",
         "summary": spec.summary,
         "tags": [spec.tag],
-        "parameters": _path_parameters(spec) + _query_parameters(spec),
+        "parameters": _path_parameters(spec) + _query_parameters(spec) + _header_parameters(spec),
         "responses": _responses(spec),
     }
     if spec.roles:
@@ -93,6 +93,26 @@ def _query_parameters(spec: RouteSpec) -> list[dict]:
     required = set(schema.get("required", []))
     return [{"name": name, "in": "query", "required": name in required, "schema": prop}
             for name, prop in schema.get("properties", {}).items()]
+
+
+def _header_parameters(spec: RouteSpec) -> list[dict]:
+    if spec.headers is None:
+        return []
+    schema = spec.headers.model_json_schema(ref_template=_REF, by_alias=True)
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        prop.pop("default", None)
+        prop.pop("title", None)
+        description = prop.pop("description", None)
+        if "anyOf" in prop:  # Optional[...]: a header is absent, never null
+            prop = {**next(p for p in prop.pop("anyOf") if p.get("type") != "null"), **prop}
+        param = {"name": name, "in": "header", "required": name in required, "schema": prop}
+        if description:
+            param["description"] = description
+        params.append(param)
+    return params
 
 
 def _responses(spec: RouteSpec) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Admin: users, suspension, credits."""
 from chalicelib.http import ADMIN, Api, Call
-from chalicelib.schemas.admin import AdminUserOut, CreditOut, CreditRequest, SuspendRequest, UserListQuery
+from chalicelib.schemas.admin import AdminUserOut, CreditHeaders, CreditOut, CreditRequest, SuspendRequest, UserListQuery
 from chalicelib.services import admin
 
 api = Api(__name__, tag="admin")
@@ -33,6 +33,6 @@ def reactivate(call: Call, user_id: str):
 
 
 @api.route("/admin/users/{user_id}/credits", "POST", summary="Credit a user's balance (Idempotency-Key header)",
-           roles=ADMIN, body=CreditRequest, response=CreditOut, status=201, errors=(404,))
+           roles=ADMIN, body=CreditRequest, headers=CreditHeaders, response=CreditOut, status=201, errors=(404,))
 def credit(call: Call, user_id: str):
-    return admin.credit(user_id, call.body.amount, call.body.reason, call.header("idempotency-key"))
+    return admin.credit(user_id, call.body.amount, call.body.reason, call.headers.idempotency_key)

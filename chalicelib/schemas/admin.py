@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt
+from pydantic_core import PydanticCustomError
 
 from chalicelib.schemas.billing import BalanceOut, PositiveMoneyIn
 from chalicelib.schemas.common import PageQuery, SafeText, StrictModel
@@ -24,6 +26,26 @@ class SuspendRequest(StrictModel):
 class CreditRequest(StrictModel):
     amount: PositiveMoneyIn
     reason: SafeText(500)
+
+
+def _idempotency_key(value: str | None) -> str | None:
+    if value is not None and not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise PydanticCustomError("invalid_idempotency_key", IDEMPOTENCY_KEY_RULE)
+    return value
+
+
+IDEMPOTENCY_KEY_RULE = "Idempotency-Key must be 1 to 255 printable ASCII characters"
+_IDEMPOTENCY_KEY_PATTERN = r"^[ -~]{1,255}$"
+_IDEMPOTENCY_KEY = re.compile(_IDEMPOTENCY_KEY_PATTERN)
+
+
+class CreditHeaders(BaseModel):
+    """Headers of POST /admin/users/{user_id}/credits."""
+
+    idempotency_key: Annotated[str | None, AfterValidator(_idempotency_key)] = Field(
+        None, alias="Idempotency-Key",
+        description="Retries with the same key credit once. " + IDEMPOTENCY_KEY_RULE + ".",
+        json_schema_extra={"minLength": 1, "maxLength": 255, "pattern": _IDEMPOTENCY_KEY_PATTERN})
 
 
 class AdminUserOut(UserOut):

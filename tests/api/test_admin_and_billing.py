@@ -175,3 +175,32 @@ def test_billing_account_is_the_callers_own(api):
     alice, bob = api.register(), api.register("seller")
     assert api.get("/billing/account", token=alice["token"]).data["account_id"] == alice["user"]["id"]
     assert api.get("/billing/account", token=bob["token"]).data["account_id"] == bob["user"]["id"]
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "k" * 5000, "", "caf\u00e9", "tab\there"])
+def test_an_oversized_or_odd_idempotency_key_is_a_clear_400(api, admin, key):
+    user = api.register()
+    result = api.post(f"/admin/users/{user['user']['id']}/credits", {"amount": "1.00", "reason": "x"},
+                      token=admin["token"], headers={"Idempotency-Key": key})
+    assert result.status == 400 and result.error["type"] == "VALIDATION_ERROR"
+    assert result.error["message"] == "Idempotency-Key must be 1 to 255 printable ASCII characters"
+    assert [d["field"] for d in result.error["details"]] == ["Idempotency-Key"]
+    assert LedgerTransactionModel.count() == 0
+
+
+def test_the_longest_idempotency_key_still_credits_once(api, admin):
+    user = api.register()
+    headers = {"Idempotency-Key": "~" * 255}
+    for _ in range(2):
+        result = api.post(f"/admin/users/{user['user']['id']}/credits", {"amount": "1.00", "reason": "x"},
+                          token=admin["token"], headers=headers)
+        assert result.status == 201
+    assert LedgerTransactionModel.count() == 1
+
+
+def test_the_idempotency_key_header_is_documented(api):
+    document = api.get("/openapi.json").body
+    params = document["paths"]["/admin/users/{user_id}/credits"]["post"]["parameters"]
+    header = next(p for p in params if p["in"] == "header")
+    assert header["name"] == "Idempotency-Key" and header["required"] is False
+    assert header["schema"]["type"] == "string" and header["schema"]["maxLength"] == 255
