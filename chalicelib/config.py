@@ -62,10 +62,16 @@ def secret(name: str) -> str | None:
     return boto3.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
 
 
+MIN_PROD_JWT_SECRET_BYTES = 32
+
+
 def _jwt_secret(stage: str) -> str:
     value = secret("JWT_SECRET")
     if not value:
         raise RuntimeError(f"JWT_SECRET or JWT_SECRET_SSM_PARAMETER must be set for stage {stage!r}")
+    if stage == "prod" and len(value.encode()) < MIN_PROD_JWT_SECRET_BYTES:
+        # HS256 keys shorter than the hash output are guessable offline from one token.
+        raise RuntimeError(f"JWT secret for stage 'prod' must be at least {MIN_PROD_JWT_SECRET_BYTES} bytes")
     return value
 
 

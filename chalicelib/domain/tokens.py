@@ -15,6 +15,7 @@ from chalicelib.domain.errors import AuthenticationFailed
 
 ALGORITHM = "HS256"
 ACCESS = "access"
+IAT_LEEWAY_SECONDS = 30  # clock skew between issuers; a token from further in the future is refused
 _REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "nbf", "jti", "sub", "typ", "sid"]
 
 
@@ -58,6 +59,8 @@ def verify_access_token(settings: Settings, token: str, now: datetime) -> Access
     try:
         timestamp = now.timestamp()
         if payload["typ"] != ACCESS or not (payload["nbf"] <= timestamp < payload["exp"]):
+            raise invalid
+        if not isinstance(payload["iat"], (int, float)) or payload["iat"] > timestamp + IAT_LEEWAY_SECONDS:
             raise invalid
         return AccessClaims(str(payload["sub"]), str(payload["acct"]), str(payload["sid"]))
     except (KeyError, TypeError, ValueError):

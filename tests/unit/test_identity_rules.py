@@ -142,3 +142,34 @@ def test_the_documented_password_pattern_promises_nothing_the_policy_refuses(pas
 
     if re.search(POLICY_PATTERN, password):
         assert policy_problem(password) is None
+
+
+def test_an_access_token_issued_in_the_future_is_refused():
+    # nbf in the past does not excuse an iat from the future (a token minted with a skewed or forged clock)
+    early_nbf = NOW - timedelta(minutes=1)
+    with pytest.raises(AuthenticationFailed):
+        tokens.verify_access_token(SETTINGS, _forge({"iat": NOW + timedelta(minutes=2), "nbf": early_nbf}), NOW)
+    with pytest.raises(AuthenticationFailed):
+        tokens.verify_access_token(SETTINGS, _forge({"iat": NOW + timedelta(seconds=31), "nbf": early_nbf}), NOW)
+    within_leeway = _forge({"iat": NOW + timedelta(seconds=30), "nbf": early_nbf})
+    assert tokens.verify_access_token(SETTINGS, within_leeway, NOW).user_id == "user-1"
+
+
+@pytest.mark.parametrize("stage, secret, ok", [
+    ("prod", "x" * 31, False), ("prod", "short", False), ("prod", "x" * 32, True),
+    ("prod", "é" * 16, True),  # bytes, not characters
+    ("dev", "short", True),
+])
+def test_prod_needs_a_jwt_secret_of_at_least_32_bytes(monkeypatch, stage, secret, ok):
+    from chalicelib import config
+
+    monkeypatch.setenv("JWT_SECRET", secret)
+    config.secret.cache_clear()
+    try:
+        if ok:
+            assert config._jwt_secret(stage) == secret
+        else:
+            with pytest.raises(RuntimeError, match="32 bytes"):
+                config._jwt_secret(stage)
+    finally:
+        config.secret.cache_clear()
