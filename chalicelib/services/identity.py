@@ -41,16 +41,22 @@ class Issued:
 def register(email: str, password: str, first_name: str, last_name: str, company: str | None,
              account_type: str) -> Issued:
     now = clock.now()
-    user = create_user(email, password, first_name, last_name, company, account_type, now)
-    return _start_session(user, now)
+    user_id = str(uuid.uuid4())
+    # The first session is written with the user: a failure leaves neither, so a retry is not EMAIL_EXISTS.
+    session, secret = _new_session(user_id, now)
+    user = create_user(email, password, first_name, last_name, company, account_type, now,
+                       user_id=user_id, first_session=session)
+    return _issue(user, session, secret, now)
 
 
 def create_user(email: str, password: str, first_name: str, last_name: str, company: str | None,
-                account_type: str, now: datetime) -> UserModel:
-    """User, email claim and billing account in one transaction: all exist, or none."""
+                account_type: str, now: datetime, *, user_id: str | None = None,
+                first_session: SessionModel | None = None) -> UserModel:
+    """User, email claim, billing account (and the first session, if any) in one transaction: all exist,
+    or none."""
     configure()
     user = UserModel(
-        user_id=str(uuid.uuid4()), email=email.lower(), password_hash=hash_password(password),
+        user_id=user_id or str(uuid.uuid4()), email=email.lower(), password_hash=hash_password(password),
         first_name=first_name, last_name=last_name, company=company, account_type=account_type,
         status=ACTIVE, created_at=now, updated_at=now,
     )
@@ -60,6 +66,8 @@ def create_user(email: str, password: str, first_name: str, last_name: str, comp
                     condition=EmailClaimModel.email.does_not_exist())
             tx.save(user, condition=UserModel.user_id.does_not_exist())
             tx.save(open_account(user.user_id, user.user_id, get_settings().default_credit_limit, now))
+            if first_session is not None:
+                tx.save(first_session, condition=SessionModel.session_id.does_not_exist())
     except TransactWriteError as error:
         if any(failed_conditions(error)[:1]):
             message = "An account with this email already exists"
@@ -116,14 +124,20 @@ def _user_by_email(email: str) -> UserModel | None:
 def _start_session(user: UserModel, now: datetime) -> Issued:
     settings = get_settings()
     _revoke_oldest_beyond(user.user_id, settings.max_active_sessions - 1, now)
-    secret = tokens.new_refresh_secret()
-    expires_at = now + timedelta(seconds=settings.refresh_token_ttl_seconds)
-    session = SessionModel(
-        session_id=str(uuid.uuid4()), user_id=user.user_id, token_hash=tokens.hash_secret(secret),
-        created_at=now, last_used_at=now, expires_at=expires_at, purge_at=expires_at + timedelta(days=7),
-    )
+    session, secret = _new_session(user.user_id, now)
     session.save(condition=SessionModel.session_id.does_not_exist())
     return _issue(user, session, secret, now)
+
+
+def _new_session(user_id: str, now: datetime) -> tuple[SessionModel, str]:
+    """A session not yet written, and the refresh secret only its holder will know."""
+    secret = tokens.new_refresh_secret()
+    expires_at = now + timedelta(seconds=get_settings().refresh_token_ttl_seconds)
+    session = SessionModel(
+        session_id=str(uuid.uuid4()), user_id=user_id, token_hash=tokens.hash_secret(secret),
+        created_at=now, last_used_at=now, expires_at=expires_at, purge_at=expires_at + timedelta(days=7),
+    )
+    return session, secret
 
 
 def _issue(user: UserModel, session: SessionModel, secret: str, now: datetime) -> Issued:

@@ -315,3 +315,32 @@ def test_a_route_without_query_parameters_refuses_them(api):
     markup = api.get("/profile?%3Cscript%3E=1", token=user["token"])
     assert markup.status == 400 and "<script" not in str(markup.body)
     assert api.get("/profile", token=user["token"]).status == 200
+
+
+def test_registration_writes_the_first_session_with_the_user_so_a_retry_is_not_409(api, monkeypatch):
+    from chalicelib.services import identity
+
+    original = identity._new_session
+    taken = None
+
+    def colliding_session(user_id, now):  # the session write fails: its id is already taken
+        nonlocal taken
+        session, secret = original(user_id, now)
+        if taken is None:
+            session.save()
+            taken = session.session_id
+        session.session_id = taken
+        return session, secret
+
+    monkeypatch.setattr(identity, "_new_session", colliding_session)
+    body = registration()
+    failed = api.post("/auth/register", body)
+    assert failed.status == 500
+    assert UserModel.count() == 0 and AccountModel.count() == 3  # nothing of the user was written
+
+    monkeypatch.setattr(identity, "_new_session", original)
+    retried = api.post("/auth/register", body)
+    assert retried.status == 201
+    session_id = retried.data["tokens"]["refresh_token"].split(".")[0]
+    assert SessionModel.get(session_id).user_id == retried.data["user"]["id"]
+    assert api.get("/profile", token=retried.data["tokens"]["access_token"]).status == 200
