@@ -265,7 +265,7 @@ class NumberModel(BaseModel):
     country_code = UnicodeAttribute()
     region = UnicodeAttribute(null=True)
     locality = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="active")  # active | released
+    status = UnicodeAttribute(default="ACTIVE")  # ACTIVE | RELEASED
     routing = UnicodeAttribute(default="custom")  # custom (voice_url) | exchange
     voice_url = UnicodeAttribute(null=True)
     voice_method = UnicodeAttribute(default="POST")
@@ -305,6 +305,17 @@ class OrdersByOwner(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class PendingOrders(GlobalSecondaryIndex):
+    """Sparse: orders not finished yet, oldest first, for the sweeper that completes stuck orders."""
+
+    class Meta:
+        index_name = "pending"
+        projection = KeysOnlyProjection()
+
+    pending_key = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class OrderModel(BaseModel):
     """A purchase of 1-10 numbers; its items live inside it (written by one worker at a time)."""
 
@@ -321,8 +332,10 @@ class OrderModel(BaseModel):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     completed_at = UTCDateTimeAttribute(null=True)
+    pending_key = UnicodeAttribute(null=True)  # "PENDING" until the order finishes, then removed
 
     by_owner = OrdersByOwner()
+    pending = PendingOrders()
 
 
 class SearchCacheModel(BaseModel):

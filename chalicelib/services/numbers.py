@@ -30,6 +30,11 @@ from chalicelib.persistence.models import (
 from chalicelib.persistence.pagination import Page, paginate
 
 SEARCH_CACHE_SECONDS = 300
+# The sweeper: an order still pending this long is queued again (its message was never sent, or is lost),
+# and one pending this long is finished: what was not bought fails and its hold is released.
+REQUEUE_AFTER = timedelta(minutes=5)
+GIVE_UP_AFTER = timedelta(hours=1)
+NOT_PROVISIONED = "Provisioning did not complete; the number was not bought"
 
 
 # --- search ---------------------------------------------------------------------------------
@@ -76,14 +81,14 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
     order = OrderModel(
         order_id=str(uuid.uuid4()), owner_id=principal.user_id, status=rules.ORDER_PENDING,
         items=[{**item, "status": rules.ITEM_PENDING} for item in items], total_price=total,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, pending_key=rules.ORDER_PENDING,
     )
 
     def write_order(tx: TransactWrite) -> None:
         # Written as an update (an upsert): post() reads a failed condition by item position, counting
         # its own puts, then the account updates; a put of ours would shift those positions.
-        attributes = [getattr(OrderModel, name).set(value) for name, value in order_view(order).items()
-                      if value is not None and name != "order_id"]
+        attributes = [getattr(OrderModel, name).set(getattr(order, name)) for name in order.get_attributes()
+                      if getattr(order, name) is not None and name != "order_id"]
         tx.update(OrderModel(order_id=order.order_id), actions=attributes,
                   condition=OrderModel.order_id.does_not_exist())
         tx.update(UserStatsModel(user_id=principal.user_id), actions=[UserStatsModel.orders.add(1)])
@@ -92,7 +97,10 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
     # order not yet provisioned, so two orders each within the balance cannot together exceed it (402).
     post(hold(f"order_hold:{order.order_id}", principal.user_id, total, f"Order {order.order_id}: numbers",
               order.order_id), now, also=write_order)
-    _enqueue(order.order_id)
+    try:
+        _enqueue(order.order_id)
+    except Exception:  # the order is placed and paid for: the sweeper queues it (REQUEUE_AFTER)
+        logger.exception("Could not queue the order's provisioning", extra={"order_id": order.order_id})
     return order
 
 
@@ -120,7 +128,7 @@ def get_order(principal: Principal, order_id: str, with_numbers: bool = True) ->
 
 
 def order_view(order: OrderModel) -> dict:
-    return {name: getattr(order, name) for name in order.get_attributes()}
+    return {name: getattr(order, name) for name in order.get_attributes() if name != "pending_key"}
 
 
 def list_orders(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:
@@ -234,7 +242,7 @@ def _item_actions(order: OrderModel, index: int, changes: dict) -> list:
     actions = [OrderModel.items.set(order.items), OrderModel.status.set(order.status),
                OrderModel.updated_at.set(now)]
     if order.status != rules.ORDER_PENDING:
-        actions.append(OrderModel.completed_at.set(now))
+        actions += [OrderModel.completed_at.set(now), OrderModel.pending_key.remove()]  # leaves the sweeper's index
     return actions
 
 
@@ -254,6 +262,43 @@ def _fail_item(order: OrderModel, index: int, **changes) -> None:
     except InvalidState:  # released by an earlier delivery that did not get to record the item
         order.update(actions=actions)
     logger.info("Number purchase failed", extra={"order_id": order.order_id, "reason": changes.get("reason")})
+
+
+# --- stuck orders (scheduled) ------------------------------------------------------------------
+
+def sweep_pending_orders(now: datetime) -> dict:
+    """Orders still pending after REQUEUE_AFTER are queued again (idempotent: the worker checks what
+    Twilio already has); after GIVE_UP_AFTER (e.g. the message dead-lettered) each pending item is
+    settled: a success if the account owns the number after all, otherwise FAILED and its hold released.
+    Reads the sparse `pending` index, which holds only unfinished orders: never a scan."""
+    configure()
+    requeued = finished = 0
+    for key in OrderModel.pending.query(rules.ORDER_PENDING, OrderModel.created_at <= now - REQUEUE_AFTER):
+        order = OrderModel.get(key.order_id, consistent_read=True)
+        if order.status != rules.ORDER_PENDING:
+            continue
+        try:
+            if order.created_at <= now - GIVE_UP_AFTER:
+                _finish(order)
+                finished += 1
+            else:
+                _enqueue(order.order_id)
+                requeued += 1
+        except Exception:  # one order's trouble (Twilio down) must not stop the others; next run retries
+            logger.exception("Could not sweep a pending order", extra={"order_id": order.order_id})
+    return {"requeued": requeued, "finished": finished}
+
+
+def _finish(order: OrderModel) -> None:
+    for index, item in enumerate(order.items):
+        if item["status"] != rules.ITEM_PENDING:
+            continue
+        if twilio.find_owned(item["phone_number"]):  # bought after all: store and charge it
+            number = _provision(order, index, item)
+            _record_item(order, index, status=rules.ITEM_SUCCESS, number_id=number.number_id)
+        else:
+            _fail_item(order, index, reason=NOT_PROVISIONED)
+    logger.info("Stuck order finished", extra={"order_id": order.order_id, "status": order.status})
 
 
 # --- numbers ----------------------------------------------------------------------------------

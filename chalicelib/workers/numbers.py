@@ -1,4 +1,4 @@
-"""Number provisioning (SQS) and monthly number fees (scheduled)."""
+"""Number provisioning (SQS), stuck orders and monthly number fees (scheduled)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from chalicelib.http import validate
 from chalicelib.observability import logger
 from chalicelib.schemas.numbers import ProvisionMessage
 from chalicelib.gateways.queues import NUMBER_PROVISIONING
-from chalicelib.services.numbers import charge_monthly_fees, provision_order
+from chalicelib.services.numbers import charge_monthly_fees, provision_order, sweep_pending_orders
 
 bp = Blueprint(__name__)
 
@@ -28,3 +28,11 @@ def charge_number_fees(event):
     charged = charge_monthly_fees(clock.now())
     logger.info("Monthly number fees charged", extra={"numbers": charged})
     return {"charged": charged}
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES))
+def sweep_number_orders(event):
+    """Orders left pending (queueing failed, or the message dead-lettered) are queued again, then finished."""
+    swept = sweep_pending_orders(clock.now())
+    logger.info("Pending orders swept", extra=swept)
+    return swept
