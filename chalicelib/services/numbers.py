@@ -347,7 +347,7 @@ def update_number(principal: Principal, number_id: str, changes: dict) -> Number
     if routing == "custom":
         voice_url = changes["voice_url"] if "voice_url" in changes else (
             number.voice_url if number.routing == "custom" else None)
-        if not voice_url:
+        if not voice_url and changes.get("routing") == "custom":  # asked for, with nowhere to send calls
             raise field_error("voice_url", "VOICE_URL_REQUIRED", "A voice_url is required when routing is custom")
     target = rules.voice_target(routing, voice_url, get_settings().public_base_url)
     method = changes.get("voice_method") or number.voice_method

@@ -414,3 +414,47 @@ def test_a_voice_url_reroutes_an_exchange_number_to_it(api, client, buyer, twili
     # Custom with the stored URL is fine.
     assert api.put(f"/numbers/{number_id}", {"routing": "custom", "friendly_name": "x"},
                    token=buyer["token"]).status == 200
+
+
+def test_a_cached_search_leaves_out_numbers_bought_since(api, client, buyer, twilio_emulator):
+    found = search(api, buyer["token"])
+    bought = found[0]["phone_number"]
+    buy(api, buyer["token"], bought)
+    run_provisioning(client)
+    twilio_emulator.reset_counts()
+    again = search(api, buyer["token"])  # the same query: the same cache entry
+    assert twilio_emulator.request_count == 0
+    assert [n["phone_number"] for n in again] == [n["phone_number"] for n in found[1:]]
+
+
+def test_the_search_cache_expires_after_five_minutes(api, buyer, clock, twilio_emulator):
+    search(api, buyer["token"])
+    twilio_emulator.reset_counts()
+    clock.advance(seconds=299)
+    search(api, buyer["token"])
+    assert twilio_emulator.request_count == 0  # still fresh
+    clock.advance(seconds=2)
+    search(api, buyer["token"])
+    assert twilio_emulator.request_count == 1  # expired: asked Twilio again
+    search(api, buyer["token"])
+    assert twilio_emulator.request_count == 1  # and cached anew
+
+
+def test_admins_manage_any_users_number_and_see_their_orders(api, client, buyer, twilio_emulator):
+    number = search(api, buyer["token"])[0]["phone_number"]
+    order_id = buy(api, buyer["token"], number).data["order_id"]
+    run_provisioning(client)
+    number_id = api.get("/numbers", token=buyer["token"]).data[0]["id"]
+    admin = api.admin()
+
+    order = api.get(f"/orders/{order_id}", token=admin["token"])
+    assert order.status == 200 and order.data["status"] == "COMPLETED"
+    assert [n["id"] for n in order.data["numbers"]] == [number_id]
+    renamed = api.put(f"/numbers/{number_id}", {"friendly_name": "Set by admin"}, token=admin["token"])
+    assert renamed.status == 200 and renamed.data["friendly_name"] == "Set by admin"
+    assert twilio_emulator.owned_numbers()[0]["friendly_name"] == "Set by admin"
+    assert api.call("DELETE", f"/numbers/{number_id}", token=admin["token"]).status == 204
+    assert twilio_emulator.owned_numbers() == []
+    mine = api.get(f"/numbers/{number_id}", token=buyer["token"]).data
+    assert mine["status"] == "RELEASED" and mine["friendly_name"] == "Set by admin"
+    assert api.get(f"/orders/{UNKNOWN}", token=admin["token"]).status == 404
