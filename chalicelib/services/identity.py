@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pynamodb.attributes import ListAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactGet
 
@@ -13,7 +14,7 @@ from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import tokens
 from chalicelib.domain.accounts import ACTIVE, effective_status, ensure_may_act
-from chalicelib.domain.errors import AuthenticationFailed, Conflict, FieldProblem, RateLimited
+from chalicelib.domain.errors import AuthenticationFailed, Conflict, DomainError, FieldProblem, RateLimited
 from chalicelib.domain.passwords import hash_password, verify_password
 from chalicelib.http import Principal
 from chalicelib.persistence.db import configure, connection, failed_conditions, transact_write
@@ -64,7 +65,11 @@ def create_user(email: str, password: str, first_name: str, last_name: str, comp
         with transact_write() as tx:
             tx.save(EmailClaimModel(email=user.email, user_id=user.user_id),
                     condition=EmailClaimModel.email.does_not_exist())
-            tx.save(user, condition=UserModel.user_id.does_not_exist())
+            if first_session is None:
+                tx.save(user, condition=UserModel.user_id.does_not_exist())
+            else:  # an UpdateItem creates the user and starts its list of sessions in one write
+                tx.update(user, actions=_creation_actions(user) + [SESSION_IDS.set([first_session.session_id])],
+                          condition=UserModel.user_id.does_not_exist())
             tx.save(open_account(user.user_id, user.user_id, get_settings().default_credit_limit, now))
             if first_session is not None:
                 tx.save(first_session, condition=SessionModel.session_id.does_not_exist())
@@ -121,12 +126,67 @@ def _user_by_email(email: str) -> UserModel | None:
         return None
 
 
+# The ids of a user's sessions, on the user item (kept here, not in UserModel: nothing else reads it).
+# Every new session rewrites it in the transaction that saves the session and revokes the ones beyond the
+# limit, on condition that it is what was read: of concurrent logins one commits and the others read
+# again, so the limit holds however many log in at once. The sessions' GSI is eventually consistent and
+# cannot guard this; the user item is read consistently.
+SESSION_IDS = ListAttribute(of=UnicodeAttribute, attr_name="session_ids")
+SESSION_ATTEMPTS = 20
+
+
+def _creation_actions(user: UserModel) -> list:
+    return [attribute.set(getattr(user, name)) for name, attribute in UserModel.get_attributes().items()
+            if not attribute.is_hash_key and getattr(user, name) is not None]
+
+
 def _start_session(user: UserModel, now: datetime) -> Issued:
-    settings = get_settings()
-    _revoke_oldest_beyond(user.user_id, settings.max_active_sessions - 1, now)
-    session, secret = _new_session(user.user_id, now)
-    session.save(condition=SessionModel.session_id.does_not_exist())
-    return _issue(user, session, secret, now)
+    keep = get_settings().max_active_sessions - 1
+    for _ in range(SESSION_ATTEMPTS):
+        listed = _listed_session_ids(user.user_id)
+        # Users from before the list: their sessions as the index knows them, once.
+        known = listed if listed is not None else [s.session_id for s in active_sessions(user.user_id, now)]
+        live = _live_sessions(known, now)
+        evicted = live[: max(0, len(live) - keep)]
+        session, secret = _new_session(user.user_id, now)
+        ids = [s.session_id for s in live[len(evicted):]] + [session.session_id]
+        try:
+            with transact_write() as tx:
+                tx.update(user, actions=[SESSION_IDS.set(ids)],
+                          condition=SESSION_IDS.does_not_exist() if listed is None else SESSION_IDS == listed)
+                tx.save(session, condition=SessionModel.session_id.does_not_exist())
+                for old in evicted:
+                    tx.update(old, actions=[SessionModel.revoked.set(True),
+                                            SessionModel.revoked_reason.set("session_limit")])
+        except TransactWriteError as error:
+            if any(failed_conditions(error)):
+                continue  # another login changed the list first: read it again
+            raise
+        return _issue(user, session, secret, now)
+    raise DomainError("Too many simultaneous logins; please try again")
+
+
+def _listed_session_ids(user_id: str) -> list[str] | None:
+    # The model's own table connection knows the key schema (no DescribeTable); UserModel.get would drop
+    # an attribute the model does not declare.
+    item = UserModel._get_connection().get_item(  # noqa: SLF001
+        user_id, consistent_read=True, attributes_to_get=[SESSION_IDS.attr_name]).get("Item") or {}
+    if SESSION_IDS.attr_name not in item:
+        return None
+    return SESSION_IDS.deserialize(item[SESSION_IDS.attr_name]["L"])
+
+
+def _live_sessions(session_ids: list[str], now: datetime) -> list[SessionModel]:
+    """Of these sessions, the ones neither revoked nor expired, oldest first (consistent reads)."""
+    live = []
+    for session_id in session_ids:
+        try:
+            session = SessionModel.get(session_id, consistent_read=True)
+        except SessionModel.DoesNotExist:
+            continue
+        if not session.revoked and session.expires_at > now:
+            live.append(session)
+    return sorted(live, key=lambda s: (s.created_at, s.session_id))
 
 
 def _new_session(user_id: str, now: datetime) -> tuple[SessionModel, str]:
@@ -152,12 +212,6 @@ def active_sessions(user_id: str, now: datetime) -> list[SessionModel]:
     """Oldest first."""
     return [s for s in SessionModel.by_user.query(user_id)
             if not s.revoked and s.expires_at > now]
-
-
-def _revoke_oldest_beyond(user_id: str, keep: int, now: datetime) -> None:
-    sessions = active_sessions(user_id, now)
-    for session in sessions[: max(0, len(sessions) - keep)]:
-        _revoke(session, "session_limit")
 
 
 def _revoke(session: SessionModel, reason: str) -> bool:

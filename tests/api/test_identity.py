@@ -344,3 +344,52 @@ def test_registration_writes_the_first_session_with_the_user_so_a_retry_is_not_4
     session_id = retried.data["tokens"]["refresh_token"].split(".")[0]
     assert SessionModel.get(session_id).user_id == retried.data["user"]["id"]
     assert api.get("/profile", token=retried.data["tokens"]["access_token"]).status == 200
+
+
+def test_concurrent_logins_cannot_exceed_five_active_sessions(api):
+    """Each login rewrites the user's list of sessions on condition it is unchanged: of logins at the same
+    moment one commits at a time, so evictions are counted against every session, not a stale view."""
+    import threading
+
+    from chalicelib.services import identity
+
+    user = api.register()
+    user_id = user["user"]["id"]
+    start, outcomes = threading.Barrier(10), []
+
+    def log_in() -> None:
+        start.wait()
+        try:
+            identity.login(user["email"], PASSWORD)
+            outcomes.append("ok")
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            outcomes.append(repr(error))
+
+    threads = [threading.Thread(target=log_in) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["ok"] * 10
+    sessions = list(SessionModel.by_user.query(user_id))
+    assert len(sessions) == 11
+    active = [s for s in sessions if not s.revoked]
+    assert len(active) == 5
+    assert all(s.revoked_reason == "session_limit" for s in sessions if s.revoked)
+    assert sorted(identity._listed_session_ids(user_id)) == sorted(s.session_id for s in active)
+
+
+def test_users_from_before_the_session_list_are_capped_too(api, clock):
+    from chalicelib.services import identity
+
+    user = api.register()
+    user_id = user["user"]["id"]
+    UserModel._get_connection().update_item(  # as written before sessions were listed on the user
+        user_id, actions=[identity.SESSION_IDS.remove()])
+    assert identity._listed_session_ids(user_id) is None
+    for _ in range(5):
+        clock.advance(seconds=1)
+        identity.login(user["email"], PASSWORD)
+    assert api.get("/profile", token=user["token"]).status == 401  # the oldest was revoked
+    assert len([s for s in SessionModel.by_user.query(user_id) if not s.revoked]) == 5
+    assert len(identity._listed_session_ids(user_id)) == 5
