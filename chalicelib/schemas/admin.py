@@ -35,7 +35,8 @@ def _idempotency_key(value: str | None) -> str | None:
 
 
 IDEMPOTENCY_KEY_RULE = "Idempotency-Key must be 1 to 255 printable ASCII characters"
-_IDEMPOTENCY_KEY_PATTERN = r"^[ -~]{1,255}$"
+# Inner spaces only: HTTP drops a header value's surrounding whitespace, so a key cannot rely on it.
+_IDEMPOTENCY_KEY_PATTERN = r"^[!-~](?:[ -~]{0,253}[!-~])?$"
 _IDEMPOTENCY_KEY = re.compile(_IDEMPOTENCY_KEY_PATTERN)
 
 
