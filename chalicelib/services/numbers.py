@@ -155,8 +155,7 @@ def provision_order(order_id: str) -> str:
         if item["status"] != rules.ITEM_PENDING:
             continue
         try:
-            number = _provision(order, index, item)
-            _record_item(order, index, status=rules.ITEM_SUCCESS, number_id=number.number_id)
+            _provision(order, index, item)
         except twilio.TwilioCallFailed as failure:
             if failure.failure.transient:
                 raise
@@ -208,10 +207,21 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
         if not number_exists:
             raise
         number = NumberModel.get(number_id, consistent_read=True)  # stored by an earlier delivery
-    # The number is bought: captured from what was held for it when the order was placed.
-    post(number_charge(f"number_purchase:{number_id}", order.owner_id, setup + monthly,
-                       f"Number {phone_number}: setup and first month", number_id, from_bucket=HELD),
-         now, enforce_limits=False, also=_count_spend(order.owner_id, setup + monthly))
+    # The number is bought: captured from what was held for it when the order was placed, with the
+    # spend counter and the item's success in the same transaction.
+    actions = _item_actions(order, index, {"status": rules.ITEM_SUCCESS, "number_id": number_id})
+    count_spend = _count_spend(order.owner_id, setup + monthly)
+
+    def record(tx: TransactWrite) -> None:
+        count_spend(tx)
+        tx.update(OrderModel(order_id=order.order_id), actions=actions)
+
+    try:
+        post(number_charge(f"number_purchase:{number_id}", order.owner_id, setup + monthly,
+                           f"Number {phone_number}: setup and first month", number_id, from_bucket=HELD),
+             now, enforce_limits=False, also=record, replay_ok=False)
+    except InvalidState:  # charged by an earlier delivery that did not get to record the item
+        order.update(actions=actions)
     return number
 
 
@@ -244,10 +254,6 @@ def _item_actions(order: OrderModel, index: int, changes: dict) -> list:
     if order.status != rules.ORDER_PENDING:
         actions += [OrderModel.completed_at.set(now), OrderModel.pending_key.remove()]  # leaves the sweeper's index
     return actions
-
-
-def _record_item(order: OrderModel, index: int, **changes) -> None:
-    order.update(actions=_item_actions(order, index, changes))
 
 
 def _fail_item(order: OrderModel, index: int, **changes) -> None:
@@ -294,8 +300,7 @@ def _finish(order: OrderModel) -> None:
         if item["status"] != rules.ITEM_PENDING:
             continue
         if twilio.find_owned(item["phone_number"]):  # bought after all: store and charge it
-            number = _provision(order, index, item)
-            _record_item(order, index, status=rules.ITEM_SUCCESS, number_id=number.number_id)
+            _provision(order, index, item)
         else:
             _fail_item(order, index, reason=NOT_PROVISIONED)
     logger.info("Stuck order finished", extra={"order_id": order.order_id, "status": order.status})
