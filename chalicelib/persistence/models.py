@@ -83,6 +83,9 @@ class UserModel(BaseModel):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     last_login_at = UTCDateTimeAttribute(null=True)
+    # Ids of the user's live sessions, rewritten (conditionally) by every login: the limit on active
+    # sessions is kept on this item, read consistently, not on the eventually consistent sessions index.
+    session_ids = ListAttribute(of=UnicodeAttribute, default=list)
 
     by_type = UsersByType()
     all_users = AllUsers()

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pynamodb.attributes import ListAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactGet
 
@@ -60,16 +59,13 @@ def create_user(email: str, password: str, first_name: str, last_name: str, comp
         user_id=user_id or str(uuid.uuid4()), email=email.lower(), password_hash=hash_password(password),
         first_name=first_name, last_name=last_name, company=company, account_type=account_type,
         status=ACTIVE, created_at=now, updated_at=now,
+        session_ids=[first_session.session_id] if first_session else [],
     )
     try:
         with transact_write() as tx:
             tx.save(EmailClaimModel(email=user.email, user_id=user.user_id),
                     condition=EmailClaimModel.email.does_not_exist())
-            if first_session is None:
-                tx.save(user, condition=UserModel.user_id.does_not_exist())
-            else:  # an UpdateItem creates the user and starts its list of sessions in one write
-                tx.update(user, actions=_creation_actions(user) + [SESSION_IDS.set([first_session.session_id])],
-                          condition=UserModel.user_id.does_not_exist())
+            tx.save(user, condition=UserModel.user_id.does_not_exist())
             tx.save(open_account(user.user_id, user.user_id, get_settings().default_credit_limit, now))
             if first_session is not None:
                 tx.save(first_session, condition=SessionModel.session_id.does_not_exist())
@@ -126,34 +122,21 @@ def _user_by_email(email: str) -> UserModel | None:
         return None
 
 
-# The ids of a user's sessions, on the user item (kept here, not in UserModel: nothing else reads it).
-# Every new session rewrites it in the transaction that saves the session and revokes the ones beyond the
-# limit, on condition that it is what was read: of concurrent logins one commits and the others read
-# again, so the limit holds however many log in at once. The sessions' GSI is eventually consistent and
-# cannot guard this; the user item is read consistently.
-SESSION_IDS = ListAttribute(of=UnicodeAttribute, attr_name="session_ids")
 SESSION_ATTEMPTS = 20
-
-
-def _creation_actions(user: UserModel) -> list:
-    return [attribute.set(getattr(user, name)) for name, attribute in UserModel.get_attributes().items()
-            if not attribute.is_hash_key and getattr(user, name) is not None]
 
 
 def _start_session(user: UserModel, now: datetime) -> Issued:
     keep = get_settings().max_active_sessions - 1
     for _ in range(SESSION_ATTEMPTS):
-        listed = _listed_session_ids(user.user_id)
-        # Users from before the list: their sessions as the index knows them, once.
-        known = listed if listed is not None else [s.session_id for s in active_sessions(user.user_id, now)]
-        live = _live_sessions(known, now)
+        # Of concurrent logins one commits the list it read; the others read it again.
+        listed = _session_ids(user.user_id)
+        live = _live_sessions(listed, now)
         evicted = live[: max(0, len(live) - keep)]
         session, secret = _new_session(user.user_id, now)
         ids = [s.session_id for s in live[len(evicted):]] + [session.session_id]
         try:
             with transact_write() as tx:
-                tx.update(user, actions=[SESSION_IDS.set(ids)],
-                          condition=SESSION_IDS.does_not_exist() if listed is None else SESSION_IDS == listed)
+                tx.update(user, actions=[UserModel.session_ids.set(ids)], condition=UserModel.session_ids == listed)
                 tx.save(session, condition=SessionModel.session_id.does_not_exist())
                 for old in evicted:
                     tx.update(old, actions=[SessionModel.revoked.set(True),
@@ -166,14 +149,8 @@ def _start_session(user: UserModel, now: datetime) -> Issued:
     raise DomainError("Too many simultaneous logins; please try again")
 
 
-def _listed_session_ids(user_id: str) -> list[str] | None:
-    # The model's own table connection knows the key schema (no DescribeTable); UserModel.get would drop
-    # an attribute the model does not declare.
-    item = UserModel._get_connection().get_item(  # noqa: SLF001
-        user_id, consistent_read=True, attributes_to_get=[SESSION_IDS.attr_name]).get("Item") or {}
-    if SESSION_IDS.attr_name not in item:
-        return None
-    return SESSION_IDS.deserialize(item[SESSION_IDS.attr_name]["L"])
+def _session_ids(user_id: str) -> list[str]:
+    return UserModel.get(user_id, consistent_read=True, attributes_to_get=["session_ids"]).session_ids or []
 
 
 def _live_sessions(session_ids: list[str], now: datetime) -> list[SessionModel]:
@@ -209,9 +186,8 @@ def _issue(user: UserModel, session: SessionModel, secret: str, now: datetime) -
 
 
 def active_sessions(user_id: str, now: datetime) -> list[SessionModel]:
-    """Oldest first."""
-    return [s for s in SessionModel.by_user.query(user_id)
-            if not s.revoked and s.expires_at > now]
+    """Oldest first, from the user's list (read consistently: a session created a moment ago is in it)."""
+    return _live_sessions(_session_ids(user_id), now)
 
 
 def _revoke(session: SessionModel, reason: str) -> bool:

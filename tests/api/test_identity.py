@@ -376,20 +376,4 @@ def test_concurrent_logins_cannot_exceed_five_active_sessions(api):
     active = [s for s in sessions if not s.revoked]
     assert len(active) == 5
     assert all(s.revoked_reason == "session_limit" for s in sessions if s.revoked)
-    assert sorted(identity._listed_session_ids(user_id)) == sorted(s.session_id for s in active)
-
-
-def test_users_from_before_the_session_list_are_capped_too(api, clock):
-    from chalicelib.services import identity
-
-    user = api.register()
-    user_id = user["user"]["id"]
-    UserModel._get_connection().update_item(  # as written before sessions were listed on the user
-        user_id, actions=[identity.SESSION_IDS.remove()])
-    assert identity._listed_session_ids(user_id) is None
-    for _ in range(5):
-        clock.advance(seconds=1)
-        identity.login(user["email"], PASSWORD)
-    assert api.get("/profile", token=user["token"]).status == 401  # the oldest was revoked
-    assert len([s for s in SessionModel.by_user.query(user_id) if not s.revoked]) == 5
-    assert len(identity._listed_session_ids(user_id)) == 5
+    assert sorted(identity._session_ids(user_id)) == sorted(s.session_id for s in active)
