@@ -37,23 +37,77 @@ def country_of(value: str) -> str | None:
     return phonenumbers.region_code_for_number(parse_e164(value))
 
 
+# The geocoder describes a North American number as "San Francisco, CA" where it knows the exchange,
+# and by its state or province alone ("California", "Washington State", "British Colombia" [sic]) where
+# it knows only the area code. Territories are regions of their own, described by their name.
+_US_STATES = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California", "CO": "Colorado",
+    "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia", "FL": "Florida", "GA": "Georgia",
+    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa", "KS": "Kansas",
+    "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan",
+    "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
+    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York", "NC": "North Carolina",
+    "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
+    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas",
+    "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington", "WV": "West Virginia",
+    "WI": "Wisconsin", "WY": "Wyoming",
+    "PR": "Puerto Rico", "VI": "U.S. Virgin Islands", "GU": "Guam", "MP": "Northern Mariana Islands",
+    "AS": "American Samoa",
+}
+_PROVINCES = {
+    "AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
+    "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "NT": "Northwest Territories", "NU": "Nunavut",
+    "ON": "Ontario", "PE": "Prince Edward Island", "QC": "Quebec", "SK": "Saskatchewan", "YT": "Yukon",
+}
+# Regions whose numbers carry a state or province, and the codes each may have.
+_CODES_BY_REGION = {"US": frozenset(_US_STATES) - {"PR", "VI", "GU", "MP", "AS"}, "CA": frozenset(_PROVINCES),
+                    **{territory: frozenset({territory}) for territory in ("PR", "VI", "GU", "MP", "AS")}}
+_CODE_BY_NAME = {
+    **{name.casefold(): code for code, name in {**_US_STATES, **_PROVINCES}.items()},
+    "washington state": "WA", "washington d.c.": "DC", "washington dc": "DC", "washington, d.c.": "DC",
+    "british colombia": "BC", "québec": "QC", "newfoundland": "NL", "us virgin islands": "VI",
+    "united states virgin islands": "VI",
+}
+
+
 def state_of(value: str) -> str | None:
-    """US/CA state or province ("CA" from "San Francisco, CA"), when the number tells it."""
-    description = _describe(value)
-    _, _, state = description.rpartition(", ")
-    return state if len(state) == 2 and state.isalpha() and state.isupper() else None
+    """US state (DC and territories included) or Canadian province of a number, as its two-letter code:
+    "CA" from "San Francisco, CA" or from "California". None when the number does not tell one state:
+    outside North America, non-geographic (toll-free, 5XX, 900) or an area code shared by several
+    provinces ("Nova Scotia/Prince Edward Island")."""
+    parsed = parse_e164(value)
+    codes = _CODES_BY_REGION.get(phonenumbers.region_code_for_number(parsed))
+    if codes is None:  # "Georgia" is a country too: only North American numbers have a state
+        return None
+    code = _state_in(_description(parsed))
+    return code if code in codes else None
+
+
+def _state_in(description: str) -> str | None:
+    _, comma, tail = description.rpartition(", ")
+    if comma and len(tail) == 2 and tail.isalpha() and tail.isupper():
+        return tail
+    return _CODE_BY_NAME.get(description.strip().casefold())
 
 
 def locality_of(value: str) -> str | None:
-    """The place a number belongs to ("San Francisco" for +1 415 ...), when phonenumbers knows it."""
+    """The place a number belongs to ("San Francisco" for +1 415 ...), when phonenumbers knows it; None
+    when it knows only the state or province ("California" is not a locality)."""
     description = _describe(value)
-    return description.rpartition(", ")[0] or description or None
+    place, comma, tail = description.rpartition(", ")
+    if comma:
+        return place or None
+    return None if not description or description.strip().casefold() in _CODE_BY_NAME else description
 
 
 def _describe(value: str) -> str:
-    from phonenumbers import geocoder
+    return _description(parse_e164(value))
 
-    return geocoder.description_for_number(parse_e164(value), "en")
+
+def _description(parsed: phonenumbers.PhoneNumber) -> str:
+    from phonenumbers import geocoder  # lazily: see above
+
+    return geocoder.description_for_number(parsed, "en")
 
 
 def kind_of(value: str) -> str:
