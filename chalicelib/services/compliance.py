@@ -1,6 +1,7 @@
 """Admin-kept compliance lists and the check every new call goes through."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from urllib.parse import unquote
@@ -18,14 +19,22 @@ from chalicelib.persistence.models import ComplianceRefusalModel, ComplianceRule
 from chalicelib.persistence.pagination import Page, paginate
 
 TCPA, STATE = "tcpa_hours", "state"
+_STATE_CODE = re.compile(r"[A-Za-z]{2}")  # fullmatch: "$" would let "CA\n" through
 
 
 def phone_from_path(value: str) -> str:
-    """"+" arrives as itself or as %2B in a path."""
-    number = unquote(value)
+    """"+" arrives as itself or as %2B in a path. A malformed number is a 400 that never repeats it."""
+    number = unquote(value) if isinstance(value, str) else ""
     if not is_e164(number):
         raise field_error("phone_number", "INVALID_PHONE_NUMBER", "Invalid phone number")
     return number
+
+
+def state_from_path(value: str) -> str:
+    """A two-letter state or province code from a path, in upper case; else a 400 that never repeats it."""
+    if not isinstance(value, str) or not _STATE_CODE.fullmatch(value):
+        raise field_error("state", "INVALID_STATE_CODE", "State must be a two-letter code")
+    return value.upper()
 
 
 # --- DNC --------------------------------------------------------------------------------------
@@ -62,6 +71,10 @@ def remove_dnc(phone_number: str) -> None:
 # --- TCPA calling hours ----------------------------------------------------------------------
 
 def set_tcpa_hours(start_time: str, end_time: str, timezone: str) -> dict:
+    """A window from start to end in the callee's time; one that ends before it starts runs over midnight.
+    An empty window (start equal to end) would refuse every outbound call: 400."""
+    if start_time == end_time:
+        raise field_error("end_time", "EMPTY_CALLING_WINDOW", "The calling window must not be empty")
     configure()
     ComplianceRuleModel(kind=TCPA, rule_key="window", created_at=clock.now(),
                         settings={"start_time": start_time, "end_time": end_time, "timezone": timezone}).save()
@@ -87,7 +100,7 @@ def add_restriction(state: str, reason: str | None) -> ComplianceRuleModel:
     except PutError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
-        raise Conflict(f"{state} is already restricted", code="ALREADY_RESTRICTED") from None
+        raise Conflict("State is already restricted", code="ALREADY_RESTRICTED") from None
     return rule
 
 
@@ -98,11 +111,12 @@ def restrictions() -> list[dict]:
 
 
 def remove_restriction(state: str) -> None:
+    state = state_from_path(state)
     configure()
     try:
         ComplianceRuleModel.get(STATE, state).delete()
     except ComplianceRuleModel.DoesNotExist:
-        raise NotFound(f"{state} is not restricted", code="RESTRICTION_NOT_FOUND") from None
+        raise NotFound("State is not restricted", code="RESTRICTION_NOT_FOUND") from None
 
 
 # --- the check --------------------------------------------------------------------------------
