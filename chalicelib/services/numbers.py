@@ -209,19 +209,19 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
         number = NumberModel.get(number_id, consistent_read=True)  # stored by an earlier delivery
     # The number is bought: captured from what was held for it when the order was placed, with the
     # spend counter and the item's success in the same transaction.
-    actions = _item_actions(order, index, {"status": rules.ITEM_SUCCESS, "number_id": number_id})
+    actions, unchanged = _item_update(order, index, {"status": rules.ITEM_SUCCESS, "number_id": number_id})
     count_spend = _count_spend(order.owner_id, setup + monthly)
 
     def record(tx: TransactWrite) -> None:
         count_spend(tx)
-        tx.update(OrderModel(order_id=order.order_id), actions=actions)
+        tx.update(OrderModel(order_id=order.order_id), actions=actions, condition=unchanged)
 
     try:
         post(number_charge(f"number_purchase:{number_id}", order.owner_id, setup + monthly,
                            f"Number {phone_number}: setup and first month", number_id, from_bucket=HELD),
              now, enforce_limits=False, also=record, replay_ok=False)
     except InvalidState:  # charged by an earlier delivery that did not get to record the item
-        order.update(actions=actions)
+        order.update(actions=actions, condition=unchanged)
     return number
 
 
@@ -244,29 +244,34 @@ def _count_spend(user_id: str, amount: int):
     return add
 
 
-def _item_actions(order: OrderModel, index: int, changes: dict) -> list:
-    """The update recording one item's outcome (and the order's, once no item is pending)."""
+def _item_update(order: OrderModel, index: int, changes: dict) -> tuple[list, object]:
+    """The update recording one item's outcome (and the order's, once no item is pending), and its
+    condition: the order is as this delivery read it. Items are one attribute, so a concurrent writer
+    (a second delivery, the sweeper) fails here instead of overwriting; SQS or the next sweep retries."""
     now = clock.now()
+    unchanged = OrderModel.updated_at == order.updated_at
     order.items[index] = {**order.items[index], **changes}
     order.status = rules.order_status([i["status"] for i in order.items])
+    order.updated_at = now
     actions = [OrderModel.items.set(order.items), OrderModel.status.set(order.status),
                OrderModel.updated_at.set(now)]
     if order.status != rules.ORDER_PENDING:
         actions += [OrderModel.completed_at.set(now), OrderModel.pending_key.remove()]  # leaves the sweeper's index
-    return actions
+    return actions, unchanged
 
 
 def _fail_item(order: OrderModel, index: int, **changes) -> None:
     """The item failed: its price goes back from held to the balance, with the item's status change."""
     item = order.items[index]
-    actions = _item_actions(order, index, {**changes, "status": rules.ITEM_FAILED})
+    actions, unchanged = _item_update(order, index, {**changes, "status": rules.ITEM_FAILED})
     posting = release(f"order_release:{order.order_id}:{index}", order.owner_id, _item_price(item),
                       f"Order {order.order_id}: {item['phone_number']} not bought", order.order_id)
     try:
-        post(posting, clock.now(), also=lambda tx: tx.update(OrderModel(order_id=order.order_id), actions=actions),
+        post(posting, clock.now(), also=lambda tx: tx.update(OrderModel(order_id=order.order_id), actions=actions,
+                                                           condition=unchanged),
              replay_ok=False)
     except InvalidState:  # released by an earlier delivery that did not get to record the item
-        order.update(actions=actions)
+        order.update(actions=actions, condition=unchanged)
     logger.info("Number purchase failed", extra={"order_id": order.order_id, "reason": changes.get("reason")})
 
 
@@ -287,7 +292,7 @@ def sweep_pending_orders(now: datetime) -> dict:
             if order.created_at <= now - GIVE_UP_AFTER:
                 _finish(order)
                 finished += 1
-            else:
+            elif order.updated_at <= now - REQUEUE_AFTER:  # not progressing (a worker on it writes items)
                 _enqueue(order.order_id)
                 requeued += 1
         except Exception:  # one order's trouble (Twilio down) must not stop the others; next run retries

@@ -93,3 +93,38 @@ def test_a_stuck_order_whose_number_twilio_did_buy_records_it(api, client, user,
     assert NumberModel.get(by_number[first]["number_id"]).twilio_sid == bought["sid"]
     account = AccountModel.get(user["user"]["id"])
     assert (account.balance, account.held) == (75_000, 0)  # one number charged, the other's hold released
+
+
+def test_a_concurrent_writer_of_the_order_fails_the_delivery_instead_of_being_overwritten(
+        api, client, user, clock, monkeypatch):
+    """Items are one attribute: a delivery that read the order before someone else wrote it must not
+    put back what it read. It fails (SQS delivers again) and the next delivery, reading afresh, finishes."""
+    import json
+
+    from tests.api.test_numbers import sqs_event
+
+    first, second = [n["phone_number"] for n in search(api, user["token"])[:2]]
+    placed = buy(api, user["token"], first, second)
+    order_id = placed.data["order_id"]
+    real_buy = twilio.buy
+
+    def meanwhile_another_writer(phone_number, *args):
+        bought = real_buy(phone_number, *args)
+        if phone_number == first:
+            clock.advance(seconds=1)
+            OrderModel.get(order_id).update(actions=[OrderModel.updated_at.set(clock())])
+        return bought
+
+    monkeypatch.setattr(twilio, "buy", meanwhile_another_writer)
+    message = {"MessageId": "m", "ReceiptHandle": "r", "Body": json.dumps({"order_id": order_id})}
+    with pytest.raises(Exception):
+        client.lambda_.invoke("provision_numbers", sqs_event(message))
+    assert OrderModel.get(order_id).status == "PENDING"
+    assert AccountModel.get(user["user"]["id"]).held == 50_000  # nothing captured by the failed write
+
+    client.lambda_.invoke("provision_numbers", sqs_event(message))
+    order = OrderModel.get(order_id)
+    assert order.status == "COMPLETED" and [i["status"] for i in order.items] == ["SUCCESS", "SUCCESS"]
+    account = AccountModel.get(user["user"]["id"])
+    assert (account.balance, account.held) == (50_000, 0)
+    assert NumberModel.count() == 2
