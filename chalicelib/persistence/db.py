@@ -44,15 +44,50 @@ class _TransactWrite(TransactWrite):
     the platform accounts every posting touches. The same request is sent again, with jittered
     backoff; any other cancellation (a failed condition) is the caller's to handle."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What each item of the request is, in the order DynamoDB reports cancellation reasons.
+        self._checked: list[Any] = []
+        self._deleted: list[Any] = []
+        self._saved: list[Any] = []
+        self._updated: list[Any] = []
+
+    def condition_check(self, model_cls: Any, hash_key: Any, range_key: Any = None, condition: Any = None) -> None:
+        super().condition_check(model_cls, hash_key, range_key, condition)
+        self._checked.append((model_cls, hash_key, range_key))
+
+    def delete(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        super().delete(model, *args, **kwargs)
+        self._deleted.append(model)
+
+    def save(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        super().save(model, *args, **kwargs)
+        self._saved.append(model)
+
+    def update(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        super().update(model, *args, **kwargs)
+        self._updated.append(model)
+
+    def failed(self, error: TransactWriteError) -> list[Any]:
+        """The items (models, or (class, key) for condition checks) whose condition failed."""
+        items = self._checked + self._deleted + self._saved + self._updated
+        return [item for item, failed in zip(items, failed_conditions(error)) if failed]
+
     def _commit(self) -> Any:
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
                 return super()._commit()
             except TransactWriteError as error:
                 if attempt == CONFLICT_ATTEMPTS or not only_conflicts(error):
+                    error.failed_items = self.failed(error)  # for callers outside the `with` (failed_items())
                     raise
                 _sleep(random.uniform(0, 0.01 * 2 ** attempt))
         raise AssertionError("unreachable")
+
+
+def failed_items(error: TransactWriteError) -> list[Any]:
+    """The items of a cancelled transaction whose condition failed (models, or (class, key) for checks)."""
+    return getattr(error, "failed_items", [])
 
 
 def only_conflicts(error: TransactWriteError) -> bool:
@@ -60,7 +95,7 @@ def only_conflicts(error: TransactWriteError) -> bool:
     return codes == {"TransactionConflict"}
 
 
-def transact_write(client_request_token: str | None = None) -> TransactWrite:
+def transact_write(client_request_token: str | None = None) -> _TransactWrite:
     """A DynamoDB transaction: all of its writes happen, or none."""
     configure()
     return _TransactWrite(connection=connection(), client_request_token=client_request_token)

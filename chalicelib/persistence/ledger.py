@@ -10,7 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRequired
 from chalicelib.domain.ledger import BALANCE, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
-from chalicelib.persistence.db import configure, failed_conditions, transact_write
+from chalicelib.persistence.db import configure, failed_items, transact_write
 from chalicelib.persistence.models import AccountModel, LedgerEntryModel, LedgerTransactionModel
 from chalicelib.persistence.pagination import Page, paginate
 
@@ -74,8 +74,8 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
             if also:
                 also(tx)
     except TransactWriteError as error:
-        failed = failed_conditions(error)
-        if failed and failed[0]:
+        failed = failed_items(error)
+        if record in failed:
             if not replay_ok:
                 raise InvalidState("This has already been done", code="INVALID_STATE") from None
             first = LedgerTransactionModel.get(posting.idempotency_key, consistent_read=True)
@@ -83,10 +83,9 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
                 raise Conflict("This idempotency key was used for a different request",
                                code="IDEMPOTENCY_KEY_REUSED") from None
             return first
-        updates_failed = failed[1 + len(posting.entries):]
-        for account_id, did_fail in zip(by_account, updates_failed):
-            if did_fail:
-                if not _account_exists(account_id):
+        for account in failed:
+            if isinstance(account, AccountModel) and account.account_id in by_account:
+                if not _account_exists(account.account_id):
                     raise NotFound("Billing account not found", code="ACCOUNT_NOT_FOUND") from None
                 raise PaymentRequired("Insufficient balance: the account's credit limit would be exceeded",
                                       code="INSUFFICIENT_FUNDS") from None

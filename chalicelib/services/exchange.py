@@ -16,7 +16,7 @@ from chalicelib.domain.ledger import call_settlement, hold, release
 from chalicelib.domain.money import to_minor
 from chalicelib.gateways import queues
 from chalicelib.http import Principal
-from chalicelib.persistence.db import configure, failed_conditions, transact_write
+from chalicelib.persistence.db import configure, failed_conditions, failed_items, transact_write
 from chalicelib.persistence.ledger import get_account, post
 from chalicelib.persistence.models import (
     AuctionModel,
@@ -255,10 +255,10 @@ def route_call(principal: Principal, call_id: str) -> CallModel:
     except PaymentRequired:
         raise PaymentRequired("The winning seller cannot pay for this call", code="INSUFFICIENT_FUNDS") from None
     except TransactWriteError as error:
-        call_changed, over_budget = (failed_conditions(error) + [False, False])[-2:]  # route()'s writes come last
-        if call_changed:
+        failed = failed_items(error)
+        if call in failed:
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
-        if over_budget:
+        if spend in failed:
             raise budget_used_up from None
         raise
     call.refresh(consistent_read=True)
