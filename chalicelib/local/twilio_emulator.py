@@ -44,6 +44,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
 
+from chalicelib.domain import phones
+
 logger = logging.getLogger(__name__)
 
 API_VERSION = "2010-04-01"
@@ -88,21 +90,6 @@ GENERATION_ATTEMPTS = 2000
 SEARCH_FILTERS = ("AreaCode", "Contains", "InRegion", "InLocality")
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 50
-
-# The geocoder names some numbers only by state or province; Twilio's `region` is the abbreviation.
-_REGIONS = (
-    "Alabama=AL Alaska=AK Arizona=AZ Arkansas=AR California=CA Colorado=CO Connecticut=CT "
-    "Delaware=DE Florida=FL Georgia=GA Hawaii=HI Idaho=ID Illinois=IL Indiana=IN Iowa=IA Kansas=KS "
-    "Kentucky=KY Louisiana=LA Maine=ME Maryland=MD Massachusetts=MA Michigan=MI Minnesota=MN "
-    "Mississippi=MS Missouri=MO Montana=MT Nebraska=NE Nevada=NV New_Hampshire=NH New_Jersey=NJ "
-    "New_Mexico=NM New_York=NY North_Carolina=NC North_Dakota=ND Ohio=OH Oklahoma=OK Oregon=OR "
-    "Pennsylvania=PA Rhode_Island=RI South_Carolina=SC South_Dakota=SD Tennessee=TN Texas=TX Utah=UT "
-    "Vermont=VT Virginia=VA Washington=WA West_Virginia=WV Wisconsin=WI Wyoming=WY "
-    "Washington_D.C.=DC Alberta=AB British_Columbia=BC Manitoba=MB New_Brunswick=NB "
-    "Newfoundland_and_Labrador=NL Nova_Scotia=NS Ontario=ON Quebec=QC Saskatchewan=SK"
-)
-REGION_ABBREVIATIONS = {name.replace("_", " "): abbreviation
-                        for name, abbreviation in (pair.split("=") for pair in _REGIONS.split())}
 
 # Settings a buyer may give on purchase and change later: form name -> resource field.
 SETTABLE = ("FriendlyName", "ApiVersion", "VoiceUrl", "VoiceMethod", "VoiceFallbackUrl",
@@ -186,14 +173,12 @@ def friendly_name(number: phonenumbers.PhoneNumber) -> str:
 
 
 def place(number: phonenumbers.PhoneNumber) -> tuple[str | None, str | None]:
-    """(locality, region) from the geocoder: "San Francisco, CA" or just "California"."""
-    description = geocoder.description_for_number(number, "en")
-    city, comma, region = description.rpartition(", ")
-    if comma and len(region) == 2 and region.isupper():
-        return city, region
+    """(locality, region) from the geocoder: "San Francisco, CA" or just "California" (region "CA",
+    Twilio's abbreviation) in North America; elsewhere the description, with no region."""
     if number.country_code == 1:
-        return None, REGION_ABBREVIATIONS.get(description)
-    return description or None, None
+        e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        return phones.locality_of(e164), phones.state_of(e164)
+    return geocoder.description_for_number(number, "en") or None, None
 
 
 def is_kind(number: phonenumbers.PhoneNumber, block: Block) -> bool:
