@@ -85,12 +85,7 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
     )
 
     def write_order(tx: TransactWrite) -> None:
-        # Written as an update (an upsert): post() reads a failed condition by item position, counting
-        # its own puts, then the account updates; a put of ours would shift those positions.
-        attributes = [getattr(OrderModel, name).set(getattr(order, name)) for name in order.get_attributes()
-                      if getattr(order, name) is not None and name != "order_id"]
-        tx.update(OrderModel(order_id=order.order_id), actions=attributes,
-                  condition=OrderModel.order_id.does_not_exist())
+        tx.save(order, condition=OrderModel.order_id.does_not_exist())
         tx.update(UserStatsModel(user_id=principal.user_id), actions=[UserStatsModel.orders.add(1)])
 
     # The order's total is held from the balance with the order itself: the credit limit counts every
