@@ -47,14 +47,9 @@ class _TransactWrite(TransactWrite):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # What each item of the request is, in the order DynamoDB reports cancellation reasons.
-        self._checked: list[Any] = []
         self._deleted: list[Any] = []
         self._saved: list[Any] = []
         self._updated: list[Any] = []
-
-    def condition_check(self, model_cls: Any, hash_key: Any, range_key: Any = None, condition: Any = None) -> None:
-        super().condition_check(model_cls, hash_key, range_key, condition)
-        self._checked.append((model_cls, hash_key, range_key))
 
     def delete(self, model: Any, *args: Any, **kwargs: Any) -> None:
         super().delete(model, *args, **kwargs)
@@ -69,9 +64,9 @@ class _TransactWrite(TransactWrite):
         self._updated.append(model)
 
     def failed(self, error: TransactWriteError) -> list[Any]:
-        """The items (models, or (class, key) for condition checks) whose condition failed."""
-        items = self._checked + self._deleted + self._saved + self._updated
-        return [item for item, failed in zip(items, failed_conditions(error)) if failed]
+        """The models whose condition failed (condition checks, which name no model, are left out)."""
+        items = [None] * len(self._condition_check_items) + self._deleted + self._saved + self._updated
+        return [item for item, failed in zip(items, failed_conditions(error)) if failed and item is not None]
 
     def _commit(self) -> Any:
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
@@ -86,7 +81,7 @@ class _TransactWrite(TransactWrite):
 
 
 def failed_items(error: TransactWriteError) -> list[Any]:
-    """The items of a cancelled transaction whose condition failed (models, or (class, key) for checks)."""
+    """The models of a cancelled transaction whose condition failed."""
     return getattr(error, "failed_items", [])
 
 
