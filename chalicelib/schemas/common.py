@@ -1,6 +1,7 @@
 """Shared wire types: strict models, safe text, pagination, the envelopes."""
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -18,17 +19,19 @@ T = TypeVar("T")
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
-def _refused_ranges() -> list[tuple[int, int]]:
+@functools.cache
+def _refused_class() -> str:
+    """The refused characters as a regex class, for the OpenAPI document only (built when the document
+    is, not at cold start: it reads ~135,000 code points). Planes 0-1 and 14 hold every assigned
+    character of these categories."""
     ranges: list[tuple[int, int]] = []
-    # Planes 0-1 and 14 hold every assigned character of these categories; scanning only them keeps
-    # the cold start short.
     for code in itertools.chain(range(0x20000), range(0xE0000, 0xE1000)):
         if unicodedata.category(chr(code)) in _REFUSED_CATEGORIES:
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:
                 ranges.append((code, code))
-    return ranges
+    return "".join(_class_item(a) if a == b else f"{_class_item(a)}-{_class_item(b)}" for a, b in ranges)
 
 
 def _class_item(code: int) -> str:
@@ -36,9 +39,6 @@ def _class_item(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
-_REFUSED_CLASS = "".join(_class_item(a) if a == b else f"{_class_item(a)}-{_class_item(b)}"
-                         for a, b in _refused_ranges())
-_CONTROL = re.compile(f"[{_REFUSED_CLASS}]")
 # ASCII case-insensitive by spelling, so the runtime and the documented pattern are the same expression.
 _MARKUP_SOURCE = r"[<>]|[jJ][aA][vV][aA][sS][cC][rR][iI][pP][tT]:|&#|&[a-zA-Z]+;"
 _MARKUP = re.compile(_MARKUP_SOURCE)
@@ -56,7 +56,7 @@ class ResponseModel(BaseModel):
 
 
 def _plain_text(value: str) -> str:
-    if _CONTROL.search(value):
+    if any(unicodedata.category(char) in _REFUSED_CATEGORIES for char in value):
         raise PydanticCustomError("control_characters", "Must not contain control characters")
     if _MARKUP.search(value):
         raise PydanticCustomError("markup_not_allowed", "Must not contain markup")
@@ -66,17 +66,23 @@ def _plain_text(value: str) -> str:
     return value
 
 
-# The same rule for the OpenAPI document: no markup, none of the refused characters, and something
-# visible after any leading spaces.
-_PLAIN_TEXT_PATTERN = (f"^(?!.*(?:{_MARKUP_SOURCE}))"
-                       f" *[^\\s<>{_REFUSED_CLASS}][^<>{_REFUSED_CLASS}]*$")
+@functools.cache
+def plain_text_pattern() -> str:
+    """The same rule for the OpenAPI document: no markup, none of the refused characters, and something
+    visible after any leading spaces."""
+    refused = _refused_class()
+    return f"^(?!.*(?:{_MARKUP_SOURCE})) *[^\\s<>{refused}][^<>{refused}]*$"
+
+
+def _plain_text_schema(schema: dict) -> None:
+    schema["pattern"] = plain_text_pattern()
 
 
 def SafeText(max_length: int = 100, min_length: int = 1) -> Any:  # noqa: N802 - reads as a type
     """Free text a person typed (names, company, reasons): no markup, no control characters.
     Lengths count what was sent, as the OpenAPI document says; surrounding spaces are then dropped."""
     return Annotated[str, Field(min_length=min_length, max_length=max_length,
-                                json_schema_extra={"pattern": _PLAIN_TEXT_PATTERN}),
+                                json_schema_extra=_plain_text_schema),
                      AfterValidator(_plain_text)]
 
 
