@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, get_args, get_origin
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from chalicelib.caller import Principal, error_body, validate
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import (
     AuthenticationFailed,
@@ -30,11 +31,15 @@ from chalicelib.domain.errors import (
 from chalicelib.observability import logger
 from chalicelib.persistence.db import configure
 from chalicelib.persistence.pagination import Page
+from chalicelib.services.identity import authenticate
 
 API_PREFIX = "/api/v1"
 PUBLIC: frozenset[str] = frozenset()
 ANY_ACCOUNT = frozenset({"buyer", "seller", "admin"})
 ADMIN = frozenset({"admin"})
+BUYERS = frozenset({"buyer", "admin"})
+SELLERS = frozenset({"seller", "admin"})
+SELLERS_ONLY = frozenset({"seller"})  # bidding is a seller's own act
 
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -61,18 +66,6 @@ class RouteSpec:
 
 
 ROUTES: list[RouteSpec] = []
-
-
-@dataclass
-class Principal:
-    user_id: str
-    account_type: str
-    session_id: str
-    user: Any  # persistence.models.UserModel
-
-    @property
-    def is_admin(self) -> bool:
-        return self.account_type == "admin"
 
 
 @dataclass
@@ -180,8 +173,6 @@ def _request_id(request: Any) -> str:
 def _authorise(request: Any, spec: RouteSpec) -> Principal | None:
     if not spec.roles:
         return None
-    from chalicelib.services.identity import authenticate  # noqa: PLC0415 - keeps http free of services at import
-
     header = request.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -265,47 +256,6 @@ def _parse_headers(request: Any, spec: RouteSpec) -> Any:
     return validate(spec.headers, sent, where="header")
 
 
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
-_EMAIL_PROBLEM = "value is not a valid email address"
-_ECHO_RISK = re.compile(r"[<>&]|[^\x20-\x7e]")
-
-
-def _field_name(loc: tuple, where: str) -> str:
-    """A problem's field, as a dotted path of names and indices. A name that is not a plain identifier
-    (an unknown key like "<script>") was typed by the caller and is not echoed: `where` stands in."""
-    parts = []
-    for part in loc:
-        if isinstance(part, int) or _PLAIN_NAME.fullmatch(str(part)):
-            parts.append(str(part))
-        else:
-            parts.append(where)
-            break
-    return ".".join(parts) or where
-
-
-def _problem_message(err: dict) -> str:
-    """Pydantic's message, unless it could carry what the caller sent (email-validator quotes the bad
-    characters): then a fixed sentence."""
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if message.startswith(_EMAIL_PROBLEM):
-        return "Must be a valid email address"
-    if _ECHO_RISK.search(message):
-        return "Invalid value"
-    return message
-
-
-def validate(model: type[BaseModel], data: Any, where: str = "body") -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        details = [
-            FieldProblem(_field_name(err["loc"], where), err["type"].upper(), _problem_message(err))
-            for err in exc.errors(include_input=False, include_url=False)
-        ]
-        message = details[0].message if len(details) == 1 else "Request validation failed"
-        raise ValidationFailed(message, code="VALIDATION_FAILED", details=details) from None
-
-
 def _success(spec: RouteSpec, result: Any, request_id: str) -> Response:
     reply = result if isinstance(result, Reply) else Reply(result)
     status = reply.status or spec.status
@@ -330,19 +280,6 @@ def _dump(model: Any, data: Any) -> Any:
     if model is None or not isinstance(model, type) or not issubclass(model, BaseModel):
         return data
     return model.model_validate(data).model_dump(mode="json")
-
-
-def error_body(error: DomainError, request_id: str) -> dict:
-    return {
-        "success": False,
-        "error": {
-            "type": error.type,
-            "code": error.code,
-            "message": error.message,
-            "details": [vars(d) for d in error.details],
-            "request_id": request_id,
-        },
-    }
 
 
 def error_response(error: DomainError, request_id: str) -> Response:

@@ -1,5 +1,5 @@
 """The number store: search, purchase, orders, own numbers."""
-from chalicelib.http import Api, Call, Reply
+from chalicelib.http import BUYERS, Api, Call, Reply
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.numbers import (
     AvailableNumberOut,
@@ -10,10 +10,9 @@ from chalicelib.schemas.numbers import (
     OrderOut,
     PurchaseRequest,
 )
-from chalicelib.services import numbers
+from chalicelib.services import numbers, orders
 
 api = Api(__name__, tag="numbers")
-BUYERS = ("buyer", "admin")
 TWILIO_ERRORS = (429, 502, 503)
 
 
@@ -28,7 +27,7 @@ def search(call: Call):
            roles=BUYERS, body=PurchaseRequest, response=OrderOut, status=201, errors=(402, 409))
 def purchase(call: Call):
     items = [item.model_dump(mode="json", exclude_none=True) for item in call.body.numbers]
-    return numbers.order_view(numbers.place_order(call.principal, items))
+    return orders.order_view(orders.place_order(call.principal, items))
 
 
 @api.route("/numbers", "GET", summary="The caller's numbers", roles=BUYERS, query=NumberListQuery,
@@ -62,10 +61,10 @@ def release_number(call: Call, number_id: str):
            response=OrderOut, paginated=True)
 def list_orders(call: Call):
     q = call.query
-    return numbers.list_orders(call.principal, q.page, q.limit, q.next_token)
+    return orders.list_orders(call.principal, q.page, q.limit, q.next_token)
 
 
 @api.route("/orders/{order_id}", "GET", summary="An order with its items and numbers", roles=BUYERS,
            response=OrderOut, errors=(404,))
 def get_order(call: Call, order_id: str):
-    return numbers.get_order(call.principal, order_id)
+    return orders.get_order(call.principal, order_id)

@@ -48,6 +48,11 @@ class QueueSpec:
     def visibility_timeout_seconds(self) -> int:
         return 6 * self.consumer_timeout_seconds  # AWS's advice for Lambda consumers
 
+    @property
+    def dead_letter(self) -> str:
+        """The logical name of its dead-letter queue."""
+        return f"{self.logical}-dlq"
+
 
 QUEUES = (
     QueueSpec(NOTIFICATIONS, consumer_timeout_seconds=30),

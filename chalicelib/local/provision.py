@@ -10,15 +10,11 @@ from chalicelib.persistence.ledger import ensure_platform_accounts
 from chalicelib import clock
 
 
-def dead_letter_name(logical: str) -> str:
-    return f"{logical}-dlq"
-
-
 def create_queues() -> None:
     settings = get_settings()
     sqs = queues._client()
     for spec in queues.QUEUES:
-        dlq_url = sqs.create_queue(QueueName=settings.queue_name(dead_letter_name(spec.logical)))["QueueUrl"]
+        dlq_url = sqs.create_queue(QueueName=settings.queue_name(spec.dead_letter))["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sqs.create_queue(
             QueueName=settings.queue_name(spec.logical),

@@ -11,7 +11,7 @@ from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenE
                            RouteMatcher, ThreadedHTTPServer)
 
 from chalicelib.domain.errors import DomainError, NotFound, ValidationFailed
-from chalicelib.http import error_body
+from chalicelib.caller import error_body
 
 
 class _MethodNotAllowed(ValidationFailed):

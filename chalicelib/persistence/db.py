@@ -13,25 +13,35 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.persistence.models import ALL_MODELS
 
 _bound_to: Settings | None = None
+_shared: Connection | None = None
 
 
 def configure(settings: Settings | None = None) -> None:
-    """Point every model at this stage's tables. Cheap when nothing changed (called per event)."""
-    global _bound_to
+    """Point every model at this stage's tables, through one DynamoDB connection (one botocore client)
+    for the whole process: models, transactions and authentication share it, and a warm Lambda reuses
+    it. Called once per invocation (http.py for routes, workers/ for events); cheap when nothing changed.
+    New settings (tests, the local runtime) bind everything again."""
+    global _bound_to, _shared
     settings = settings or get_settings()
     if _bound_to is settings:
         return
+    shared = Connection(region=settings.region, host=settings.dynamodb_endpoint)
     for model in ALL_MODELS:
         model.Meta.table_name = settings.table_name(model.logical_name)
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_endpoint
         model._connection = None  # PynamoDB caches the connection with the old host
-    _bound_to = settings
+        table = model._get_connection()  # its key schema; no client is built until a request
+        shared.add_meta_table(table.get_meta_table())
+        table.connection = shared
+    _shared, _bound_to = shared, settings
 
 
 def connection() -> Connection:
-    settings = get_settings()
-    return Connection(region=settings.region, host=settings.dynamodb_endpoint)
+    """The process's DynamoDB connection (for transactions)."""
+    configure()
+    assert _shared is not None
+    return _shared
 
 
 CONFLICT_ATTEMPTS = 6
@@ -92,7 +102,6 @@ def only_conflicts(error: TransactWriteError) -> bool:
 
 def transact_write(client_request_token: str | None = None) -> _TransactWrite:
     """A DynamoDB transaction: all of its writes happen, or none."""
-    configure()
     return _TransactWrite(connection=connection(), client_request_token=client_request_token)
 
 

@@ -10,7 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRequired
 from chalicelib.domain.ledger import BALANCE, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
-from chalicelib.persistence.db import configure, failed_items, transact_write
+from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import AccountModel, LedgerEntryModel, LedgerTransactionModel
 from chalicelib.persistence.pagination import Page, paginate
 
@@ -22,7 +22,6 @@ def open_account(account_id: str, owner_id: str | None, credit_limit: int, now: 
 
 
 def ensure_platform_accounts(now: datetime) -> None:
-    configure()
     for account_id in PLATFORM_ACCOUNTS:
         account = open_account(account_id, None, 0, now)
         try:
@@ -39,7 +38,6 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
     `enforce_limits` is off (charging for something already delivered). `also` adds writes that must
     happen with the posting (counters, a state change), in the same transaction. With `replay_ok` off, a
     posting already made raises InvalidState instead of returning it (a second completion must fail)."""
-    configure()
     transaction_id = str(uuid.uuid4())
     record = LedgerTransactionModel(
         idempotency_key=posting.idempotency_key,
@@ -119,7 +117,6 @@ def _account_exists(account_id: str) -> bool:
 
 
 def get_account(account_id: str) -> AccountModel:
-    configure()
     try:
         return AccountModel.get(account_id, consistent_read=True)
     except AccountModel.DoesNotExist:
@@ -127,8 +124,6 @@ def get_account(account_id: str) -> AccountModel:
 
 
 def list_entries(account_id: str, page: int, limit: int, next_token: str | None) -> Page:
-    configure()
-
     def run(start_key, count):
         return LedgerEntryModel.query(account_id, scan_index_forward=False, last_evaluated_key=start_key,
                                       limit=count)

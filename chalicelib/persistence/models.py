@@ -1,6 +1,6 @@
 """Every table, key, index and TTL of the product, as PynamoDB models.
 
-infra/resources.json is generated from these classes (see chalicelib/persistence/infra.py), and the
+infra/resources.json is generated from these classes (see infra/generate.py), and the
 local runtime and tests create their tables from them, so the three cannot drift.
 """
 from __future__ import annotations

@@ -12,8 +12,7 @@ from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import format_money, to_minor
 from chalicelib.gateways import queues
-from chalicelib.http import Principal
-from chalicelib.persistence.db import configure
+from chalicelib.caller import Principal
 from chalicelib.persistence.ledger import get_account, post
 from chalicelib.persistence.models import UserModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -24,7 +23,6 @@ TIMED = "SUSPENDED"  # suspension_key value of users in the timed_suspensions in
 
 def list_users(account_type: str | None, status: str | None, page: int, limit: int,
                next_token: str | None) -> Page:
-    configure()
     if account_type:
         index, hash_key = UserModel.by_type, account_type
     else:
@@ -40,7 +38,6 @@ def list_users(account_type: str | None, status: str | None, page: int, limit: i
 
 
 def get_user(user_id: str) -> UserModel:
-    configure()
     try:
         return UserModel.get(user_id, consistent_read=True)
     except UserModel.DoesNotExist:
@@ -100,7 +97,6 @@ def _lift_actions(now: datetime) -> list:
 
 def lift_expired_suspensions(now: datetime) -> int:
     """Scheduled: reactivate every user whose timed suspension has ended. Safe to run twice."""
-    configure()
     lifted = 0
     for entry in UserModel.timed_suspensions.query(TIMED, UserModel.suspended_until <= now):
         try:

@@ -13,8 +13,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import compliance as rules
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, field_error
 from chalicelib.domain.phones import is_e164
-from chalicelib.http import Principal
-from chalicelib.persistence.db import configure
+from chalicelib.caller import Principal
 from chalicelib.persistence.models import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
 from chalicelib.persistence.pagination import Page, paginate
 
@@ -40,7 +39,6 @@ def state_from_path(value: str) -> str:
 # --- DNC --------------------------------------------------------------------------------------
 
 def add_dnc(admin: Principal, phone_number: str, reason: str, list_type: str) -> DncEntryModel:
-    configure()
     entry = DncEntryModel(phone_number=phone_number, reason=reason, list_type=list_type, added_by=admin.user_id,
                           created_at=clock.now())
     entry.save()  # adding again updates the reason: the number is listed either way
@@ -54,7 +52,6 @@ def dnc_status(phone_number: str) -> dict:
 
 
 def _dnc_entry(phone_number: str) -> DncEntryModel | None:
-    configure()
     try:
         return DncEntryModel.get(phone_number)
     except DncEntryModel.DoesNotExist:
@@ -75,14 +72,12 @@ def set_tcpa_hours(start_time: str, end_time: str, timezone: str) -> dict:
     An empty window (start equal to end) would refuse every outbound call: 400."""
     if start_time == end_time:
         raise field_error("end_time", "EMPTY_CALLING_WINDOW", "The calling window must not be empty")
-    configure()
     ComplianceRuleModel(kind=TCPA, rule_key="window", created_at=clock.now(),
                         settings={"start_time": start_time, "end_time": end_time, "timezone": timezone}).save()
     return tcpa_hours()
 
 
 def tcpa_hours() -> dict:
-    configure()
     try:
         return ComplianceRuleModel.get(TCPA, "window").settings
     except ComplianceRuleModel.DoesNotExist:
@@ -93,7 +88,6 @@ def tcpa_hours() -> dict:
 # --- state restrictions -----------------------------------------------------------------------
 
 def add_restriction(state: str, reason: str | None) -> ComplianceRuleModel:
-    configure()
     rule = ComplianceRuleModel(kind=STATE, rule_key=state, reason=reason, created_at=clock.now())
     try:
         rule.save(condition=ComplianceRuleModel.rule_key.does_not_exist())
@@ -105,14 +99,12 @@ def add_restriction(state: str, reason: str | None) -> ComplianceRuleModel:
 
 
 def restrictions() -> list[dict]:
-    configure()
     return [{"state": r.rule_key, "reason": r.reason, "created_at": r.created_at}
             for r in ComplianceRuleModel.query(STATE)]
 
 
 def remove_restriction(state: str) -> None:
     state = state_from_path(state)
-    configure()
     try:
         ComplianceRuleModel.get(STATE, state).delete()
     except ComplianceRuleModel.DoesNotExist:
@@ -141,7 +133,6 @@ def check_call(owner_id: str, direction: str, from_number: str, to_number: str, 
 
 def list_refusals(principal: Principal, user_id: str | None, page: int, limit: int, next_token: str | None) -> Page:
     """Newest first. Buyers see their own; admins may name any user."""
-    configure()
     owner = user_id or principal.user_id
     if owner != principal.user_id and not principal.is_admin:
         raise Forbidden("Only admins may list another user's refusals")

@@ -15,8 +15,8 @@ from chalicelib.domain import tokens
 from chalicelib.domain.accounts import ACTIVE, effective_status, ensure_may_act
 from chalicelib.domain.errors import AuthenticationFailed, Conflict, DomainError, FieldProblem, RateLimited
 from chalicelib.domain.passwords import hash_password, verify_password
-from chalicelib.http import Principal
-from chalicelib.persistence.db import configure, connection, failed_conditions, transact_write
+from chalicelib.caller import Principal
+from chalicelib.persistence.db import connection, failed_conditions, transact_write
 from chalicelib.persistence.ledger import open_account
 from chalicelib.persistence.models import EmailClaimModel, LoginFailuresModel, SessionModel, UserModel
 
@@ -54,7 +54,6 @@ def create_user(email: str, password: str, first_name: str, last_name: str, comp
                 first_session: SessionModel | None = None) -> UserModel:
     """User, email claim, billing account (and the first session, if any) in one transaction: all exist,
     or none."""
-    configure()
     user = UserModel(
         user_id=user_id or str(uuid.uuid4()), email=email.lower(), password_hash=hash_password(password),
         first_name=first_name, last_name=last_name, company=company, account_type=account_type,
@@ -83,7 +82,6 @@ MAX_LOGIN_FAILURES = 5  # per email and window, known email or not
 
 
 def login(email: str, password: str) -> Issued:
-    configure()
     now = clock.now()
     window = _login_window(email, now)
     _refuse_if_throttled(window, now)
@@ -204,7 +202,6 @@ def _revoke(session: SessionModel, reason: str) -> bool:
 def refresh(refresh_token: str) -> Issued:
     """Rotate: the presented token dies, a new one is issued. Presenting a rotated-away token again
     means it was copied, so the whole session (every token rotated from that login) is revoked."""
-    configure()
     now = clock.now()
     session_id, secret = tokens.parse_refresh_token(refresh_token)
     presented = tokens.hash_secret(secret)
@@ -273,7 +270,6 @@ def revoke_all_sessions(user_id: str, reason: str) -> int:
 def authenticate(access_token: str) -> Principal:
     """Every authenticated request: a valid token, a live session, an account allowed to act.
     User and session are read in one round trip, so suspension and logout apply at once."""
-    configure()
     now = clock.now()
     claims = tokens.verify_access_token(get_settings(), access_token, now)
     with TransactGet(connection=connection()) as tx:

@@ -7,18 +7,16 @@ from chalice import Blueprint, Rate
 
 from chalicelib import clock
 from chalicelib.gateways.queues import AUCTION_CLOSING
-from chalicelib.http import validate
+from chalicelib.caller import validate
 from chalicelib.observability import logger
-from chalicelib.persistence.db import configure
 from chalicelib.schemas.exchange import AuctionCloseMessage
-from chalicelib.services.exchange import close_if_due, sweep_auctions
+from chalicelib.services.auctions import close_if_due, sweep_auctions
 
 bp = Blueprint(__name__)
 
 
 @bp.on_sqs_message(queue=AUCTION_CLOSING, batch_size=1)
 def close_auctions(event):
-    configure()
     for record in event:
         message = validate(AuctionCloseMessage, json.loads(record.body))
         closed = close_if_due(message.auction_id, clock.now())

@@ -6,11 +6,12 @@ import json
 from chalice import Blueprint, Rate
 
 from chalicelib import clock
-from chalicelib.http import validate
+from chalicelib.caller import validate
 from chalicelib.observability import logger
 from chalicelib.schemas.numbers import ProvisionMessage
 from chalicelib.gateways.queues import NUMBER_PROVISIONING
-from chalicelib.services.numbers import charge_monthly_fees, provision_order, sweep_pending_orders
+from chalicelib.services.fees import charge_monthly_fees
+from chalicelib.services.orders import provision_order, sweep_pending_orders
 
 bp = Blueprint(__name__)
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from chalicelib.persistence.models import AccountModel, CallModel, ComplianceRefusalModel, LedgerEntryModel
-from chalicelib.services.exchange import sweep_auctions
+from chalicelib.services.auctions import sweep_auctions
 
 CALLER = "+14155552671"  # San Francisco, CA
 CALLEE = "+12125552671"  # New York, NY

@@ -12,10 +12,10 @@ import pytest
 from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import to_minor
-from chalicelib.http import Principal
+from chalicelib.caller import Principal
 from chalicelib.persistence.ledger import get_account, open_account, post
 from chalicelib.persistence.models import AuctionModel, BidModel, LedgerEntryModel
-from chalicelib.services import exchange
+from chalicelib.services import auctions, bid_profiles, bids, calls, routing
 
 SELLERS = 100
 CALL = {"from_number": "+14155552671", "to_number": "+12125552671", "direction": "inbound"}
@@ -70,15 +70,15 @@ def test_concurrent_bids_close_and_complete(moto_server, clock):
     buyer = user("buyer", clock, funds="10.00")
     with ThreadPoolExecutor(16) as pool:
         sellers = list(pool.map(lambda _: user("seller", clock, funds="50.00"), range(SELLERS)))
-        list(pool.map(lambda s: exchange.create_profile(s, {
+        list(pool.map(lambda s: bid_profiles.create_profile(s, {
             "criteria": {"geography": {"countries": ["US"]}}, "bid_amount": "2.00", "destination_number": "+13125552671"}), sellers))
-    call = exchange.create_call(buyer, CALL)
-    auction = exchange.create_auction(buyer, call.call_id, "1.00", 900)
+    call = calls.create_call(buyer, CALL)
+    auction = auctions.create_auction(buyer, call.call_id, "1.00", 900)
 
     # 100 sellers at once, each with its own amount (1.01 .. 2.00): every bid stands.
     amounts = [f"{1 + (i + 1) / 100:.2f}" for i in range(SELLERS)]
     with ThreadPoolExecutor(SELLERS) as pool:
-        placed = list(pool.map(lambda pair: exchange.place_bid(pair[0], auction.auction_id, pair[1]),
+        placed = list(pool.map(lambda pair: bids.place_bid(pair[0], auction.auction_id, pair[1]),
                                zip(sellers, amounts)))
     assert len(placed) == SELLERS
     stored = {b.seller_id: int(b.amount) for b in BidModel.query(auction.auction_id, consistent_read=True)}
@@ -90,7 +90,7 @@ def test_concurrent_bids_close_and_complete(moto_server, clock):
 
     def rebid(amount):
         try:
-            return exchange.place_bid(rebidder, auction.auction_id, amount)
+            return bids.place_bid(rebidder, auction.auction_id, amount)
         except Exception as error:  # a lower re-bid that lost the race is refused, never stored
             return error
 
@@ -102,22 +102,22 @@ def test_concurrent_bids_close_and_complete(moto_server, clock):
 
     # Closing from many places at once: one winner, the same for everyone.
     with ThreadPoolExecutor(10) as pool:
-        closes = list(pool.map(lambda _: exchange.close_auction(auction.auction_id, clock()), range(10)))
+        closes = list(pool.map(lambda _: auctions.close_auction(auction.auction_id, clock()), range(10)))
     assert {a.winner["seller_id"] for a in closes} == {rebidder.user_id}
     assert {a.closed_at for a in closes} == {closes[0].closed_at}
-    assert exchange.sweep_auctions(clock()) == 0
+    assert auctions.sweep_auctions(clock()) == 0
 
     # The close message, the sweeper and the buyer together, after the end: still the same single winner.
     clock.advance(seconds=901)
     with ThreadPoolExecutor(3) as pool:
-        list(pool.map(lambda close: close(), [lambda: exchange.close_if_due(auction.auction_id, clock()),
-                                              lambda: exchange.sweep_auctions(clock()),
-                                              lambda: exchange.complete_auction(buyer, auction.auction_id)]))
+        list(pool.map(lambda close: close(), [lambda: auctions.close_if_due(auction.auction_id, clock()),
+                                              lambda: auctions.sweep_auctions(clock()),
+                                              lambda: auctions.complete_auction(buyer, auction.auction_id)]))
     assert AuctionModel.get(auction.auction_id).winner == closes[0].winner
 
     def route(_):
         try:
-            return exchange.route_call(buyer, call.call_id)
+            return routing.route_call(buyer, call.call_id)
         except InvalidState as error:
             return error
 
@@ -125,12 +125,12 @@ def test_concurrent_bids_close_and_complete(moto_server, clock):
         routes = list(pool.map(route, range(5)))
     assert sum(not isinstance(r, InvalidState) for r in routes) == 1
     assert get_account(rebidder.user_id).held == to_minor(max(rebids))
-    exchange.change_status(buyer, call.call_id, "ringing")
-    exchange.change_status(buyer, call.call_id, "in_progress")
+    calls.change_status(buyer, call.call_id, "ringing")
+    calls.change_status(buyer, call.call_id, "in_progress")
 
     def complete(_):
         try:
-            return exchange.complete_call(buyer, call.call_id, 120)
+            return calls.complete_call(buyer, call.call_id, 120)
         except InvalidState as error:
             return error
 

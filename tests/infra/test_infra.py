@@ -20,7 +20,7 @@ from chalice.config import Config
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.gateways.queues import QUEUES
-from chalicelib.persistence import infra
+from infra import generate as infra
 from chalicelib.persistence.models import ALL_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,7 +228,7 @@ def test_functions_use_their_own_policy_and_managed_log_groups(stage):
 
 
 # Calls that would need IAM actions the roles do not have. A match means: add the action to
-# chalicelib/persistence/infra.py and regenerate (python -m chalicelib.persistence.infra).
+# infra/generate.py and regenerate (python -m infra.generate).
 NEEDS_MORE_PERMISSIONS = {
     r"\.delete\(": "dynamodb:DeleteItem",
     r"\.condition_check\(": "dynamodb:ConditionCheckItem",

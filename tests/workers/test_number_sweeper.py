@@ -4,7 +4,7 @@ import pytest
 
 from chalicelib.gateways import queues, twilio
 from chalicelib.persistence.models import AccountModel, NumberModel, OrderModel
-from chalicelib.services.numbers import NOT_PROVISIONED
+from chalicelib.services.orders import NOT_PROVISIONED
 from tests.api.test_numbers import buy, funded_buyer, run_provisioning, search
 from tests.helpers import Api
 

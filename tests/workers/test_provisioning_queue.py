@@ -2,7 +2,6 @@
 from app import app
 from chalicelib.gateways import queues
 from chalicelib.local.dispatcher import Dispatcher
-from chalicelib.local.provision import dead_letter_name
 from chalicelib.persistence.models import OrderModel
 from tests.helpers import Api
 
@@ -34,7 +33,7 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(client, aws,
 
     spec = next(s for s in queues.QUEUES if s.logical == queues.NUMBER_PROVISIONING)
     assert deliveries == spec.max_receive_count
-    dlq_url = sqs.get_queue_url(QueueName=f"callx-test-{dead_letter_name(queues.NUMBER_PROVISIONING)}")["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName=f"callx-test-{queues.NUMBER_PROVISIONING}-dlq")["QueueUrl"]
     [dead] = sqs.receive_message(QueueUrl=dlq_url).get("Messages", [])
     assert order_id in dead["Body"]
     assert OrderModel.get(order_id).status == "PENDING"

@@ -1,7 +1,7 @@
 """Generates infra/: the AWS resources Chalice does not create, from the models and queue specs.
 
-    python -m chalicelib.persistence.infra            # rewrite the generated files
-    python -m chalicelib.persistence.infra --check    # exit 1 if a committed file is out of date
+    python -m infra.generate            # rewrite the generated files
+    python -m infra.generate --check    # exit 1 if a committed file is out of date
 
 `make package` merges infra/resources.json into Chalice's own template
 (`chalice package --merge-template infra/resources.json out/`). The fragment holds:
@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.gateways.queues import QUEUES, QueueSpec
-from chalicelib.local.provision import dead_letter_name
 from chalicelib.persistence.models import ALL_MODELS, BaseModel
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 RESOURCES_FILE = ROOT / "infra" / "resources.json"
 
 STAGES = ("dev", "prod")  # the stages of .chalice/config.json
@@ -195,7 +194,7 @@ def table_resource(model: type[BaseModel]) -> dict[str, Any]:
 # --- queues -----------------------------------------------------------------------------------
 
 def queue_resources(spec: QueueSpec) -> dict[str, Any]:
-    dead_letter = dead_letter_name(spec.logical)
+    dead_letter = spec.dead_letter
     return {
         queue_id(spec): {
             "Type": "AWS::SQS::Queue",
@@ -429,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path.relative_to(ROOT)}")
     if args.check and stale:
         for path in stale:
-            print(f"{path.relative_to(ROOT)} is out of date; run: python -m chalicelib.persistence.infra",
+            print(f"{path.relative_to(ROOT)} is out of date; run: python -m infra.generate",
                   file=sys.stderr)
         return 1
     return 0

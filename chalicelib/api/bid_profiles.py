@@ -1,0 +1,39 @@
+"""Sellers' bid profiles."""
+from chalicelib.http import SELLERS, Api, Call, Reply
+from chalicelib.schemas.common import PageQuery
+from chalicelib.schemas.exchange import BidProfileOut, BidProfileRequest, BidProfileUpdate
+from chalicelib.services import bid_profiles
+
+api = Api(__name__, tag="exchange")
+
+
+@api.route("/bid-profiles", "POST", summary="Create a bid profile", roles=SELLERS, body=BidProfileRequest,
+           response=BidProfileOut, status=201)
+def create_profile(call: Call):
+    return bid_profiles.create_profile(call.principal, call.body.model_dump())
+
+
+@api.route("/bid-profiles", "GET", summary="The caller's bid profiles", roles=SELLERS, query=PageQuery,
+           response=BidProfileOut, paginated=True)
+def list_profiles(call: Call):
+    q = call.query
+    return bid_profiles.list_profiles(call.principal, q.page, q.limit, q.next_token)
+
+
+@api.route("/bid-profiles/{profile_id}", "GET", summary="A bid profile", roles=SELLERS, response=BidProfileOut,
+           errors=(404,))
+def get_profile(call: Call, profile_id: str):
+    return bid_profiles.get_profile(call.principal, profile_id)
+
+
+@api.route("/bid-profiles/{profile_id}", "PUT", summary="Change a bid profile", roles=SELLERS,
+           body=BidProfileUpdate, response=BidProfileOut, errors=(404,))
+def update_profile(call: Call, profile_id: str):
+    return bid_profiles.update_profile(call.principal, profile_id, call.body.model_dump(exclude_unset=True))
+
+
+@api.route("/bid-profiles/{profile_id}", "DELETE", summary="Delete a bid profile", roles=SELLERS, status=204,
+           errors=(404,))
+def delete_profile(call: Call, profile_id: str):
+    bid_profiles.delete_profile(call.principal, profile_id)
+    return Reply(status=204)

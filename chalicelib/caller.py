@@ -1,0 +1,81 @@
+"""Who is calling, whether what they sent is valid, and how a refusal reads: a leaf every layer may import.
+
+`Principal` is the authenticated caller that routes hand to services; `validate` checks a payload
+(a request body, query or an SQS message) against its pydantic model and turns problems into the
+product's ValidationFailed, never echoing what the caller typed; `error_body` is the error envelope.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.domain.errors import DomainError, FieldProblem, ValidationFailed
+
+
+@dataclass
+class Principal:
+    user_id: str
+    account_type: str
+    session_id: str
+    user: Any  # persistence.models.UserModel
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account_type == "admin"
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+_EMAIL_PROBLEM = "value is not a valid email address"
+_ECHO_RISK = re.compile(r"[<>&]|[^\x20-\x7e]")
+
+
+def _field_name(loc: tuple, where: str) -> str:
+    """A problem's field, as a dotted path of names and indices. A name that is not a plain identifier
+    (an unknown key like "<script>") was typed by the caller and is not echoed: `where` stands in."""
+    parts = []
+    for part in loc:
+        if isinstance(part, int) or _PLAIN_NAME.fullmatch(str(part)):
+            parts.append(str(part))
+        else:
+            parts.append(where)
+            break
+    return ".".join(parts) or where
+
+
+def _problem_message(err: dict) -> str:
+    """Pydantic's message, unless it could carry what the caller sent (email-validator quotes the bad
+    characters): then a fixed sentence."""
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if message.startswith(_EMAIL_PROBLEM):
+        return "Must be a valid email address"
+    if _ECHO_RISK.search(message):
+        return "Invalid value"
+    return message
+
+
+def validate(model: type[BaseModel], data: Any, where: str = "body") -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [
+            FieldProblem(_field_name(err["loc"], where), err["type"].upper(), _problem_message(err))
+            for err in exc.errors(include_input=False, include_url=False)
+        ]
+        message = details[0].message if len(details) == 1 else "Request validation failed"
+        raise ValidationFailed(message, code="VALIDATION_FAILED", details=details) from None
+
+
+def error_body(error: DomainError, request_id: str) -> dict:
+    return {
+        "success": False,
+        "error": {
+            "type": error.type,
+            "code": error.code,
+            "message": error.message,
+            "details": [vars(d) for d in error.details],
+            "request_id": request_id,
+        },
+    }

@@ -1,0 +1,13 @@
+"""An auction's states and its clock, as plain values and functions."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+OPEN, CLOSED = "open", "closed"
+MAX_QUEUE_DELAY_SECONDS = 900  # SQS delays a message at most 15 minutes
+
+
+def close_delay(ends_at: datetime, now: datetime) -> int:
+    """Seconds to delay the closing message so it arrives at the end time (at least 1, at most SQS's cap)."""
+    return min(MAX_QUEUE_DELAY_SECONDS, max(1, math.ceil((ends_at - now).total_seconds())))

@@ -1,0 +1,120 @@
+"""Sellers' bid profiles: what calls they want, what they pay, and how much a day."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from chalicelib import clock
+from chalicelib.caller import Principal
+from chalicelib.domain import routing
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.money import to_minor
+from chalicelib.persistence.models import BidProfileModel, ProfileSpendModel
+from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.services.access import fetch, owned
+
+
+def _not_found() -> NotFound:
+    return NotFound("Bid profile not found", code="BID_PROFILE_NOT_FOUND")
+
+
+def _criteria(criteria: dict, current: dict | None = None) -> dict:
+    """Stored criteria (max_budget in minor units). Given `current`, only the fields given change."""
+    merged = {**(current or {}), **criteria}
+    merged["geography"] = {**(current or {}).get("geography", {}), **criteria.get("geography", {})}
+    if "max_budget" in criteria:
+        budget = criteria["max_budget"]
+        merged["max_budget"] = to_minor(budget) if budget is not None else None
+    return merged
+
+
+def create_profile(principal: Principal, body: dict) -> BidProfileModel:
+    now = clock.now()
+    active = body.get("active", True)
+    profile = BidProfileModel(
+        profile_id=str(uuid.uuid4()), seller_id=principal.user_id, criteria=_criteria(body.get("criteria") or {}),
+        bid_amount=to_minor(body["bid_amount"]), destination_number=body["destination_number"], active=active,
+        active_key="ACTIVE" if active else None, created_at=now, updated_at=now)
+    profile.save(condition=BidProfileModel.profile_id.does_not_exist())
+    return profile
+
+
+def get_profile(principal: Principal, profile_id: str) -> BidProfileModel:
+    return owned(fetch(BidProfileModel, profile_id, _not_found()), "seller_id", principal, _not_found())
+
+
+def list_profiles(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:
+    seller = principal.user_id
+
+    def run(start_key, count):
+        return BidProfileModel.by_seller.query(seller, scan_index_forward=False, last_evaluated_key=start_key,
+                                               limit=count)
+
+    return paginate(run, lambda: BidProfileModel.by_seller.count(seller), scope=f"profiles:{seller}",
+                    page=page, limit=limit, next_token=next_token)
+
+
+def update_profile(principal: Principal, profile_id: str, changes: dict) -> BidProfileModel:
+    profile = get_profile(principal, profile_id)
+    actions = [BidProfileModel.updated_at.set(clock.now())]
+    if changes.get("criteria") is not None:
+        actions.append(BidProfileModel.criteria.set(_criteria(changes["criteria"], profile.criteria)))
+    if changes.get("bid_amount") is not None:
+        actions.append(BidProfileModel.bid_amount.set(to_minor(changes["bid_amount"])))
+    if changes.get("destination_number") is not None:
+        actions.append(BidProfileModel.destination_number.set(changes["destination_number"]))
+    if changes.get("active") is not None:
+        actions.append(BidProfileModel.active.set(changes["active"]))
+        actions.append(BidProfileModel.active_key.set("ACTIVE") if changes["active"]
+                       else BidProfileModel.active_key.remove())
+    profile.update(actions=actions)
+    return profile
+
+
+def delete_profile(principal: Principal, profile_id: str) -> None:
+    get_profile(principal, profile_id).delete()
+
+
+# --- what routing and bidding read ----------------------------------------------------------
+
+def budget_of(profile: BidProfileModel) -> int | None:
+    """The profile's daily max_budget in minor units; None for no cap."""
+    budget = (profile.criteria or {}).get("max_budget")
+    return None if budget is None else int(budget)
+
+
+def candidate(profile: BidProfileModel, spent_today: int = 0) -> routing.Candidate:
+    criteria = profile.criteria or {}
+    budget = budget_of(profile)
+    return routing.Candidate(
+        profile_id=profile.profile_id, seller_id=profile.seller_id, bid_amount=int(profile.bid_amount),
+        created_at=profile.created_at, countries=tuple(criteria.get("geography", {}).get("countries") or ()),
+        states=tuple(criteria.get("geography", {}).get("states") or ()),
+        call_types=tuple(criteria.get("call_type") or ()),
+        keywords=tuple(criteria.get("keywords") or ()),
+        budget_left=None if budget is None else budget - spent_today)
+
+
+def spend_key(profile_id: str, now: datetime) -> str:
+    return f"{profile_id}#{now:%Y-%m-%d}"
+
+
+def spent_today(profile_ids: list[str], now: datetime) -> dict[str, int]:
+    keys = [spend_key(p, now) for p in profile_ids]
+    return {s.spend_key.partition("#")[0]: int(s.spent) for s in ProfileSpendModel.batch_get(keys)}
+
+
+def best_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> BidProfileModel | None:
+    """Instant routing: the best active profile that matches the call, has budget left today and is not
+    the buyer's own."""
+    profiles = {p.profile_id: p for p in BidProfileModel.active_profiles.query("ACTIVE")}
+    spent = spent_today(list(profiles), now) if profiles else {}
+    candidates = [candidate(p, spent.get(p.profile_id, 0)) for p in profiles.values()]
+    winner = routing.choose(candidates, facts, buyer_id=buyer_id)
+    return profiles[winner.profile_id] if winner else None
+
+
+def seller_profiles_matching(seller_id: str, facts: routing.CallFacts) -> list[BidProfileModel]:
+    """The seller's active profiles that match a call."""
+    return [p for p in BidProfileModel.by_seller.query(seller_id)
+            if p.active and routing.matches(candidate(p), facts)]

@@ -1,0 +1,93 @@
+"""Calls a buyer brings: created compliant, listed, moved along their lifecycle, completed."""
+from __future__ import annotations
+
+import uuid
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock
+from chalicelib.caller import Principal
+from chalicelib.domain import calls as lifecycle
+from chalicelib.domain import phones, routing
+from chalicelib.domain.errors import InvalidState, NotFound
+from chalicelib.persistence.models import CallModel
+from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.services import compliance, settlement
+from chalicelib.services.access import fetch, owned
+
+
+def not_found() -> NotFound:
+    return NotFound("Call not found", code="CALL_NOT_FOUND")
+
+
+def facts(call: CallModel) -> routing.CallFacts:
+    """What the call states, for matching it to bid profiles."""
+    return routing.CallFacts(call.caller_country, call.caller_state, call.call_type, tuple(call.keywords or ()))
+
+
+def create_call(principal: Principal, body: dict) -> CallModel:
+    now = clock.now()
+    compliance.check_call(principal.user_id, body["direction"], body["from_number"], body["to_number"], now)
+    call = CallModel(
+        call_id=str(uuid.uuid4()), owner_id=principal.user_id, from_number=body["from_number"],
+        to_number=body["to_number"], direction=body["direction"], call_type=body.get("call_type"),
+        keywords=body.get("keywords") or [], caller_country=phones.country_of(body["from_number"]),
+        caller_state=phones.state_of(body["from_number"]), status=lifecycle.PENDING, created_at=now, updated_at=now)
+    call.save(condition=CallModel.call_id.does_not_exist())
+    return call
+
+
+def get_call(principal: Principal, call_id: str) -> CallModel:
+    """The buyer who brought it, the seller it was routed to, or an admin."""
+    call = fetch(CallModel, call_id, not_found())
+    if principal.user_id not in (call.owner_id, call.seller_id) and not principal.is_admin:
+        raise not_found()
+    return call
+
+
+def buyers_call(principal: Principal, call_id: str) -> CallModel:
+    """A call its buyer (or an admin) may act on."""
+    return owned(get_call(principal, call_id), "owner_id", principal, not_found())
+
+
+def list_calls(principal: Principal, status: str | None, page: int, limit: int, next_token: str | None) -> Page:
+    owner = principal.user_id
+    condition = (CallModel.status == status) if status else None
+
+    def run(start_key, count):
+        return CallModel.by_owner.query(owner, filter_condition=condition, scan_index_forward=False,
+                                        last_evaluated_key=start_key, limit=count)
+
+    return paginate(run, lambda: CallModel.by_owner.count(owner, filter_condition=condition),
+                    scope=f"calls:{owner}:{status}", page=page, limit=limit, next_token=next_token)
+
+
+def change_status(principal: Principal, call_id: str, target: str) -> CallModel:
+    call = buyers_call(principal, call_id)
+    if target == lifecycle.QUEUED:
+        raise InvalidState("A call is queued by routing it: POST /calls/{id}/route")
+    if target == lifecycle.COMPLETED:
+        raise InvalidState("A call is completed, and billed, by POST /calls/{id}/complete")
+    lifecycle.ensure_transition(call.status, target)
+    if call.price and target in lifecycle.UNDELIVERED:
+        return settlement.release_undelivered(call, target)
+    return _transition(call, target)
+
+
+def complete_call(principal: Principal, call_id: str, duration: int) -> CallModel:
+    """Bill the call once: the status change and the money are one transaction."""
+    call = buyers_call(principal, call_id)
+    lifecycle.ensure_transition(call.status, lifecycle.COMPLETED)
+    return settlement.settle(call, duration)
+
+
+def _transition(call: CallModel, target: str) -> CallModel:
+    """Conditional on the status we read: of two concurrent transitions only one applies."""
+    try:
+        call.update(actions=[CallModel.status.set(target), CallModel.updated_at.set(clock.now())],
+                    condition=CallModel.status == call.status)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise InvalidState("The call changed state meanwhile; read it and try again") from None
+    return call

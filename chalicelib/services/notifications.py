@@ -1,0 +1,45 @@
+"""Users' notification inboxes: delivered once per message, however often SQS repeats it."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.caller import Principal
+from chalicelib.observability import logger
+from chalicelib.persistence.models import NotificationModel
+from chalicelib.persistence.pagination import Page, paginate
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.notifications import NotificationMessage
+
+
+def list_notifications(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:
+    user_id = principal.user_id
+
+    def run(start_key, count):
+        return NotificationModel.query(user_id, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
+
+    return paginate(run, lambda: NotificationModel.count(user_id), scope=f"notifications:{user_id}",
+                    page=page, limit=limit, next_token=next_token)
+
+
+def deliver(message: "NotificationMessage") -> bool:
+    """Create-only write keyed by the producer's notification id: a redelivery is a no-op."""
+    item = NotificationModel(
+        user_id=message.user_id,
+        notification_key=f"{message.created_at.isoformat()}#{message.notification_id}",
+        notification_id=message.notification_id,
+        kind=message.kind,
+        subject=message.subject,
+        message=message.message,
+        created_at=message.created_at,
+    )
+    try:
+        item.save(condition=NotificationModel.notification_key.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        logger.info("Duplicate notification ignored", extra={"notification_id": message.notification_id})
+        return False
+    return True

@@ -1,0 +1,93 @@
+"""Routing a call to the seller who takes it: the auction's winner, or without an auction the best
+matching bid profile. The price is held from the seller and counted against the profile's daily
+budget in the same transaction that routes the call, so neither can be overspent by calls routed at
+the same time."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.caller import Principal
+from chalicelib.config import get_settings
+from chalicelib.domain import calls as lifecycle
+from chalicelib.domain.auctions import OPEN
+from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, ValidationFailed
+from chalicelib.domain.ledger import hold
+from chalicelib.persistence.db import failed_items
+from chalicelib.persistence.ledger import get_account, post
+from chalicelib.persistence.models import AuctionModel, BidProfileModel, CallModel, ProfileSpendModel
+from chalicelib.services import auctions, bid_profiles, calls
+from chalicelib.services.access import fetch
+
+
+def _no_bids() -> ValidationFailed:
+    return ValidationFailed("No bids available for this call", code="NO_BIDS_AVAILABLE")
+
+
+def route_call(principal: Principal, call_id: str) -> CallModel:
+    call = calls.buyers_call(principal, call_id)
+    lifecycle.ensure_transition(call.status, lifecycle.QUEUED)
+    now = clock.now()
+    if get_account(call.owner_id).spendable < get_settings().telephony_rate_per_minute:
+        raise PaymentRequired("Your balance cannot pay for the call's minutes", code="INSUFFICIENT_FUNDS")
+    if call.auction_id:
+        profile, price = _auction_winner(call, now)
+        same_auction = CallModel.auction_id == call.auction_id
+    else:
+        profile = bid_profiles.best_for(calls.facts(call), call.owner_id, now)
+        if profile is None:
+            raise _no_bids()
+        price = int(profile.bid_amount)
+        same_auction = CallModel.auction_id.does_not_exist()  # no auction was opened meanwhile
+    return _route(call, profile, price, same_auction, now)
+
+
+def _auction_winner(call: CallModel, now: datetime) -> tuple[BidProfileModel, int]:
+    auction = AuctionModel.get(call.auction_id, consistent_read=True)
+    if auction.status == OPEN and auction.ends_at <= now:
+        auction = auctions.close_auction(auction.auction_id, now)
+    if auction.status == OPEN:
+        raise Conflict("The call's auction is still open", code="AUCTION_OPEN")
+    if not auction.winner:
+        raise _no_bids()
+    profile = fetch(BidProfileModel, auction.winner["profile_id"], ValidationFailed(
+        "The winning seller has deleted its bid profile", code="NO_BIDS_AVAILABLE"))
+    return profile, int(auction.winner["amount"])
+
+
+def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, now: datetime) -> CallModel:
+    budget = bid_profiles.budget_of(profile)
+    budget_used_up = ValidationFailed("The winning seller's daily budget is used up", code="NO_BIDS_AVAILABLE")
+    if budget is not None and budget < price:
+        raise budget_used_up
+    spend = ProfileSpendModel(spend_key=bid_profiles.spend_key(profile.profile_id, now))
+
+    def route(tx: TransactWrite) -> None:
+        tx.update(call, actions=[
+            CallModel.status.set(lifecycle.QUEUED), CallModel.updated_at.set(now),
+            CallModel.seller_id.set(profile.seller_id), CallModel.profile_id.set(profile.profile_id),
+            CallModel.price.set(price), CallModel.destination_number.set(profile.destination_number),
+            CallModel.routed_at.set(now), CallModel.spend_key.set(spend.spend_key),
+        ], condition=(CallModel.status == lifecycle.PENDING) & same_auction)
+        within_budget = None if budget is None else \
+            ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
+        tx.update(spend, actions=[ProfileSpendModel.spent.add(price),
+                                  ProfileSpendModel.purge_at.set(now + timedelta(days=3))], condition=within_budget)
+
+    try:
+        post(hold(f"call_hold:{call.call_id}", profile.seller_id, price,
+                  f"Call {call.call_id}: price held until it ends", call.call_id), now, also=route, replay_ok=False)
+    except PaymentRequired:
+        raise PaymentRequired("The winning seller cannot pay for this call", code="INSUFFICIENT_FUNDS") from None
+    except TransactWriteError as error:
+        failed = failed_items(error)
+        if call in failed:
+            raise InvalidState("The call changed state meanwhile; read it and try again") from None
+        if spend in failed:
+            raise budget_used_up from None
+        raise
+    call.refresh(consistent_read=True)
+    return call
