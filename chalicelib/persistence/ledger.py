@@ -93,7 +93,7 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
 
 def _account_change(account_id: str, entries: list[Entry], enforce_limits: bool) -> dict:
     """ADD to each bucket; a debit of a user's account must stay within what it may spend."""
-    actions, condition = [], AccountModel.account_id.exists()
+    actions, condition = [AccountModel.entry_count.add(len(entries))], AccountModel.account_id.exists()
     for entry in entries:
         bucket, amount = entry.bucket, entry.amount
         limited = enforce_limits and amount < 0 and not is_platform(account_id)
@@ -128,5 +128,5 @@ def list_entries(account_id: str, page: int, limit: int, next_token: str | None)
         return LedgerEntryModel.query(account_id, scan_index_forward=False, last_evaluated_key=start_key,
                                       limit=count)
 
-    return paginate(run, lambda: LedgerEntryModel.count(account_id), scope=f"entries:{account_id}",
+    return paginate(run, lambda: int(get_account(account_id).entry_count), scope=f"entries:{account_id}",
                     page=page, limit=limit, next_token=next_token)

@@ -170,6 +170,7 @@ class AccountModel(BaseModel):
     credit_limit = NumberAttribute(default=0)
     # balance + credit_limit, kept beside them so "may this debit happen" is one write condition.
     spendable = NumberAttribute(default=0)
+    entry_count = NumberAttribute(default=0)  # ledger entries of the account (its statement's total)
     created_at = UTCDateTimeAttribute()
 
 
@@ -250,6 +251,15 @@ class BillableNumbers(GlobalSecondaryIndex):
     number_id = UnicodeAttribute(range_key=True)
 
 
+class NumbersByOwnerStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_owner_status"
+        projection = AllProjection()
+
+    owner_status = UnicodeAttribute(hash_key=True)  # "<owner_id>#<status>"
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class NumberModel(BaseModel):
     """A phone number bought through the exchange. Released numbers stay, as history."""
 
@@ -269,6 +279,7 @@ class NumberModel(BaseModel):
     region = UnicodeAttribute(null=True)
     locality = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="ACTIVE")  # ACTIVE | RELEASED
+    owner_status = UnicodeAttribute()  # "<owner_id>#<status>"
     routing = UnicodeAttribute(default="custom")  # custom (voice_url) | exchange
     voice_url = UnicodeAttribute(null=True)
     voice_method = UnicodeAttribute(default="POST")
@@ -282,6 +293,7 @@ class NumberModel(BaseModel):
     released_at = UTCDateTimeAttribute(null=True)
 
     by_owner = NumbersByOwner()
+    by_owner_status = NumbersByOwnerStatus()
     billable = BillableNumbers()
 
 
@@ -370,6 +382,19 @@ class UserStatsModel(BaseModel):
     spend = NumberAttribute(default=0)  # minor units
 
 
+class CounterModel(BaseModel):
+    """How many items a listing has (e.g. "calls#<owner>", "calls#<owner>#completed"), kept by the
+    transactions that add, remove or move them: a list's total is one read, never a count."""
+
+    logical_name = "counters"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    counter_key = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
 # --- exchange: calls, compliance, bid profiles, auctions, bids ----------------------------------
 
 class CallsByOwner(GlobalSecondaryIndex):
@@ -378,6 +403,17 @@ class CallsByOwner(GlobalSecondaryIndex):
         projection = AllProjection()
 
     owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CallsByOwnerStatus(GlobalSecondaryIndex):
+    """A buyer's calls in one status, newest first: a status-filtered list reads only what it returns."""
+
+    class Meta:
+        index_name = "by_owner_status"
+        projection = AllProjection()
+
+    owner_status = UnicodeAttribute(hash_key=True)  # "<owner_id>#<status>"
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -399,6 +435,7 @@ class CallModel(BaseModel):
     caller_country = UnicodeAttribute(null=True)
     caller_state = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
+    owner_status = UnicodeAttribute()  # "<owner_id>#<status>", moved with every status change
     auction_id = UnicodeAttribute(null=True)
     seller_id = UnicodeAttribute(null=True)
     profile_id = UnicodeAttribute(null=True)
@@ -414,6 +451,7 @@ class CallModel(BaseModel):
     completed_at = UTCDateTimeAttribute(null=True)
 
     by_owner = CallsByOwner()
+    by_owner_status = CallsByOwnerStatus()
 
 
 class ComplianceRefusalModel(BaseModel):
@@ -471,17 +509,6 @@ class ProfilesBySeller(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
-class ActiveProfiles(GlobalSecondaryIndex):
-    """Sparse: active profiles only, the candidates of instant routing."""
-
-    class Meta:
-        index_name = "active"
-        projection = AllProjection()
-
-    active_key = UnicodeAttribute(hash_key=True)
-    profile_id = UnicodeAttribute(range_key=True)
-
-
 class BidProfileModel(BaseModel):
     logical_name = "bid_profiles"
 
@@ -494,12 +521,35 @@ class BidProfileModel(BaseModel):
     bid_amount = NumberAttribute()  # minor units
     destination_number = UnicodeAttribute()
     active = BooleanAttribute(default=True)
-    active_key = UnicodeAttribute(null=True)  # "ACTIVE" while active
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # Bumped by every write; a write is conditional on the revision it read, so the profile and its
+    # RouteEntryModel items change together (None: written before revisions were kept).
+    revision = NumberAttribute(null=True)
 
     by_seller = ProfilesBySeller()
-    active_profiles = ActiveProfiles()
+
+
+class RouteEntryModel(BaseModel):
+    """Where instant routing finds an active bid profile: one item per "<country or *>#<state or *>" key
+    its geography targets (domain/routing.profile_keys), each a copy of the profile, so a call reads the
+    profiles of its own 4 keys (domain/routing.call_keys) and nothing else. Written in the transaction
+    that creates, changes or deletes the profile (persistence/route_entries.py); an inactive profile
+    has none."""
+
+    logical_name = "route_entries"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    route_key = UnicodeAttribute(hash_key=True)  # "US#CA", "US#*", "*#CA" or "*#*"
+    profile_id = UnicodeAttribute(range_key=True)
+    seller_id = UnicodeAttribute()
+    criteria = JSONAttribute()  # the profile's, max_budget included
+    bid_amount = NumberAttribute()  # minor units
+    destination_number = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
 
 
 class ProfileSpendModel(BaseModel):
@@ -588,11 +638,13 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     OrderModel,
     SearchCacheModel,
     UserStatsModel,
+    CounterModel,
     CallModel,
     ComplianceRefusalModel,
     DncEntryModel,
     ComplianceRuleModel,
     BidProfileModel,
+    RouteEntryModel,
     ProfileSpendModel,
     AuctionModel,
     BidModel,

@@ -1,4 +1,8 @@
-"""Page/limit pagination over DynamoDB queries, with an opaque, signed next_token cursor."""
+"""Page/limit pagination over DynamoDB queries, with an opaque, signed next_token cursor.
+
+A page reads what it returns: `next_token` starts the query where the last page ended, and `total` is a
+counter kept by the writes (persistence/counters.py), not a count. A page number without a cursor
+skips the items before it, so it is allowed only while that skip is small (MAX_SKIP)."""
 from __future__ import annotations
 
 import base64
@@ -14,6 +18,7 @@ from chalicelib.domain.errors import ValidationFailed
 
 # run_query(start_key, limit) -> a PynamoDB ResultIterator over at most `limit` items.
 QueryRunner = Callable[[dict | None, int], Any]
+MAX_SKIP = 1_000  # items a page number may skip; further pages are reached with next_token
 
 
 @dataclass
@@ -34,14 +39,15 @@ class Page:
         }
 
 
-def paginate(run_query: QueryRunner, count: Callable[[], int], *, scope: str, page: int, limit: int,
+def paginate(run_query: QueryRunner, read_total: Callable[[], int], *, scope: str, page: int, limit: int,
              next_token: str | None) -> Page:
-    """`scope` names the listing (e.g. "entries:<account>"), so a cursor only works where it was made."""
+    """`scope` names the listing (e.g. "entries:<account>"), so a cursor only works where it was made;
+    `read_total` reads the listing's size (a counter)."""
     if next_token:
         page, start_key = _decode(next_token, scope)
     else:
         start_key = _skip(run_query, (page - 1) * limit)
-    total = count()
+    total = read_total()
     if start_key is None and page > 1:
         return Page([], page, limit, total, None)  # past the end
     results = run_query(start_key, limit)
@@ -55,6 +61,9 @@ def _skip(run_query: QueryRunner, count: int) -> dict | None:
     """The start key after the first `count` items (pages without a cursor)."""
     if count == 0:
         return None
+    if count > MAX_SKIP:
+        raise ValidationFailed(f"Pages beyond the first {MAX_SKIP:,} items are reached with next_token",
+                               code="PAGE_TOO_DEEP")
     results = run_query(None, count)
     skipped = sum(1 for _ in results)
     return results.last_evaluated_key if skipped == count else None

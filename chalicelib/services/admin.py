@@ -13,6 +13,7 @@ from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import format_money, to_minor
 from chalicelib.gateways import queues
 from chalicelib.caller import Principal
+from chalicelib.persistence import counters
 from chalicelib.persistence.ledger import get_account, post
 from chalicelib.persistence.models import UserModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -33,7 +34,11 @@ def list_users(account_type: str | None, status: str | None, page: int, limit: i
         return index.query(hash_key, filter_condition=status_filter, scan_index_forward=False,
                            last_evaluated_key=start_key, limit=count)
 
-    return paginate(run, lambda: index.count(hash_key, filter_condition=status_filter),
+    # A status filter reads through the listing and counts what it finds (admins only; users are few
+    # next to calls); without one, the total is a counter.
+    total = (lambda: index.count(hash_key, filter_condition=status_filter)) if status else \
+        (lambda: counters.value(counters.users(account_type)))
+    return paginate(run, total,
                     scope=f"users:{account_type}:{status}", page=page, limit=limit, next_token=next_token)
 
 

@@ -1,14 +1,19 @@
 """Sellers' bid profiles: what calls they want, what they pay, and how much a day."""
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.domain import routing
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.money import to_minor
+from chalicelib.persistence import route_entries
+from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import BidProfileModel, ProfileSpendModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services.access import fetch, owned
@@ -28,14 +33,32 @@ def _criteria(criteria: dict, current: dict | None = None) -> dict:
     return merged
 
 
+# A profile and its route entries are written together, conditional on the revision read: a write that
+# lost a race reads the profile again, this many times.
+WRITE_ATTEMPTS = 5
+
+
+def _changed_meanwhile() -> Conflict:
+    return Conflict("The bid profile kept changing meanwhile; read it and try again", code="BID_PROFILE_CHANGED")
+
+
+def _unchanged(profile: BidProfileModel):
+    """The stored profile is still the one read."""
+    if profile.revision is None:
+        return BidProfileModel.profile_id.exists() & BidProfileModel.revision.does_not_exist()
+    return BidProfileModel.revision == profile.revision
+
+
 def create_profile(principal: Principal, body: dict) -> BidProfileModel:
     now = clock.now()
-    active = body.get("active", True)
     profile = BidProfileModel(
         profile_id=str(uuid.uuid4()), seller_id=principal.user_id, criteria=_criteria(body.get("criteria") or {}),
-        bid_amount=to_minor(body["bid_amount"]), destination_number=body["destination_number"], active=active,
-        active_key="ACTIVE" if active else None, created_at=now, updated_at=now)
-    profile.save(condition=BidProfileModel.profile_id.does_not_exist())
+        bid_amount=to_minor(body["bid_amount"]), destination_number=body["destination_number"],
+        active=body.get("active", True), created_at=now, updated_at=now, revision=1)
+    with transact_write() as tx:
+        tx.save(profile, condition=BidProfileModel.profile_id.does_not_exist())
+        later = route_entries.stage(tx, None, profile)
+    route_entries.finish(profile, later)
     return profile
 
 
@@ -54,25 +77,54 @@ def list_profiles(principal: Principal, page: int, limit: int, next_token: str |
                     page=page, limit=limit, next_token=next_token)
 
 
-def update_profile(principal: Principal, profile_id: str, changes: dict) -> BidProfileModel:
-    profile = get_profile(principal, profile_id)
-    actions = [BidProfileModel.updated_at.set(clock.now())]
+def _changed(profile: BidProfileModel, changes: dict) -> BidProfileModel:
+    """A copy of the profile with the changes made, as it will be stored."""
+    after = BidProfileModel(**{name: copy.deepcopy(getattr(profile, name)) for name in BidProfileModel.get_attributes()})
+    after.updated_at = clock.now()
+    after.revision = (profile.revision or 0) + 1
     if changes.get("criteria") is not None:
-        actions.append(BidProfileModel.criteria.set(_criteria(changes["criteria"], profile.criteria)))
+        after.criteria = _criteria(changes["criteria"], profile.criteria)
     if changes.get("bid_amount") is not None:
-        actions.append(BidProfileModel.bid_amount.set(to_minor(changes["bid_amount"])))
+        after.bid_amount = to_minor(changes["bid_amount"])
     if changes.get("destination_number") is not None:
-        actions.append(BidProfileModel.destination_number.set(changes["destination_number"]))
+        after.destination_number = changes["destination_number"]
     if changes.get("active") is not None:
-        actions.append(BidProfileModel.active.set(changes["active"]))
-        actions.append(BidProfileModel.active_key.set("ACTIVE") if changes["active"]
-                       else BidProfileModel.active_key.remove())
-    profile.update(actions=actions)
-    return profile
+        after.active = changes["active"]
+    return after
+
+
+def update_profile(principal: Principal, profile_id: str, changes: dict) -> BidProfileModel:
+    """The profile and its route entries change together: entries move with the geography, copy the new
+    bid, destination and criteria, and go when the profile is deactivated (route_entries.py)."""
+    for _ in range(WRITE_ATTEMPTS):
+        before = get_profile(principal, profile_id)
+        after = _changed(before, changes)
+        try:
+            with transact_write() as tx:
+                tx.save(after, condition=_unchanged(before))
+                later = route_entries.stage(tx, before, after)
+        except TransactWriteError as error:
+            if after in failed_items(error):
+                continue  # written meanwhile (or deleted: the next read says so)
+            raise
+        route_entries.finish(after, later)
+        return after
+    raise _changed_meanwhile()
 
 
 def delete_profile(principal: Principal, profile_id: str) -> None:
-    get_profile(principal, profile_id).delete()
+    """The profile goes with its route entries."""
+    for _ in range(WRITE_ATTEMPTS):
+        profile = get_profile(principal, profile_id)
+        try:
+            with transact_write() as tx:
+                tx.delete(profile, condition=_unchanged(profile))
+                route_entries.stage(tx, profile, None)
+            return
+        except TransactWriteError as error:
+            if profile not in failed_items(error):
+                raise
+    raise _changed_meanwhile()
 
 
 # --- what routing and bidding read ----------------------------------------------------------
@@ -106,10 +158,13 @@ def spent_today(profile_ids: list[str], now: datetime) -> dict[str, int]:
 
 def best_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> BidProfileModel | None:
     """Instant routing: the best active profile that matches the call, has budget left today and is not
-    the buyer's own."""
-    profiles = {p.profile_id: p for p in BidProfileModel.active_profiles.query("ACTIVE")}
-    spent = spent_today(list(profiles), now) if profiles else {}
-    candidates = [candidate(p, spent.get(p.profile_id, 0)) for p in profiles.values()]
+    the buyer's own. Only the profiles under the call's country and state keys are read (their route
+    entries, which copy them: the profile returned is built from its entry); today's spend is read for
+    those that match."""
+    profiles = route_entries.profiles_for(facts)
+    matching = [p for p in profiles.values() if routing.matches(candidate(p), facts)]
+    spent = spent_today([p.profile_id for p in matching], now) if matching else {}
+    candidates = [candidate(p, spent.get(p.profile_id, 0)) for p in matching]
     winner = routing.choose(candidates, facts, buyer_id=buyer_id)
     return profiles[winner.profile_id] if winner else None
 

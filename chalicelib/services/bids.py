@@ -10,6 +10,7 @@ from chalicelib.caller import Principal
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.money import to_minor
+from chalicelib.persistence import counters
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import AuctionModel, BidModel, CallModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -36,19 +37,26 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     profile = max(within, key=lambda p: int(p.bid_amount))
     bid = BidModel(auction_id=auction_id, seller_id=principal.user_id, bid_id=str(uuid.uuid4()),
                    profile_id=profile.profile_id, amount=minor, placed_at=now)
-    try:
-        with transact_write() as tx:
-            tx.update(auction, actions=[AuctionModel.bid_count.add(1)],
-                      condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
-            tx.save(bid, condition=BidModel.seller_id.does_not_exist() | (BidModel.amount < minor))
-    except TransactWriteError as error:
-        failed = failed_items(error)
-        if auction in failed:
-            raise Conflict("The auction is closed", code="AUCTION_CLOSED") from None
-        if bid in failed:
-            raise ValidationFailed("A re-bid must be higher than your standing bid", code="BID_TOO_LOW") from None
-        raise
-    return bid
+    # The seller's first bid in this auction counts in their bid list; a re-bid replaces it. Most bids
+    # are first bids, so that is tried first; a standing bid makes it a re-bid, tried once more.
+    for first_bid in (True, False):
+        try:
+            with transact_write() as tx:
+                tx.update(auction, actions=[AuctionModel.bid_count.add(1)],
+                          condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
+                if first_bid:
+                    tx.save(bid, condition=BidModel.seller_id.does_not_exist())
+                    counters.add(tx, counters.bids(principal.user_id))
+                else:
+                    tx.save(bid, condition=BidModel.seller_id.exists() & (BidModel.amount < minor))
+            return bid
+        except TransactWriteError as error:
+            failed = failed_items(error)
+            if auction in failed:
+                raise Conflict("The auction is closed", code="AUCTION_CLOSED") from None
+            if bid not in failed:
+                raise
+    raise ValidationFailed("A re-bid must be higher than your standing bid", code="BID_TOO_LOW")
 
 
 def list_bids(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:
@@ -57,5 +65,5 @@ def list_bids(principal: Principal, page: int, limit: int, next_token: str | Non
     def run(start_key, count):
         return BidModel.by_seller.query(seller, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
 
-    return paginate(run, lambda: BidModel.by_seller.count(seller), scope=f"bids:{seller}",
+    return paginate(run, lambda: counters.value(counters.bids(seller)), scope=f"bids:{seller}",
                     page=page, limit=limit, next_token=next_token)

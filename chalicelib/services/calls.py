@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import uuid
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain import phones, routing
 from chalicelib.domain.errors import InvalidState, NotFound
+from chalicelib.persistence import counters
+from chalicelib.persistence.calls import move_status
+from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import CallModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import compliance, settlement
@@ -32,8 +35,12 @@ def create_call(principal: Principal, body: dict) -> CallModel:
         call_id=str(uuid.uuid4()), owner_id=principal.user_id, from_number=body["from_number"],
         to_number=body["to_number"], direction=body["direction"], call_type=body.get("call_type"),
         keywords=body.get("keywords") or [], caller_country=phones.country_of(body["from_number"]),
-        caller_state=phones.state_of(body["from_number"]), status=lifecycle.PENDING, created_at=now, updated_at=now)
-    call.save(condition=CallModel.call_id.does_not_exist())
+        caller_state=phones.state_of(body["from_number"]), status=lifecycle.PENDING,
+        owner_status=f"{principal.user_id}#{lifecycle.PENDING}", created_at=now, updated_at=now)
+    with transact_write() as tx:
+        tx.save(call, condition=CallModel.call_id.does_not_exist())
+        counters.add(tx, counters.calls(call.owner_id))
+        counters.add(tx, counters.calls(call.owner_id, lifecycle.PENDING))
     return call
 
 
@@ -52,13 +59,12 @@ def buyers_call(principal: Principal, call_id: str) -> CallModel:
 
 def list_calls(principal: Principal, status: str | None, page: int, limit: int, next_token: str | None) -> Page:
     owner = principal.user_id
-    condition = (CallModel.status == status) if status else None
+    index, key = (CallModel.by_owner_status, f"{owner}#{status}") if status else (CallModel.by_owner, owner)
 
     def run(start_key, count):
-        return CallModel.by_owner.query(owner, filter_condition=condition, scan_index_forward=False,
-                                        last_evaluated_key=start_key, limit=count)
+        return index.query(key, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
 
-    return paginate(run, lambda: CallModel.by_owner.count(owner, filter_condition=condition),
+    return paginate(run, lambda: counters.value(counters.calls(owner, status)),
                     scope=f"calls:{owner}:{status}", page=page, limit=limit, next_token=next_token)
 
 
@@ -83,11 +89,13 @@ def complete_call(principal: Principal, call_id: str, duration: int) -> CallMode
 
 def _transition(call: CallModel, target: str) -> CallModel:
     """Conditional on the status we read: of two concurrent transitions only one applies."""
+    now = clock.now()
     try:
-        call.update(actions=[CallModel.status.set(target), CallModel.updated_at.set(clock.now())],
-                    condition=CallModel.status == call.status)
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        raise InvalidState("The call changed state meanwhile; read it and try again") from None
+        with transact_write() as tx:
+            move_status(tx, call, target, [CallModel.updated_at.set(now)])
+    except TransactWriteError as error:
+        if call in failed_items(error):
+            raise InvalidState("The call changed state meanwhile; read it and try again") from None
+        raise
+    call.status, call.owner_status, call.updated_at = target, f"{call.owner_id}#{target}", now
     return call

@@ -14,6 +14,8 @@ from chalicelib.domain import compliance as rules
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, field_error
 from chalicelib.domain.phones import is_e164
 from chalicelib.caller import Principal
+from chalicelib.persistence import counters
+from chalicelib.persistence.db import transact_write
 from chalicelib.persistence.models import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
 from chalicelib.persistence.pagination import Page, paginate
 
@@ -125,9 +127,11 @@ def check_call(owner_id: str, direction: str, from_number: str, to_number: str, 
     )
     if refusal is None:
         return
-    ComplianceRefusalModel(owner_id=owner_id, refusal_key=f"{now.isoformat()}#{uuid.uuid4()}",
-                           from_number=from_number, to_number=to_number, code=refusal.code,
-                           reason=refusal.reason, created_at=now).save()
+    with transact_write() as tx:
+        tx.save(ComplianceRefusalModel(owner_id=owner_id, refusal_key=f"{now.isoformat()}#{uuid.uuid4()}",
+                                       from_number=from_number, to_number=to_number, code=refusal.code,
+                                       reason=refusal.reason, created_at=now))
+        counters.add(tx, counters.refusals(owner_id))
     raise rules.refuse(refusal)
 
 
@@ -141,5 +145,5 @@ def list_refusals(principal: Principal, user_id: str | None, page: int, limit: i
         return ComplianceRefusalModel.query(owner, scan_index_forward=False, last_evaluated_key=start_key,
                                             limit=count)
 
-    return paginate(run, lambda: ComplianceRefusalModel.count(owner), scope=f"refusals:{owner}",
+    return paginate(run, lambda: counters.value(counters.refusals(owner)), scope=f"refusals:{owner}",
                     page=page, limit=limit, next_token=next_token)

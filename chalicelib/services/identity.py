@@ -16,7 +16,8 @@ from chalicelib.domain.accounts import ACTIVE, effective_status, ensure_may_act
 from chalicelib.domain.errors import AuthenticationFailed, Conflict, DomainError, FieldProblem, RateLimited
 from chalicelib.domain.passwords import hash_password, verify_password
 from chalicelib.caller import Principal
-from chalicelib.persistence.db import connection, failed_conditions, transact_write
+from chalicelib.persistence import counters
+from chalicelib.persistence.db import connection, failed_conditions, failed_items, transact_write
 from chalicelib.persistence.ledger import open_account
 from chalicelib.persistence.models import EmailClaimModel, LoginFailuresModel, SessionModel, UserModel
 
@@ -60,16 +61,18 @@ def create_user(email: str, password: str, first_name: str, last_name: str, comp
         status=ACTIVE, created_at=now, updated_at=now,
         session_ids=[first_session.session_id] if first_session else [],
     )
+    claim = EmailClaimModel(email=user.email, user_id=user.user_id)
     try:
         with transact_write() as tx:
-            tx.save(EmailClaimModel(email=user.email, user_id=user.user_id),
-                    condition=EmailClaimModel.email.does_not_exist())
+            tx.save(claim, condition=EmailClaimModel.email.does_not_exist())
             tx.save(user, condition=UserModel.user_id.does_not_exist())
             tx.save(open_account(user.user_id, user.user_id, get_settings().default_credit_limit, now))
             if first_session is not None:
                 tx.save(first_session, condition=SessionModel.session_id.does_not_exist())
+            counters.add(tx, counters.users())
+            counters.add(tx, counters.users(account_type))
     except TransactWriteError as error:
-        if any(failed_conditions(error)[:1]):
+        if claim in failed_items(error):
             message = "An account with this email already exists"
             raise Conflict(message, code="EMAIL_EXISTS",
                            details=[FieldProblem("email", "EMAIL_EXISTS", message)]) from None

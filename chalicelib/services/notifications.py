@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.caller import Principal
 from chalicelib.observability import logger
+from chalicelib.persistence import counters
+from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import NotificationModel
 from chalicelib.persistence.pagination import Page, paginate
 
@@ -20,7 +22,7 @@ def list_notifications(principal: Principal, page: int, limit: int, next_token: 
     def run(start_key, count):
         return NotificationModel.query(user_id, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
 
-    return paginate(run, lambda: NotificationModel.count(user_id), scope=f"notifications:{user_id}",
+    return paginate(run, lambda: counters.value(counters.notifications(user_id)), scope=f"notifications:{user_id}",
                     page=page, limit=limit, next_token=next_token)
 
 
@@ -36,9 +38,11 @@ def deliver(message: "NotificationMessage") -> bool:
         created_at=message.created_at,
     )
     try:
-        item.save(condition=NotificationModel.notification_key.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        with transact_write() as tx:
+            tx.save(item, condition=NotificationModel.notification_key.does_not_exist())
+            counters.add(tx, counters.notifications(message.user_id))
+    except TransactWriteError as error:
+        if item not in failed_items(error):
             raise
         logger.info("Duplicate notification ignored", extra={"notification_id": message.notification_id})
         return False

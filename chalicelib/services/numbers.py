@@ -14,6 +14,7 @@ from chalicelib.gateways import twilio
 from chalicelib.persistence.db import transact_write
 from chalicelib.persistence.models import NumberModel, PhoneClaimModel, SearchCacheModel, UserStatsModel
 from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.services import analytics
 
 SEARCH_CACHE_SECONDS = 300
 
@@ -46,19 +47,22 @@ def search(country_code: str, kind: str, area_code: str | None, contains: str | 
 def list_numbers(principal: Principal, status: str | None, digits: str | None, page: int, limit: int,
                  next_token: str | None) -> Page:
     owner = principal.user_id
-    condition = None
-    if status:
-        condition = NumberModel.status == status
-    if digits:
-        contains = NumberModel.phone_number.contains(digits)
-        condition = contains if condition is None else condition & contains
+    index, key = (NumberModel.by_owner_status, f"{owner}#{status}") if status else (NumberModel.by_owner, owner)
+    contains = NumberModel.phone_number.contains(digits) if digits else None
 
     def run(start_key, count):
-        return NumberModel.by_owner.query(owner, filter_condition=condition, scan_index_forward=False,
-                                          last_evaluated_key=start_key, limit=count)
+        return index.query(key, filter_condition=contains, scan_index_forward=False, last_evaluated_key=start_key,
+                           limit=count)
 
-    return paginate(run, lambda: NumberModel.by_owner.count(owner, filter_condition=condition),
-                    scope=f"numbers:{owner}:{status}:{digits}", page=page, limit=limit, next_token=next_token)
+    def total() -> int:
+        if digits:  # a substring search has no counter: it counts the owner's numbers that match
+            return index.count(key, filter_condition=contains)
+        stats = analytics.stats(owner)
+        return {None: stats.total_numbers, rules.ACTIVE: stats.active_numbers,
+                rules.RELEASED: stats.total_numbers - stats.active_numbers}[status]
+
+    return paginate(run, lambda: int(total()), scope=f"numbers:{owner}:{status}:{digits}", page=page, limit=limit,
+                    next_token=next_token)
 
 
 def get_number(principal: Principal, number_id: str) -> NumberModel:
@@ -115,7 +119,9 @@ def release_number(principal: Principal, number_id: str) -> None:
             raise failure.product_error() from None
     now = clock.now()
     with transact_write() as tx:
-        tx.update(number, actions=[NumberModel.status.set(rules.RELEASED), NumberModel.released_at.set(now),
+        tx.update(number, actions=[NumberModel.status.set(rules.RELEASED),
+                                   NumberModel.owner_status.set(f"{number.owner_id}#{rules.RELEASED}"),
+                                   NumberModel.released_at.set(now),
                                    NumberModel.billing_key.remove(), NumberModel.updated_at.set(now)],
                   condition=NumberModel.status == rules.ACTIVE)
         tx.delete(PhoneClaimModel(phone_number=number.phone_number),

@@ -93,7 +93,7 @@ def list_orders(principal: Principal, page: int, limit: int, next_token: str | N
     def run(start_key, count):
         return OrderModel.by_owner.query(owner, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
 
-    listed = paginate(run, lambda: OrderModel.by_owner.count(owner), scope=f"orders:{owner}",
+    listed = paginate(run, lambda: int(analytics.stats(owner).orders), scope=f"orders:{owner}",
                       page=page, limit=limit, next_token=next_token)
     listed.items = [order_view(o) for o in listed.items]
     return listed
@@ -142,7 +142,8 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
         number_id=number_id, owner_id=order.owner_id, order_id=order.order_id, phone_number=phone_number,
         twilio_sid=bought["sid"], friendly_name=item["friendly_name"], number_type=kind,
         country_code=phones.country_of(phone_number) or "", region=phones.state_of(phone_number),
-        locality=phones.locality_of(phone_number), status=rules.ACTIVE, routing=routing, voice_url=voice_url,
+        locality=phones.locality_of(phone_number), status=rules.ACTIVE,
+        owner_status=f"{order.owner_id}#{rules.ACTIVE}", routing=routing, voice_url=voice_url,
         voice_method=voice_method, call_type=config.get("call_type"), setup_price=setup, monthly_price=monthly,
         billed_through=rules.billing_period(now), billing_key="ACTIVE", created_at=now, updated_at=now,
     )

@@ -16,6 +16,7 @@ from chalicelib.domain import calls as lifecycle
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, ValidationFailed
 from chalicelib.domain.ledger import hold
+from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import get_account, post
 from chalicelib.persistence.models import AuctionModel, BidProfileModel, CallModel, ProfileSpendModel
@@ -66,12 +67,12 @@ def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, 
     spend = ProfileSpendModel(spend_key=bid_profiles.spend_key(profile.profile_id, now))
 
     def route(tx: TransactWrite) -> None:
-        tx.update(call, actions=[
-            CallModel.status.set(lifecycle.QUEUED), CallModel.updated_at.set(now),
-            CallModel.seller_id.set(profile.seller_id), CallModel.profile_id.set(profile.profile_id),
-            CallModel.price.set(price), CallModel.destination_number.set(profile.destination_number),
-            CallModel.routed_at.set(now), CallModel.spend_key.set(spend.spend_key),
-        ], condition=(CallModel.status == lifecycle.PENDING) & same_auction)
+        move_status(tx, call, lifecycle.QUEUED, [
+            CallModel.updated_at.set(now), CallModel.seller_id.set(profile.seller_id),
+            CallModel.profile_id.set(profile.profile_id), CallModel.price.set(price),
+            CallModel.destination_number.set(profile.destination_number), CallModel.routed_at.set(now),
+            CallModel.spend_key.set(spend.spend_key),
+        ], condition=same_auction)
         within_budget = None if budget is None else \
             ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
         tx.update(spend, actions=[ProfileSpendModel.spent.add(price),
