@@ -1,21 +1,102 @@
-"""DynamoDB calls per request of the exchange: create call, place bid, close auction, route, complete.
+"""DynamoDB calls per request of the exchange: create call, place bid, close auction, route, complete;
+then the items instant routing reads at 100 and at 10,000 active bid profiles, 10 of which match.
 
     .venv/bin/python bench/dynamodb_calls.py
 """
 from __future__ import annotations
 
 import json
+import random
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 from counting import counted, product
+
+ITEMS: Counter = Counter()  # items DynamoDB returned, by logical table
+
+
+def _count_items() -> None:
+    from pynamodb.connection.base import Connection
+
+    from chalicelib.persistence.models import ALL_MODELS
+
+    original = Connection._make_api_call
+
+    def logical(table: str) -> str:
+        return next((m.logical_name for m in ALL_MODELS if m.Meta.table_name == table), table)
+
+    def counted_items(self, operation_name, operation_kwargs, *args, **kwargs):
+        response = original(self, operation_name, operation_kwargs, *args, **kwargs)
+        if operation_name in ("Query", "Scan"):
+            ITEMS[logical(operation_kwargs["TableName"])] += response.get("Count", 0)
+        elif operation_name == "GetItem" and response.get("Item"):
+            ITEMS[logical(operation_kwargs["TableName"])] += 1
+        elif operation_name == "BatchGetItem":
+            for table, items in response.get("Responses", {}).items():
+                ITEMS[logical(table)] += len(items)
+        elif operation_name == "TransactGetItems":
+            for asked, got in zip(operation_kwargs["TransactItems"], response.get("Responses", [])):
+                ITEMS[logical(asked["Get"]["TableName"])] += bool(got.get("Item"))
+        return response
+
+    Connection._make_api_call = counted_items
+
+
+# A call from San Francisco reads US#CA, US#*, *#CA and *#*: the 10 matching profiles are spread over
+# them; the others target elsewhere (and bid more).
+MATCHING = [((), ()), (("US",), ()), ((), ("CA",)), (("US",), ("CA", "NV")), (("US", "CA"), ("CA", "ON"))]
+ELSEWHERE = [((), ("NY",)), ((), ("TX", "FL")), (("US",), ("NY",)), (("US",), ("WA", "OR", "NV")), (("GB",), ()),
+             (("DE", "FR"), ()), (("CA",), ()), (("CA",), ("ON", "QC")), (("MX",), ()), (("US", "CA"), ("ON",))]
+
+
+def add_profiles(count: int, geographies: list, seller_ids: list[str], bids: range, rng: random.Random) -> None:
+    """Active profiles and their route entries, written directly in batches (as the service would store
+    them, without its transactions)."""
+    from chalicelib.persistence import route_entries
+    from chalicelib.persistence.models import BidProfileModel, RouteEntryModel
+
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with BidProfileModel.batch_write() as profiles, RouteEntryModel.batch_write() as entries:
+        for i in range(count):
+            countries, states = geographies[i % len(geographies)]
+            created = start + timedelta(seconds=rng.randrange(10_000_000))
+            profile = BidProfileModel(
+                str(uuid.uuid4()), seller_id=seller_ids[i % len(seller_ids)], bid_amount=rng.choice(bids),
+                criteria={"geography": {"countries": list(countries), "states": list(states)}, "call_type": [],
+                          "keywords": [], "max_budget": None},
+                destination_number="+13125552671", active=True, created_at=created, updated_at=created, revision=1)
+            profiles.save(profile)
+            for entry in route_entries.entries_of(profile).values():
+                entries.save(entry)
+
+
+def instant_routing_at_scale(api, buyer: dict, seller: dict, call_body: dict) -> list:
+    """Items read and calls made by one instant route, at 100 and at 10,000 active profiles."""
+    rng = random.Random(7)
+    others = [str(uuid.uuid4()) for _ in range(500)]
+    rows = []
+    add_profiles(10, MATCHING, [seller["user"]["id"]], range(10_000, 30_000, 100), rng)  # 1.00 - 2.99
+    for active, more in ((100, 90), (10_000, 9_900)):
+        add_profiles(more, ELSEWHERE, others, range(30_000, 90_000, 100), rng)  # 3.00 - 8.99
+        call = api.post("/calls", call_body, token=buyer["token"]).data
+        ITEMS.clear()
+        with counted(f"POST /calls/{{id}}/route (instant, {active:,} active)", rows):
+            result = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+        assert result.status == 200, result.body
+        rows[-1] += (dict(ITEMS),)
+    return rows
 
 
 def main() -> None:
     rows: list = []
     with product() as (client, api, _):
+        _count_items()
         buyer, seller = api.register("buyer"), api.register("seller")
         api.fund(seller)
         api.fund(buyer, "10.00")  # the buyer pays the minutes
-        api.post("/bid-profiles", {"bid_amount": "2.00", "destination_number": "+13125552671"}, token=seller["token"])
+        first = api.post("/bid-profiles", {"bid_amount": "2.00", "destination_number": "+13125552671"},
+                         token=seller["token"]).data
         call_body = {"from_number": "+14155552671", "to_number": "+12125552671", "direction": "inbound"}
 
         with counted("POST /calls", rows):
@@ -35,10 +116,19 @@ def main() -> None:
         instant = api.post("/calls", call_body, token=buyer["token"]).data
         with counted("POST /calls/{id}/route (instant, 1 profile)", rows):
             assert api.post(f"/calls/{instant['id']}/route", token=buyer["token"]).status == 200
+        assert api.call("DELETE", f"/bid-profiles/{first['id']}", token=seller["token"]).status == 204
+        call_body = {**call_body, "from_number": "+14155552671"}  # San Francisco, CA
+        scale = instant_routing_at_scale(api, buyer, seller, call_body)
 
     print("DynamoDB calls per request (each includes 1 TransactGetItems for authentication)")
     for label, total, by_operation in rows:
         print(f"  {label:45s} {total:3d}  {json.dumps(by_operation)}")
+    print("Instant routing: DynamoDB items read per route, 10 of the active profiles matching the call (US/CA)")
+    for label, total, by_operation, items in scale:
+        print(f"  {label:50s} items read: route_entries {items.get('route_entries', 0)}, "
+              f"bid_profiles {items.get('bid_profiles', 0)}, profile_spend {items.get('profile_spend', 0)}, "
+              f"all tables {sum(items.values())}  {json.dumps(items)}")
+        print(f"  {'':50s} calls: {total}  {json.dumps(by_operation)}")
 
 
 if __name__ == "__main__":

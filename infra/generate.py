@@ -50,7 +50,7 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to look at what fa
 # ConditionCheckItem / GetItem. Model.count(hash_key) is a Query. Nothing scans or calls DescribeTable
 # at run time (tests/infra checks the code for calls that would need more).
 DYNAMODB_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                          "dynamodb:Query", "dynamodb:BatchGetItem")
+                          "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem")
 DYNAMODB_INDEX_ACTIONS = ("dynamodb:Query",)
 SQS_PRODUCER_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
 # What Lambda's SQS event source mapping does with the consumer's role.

@@ -27,13 +27,13 @@ def get_profile(call: Call, profile_id: str):
 
 
 @api.route("/bid-profiles/{profile_id}", "PUT", summary="Change a bid profile", roles=SELLERS,
-           body=BidProfileUpdate, response=BidProfileOut, errors=(404,))
+           body=BidProfileUpdate, response=BidProfileOut, errors=(404, 409))
 def update_profile(call: Call, profile_id: str):
     return bid_profiles.update_profile(call.principal, profile_id, call.body.model_dump(exclude_unset=True))
 
 
 @api.route("/bid-profiles/{profile_id}", "DELETE", summary="Delete a bid profile", roles=SELLERS, status=204,
-           errors=(404,))
+           errors=(404, 409))
 def delete_profile(call: Call, profile_id: str):
     bid_profiles.delete_profile(call.principal, profile_id)
     return Reply(status=204)

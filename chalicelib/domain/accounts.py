@@ -7,7 +7,8 @@ from chalicelib.domain.errors import Forbidden
 
 ACTIVE, SUSPENDED, DEACTIVATED = "active", "suspended", "deactivated"
 STATUSES = (ACTIVE, SUSPENDED, DEACTIVATED)
-ACCOUNT_TYPES = ("buyer", "seller", "admin")
+BUYER, SELLER, ADMIN = "buyer", "seller", "admin"
+ACCOUNT_TYPES = (BUYER, SELLER, ADMIN)
 
 
 def effective_status(status: str, suspended_until: datetime | None, now: datetime) -> str:

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING
 
 import phonenumbers
 
 from chalicelib.domain import phones
 from chalicelib.domain.errors import Forbidden
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 DEFAULT_WINDOW = ("08:00", "21:00")  # TCPA: no calls before 8 am or after 9 pm, callee's time
 
@@ -23,6 +26,8 @@ class Refusal:
 def callee_zone(to_number: str, fallback: str) -> ZoneInfo:
     """The callee's time zone from its number; the configured zone when the number spans several
     zones or none is known."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - with the first call, not at import
+
     from phonenumbers import timezone as number_zones  # its data costs a cold start ~100 ms
 
     zones = [z for z in number_zones.time_zones_for_number(phones.parse_e164(to_number)) if z != "Etc/Unknown"]

@@ -5,11 +5,13 @@ from datetime import datetime
 
 from chalicelib.domain.money import MINOR_PER_UNIT
 
+LOCAL, TOLL_FREE, MOBILE = "local", "toll_free", "mobile"
+KINDS = (LOCAL, TOLL_FREE, MOBILE)  # the kinds of number the store sells
 # (setup, monthly) in minor units, per kind of number.
 PRICES = {
-    "local": (1 * MINOR_PER_UNIT, 15_000),  # $1.00 setup, $1.50 a month
-    "mobile": (1 * MINOR_PER_UNIT, 15_000),
-    "toll_free": (1 * MINOR_PER_UNIT, 30_000),  # $1.00 setup, $3.00 a month
+    LOCAL: (1 * MINOR_PER_UNIT, 15_000),  # $1.00 setup, $1.50 a month
+    MOBILE: (1 * MINOR_PER_UNIT, 15_000),
+    TOLL_FREE: (1 * MINOR_PER_UNIT, 30_000),  # $1.00 setup, $3.00 a month
 }
 MAX_PER_ORDER = 10
 
@@ -17,6 +19,9 @@ ITEM_PENDING, ITEM_SUCCESS, ITEM_FAILED = "PENDING", "SUCCESS", "FAILED"
 ORDER_PENDING, ORDER_COMPLETED, ORDER_PARTIAL, ORDER_FAILED = (
     "PENDING", "COMPLETED", "PARTIALLY_COMPLETED", "FAILED")
 ACTIVE, RELEASED = "ACTIVE", "RELEASED"  # as seed 000 spells them, stored and on the wire
+# Where a number's calls go: the owner's voice_url (custom) or an auction on the exchange.
+CUSTOM, EXCHANGE = "custom", "exchange"
+ROUTINGS = (CUSTOM, EXCHANGE)
 EXCHANGE_VOICE_PATH = "/api/v1/webhooks/twilio/voice"
 
 
@@ -41,4 +46,4 @@ def order_status(item_statuses: list[str]) -> str:
 
 def voice_target(routing: str, voice_url: str | None, public_base_url: str) -> str | None:
     """Where Twilio sends the number's calls: the user's own URL, or the exchange's voice webhook."""
-    return f"{public_base_url}{EXCHANGE_VOICE_PATH}" if routing == "exchange" else voice_url
+    return f"{public_base_url}{EXCHANGE_VOICE_PATH}" if routing == EXCHANGE else voice_url

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+if TYPE_CHECKING:  # argon2 (and its cffi bindings) is imported by the first hash, not at every cold start
+    from argon2 import PasswordHasher
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # bounds the hashing work one request can ask for
@@ -38,6 +39,8 @@ def policy_problem(password: str) -> str | None:
 
 @functools.cache
 def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher  # noqa: PLC0415
+
     # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
     return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
@@ -53,6 +56,8 @@ def _decoy_hash() -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not the user exists, so login timing reveals nothing."""
+    from argon2.exceptions import InvalidHashError, VerificationError  # noqa: PLC0415
+
     try:
         return _hasher().verify(password_hash or _decoy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):

@@ -6,6 +6,8 @@ import re
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from chalicelib.domain.numbers import LOCAL, MOBILE, TOLL_FREE
+
 # phonenumbers' geocoder and time-zone data cost ~350 ms to import: loaded on first use, not at cold start.
 
 E164_PATTERN = r"^\+[1-9]\d{1,14}$"
@@ -83,6 +85,15 @@ def state_of(value: str) -> str | None:
     return code if code in codes else None
 
 
+_EVERY_STATE = frozenset().union(*_CODES_BY_REGION.values())
+
+
+def state_codes(country: str | None = None) -> frozenset[str]:
+    """The states state_of() can give a number of `country` (empty for a country without states), or of
+    any country when none is given. Each code belongs to one country only."""
+    return _EVERY_STATE if country is None else _CODES_BY_REGION.get(country, frozenset())
+
+
 def _state_in(description: str) -> str | None:
     _, comma, tail = description.rpartition(", ")
     if comma and len(tail) == 2 and tail.isalpha() and tail.isupper():
@@ -111,10 +122,10 @@ def _description(parsed: phonenumbers.PhoneNumber) -> str:
 
 
 def kind_of(value: str) -> str:
-    """local | toll_free | mobile, as number stores sell them."""
+    """local | toll_free | mobile, as number stores sell them (domain/numbers.py KINDS)."""
     kind = phonenumbers.number_type(parse_e164(value))
     if kind == PhoneNumberType.TOLL_FREE:
-        return "toll_free"
+        return TOLL_FREE
     if kind == PhoneNumberType.MOBILE:
-        return "mobile"
-    return "local"
+        return MOBILE
+    return LOCAL

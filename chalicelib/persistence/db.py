@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from pynamodb.connection import Connection
@@ -48,6 +49,15 @@ CONFLICT_ATTEMPTS = 6
 _sleep: Callable[[float], None] = time.sleep  # tests replace it
 
 
+@dataclass(frozen=True)
+class ConditionChecked:
+    """A condition checked on an item the transaction does not write."""
+
+    model: Any
+    hash_key: Any
+    range_key: Any = None
+
+
 class _TransactWrite(TransactWrite):
     """DynamoDB cancels a transaction that meets another one on the same item (TransactionConflict:
     nothing was written) and says to retry. Hot items meet often: the auction every bid counts on,
@@ -57,9 +67,17 @@ class _TransactWrite(TransactWrite):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # What each item of the request is, in the order DynamoDB reports cancellation reasons.
+        self._checked: list[Any] = []
         self._deleted: list[Any] = []
         self._saved: list[Any] = []
         self._updated: list[Any] = []
+
+    def condition_check(self, model_cls: Any, hash_key: Any, range_key: Any = None, condition: Any = None) -> Any:
+        """Returns the check, so that failed_items() can name it."""
+        super().condition_check(model_cls, hash_key, range_key=range_key, condition=condition)
+        check = ConditionChecked(model_cls, hash_key, range_key)
+        self._checked.append(check)
+        return check
 
     def delete(self, model: Any, *args: Any, **kwargs: Any) -> None:
         super().delete(model, *args, **kwargs)
@@ -74,9 +92,9 @@ class _TransactWrite(TransactWrite):
         self._updated.append(model)
 
     def failed(self, error: TransactWriteError) -> list[Any]:
-        """The models whose condition failed (condition checks, which name no model, are left out)."""
-        items = [None] * len(self._condition_check_items) + self._deleted + self._saved + self._updated
-        return [item for item, failed in zip(items, failed_conditions(error)) if failed and item is not None]
+        """The models (and condition checks) whose condition failed."""
+        items = self._checked + self._deleted + self._saved + self._updated
+        return [item for item, failed in zip(items, failed_conditions(error)) if failed]
 
     def _commit(self) -> Any:
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):

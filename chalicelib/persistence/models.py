@@ -588,11 +588,12 @@ class AuctionModel(BaseModel):
     reserve_price = NumberAttribute()  # minor units
     status = UnicodeAttribute()  # open | closed
     open_key = UnicodeAttribute(null=True)  # "OPEN" while open
-    bid_count = NumberAttribute(default=0)  # bumped by every bid: closing checks it saw them all
+    bid_count = NumberAttribute(default=0)  # the bids it closed with (bids do not write the auction)
     ends_at = UTCDateTimeAttribute()
     winner = JSONAttribute(null=True)  # {"seller_id", "profile_id", "amount", "placed_at"}
     created_at = UTCDateTimeAttribute()
     closed_at = UTCDateTimeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)  # when the winner was read from the bids, after closing
 
     open_auctions = OpenAuctions()
 

@@ -55,9 +55,13 @@ def get_auction(auction_id: str) -> AuctionModel:
 def auction_view(principal: Principal, auction_id: str) -> dict:
     """Anyone may see an auction (sellers need to, to bid); only its owner sees the bids."""
     auction = get_auction(auction_id)
+    if auction.status == CLOSED and auction.decided_at is None:
+        auction = close_auction(auction_id, clock.now())
     view = {name: getattr(auction, name) for name in auction.get_attributes()}
     if auction.owner_id == principal.user_id or principal.is_admin:
         view["bids"] = list(BidModel.query(auction_id, consistent_read=True))
+        if auction.status == OPEN:
+            view["bid_count"] = len(view["bids"])  # counted when it closes; until then, from the bids
     return view
 
 
@@ -69,28 +73,40 @@ def complete_auction(principal: Principal, auction_id: str) -> dict:
 
 
 def close_auction(auction_id: str, now: datetime) -> AuctionModel:
-    """Close exactly once, with the winner among every bid placed: the closing write is conditional
-    on the auction being open and on its bid counter being what it was before we read the bids, so a
-    bid that lands meanwhile makes us read again, and a second closer (message, sweeper, buyer)
-    finds it closed."""
-    while True:
-        auction = AuctionModel.get(auction_id, consistent_read=True)
-        if auction.status == CLOSED:
-            return auction
-        bids = list(BidModel.query(auction_id, consistent_read=True))
-        best = routing.auction_winner([routing.StandingBid(b.seller_id, b.profile_id, int(b.amount), b.placed_at)
-                                       for b in bids], int(auction.reserve_price))
-        winner = {"seller_id": best.seller_id, "profile_id": best.profile_id, "amount": best.amount,
-                  "placed_at": best.placed_at.isoformat()} if best else None
+    """Close exactly once, then decide the winner among every bid placed. A bid is written only while a
+    condition check finds the auction open, so once the closing write lands no bid can join: the bids
+    read after it (consistently) are all there will be, and every closer (message, sweeper, buyer)
+    decides the same winner. The decision is recorded once; a reader that finds an auction closed but
+    undecided (its closer stopped in between) finishes it."""
+    auction = AuctionModel.get(auction_id, consistent_read=True)
+    if auction.status == OPEN:
         try:
-            auction.update(actions=[
-                AuctionModel.status.set(CLOSED), AuctionModel.open_key.remove(), AuctionModel.closed_at.set(now),
-                AuctionModel.winner.set(winner) if winner else AuctionModel.winner.remove(),
-            ], condition=(AuctionModel.status == OPEN) & (AuctionModel.bid_count == auction.bid_count))
-            return auction
+            auction.update(actions=[AuctionModel.status.set(CLOSED), AuctionModel.open_key.remove(),
+                                    AuctionModel.closed_at.set(now)], condition=AuctionModel.status == OPEN)
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
-                raise  # otherwise: closed by someone else, or a new bid arrived: look again
+                raise
+            auction.refresh(consistent_read=True)  # closed by someone else meanwhile
+    if auction.decided_at is None:
+        _decide(auction, now)
+    return auction
+
+
+def _decide(auction: AuctionModel, now: datetime) -> None:
+    bids = list(BidModel.query(auction.auction_id, consistent_read=True))
+    best = routing.auction_winner([routing.StandingBid(b.seller_id, b.profile_id, int(b.amount), b.placed_at)
+                                   for b in bids], int(auction.reserve_price))
+    winner = {"seller_id": best.seller_id, "profile_id": best.profile_id, "amount": best.amount,
+              "placed_at": best.placed_at.isoformat()} if best else None
+    try:
+        auction.update(actions=[
+            AuctionModel.winner.set(winner) if winner else AuctionModel.winner.remove(),
+            AuctionModel.bid_count.set(len(bids)), AuctionModel.decided_at.set(now),
+        ], condition=AuctionModel.decided_at.does_not_exist())
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        auction.refresh(consistent_read=True)  # decided by another closer, the same way
 
 
 def close_if_due(auction_id: str, now: datetime) -> bool:

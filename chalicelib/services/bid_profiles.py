@@ -12,7 +12,7 @@ from chalicelib.caller import Principal
 from chalicelib.domain import routing
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.money import to_minor
-from chalicelib.persistence import route_entries
+from chalicelib.persistence import counters, route_entries
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import BidProfileModel, ProfileSpendModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -57,6 +57,7 @@ def create_profile(principal: Principal, body: dict) -> BidProfileModel:
         active=body.get("active", True), created_at=now, updated_at=now, revision=1)
     with transact_write() as tx:
         tx.save(profile, condition=BidProfileModel.profile_id.does_not_exist())
+        counters.add(tx, counters.profiles(profile.seller_id))
         later = route_entries.stage(tx, None, profile)
     route_entries.finish(profile, later)
     return profile
@@ -73,13 +74,14 @@ def list_profiles(principal: Principal, page: int, limit: int, next_token: str |
         return BidProfileModel.by_seller.query(seller, scan_index_forward=False, last_evaluated_key=start_key,
                                                limit=count)
 
-    return paginate(run, lambda: BidProfileModel.by_seller.count(seller), scope=f"profiles:{seller}",
+    return paginate(run, lambda: counters.value(counters.profiles(seller)), scope=f"profiles:{seller}",
                     page=page, limit=limit, next_token=next_token)
 
 
 def _changed(profile: BidProfileModel, changes: dict) -> BidProfileModel:
     """A copy of the profile with the changes made, as it will be stored."""
-    after = BidProfileModel(**{name: copy.deepcopy(getattr(profile, name)) for name in BidProfileModel.get_attributes()})
+    after = BidProfileModel(**{name: copy.deepcopy(getattr(profile, name))
+                               for name in BidProfileModel.get_attributes()})
     after.updated_at = clock.now()
     after.revision = (profile.revision or 0) + 1
     if changes.get("criteria") is not None:
@@ -119,6 +121,7 @@ def delete_profile(principal: Principal, profile_id: str) -> None:
         try:
             with transact_write() as tx:
                 tx.delete(profile, condition=_unchanged(profile))
+                counters.add(tx, counters.profiles(profile.seller_id), -1)
                 route_entries.stage(tx, profile, None)
             return
         except TransactWriteError as error:

@@ -37,13 +37,14 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     profile = max(within, key=lambda p: int(p.bid_amount))
     bid = BidModel(auction_id=auction_id, seller_id=principal.user_id, bid_id=str(uuid.uuid4()),
                    profile_id=profile.profile_id, amount=minor, placed_at=now)
-    # The seller's first bid in this auction counts in their bid list; a re-bid replaces it. Most bids
-    # are first bids, so that is tried first; a standing bid makes it a re-bid, tried once more.
+    # A bid writes only its own item: the auction is checked, not written, so bids do not queue on one
+    # item. The seller's first bid in this auction counts in their bid list; a re-bid replaces it. Most
+    # bids are first bids, so that is tried first; a standing bid makes it a re-bid, tried once more.
     for first_bid in (True, False):
         try:
             with transact_write() as tx:
-                tx.update(auction, actions=[AuctionModel.bid_count.add(1)],
-                          condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
+                still_open = tx.condition_check(AuctionModel, auction_id,
+                                                condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
                 if first_bid:
                     tx.save(bid, condition=BidModel.seller_id.does_not_exist())
                     counters.add(tx, counters.bids(principal.user_id))
@@ -52,7 +53,7 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
             return bid
         except TransactWriteError as error:
             failed = failed_items(error)
-            if auction in failed:
+            if still_open in failed:
                 raise Conflict("The auction is closed", code="AUCTION_CLOSED") from None
             if bid not in failed:
                 raise
