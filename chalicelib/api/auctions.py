@@ -11,7 +11,7 @@ api = Api(__name__, tag="exchange")
 def create_auction(call: Call):
     b = call.body
     auction = auctions.create_auction(call.principal, b.call_id, b.reserve_price, b.duration)
-    return auctions.auction_view(call.principal, auction.auction_id)
+    return auctions.view(call.principal, auction, bids=[])
 
 
 @api.route("/auctions/{auction_id}", "GET", summary="An auction (with its bids, for its owner)",

@@ -9,6 +9,8 @@ PENDING, QUEUED, RINGING, IN_PROGRESS, COMPLETED = "pending", "queued", "ringing
 FAILED, CANCELED, NO_ANSWER, BUSY = "failed", "canceled", "no_answer", "busy"
 STATUSES = (PENDING, QUEUED, RINGING, IN_PROGRESS, COMPLETED, FAILED, CANCELED, NO_ANSWER, BUSY)
 UNDELIVERED = frozenset({FAILED, CANCELED, NO_ANSWER, BUSY})  # endings in which nobody is billed
+INBOUND, OUTBOUND = "inbound", "outbound"  # only outbound calls are checked against DNC and calling hours
+DIRECTIONS = (INBOUND, OUTBOUND)
 
 # Routing moves pending → queued; completing moves in_progress → completed (with money).
 TRANSITIONS: dict[str, frozenset[str]] = {

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import phonenumbers
 
 from chalicelib.domain import phones
+from chalicelib.domain.calls import OUTBOUND
 from chalicelib.domain.errors import Forbidden
 
 if TYPE_CHECKING:
@@ -46,9 +47,9 @@ def within_window(local: datetime, start: str, end: str) -> bool:
 def check_call(*, direction: str, from_number: str, to_number: str, now: datetime, dnc: dict | None,
                window: tuple[str, str], fallback_zone: str, restricted_states: set[str]) -> Refusal | None:
     """The first rule the call breaks, or None. `dnc` is the DNC entry of the callee, if any."""
-    if direction == "outbound" and dnc is not None:
+    if direction == OUTBOUND and dnc is not None:
         return Refusal("DNC_BLOCKED", "Number is on DNC list", f"{to_number} is on the {dnc['list_type']} DNC list")
-    if direction == "outbound":
+    if direction == OUTBOUND:
         zone = callee_zone(to_number, fallback_zone)
         local = now.astimezone(zone)
         if not within_window(local, *window):

@@ -2,16 +2,29 @@
 the owner's per-status counters move together, in the caller's transaction."""
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.persistence import counters
 from chalicelib.persistence.models import CallModel
 
 
-def move_status(tx: TransactWrite, call: CallModel, target: str, actions: list, condition=None) -> None:
-    """Conditional on the status we read (and on `condition`): of two concurrent changes only one applies."""
+def move_status(tx: TransactWrite, call: CallModel, target: str, changes: dict[str, Any],
+                condition: Any = None) -> dict[str, Any]:
+    """Conditional on the status we read (and on `condition`): of two concurrent changes only one applies.
+    Returns every attribute written, for `apply` once the transaction has committed."""
+    written = {"status": target, "owner_status": f"{call.owner_id}#{target}", **changes}
     read = CallModel.status == call.status
-    tx.update(call, actions=[CallModel.status.set(target), CallModel.owner_status.set(f"{call.owner_id}#{target}"),
-                             *actions], condition=read if condition is None else read & condition)
+    tx.update(call, actions=[getattr(CallModel, name).set(value) for name, value in written.items()],
+              condition=read if condition is None else read & condition)
     counters.add(tx, counters.calls(call.owner_id, call.status), -1)
     counters.add(tx, counters.calls(call.owner_id, target))
+    return written
+
+
+def apply(call: CallModel, written: dict[str, Any]) -> CallModel:
+    """The call as the committed write left it, without reading it again."""
+    for name, value in written.items():
+        setattr(call, name, value)
+    return call

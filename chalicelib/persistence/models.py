@@ -437,6 +437,7 @@ class CallModel(BaseModel):
     status = UnicodeAttribute()
     owner_status = UnicodeAttribute()  # "<owner_id>#<status>", moved with every status change
     auction_id = UnicodeAttribute(null=True)
+    auction_result = JSONAttribute(null=True)  # {"winner": {...} | None}, written when its auction is decided
     seller_id = UnicodeAttribute(null=True)
     profile_id = UnicodeAttribute(null=True)
     price = NumberAttribute(null=True)  # minor units the seller pays (held from routing until the end)
@@ -552,6 +553,21 @@ class RouteEntryModel(BaseModel):
     updated_at = UTCDateTimeAttribute()
 
 
+class SellerBookModel(BaseModel):
+    """A seller's active bid profiles in one item, so a bid reads them with the auction in one round trip:
+    {profile_id: {"criteria", "bid_amount", "created_at"}}. Rewritten (conditionally on `version`) in
+    the transaction that writes a profile (persistence/seller_books.py)."""
+
+    logical_name = "seller_books"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    seller_id = UnicodeAttribute(hash_key=True)
+    profiles = JSONAttribute(default=dict)
+    version = NumberAttribute(default=0)
+
+
 class ProfileSpendModel(BaseModel):
     """What a profile's seller paid for calls on one day, against its daily max_budget."""
 
@@ -586,6 +602,7 @@ class AuctionModel(BaseModel):
     call_id = UnicodeAttribute()
     owner_id = UnicodeAttribute()
     reserve_price = NumberAttribute()  # minor units
+    call_facts = JSONAttribute(null=True)  # what the call states, for matching bidders' profiles
     status = UnicodeAttribute()  # open | closed
     open_key = UnicodeAttribute(null=True)  # "OPEN" while open
     bid_count = NumberAttribute(default=0)  # the bids it closed with (bids do not write the auction)
@@ -646,6 +663,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     ComplianceRuleModel,
     BidProfileModel,
     RouteEntryModel,
+    SellerBookModel,
     ProfileSpendModel,
     AuctionModel,
     BidModel,

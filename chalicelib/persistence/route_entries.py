@@ -8,6 +8,9 @@ max_budget, created_at), so every write of the profile rewrites all of them.
 """
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -84,10 +87,17 @@ def profile_of(entry: RouteEntryModel) -> BidProfileModel:
         updated_at=entry.updated_at)
 
 
+@functools.cache
+def _queries() -> ThreadPoolExecutor:
+    """One pool per process (a warm Lambda reuses it): the call's keys are queried at once."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="route-keys")
+
+
 def profiles_for(call: routing.CallFacts) -> dict[str, BidProfileModel]:
-    """The active profiles whose geography matches the call, by id: one Query per key of the call."""
+    """The active profiles whose geography matches the call, by id: one Query per key of the call, sent
+    together (the shared botocore client is thread-safe), so the lookup costs one round trip of time."""
     profiles: dict[str, BidProfileModel] = {}
-    for key in routing.call_keys(call):
-        for entry in RouteEntryModel.query(key):
+    for entries in _queries().map(lambda key: list(RouteEntryModel.query(key)), routing.call_keys(call)):
+        for entry in entries:
             profiles[entry.profile_id] = profile_of(entry)
     return profiles

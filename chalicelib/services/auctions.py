@@ -3,6 +3,7 @@ the buyer), with the winner among every bid placed."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -32,7 +33,7 @@ def create_auction(principal: Principal, call_id: str, reserve_price, duration: 
     now = clock.now()
     auction = AuctionModel(
         auction_id=str(uuid.uuid4()), call_id=call.call_id, owner_id=call.owner_id,
-        reserve_price=to_minor(reserve_price), status=OPEN, open_key="OPEN",
+        reserve_price=to_minor(reserve_price), call_facts=asdict(calls.facts(call)), status=OPEN, open_key="OPEN",
         ends_at=now + timedelta(seconds=duration), created_at=now)
     try:
         with transact_write() as tx:
@@ -54,22 +55,26 @@ def get_auction(auction_id: str) -> AuctionModel:
 
 def auction_view(principal: Principal, auction_id: str) -> dict:
     """Anyone may see an auction (sellers need to, to bid); only its owner sees the bids."""
-    auction = get_auction(auction_id)
+    auction, bids = get_auction(auction_id), None
     if auction.status == CLOSED and auction.decided_at is None:
-        auction = close_auction(auction_id, clock.now())
-    view = {name: getattr(auction, name) for name in auction.get_attributes()}
+        auction, bids = _close(auction, clock.now())
+    return view(principal, auction, bids)
+
+
+def view(principal: Principal, auction: AuctionModel, bids: list[BidModel] | None = None) -> dict:
+    """The auction as its reader may see it; `bids`, when already read, are not read again."""
+    shown = {name: getattr(auction, name) for name in auction.get_attributes()}
     if auction.owner_id == principal.user_id or principal.is_admin:
-        view["bids"] = list(BidModel.query(auction_id, consistent_read=True))
+        shown["bids"] = bids if bids is not None else list(BidModel.query(auction.auction_id, consistent_read=True))
         if auction.status == OPEN:
-            view["bid_count"] = len(view["bids"])  # counted when it closes; until then, from the bids
-    return view
+            shown["bid_count"] = len(shown["bids"])  # counted when it closes; until then, from the bids
+    return shown
 
 
 def complete_auction(principal: Principal, auction_id: str) -> dict:
     """The buyer closes early."""
     auction = owned(get_auction(auction_id), "owner_id", principal, not_found())
-    close_auction(auction.auction_id, clock.now())
-    return auction_view(principal, auction_id)
+    return view(principal, *_close(auction, clock.now()))
 
 
 def close_auction(auction_id: str, now: datetime) -> AuctionModel:
@@ -78,7 +83,11 @@ def close_auction(auction_id: str, now: datetime) -> AuctionModel:
     read after it (consistently) are all there will be, and every closer (message, sweeper, buyer)
     decides the same winner. The decision is recorded once; a reader that finds an auction closed but
     undecided (its closer stopped in between) finishes it."""
-    auction = AuctionModel.get(auction_id, consistent_read=True)
+    return _close(AuctionModel.get(auction_id, consistent_read=True), now)[0]
+
+
+def _close(auction: AuctionModel, now: datetime) -> tuple[AuctionModel, list[BidModel] | None]:
+    """The auction closed and decided, and the bids if they were read to decide it."""
     if auction.status == OPEN:
         try:
             auction.update(actions=[AuctionModel.status.set(CLOSED), AuctionModel.open_key.remove(),
@@ -87,26 +96,34 @@ def close_auction(auction_id: str, now: datetime) -> AuctionModel:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
             auction.refresh(consistent_read=True)  # closed by someone else meanwhile
-    if auction.decided_at is None:
-        _decide(auction, now)
-    return auction
+    if auction.decided_at is not None:
+        return auction, None
+    return auction, _decide(auction, now)
 
 
-def _decide(auction: AuctionModel, now: datetime) -> None:
+def _decide(auction: AuctionModel, now: datetime) -> list[BidModel]:
     bids = list(BidModel.query(auction.auction_id, consistent_read=True))
     best = routing.auction_winner([routing.StandingBid(b.seller_id, b.profile_id, int(b.amount), b.placed_at)
                                    for b in bids], int(auction.reserve_price))
     winner = {"seller_id": best.seller_id, "profile_id": best.profile_id, "amount": best.amount,
               "placed_at": best.placed_at.isoformat()} if best else None
+    decided = {"winner": winner, "bid_count": len(bids), "decided_at": now}
     try:
-        auction.update(actions=[
-            AuctionModel.winner.set(winner) if winner else AuctionModel.winner.remove(),
-            AuctionModel.bid_count.set(len(bids)), AuctionModel.decided_at.set(now),
-        ], condition=AuctionModel.decided_at.does_not_exist())
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        with transact_write() as tx:
+            tx.update(auction, actions=[
+                AuctionModel.winner.set(winner) if winner else AuctionModel.winner.remove(),
+                AuctionModel.bid_count.set(len(bids)), AuctionModel.decided_at.set(now),
+            ], condition=AuctionModel.decided_at.does_not_exist())
+            # The call carries the result, so routing it reads the call and not the auction too.
+            tx.update(CallModel(call_id=auction.call_id), actions=[CallModel.auction_result.set({"winner": winner})])
+    except TransactWriteError as error:
+        if auction not in failed_items(error):
             raise
         auction.refresh(consistent_read=True)  # decided by another closer, the same way
+        return bids
+    for name, value in decided.items():
+        setattr(auction, name, value)
+    return bids
 
 
 def close_if_due(auction_id: str, now: datetime) -> bool:

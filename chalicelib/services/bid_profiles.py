@@ -12,7 +12,7 @@ from chalicelib.caller import Principal
 from chalicelib.domain import routing
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.money import to_minor
-from chalicelib.persistence import counters, route_entries
+from chalicelib.persistence import counters, route_entries, seller_books
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import BidProfileModel, ProfileSpendModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -33,8 +33,8 @@ def _criteria(criteria: dict, current: dict | None = None) -> dict:
     return merged
 
 
-# A profile and its route entries are written together, conditional on the revision read: a write that
-# lost a race reads the profile again, this many times.
+# A profile, its route entries and its seller's book are written together, conditional on what was read:
+# a write that lost a race reads again, this many times.
 WRITE_ATTEMPTS = 5
 
 
@@ -55,12 +55,20 @@ def create_profile(principal: Principal, body: dict) -> BidProfileModel:
         profile_id=str(uuid.uuid4()), seller_id=principal.user_id, criteria=_criteria(body.get("criteria") or {}),
         bid_amount=to_minor(body["bid_amount"]), destination_number=body["destination_number"],
         active=body.get("active", True), created_at=now, updated_at=now, revision=1)
-    with transact_write() as tx:
-        tx.save(profile, condition=BidProfileModel.profile_id.does_not_exist())
-        counters.add(tx, counters.profiles(profile.seller_id))
-        later = route_entries.stage(tx, None, profile)
-    route_entries.finish(profile, later)
-    return profile
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            with transact_write() as tx:
+                tx.save(profile, condition=BidProfileModel.profile_id.does_not_exist())
+                counters.add(tx, counters.profiles(profile.seller_id))
+                book = seller_books.stage(tx, None, profile)
+                later = route_entries.stage(tx, None, profile)
+        except TransactWriteError as error:
+            if book in failed_items(error):
+                continue  # another of the seller's profiles was written meanwhile
+            raise
+        route_entries.finish(profile, later)
+        return profile
+    raise _changed_meanwhile()
 
 
 def get_profile(principal: Principal, profile_id: str) -> BidProfileModel:
@@ -104,9 +112,10 @@ def update_profile(principal: Principal, profile_id: str, changes: dict) -> BidP
         try:
             with transact_write() as tx:
                 tx.save(after, condition=_unchanged(before))
+                book = seller_books.stage(tx, before, after)
                 later = route_entries.stage(tx, before, after)
         except TransactWriteError as error:
-            if after in failed_items(error):
+            if {after, book} & set(failed_items(error)):
                 continue  # written meanwhile (or deleted: the next read says so)
             raise
         route_entries.finish(after, later)
@@ -122,10 +131,11 @@ def delete_profile(principal: Principal, profile_id: str) -> None:
             with transact_write() as tx:
                 tx.delete(profile, condition=_unchanged(profile))
                 counters.add(tx, counters.profiles(profile.seller_id), -1)
+                book = seller_books.stage(tx, profile, None)
                 route_entries.stage(tx, profile, None)
             return
         except TransactWriteError as error:
-            if profile not in failed_items(error):
+            if not {profile, book} & set(failed_items(error)):
                 raise
     raise _changed_meanwhile()
 
@@ -172,7 +182,6 @@ def best_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> BidProfi
     return profiles[winner.profile_id] if winner else None
 
 
-def seller_profiles_matching(seller_id: str, facts: routing.CallFacts) -> list[BidProfileModel]:
-    """The seller's active profiles that match a call."""
-    return [p for p in BidProfileModel.by_seller.query(seller_id)
-            if p.active and routing.matches(candidate(p), facts)]
+def matching(profiles: list[BidProfileModel], facts: routing.CallFacts) -> list[BidProfileModel]:
+    """Those of the (active) profiles that match a call."""
+    return [p for p in profiles if routing.matches(candidate(p), facts)]

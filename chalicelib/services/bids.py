@@ -4,31 +4,32 @@ from __future__ import annotations
 import uuid
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.caller import Principal
+from chalicelib.domain import routing
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.money import to_minor
-from chalicelib.persistence import counters
-from chalicelib.persistence.db import failed_items, transact_write
-from chalicelib.persistence.models import AuctionModel, BidModel, CallModel
+from chalicelib.persistence import counters, seller_books
+from chalicelib.persistence.db import connection, failed_items, transact_write
+from chalicelib.persistence.models import AuctionModel, BidModel, CallModel, SellerBookModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import auctions, bid_profiles, calls
 
 
 def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
-    """One conditional transaction: the auction is open (and counts the bid) and this seller's
-    standing bid, if any, is lower. Validation reads the auction, its call and the seller's profiles."""
+    """One read (the auction, with its call's facts, and the seller's book of profiles) and one
+    conditional transaction: the auction is still open and this seller's standing bid, if any, is lower."""
     now = clock.now()
-    auction = auctions.get_auction(auction_id)
+    auction, book = _auction_and_book(auction_id, principal.user_id)
     if auction.status != OPEN or auction.ends_at <= now:
         raise Conflict("The auction is closed", code="AUCTION_CLOSED")
     minor = to_minor(amount)
     if minor < int(auction.reserve_price):
         raise ValidationFailed("Bid is below the reserve price", code="BID_TOO_LOW")
-    call = CallModel.get(auction.call_id)
-    matching = bid_profiles.seller_profiles_matching(principal.user_id, calls.facts(call))
+    matching = bid_profiles.matching(seller_books.profiles_of(book), _facts(auction))
     if not matching:
         raise ValidationFailed("You have no active bid profile matching this call", code="NO_MATCHING_PROFILE")
     within = [p for p in matching if bid_profiles.budget_of(p) is None or minor <= bid_profiles.budget_of(p)]
@@ -58,6 +59,27 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
             if bid not in failed:
                 raise
     raise ValidationFailed("A re-bid must be higher than your standing bid", code="BID_TOO_LOW")
+
+
+def _auction_and_book(auction_id: str, seller_id: str) -> tuple[AuctionModel, SellerBookModel]:
+    """The auction and the seller's book of profiles, in one (consistent) round trip."""
+    with TransactGet(connection=connection()) as tx:
+        auction, book = tx.get(AuctionModel, auction_id), tx.get(SellerBookModel, seller_id)
+    try:
+        found = auction.get()
+    except AuctionModel.DoesNotExist:
+        raise auctions.not_found() from None
+    try:
+        return found, book.get()
+    except SellerBookModel.DoesNotExist:
+        return found, SellerBookModel(seller_id=seller_id, profiles={})
+
+
+def _facts(auction: AuctionModel) -> routing.CallFacts:
+    if auction.call_facts is None:  # opened before auctions carried their call's facts
+        return calls.facts(CallModel.get(auction.call_id))
+    facts = auction.call_facts
+    return routing.CallFacts(facts["country"], facts["state"], facts["call_type"], tuple(facts["keywords"]))
 
 
 def list_bids(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:

@@ -11,7 +11,7 @@ from chalicelib.domain import calls as lifecycle
 from chalicelib.domain import phones, routing
 from chalicelib.domain.errors import InvalidState, NotFound
 from chalicelib.persistence import counters
-from chalicelib.persistence.calls import move_status
+from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import CallModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -89,13 +89,11 @@ def complete_call(principal: Principal, call_id: str, duration: int) -> CallMode
 
 def _transition(call: CallModel, target: str) -> CallModel:
     """Conditional on the status we read: of two concurrent transitions only one applies."""
-    now = clock.now()
     try:
         with transact_write() as tx:
-            move_status(tx, call, target, [CallModel.updated_at.set(now)])
+            written = move_status(tx, call, target, {"updated_at": clock.now()})
     except TransactWriteError as error:
         if call in failed_items(error):
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
         raise
-    call.status, call.owner_status, call.updated_at = target, f"{call.owner_id}#{target}", now
-    return call
+    return apply(call, written)

@@ -7,19 +7,22 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from pynamodb.exceptions import PutError
+from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import compliance as rules
+from chalicelib.domain.calls import OUTBOUND
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, field_error
 from chalicelib.domain.phones import is_e164
 from chalicelib.caller import Principal
 from chalicelib.persistence import counters
-from chalicelib.persistence.db import transact_write
+from chalicelib.persistence.db import connection, transact_write
 from chalicelib.persistence.models import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
 from chalicelib.persistence.pagination import Page, paginate
 
 TCPA, STATE = "tcpa_hours", "state"
+WINDOW = "window"  # the one TCPA item
 _STATE_CODE = re.compile(r"[A-Za-z]{2}")  # fullmatch: "$" would let "CA\n" through
 
 
@@ -74,17 +77,35 @@ def set_tcpa_hours(start_time: str, end_time: str, timezone: str) -> dict:
     An empty window (start equal to end) would refuse every outbound call: 400."""
     if start_time == end_time:
         raise field_error("end_time", "EMPTY_CALLING_WINDOW", "The calling window must not be empty")
-    ComplianceRuleModel(kind=TCPA, rule_key="window", created_at=clock.now(),
+    ComplianceRuleModel(kind=TCPA, rule_key=WINDOW, created_at=clock.now(),
                         settings={"start_time": start_time, "end_time": end_time, "timezone": timezone}).save()
     return tcpa_hours()
 
 
 def tcpa_hours() -> dict:
     try:
-        return ComplianceRuleModel.get(TCPA, "window").settings
+        return ComplianceRuleModel.get(TCPA, WINDOW).settings
     except ComplianceRuleModel.DoesNotExist:
-        start, end = rules.DEFAULT_WINDOW
-        return {"start_time": start, "end_time": end, "timezone": get_settings().default_timezone}
+        return tcpa_default()
+
+
+def tcpa_default() -> dict:
+    """The window when an admin has set none."""
+    start, end = rules.DEFAULT_WINDOW
+    return {"start_time": start, "end_time": end, "timezone": get_settings().default_timezone}
+
+
+def _window_and_dnc(to_number: str) -> tuple[dict, DncEntryModel | None]:
+    with TransactGet(connection=connection()) as tx:
+        window, dnc = tx.get(ComplianceRuleModel, TCPA, WINDOW), tx.get(DncEntryModel, to_number)
+    try:
+        settings = window.get().settings
+    except ComplianceRuleModel.DoesNotExist:
+        settings = tcpa_default()
+    try:
+        return settings, dnc.get()
+    except DncEntryModel.DoesNotExist:
+        return settings, None
 
 
 # --- state restrictions -----------------------------------------------------------------------
@@ -116,9 +137,9 @@ def remove_restriction(state: str) -> None:
 # --- the check --------------------------------------------------------------------------------
 
 def check_call(owner_id: str, direction: str, from_number: str, to_number: str, now: datetime) -> None:
-    """Refuse (403, with the rule's code) a call that breaks a rule, and record why."""
-    window = tcpa_hours()
-    dnc = _dnc_entry(to_number) if direction == "outbound" else None
+    """Refuse (403, with the rule's code) a call that breaks a rule, and record why. Only an outbound call
+    needs the calling window and the callee's DNC entry: both are read in one round trip."""
+    window, dnc = _window_and_dnc(to_number) if direction == OUTBOUND else (tcpa_default(), None)
     refusal = rules.check_call(
         direction=direction, from_number=from_number, to_number=to_number, now=now,
         dnc={"list_type": dnc.list_type} if dnc else None,

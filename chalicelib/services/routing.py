@@ -16,10 +16,10 @@ from chalicelib.domain import calls as lifecycle
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, ValidationFailed
 from chalicelib.domain.ledger import hold
-from chalicelib.persistence.calls import move_status
+from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items
-from chalicelib.persistence.ledger import get_account, post
-from chalicelib.persistence.models import AuctionModel, BidProfileModel, CallModel, ProfileSpendModel
+from chalicelib.persistence.ledger import post
+from chalicelib.persistence.models import AccountModel, AuctionModel, BidProfileModel, CallModel, ProfileSpendModel
 from chalicelib.services import auctions, bid_profiles, calls
 from chalicelib.services.access import fetch
 
@@ -32,8 +32,6 @@ def route_call(principal: Principal, call_id: str) -> CallModel:
     call = calls.buyers_call(principal, call_id)
     lifecycle.ensure_transition(call.status, lifecycle.QUEUED)
     now = clock.now()
-    if get_account(call.owner_id).spendable < get_settings().telephony_rate_per_minute:
-        raise PaymentRequired("Your balance cannot pay for the call's minutes", code="INSUFFICIENT_FUNDS")
     if call.auction_id:
         profile, price = _auction_winner(call, now)
         same_auction = CallModel.auction_id == call.auction_id
@@ -47,16 +45,19 @@ def route_call(principal: Principal, call_id: str) -> CallModel:
 
 
 def _auction_winner(call: CallModel, now: datetime) -> tuple[BidProfileModel, int]:
-    auction = AuctionModel.get(call.auction_id, consistent_read=True)
-    if auction.status == OPEN and auction.ends_at <= now:
-        auction = auctions.close_auction(auction.auction_id, now)
-    if auction.status == OPEN:
-        raise Conflict("The call's auction is still open", code="AUCTION_OPEN")
-    if not auction.winner:
+    """The decision closing wrote on the call; without one, the auction closes now if its time is up."""
+    result = call.auction_result
+    if result is None:
+        auction = AuctionModel.get(call.auction_id, consistent_read=True)
+        if auction.status == OPEN and auction.ends_at > now:
+            raise Conflict("The call's auction is still open", code="AUCTION_OPEN")
+        result = {"winner": auctions.close_auction(auction.auction_id, now).winner}
+    winner = result["winner"]
+    if not winner:
         raise _no_bids()
-    profile = fetch(BidProfileModel, auction.winner["profile_id"], ValidationFailed(
+    profile = fetch(BidProfileModel, winner["profile_id"], ValidationFailed(
         "The winning seller has deleted its bid profile", code="NO_BIDS_AVAILABLE"))
-    return profile, int(auction.winner["amount"])
+    return profile, int(winner["amount"])
 
 
 def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, now: datetime) -> CallModel:
@@ -66,13 +67,17 @@ def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, 
         raise budget_used_up
     spend = ProfileSpendModel(spend_key=bid_profiles.spend_key(profile.profile_id, now))
 
+    written: dict = {}
+    buyer_can_pay: list = []
+
     def route(tx: TransactWrite) -> None:
-        move_status(tx, call, lifecycle.QUEUED, [
-            CallModel.updated_at.set(now), CallModel.seller_id.set(profile.seller_id),
-            CallModel.profile_id.set(profile.profile_id), CallModel.price.set(price),
-            CallModel.destination_number.set(profile.destination_number), CallModel.routed_at.set(now),
-            CallModel.spend_key.set(spend.spend_key),
-        ], condition=same_auction)
+        written.update(move_status(tx, call, lifecycle.QUEUED, {
+            "updated_at": now, "seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
+            "destination_number": profile.destination_number, "routed_at": now, "spend_key": spend.spend_key,
+        }, condition=same_auction))
+        # The buyer pays for the minutes: at least one must be affordable (checked, not read).
+        buyer_can_pay.append(tx.condition_check(
+            AccountModel, call.owner_id, condition=AccountModel.spendable >= get_settings().telephony_rate_per_minute))
         within_budget = None if budget is None else \
             ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
         tx.update(spend, actions=[ProfileSpendModel.spent.add(price),
@@ -89,6 +94,7 @@ def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, 
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
         if spend in failed:
             raise budget_used_up from None
+        if buyer_can_pay and buyer_can_pay[0] in failed:
+            raise PaymentRequired("Your balance cannot pay for the call's minutes", code="INSUFFICIENT_FUNDS") from None
         raise
-    call.refresh(consistent_read=True)
-    return call
+    return apply(call, written)

@@ -10,7 +10,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.ledger import Posting, call_settlement, release
-from chalicelib.persistence.calls import move_status
+from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.models import CallModel, ProfileSpendModel
@@ -26,25 +26,26 @@ def settle(call: CallModel, duration: int) -> CallModel:
     posting = call_settlement(f"call_settlement:{call.call_id}", buyer_id=call.owner_id, seller_id=call.seller_id,
                               price=price, take=lifecycle.platform_take(price, settings.take_rate_bps), cost=cost,
                               billable=billable, reference=call.call_id)
-    return _end(call, posting, lifecycle.COMPLETED, [
-        CallModel.duration_seconds.set(duration), CallModel.cost.set(cost), CallModel.billable.set(billable),
-        CallModel.completed_at.set(clock.now())], give_back_budget=not billable)
+    return _end(call, posting, lifecycle.COMPLETED, {
+        "duration_seconds": duration, "cost": cost, "billable": billable, "completed_at": clock.now()},
+        give_back_budget=not billable)
 
 
 def release_undelivered(call: CallModel, target: str) -> CallModel:
     """Routed but never delivered: the price held from the seller goes back, with its daily budget."""
     posting = release(f"call_release:{call.call_id}", call.seller_id, int(call.price),
                       f"Call {call.call_id}: {target}", call.call_id)
-    return _end(call, posting, target, [], give_back_budget=True)
+    return _end(call, posting, target, {}, give_back_budget=True)
 
 
-def _end(call: CallModel, posting: Posting, target: str, actions: list, give_back_budget: bool) -> CallModel:
+def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_back_budget: bool) -> CallModel:
     """Conditional on the status we read: a second ending, concurrent or not, moves no money and is
     INVALID_STATE."""
     now = clock.now()
+    written: dict = {}
 
     def write(tx: TransactWrite) -> None:
-        move_status(tx, call, target, [*actions, CallModel.updated_at.set(now)])
+        written.update(move_status(tx, call, target, {**changes, "updated_at": now}))
         if give_back_budget and call.spend_key:
             tx.update(ProfileSpendModel(spend_key=call.spend_key), actions=[ProfileSpendModel.spent.add(-int(call.price))])
 
@@ -55,5 +56,4 @@ def _end(call: CallModel, posting: Posting, target: str, actions: list, give_bac
         if call in failed_items(error):
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
         raise
-    call.refresh(consistent_read=True)
-    return call
+    return apply(call, written)

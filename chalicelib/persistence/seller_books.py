@@ -1,0 +1,44 @@
+"""A seller's book (SellerBookModel): its active bid profiles in one item, as bidding matches them.
+
+`stage` adds the book's rewrite to the transaction that writes a profile, conditional on the book
+being as read: two profile writes of one seller at once cannot lose each other's change (the loser's
+transaction fails on the book, and it writes again)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.persistence.models import BidProfileModel, SellerBookModel
+
+
+def read(seller_id: str) -> SellerBookModel:
+    try:
+        return SellerBookModel.get(seller_id, consistent_read=True)
+    except SellerBookModel.DoesNotExist:
+        return SellerBookModel(seller_id=seller_id, profiles={}, version=0)
+
+
+def stage(tx: TransactWrite, before: BidProfileModel | None, after: BidProfileModel | None) -> SellerBookModel:
+    """Adds the book's rewrite (the profile in, changed or out) to `tx`; returns it, for failed_items."""
+    profile = after or before
+    book = read(profile.seller_id)
+    read_version = int(book.version)
+    profiles = dict(book.profiles or {})
+    if after is not None and after.active:
+        profiles[profile.profile_id] = {"criteria": after.criteria, "bid_amount": int(after.bid_amount),
+                                        "created_at": after.created_at.isoformat()}
+    else:
+        profiles.pop(profile.profile_id, None)
+    book.profiles, book.version = profiles, read_version + 1
+    unchanged = SellerBookModel.version == read_version if read_version else SellerBookModel.seller_id.does_not_exist()
+    tx.save(book, condition=unchanged)
+    return book
+
+
+def profiles_of(book: SellerBookModel) -> list[BidProfileModel]:
+    """The seller's active profiles as the book keeps them (what matching and bidding use)."""
+    return [BidProfileModel(profile_id, seller_id=book.seller_id, criteria=entry["criteria"],
+                            bid_amount=entry["bid_amount"], active=True,
+                            created_at=datetime.fromisoformat(entry["created_at"]))
+            for profile_id, entry in (book.profiles or {}).items()]
