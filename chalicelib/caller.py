@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic_core import ValidationError
 
 from chalicelib.domain.errors import DomainError, FieldProblem, ValidationFailed
+from chalicelib.schemas import resolve
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 @dataclass
@@ -58,7 +62,7 @@ def _problem_message(err: dict) -> str:
 
 def validate(model: type[BaseModel], data: Any, where: str = "body") -> Any:
     try:
-        return model.model_validate(data)
+        return resolve(model).model_validate(data)
     except ValidationError as exc:
         details = [
             FieldProblem(_field_name(err["loc"], where), err["type"].upper(), _problem_message(err))

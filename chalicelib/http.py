@@ -12,10 +12,9 @@ import re
 import uuid
 from decimal import Decimal
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Callable, Iterable, get_args, get_origin
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel
 
 from chalicelib.caller import Principal, error_body, validate
 from chalicelib.config import get_settings
@@ -31,7 +30,11 @@ from chalicelib.domain.errors import (
 from chalicelib.observability import logger
 from chalicelib.persistence.db import configure
 from chalicelib.persistence.pagination import Page
+from chalicelib.schemas import resolve
 from chalicelib.services.identity import authenticate
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 API_PREFIX = "/api/v1"
 PUBLIC: frozenset[str] = frozenset()
@@ -251,9 +254,10 @@ def _parse_headers(request: Any, spec: RouteSpec) -> Any:
     """The declared headers only (by their aliases, e.g. Idempotency-Key); any others are none of ours."""
     if spec.headers is None:
         return None
-    names = [info.alias or name for name, info in spec.headers.model_fields.items()]
+    model = resolve(spec.headers)
+    names = [info.alias or name for name, info in model.model_fields.items()]
     sent = {name: request.headers.get(name) for name in names if request.headers.get(name) is not None}
-    return validate(spec.headers, sent, where="header")
+    return validate(model, sent, where="header")
 
 
 def _success(spec: RouteSpec, result: Any, request_id: str) -> Response:
@@ -266,15 +270,17 @@ def _success(spec: RouteSpec, result: Any, request_id: str) -> Response:
         return Response(body="", status_code=204, headers=headers)
     body: dict[str, Any] = {"success": True}
     if isinstance(reply.data, Page):
-        body["data"] = [_dump(spec.response, item) for item in reply.data.items]
+        body["data"] = [_dump(resolve(spec.response), item) for item in reply.data.items]
         body["pagination"] = reply.data.pagination()
     else:
-        body["data"] = _dump(spec.response, reply.data)
+        body["data"] = _dump(resolve(spec.response), reply.data)
     return Response(body=json.dumps(body), status_code=status,
                     headers={**headers, "Content-Type": "application/json"})
 
 
 def _dump(model: Any, data: Any) -> Any:
+    from pydantic import BaseModel  # noqa: PLC0415
+
     if get_origin(model) is list:
         return [_dump(get_args(model)[0], item) for item in data]
     if model is None or not isinstance(model, type) or not issubclass(model, BaseModel):

@@ -1,6 +1,9 @@
-"""OpenAPI 3.1, generated from the route registry and its pydantic models (never hand-written)."""
+"""OpenAPI 3.1, generated from the route registry and its pydantic models (never hand-written).
+
+Imported only when the document is asked for (GET /openapi.json): nothing here runs at a cold start."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, get_args, get_origin
 
@@ -8,6 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.http import API_PREFIX, ROUTES, RouteSpec
+from chalicelib.schemas import resolve
 from chalicelib.schemas.common import ErrorEnvelope, Pagination
 
 _REF = "#/components/schemas/{model}"
@@ -20,12 +24,13 @@ _STATUS_TEXT = {
 
 
 def build_document() -> dict[str, Any]:
-    models = _models()
-    _, schemas = models_json_schema([(m, "validation" if _is_request(m) else "serialization") for m in models],
-                                    ref_template=_REF)
+    routes = _routes()
+    models = _models(routes)
+    _, schemas = models_json_schema(
+        [(m, "validation" if _is_request(m, routes) else "serialization") for m in models], ref_template=_REF)
     components = schemas.get("$defs", {})
     paths: dict[str, dict] = {}
-    for spec in ROUTES:
+    for spec in routes:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
     return {
         "openapi": "3.1.0",
@@ -40,9 +45,16 @@ def build_document() -> dict[str, Any]:
     }
 
 
-def _models() -> list[type[BaseModel]]:
+def _routes() -> list[RouteSpec]:
+    """The registry with every model resolved: a route may name its models lazily (chalicelib.schemas.models)."""
+    return [dataclasses.replace(spec, body=resolve(spec.body), query=resolve(spec.query),
+                                response=resolve(spec.response), headers=resolve(spec.headers))
+            for spec in ROUTES]
+
+
+def _models(routes: list[RouteSpec]) -> list[type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {"ErrorEnvelope": ErrorEnvelope, "Pagination": Pagination}
-    for spec in ROUTES:
+    for spec in routes:
         for model in (spec.body, spec.query, _item_model(spec.response)):
             if isinstance(model, type) and issubclass(model, BaseModel):
                 found[model.__name__] = model
@@ -54,8 +66,8 @@ def _item_model(response: Any) -> Any:
     return get_args(response)[0] if get_origin(response) is list else response
 
 
-def _is_request(model: type) -> bool:
-    return any(model in (spec.body, spec.query) for spec in ROUTES)
+def _is_request(model: type, routes: list[RouteSpec]) -> bool:
+    return any(model in (spec.body, spec.query) for spec in routes)
 
 
 def _ref(model: type[BaseModel]) -> dict:

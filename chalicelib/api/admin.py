@@ -1,38 +1,41 @@
 """Admin: users, suspension, credits."""
 from chalicelib.http import ADMIN, Api, Call
-from chalicelib.schemas.admin import AdminUserOut, CreditHeaders, CreditOut, CreditRequest, SuspendRequest, UserListQuery
+from chalicelib.schemas import models
 from chalicelib.services import admin
+
+schemas = models("admin")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="admin")
 
 
-@api.route("/admin/users", "GET", summary="List users", roles=ADMIN, query=UserListQuery,
-           response=AdminUserOut, paginated=True)
+@api.route("/admin/users", "GET", summary="List users", roles=ADMIN, query=schemas.UserListQuery,
+           response=schemas.AdminUserOut, paginated=True)
 def list_users(call: Call):
     q = call.query
     return admin.list_users(q.account_type, q.status, q.page, q.limit, q.next_token)
 
 
 @api.route("/admin/users/{user_id}", "GET", summary="A user with their billing summary", roles=ADMIN,
-           response=AdminUserOut, errors=(404,))
+           response=schemas.AdminUserOut, errors=(404,))
 def get_user(call: Call, user_id: str):
     return admin.user_detail(user_id)
 
 
 @api.route("/admin/users/{user_id}/suspend", "PUT", summary="Suspend a user", roles=ADMIN,
-           body=SuspendRequest, response=AdminUserOut, errors=(404,))
+           body=schemas.SuspendRequest, response=schemas.AdminUserOut, errors=(404,))
 def suspend(call: Call, user_id: str):
     b = call.body
     return admin.suspend(call.principal, user_id, b.reason, b.duration_days, b.notify_user)
 
 
 @api.route("/admin/users/{user_id}/reactivate", "PUT", summary="Reactivate a user", roles=ADMIN,
-           response=AdminUserOut, errors=(404,))
+           response=schemas.AdminUserOut, errors=(404,))
 def reactivate(call: Call, user_id: str):
     return admin.reactivate(user_id)
 
 
 @api.route("/admin/users/{user_id}/credits", "POST", summary="Credit a user's balance (Idempotency-Key header)",
-           roles=ADMIN, body=CreditRequest, headers=CreditHeaders, response=CreditOut, status=201, errors=(404,))
+           roles=ADMIN, body=schemas.CreditRequest, headers=schemas.CreditHeaders, response=schemas.CreditOut,
+           status=201, errors=(404,))
 def credit(call: Call, user_id: str):
     return admin.credit(user_id, call.body.amount, call.body.reason, call.headers.idempotency_key)

@@ -1,13 +1,15 @@
 """Auctions of pending calls."""
 from chalicelib.http import BUYERS, Api, Call
-from chalicelib.schemas.exchange import AuctionOut, CreateAuction
+from chalicelib.schemas import models
 from chalicelib.services import auctions
+
+schemas = models("exchange")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="exchange")
 
 
-@api.route("/auctions", "POST", summary="Auction a pending call", roles=BUYERS, body=CreateAuction,
-           response=AuctionOut, status=201, errors=(404, 409))
+@api.route("/auctions", "POST", summary="Auction a pending call", roles=BUYERS, body=schemas.CreateAuction,
+           response=schemas.AuctionOut, status=201, errors=(404, 409))
 def create_auction(call: Call):
     b = call.body
     auction = auctions.create_auction(call.principal, b.call_id, b.reserve_price, b.duration)
@@ -15,12 +17,12 @@ def create_auction(call: Call):
 
 
 @api.route("/auctions/{auction_id}", "GET", summary="An auction (with its bids, for its owner)",
-           response=AuctionOut, errors=(404,))
+           response=schemas.AuctionOut, errors=(404,))
 def get_auction(call: Call, auction_id: str):
     return auctions.auction_view(call.principal, auction_id)
 
 
 @api.route("/auctions/{auction_id}/complete", "POST", summary="Close an auction now", roles=BUYERS,
-           response=AuctionOut, errors=(404,))
+           response=schemas.AuctionOut, errors=(404,))
 def complete_auction(call: Call, auction_id: str):
     return auctions.complete_auction(call.principal, auction_id)

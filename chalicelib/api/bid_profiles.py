@@ -1,33 +1,34 @@
 """Sellers' bid profiles."""
 from chalicelib.http import SELLERS, Api, Call, Reply
-from chalicelib.schemas.common import PageQuery
-from chalicelib.schemas.exchange import BidProfileOut, BidProfileRequest, BidProfileUpdate
+from chalicelib.schemas import models
 from chalicelib.services import bid_profiles
+
+schemas = models("exchange", "common")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="exchange")
 
 
-@api.route("/bid-profiles", "POST", summary="Create a bid profile", roles=SELLERS, body=BidProfileRequest,
-           response=BidProfileOut, status=201)
+@api.route("/bid-profiles", "POST", summary="Create a bid profile", roles=SELLERS, body=schemas.BidProfileRequest,
+           response=schemas.BidProfileOut, status=201)
 def create_profile(call: Call):
     return bid_profiles.create_profile(call.principal, call.body.model_dump())
 
 
-@api.route("/bid-profiles", "GET", summary="The caller's bid profiles", roles=SELLERS, query=PageQuery,
-           response=BidProfileOut, paginated=True)
+@api.route("/bid-profiles", "GET", summary="The caller's bid profiles", roles=SELLERS, query=schemas.PageQuery,
+           response=schemas.BidProfileOut, paginated=True)
 def list_profiles(call: Call):
     q = call.query
     return bid_profiles.list_profiles(call.principal, q.page, q.limit, q.next_token)
 
 
-@api.route("/bid-profiles/{profile_id}", "GET", summary="A bid profile", roles=SELLERS, response=BidProfileOut,
+@api.route("/bid-profiles/{profile_id}", "GET", summary="A bid profile", roles=SELLERS, response=schemas.BidProfileOut,
            errors=(404,))
 def get_profile(call: Call, profile_id: str):
     return bid_profiles.get_profile(call.principal, profile_id)
 
 
 @api.route("/bid-profiles/{profile_id}", "PUT", summary="Change a bid profile", roles=SELLERS,
-           body=BidProfileUpdate, response=BidProfileOut, errors=(404, 409))
+           body=schemas.BidProfileUpdate, response=schemas.BidProfileOut, errors=(404, 409))
 def update_profile(call: Call, profile_id: str):
     return bid_profiles.update_profile(call.principal, profile_id, call.body.model_dump(exclude_unset=True))
 

@@ -1,43 +1,45 @@
 """Calls: create, list, read, route, move along, complete."""
 from chalicelib.http import BUYERS, Api, Call
-from chalicelib.schemas.exchange import CallListQuery, CallOut, CallStatusUpdate, CompleteCall, CreateCall
+from chalicelib.schemas import models
 from chalicelib.services import calls, routing
+
+schemas = models("exchange")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="exchange")
 
 
-@api.route("/calls", "POST", summary="Create a call (compliance checked)", roles=BUYERS, body=CreateCall,
-           response=CallOut, status=201)
+@api.route("/calls", "POST", summary="Create a call (compliance checked)", roles=BUYERS, body=schemas.CreateCall,
+           response=schemas.CallOut, status=201)
 def create_call(call: Call):
     return calls.create_call(call.principal, call.body.model_dump())
 
 
-@api.route("/calls", "GET", summary="The caller's calls, newest first", roles=BUYERS, query=CallListQuery,
-           response=CallOut, paginated=True)
+@api.route("/calls", "GET", summary="The caller's calls, newest first", roles=BUYERS, query=schemas.CallListQuery,
+           response=schemas.CallOut, paginated=True)
 def list_calls(call: Call):
     q = call.query
     return calls.list_calls(call.principal, q.status, q.page, q.limit, q.next_token)
 
 
-@api.route("/calls/{call_id}", "GET", summary="A call (its buyer, its seller or an admin)", response=CallOut,
+@api.route("/calls/{call_id}", "GET", summary="A call (its buyer, its seller or an admin)", response=schemas.CallOut,
            errors=(404,))
 def get_call(call: Call, call_id: str):
     return calls.get_call(call.principal, call_id)
 
 
 @api.route("/calls/{call_id}/route", "POST", summary="Route to the auction winner or the best bid profile",
-           roles=BUYERS, response=CallOut, errors=(402, 404, 409))
+           roles=BUYERS, response=schemas.CallOut, errors=(402, 404, 409))
 def route_call(call: Call, call_id: str):
     return routing.route_call(call.principal, call_id)
 
 
 @api.route("/calls/{call_id}/status", "PATCH", summary="Move a call along its lifecycle", roles=BUYERS,
-           body=CallStatusUpdate, response=CallOut, errors=(404,))
+           body=schemas.CallStatusUpdate, response=schemas.CallOut, errors=(404,))
 def change_status(call: Call, call_id: str):
     return calls.change_status(call.principal, call_id, call.body.status)
 
 
 @api.route("/calls/{call_id}/complete", "POST", summary="Complete a call and bill it (once)", roles=BUYERS,
-           body=CompleteCall, response=CallOut, errors=(404,))
+           body=schemas.CompleteCall, response=schemas.CallOut, errors=(404,))
 def complete_call(call: Call, call_id: str):
     return calls.complete_call(call.principal, call_id, call.body.duration)

@@ -1,21 +1,22 @@
 """Compliance lists: admins write, every account may read. And the calls compliance refused."""
 from chalicelib.http import ADMIN, Api, Call, Reply
-from chalicelib.schemas.exchange import DncOut, DncRequest, GeoRestrictionOut, GeoRestrictionRequest, \
-    RefusalListQuery, RefusalOut, TcpaHours, TcpaHoursOut
+from chalicelib.schemas import models
 from chalicelib.services import compliance
+
+schemas = models("exchange")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="compliance")
 
 
 @api.route("/compliance/dnc", "POST", summary="Put a number on the Do-Not-Call list", roles=ADMIN,
-           body=DncRequest, response=DncOut, status=201)
+           body=schemas.DncRequest, response=schemas.DncOut, status=201)
 def add_dnc(call: Call):
     b = call.body
     compliance.add_dnc(call.principal, b.phone_number, b.reason, b.list_type)
     return compliance.dnc_status(b.phone_number)
 
 
-@api.route("/compliance/dnc/{phone_number}", "GET", summary="Is a number on the DNC list?", response=DncOut)
+@api.route("/compliance/dnc/{phone_number}", "GET", summary="Is a number on the DNC list?", response=schemas.DncOut)
 def check_dnc(call: Call, phone_number: str):
     return compliance.dnc_status(compliance.phone_from_path(phone_number))
 
@@ -27,27 +28,28 @@ def remove_dnc(call: Call, phone_number: str):
     return Reply(status=204)
 
 
-@api.route("/compliance/tcpa/hours", "PUT", summary="Set the TCPA calling window", roles=ADMIN, body=TcpaHours,
-           response=TcpaHoursOut)
+@api.route("/compliance/tcpa/hours", "PUT", summary="Set the TCPA calling window", roles=ADMIN, body=schemas.TcpaHours,
+           response=schemas.TcpaHoursOut)
 def set_hours(call: Call):
     b = call.body
     return compliance.set_tcpa_hours(b.start_time, b.end_time, b.timezone)
 
 
-@api.route("/compliance/tcpa/hours", "GET", summary="The TCPA calling window", response=TcpaHoursOut)
+@api.route("/compliance/tcpa/hours", "GET", summary="The TCPA calling window", response=schemas.TcpaHoursOut)
 def get_hours(call: Call):
     return compliance.tcpa_hours()
 
 
 @api.route("/compliance/geographic/restrictions", "POST", summary="Restrict calls to and from a state",
-           roles=ADMIN, body=GeoRestrictionRequest, response=GeoRestrictionOut, status=201, errors=(409,))
+           roles=ADMIN, body=schemas.GeoRestrictionRequest, response=schemas.GeoRestrictionOut, status=201,
+           errors=(409,))
 def add_restriction(call: Call):
     rule = compliance.add_restriction(call.body.state, call.body.reason)
     return {"state": rule.rule_key, "reason": rule.reason, "created_at": rule.created_at}
 
 
 @api.route("/compliance/geographic/restrictions", "GET", summary="Restricted states",
-           response=list[GeoRestrictionOut])
+           response=list[schemas.GeoRestrictionOut])
 def list_restrictions(call: Call):
     return compliance.restrictions()
 
@@ -60,7 +62,7 @@ def remove_restriction(call: Call, state: str):
 
 
 @api.route("/compliance/refusals", "GET", summary="Calls compliance refused, newest first", roles=("buyer", "admin"),
-           query=RefusalListQuery, response=RefusalOut, paginated=True)
+           query=schemas.RefusalListQuery, response=schemas.RefusalOut, paginated=True)
 def list_refusals(call: Call):
     q = call.query
     return compliance.list_refusals(call.principal, q.user_id, q.page, q.limit, q.next_token)

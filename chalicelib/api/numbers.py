@@ -1,50 +1,43 @@
 """The number store: search, purchase, orders, own numbers."""
 from chalicelib.http import BUYERS, Api, Call, Reply
-from chalicelib.schemas.common import PageQuery
-from chalicelib.schemas.numbers import (
-    AvailableNumberOut,
-    NumberListQuery,
-    NumberOut,
-    NumberSearchQuery,
-    NumberUpdate,
-    OrderOut,
-    PurchaseRequest,
-)
+from chalicelib.schemas import models
 from chalicelib.services import numbers, orders
+
+schemas = models("numbers", "common")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="numbers")
 TWILIO_ERRORS = (429, 502, 503)
 
 
 @api.route("/numbers/search", "GET", summary="Numbers available to buy (cached 5 minutes)", roles=BUYERS,
-           query=NumberSearchQuery, response=list[AvailableNumberOut], errors=(409, *TWILIO_ERRORS))
+           query=schemas.NumberSearchQuery, response=list[schemas.AvailableNumberOut], errors=(409, *TWILIO_ERRORS))
 def search(call: Call):
     q = call.query
     return numbers.search(q.country_code, q.type, q.area_code, q.contains, q.limit)
 
 
 @api.route("/numbers/purchase", "POST", summary="Buy 1-10 numbers: an order provisioned in the background",
-           roles=BUYERS, body=PurchaseRequest, response=OrderOut, status=201, errors=(402, 409))
+           roles=BUYERS, body=schemas.PurchaseRequest, response=schemas.OrderOut, status=201, errors=(402, 409))
 def purchase(call: Call):
     items = [item.model_dump(mode="json", exclude_none=True) for item in call.body.numbers]
     return orders.order_view(orders.place_order(call.principal, items))
 
 
-@api.route("/numbers", "GET", summary="The caller's numbers", roles=BUYERS, query=NumberListQuery,
-           response=NumberOut, paginated=True)
+@api.route("/numbers", "GET", summary="The caller's numbers", roles=BUYERS, query=schemas.NumberListQuery,
+           response=schemas.NumberOut, paginated=True)
 def list_numbers(call: Call):
     q = call.query
     return numbers.list_numbers(call.principal, q.status, q.search, q.page, q.limit, q.next_token)
 
 
 @api.route("/numbers/{number_id}", "GET", summary="One number (owner or admin)", roles=BUYERS,
-           response=NumberOut, errors=(404,))
+           response=schemas.NumberOut, errors=(404,))
 def get_number(call: Call, number_id: str):
     return numbers.get_number(call.principal, number_id)
 
 
 @api.route("/numbers/{number_id}", "PUT", summary="Rename or reroute a number (pushed to Twilio)", roles=BUYERS,
-           body=NumberUpdate, response=NumberOut, errors=(404, 409, *TWILIO_ERRORS))
+           body=schemas.NumberUpdate, response=schemas.NumberOut, errors=(404, 409, *TWILIO_ERRORS))
 def update_number(call: Call, number_id: str):
     changes = call.body.model_dump(mode="json", exclude_unset=True)
     return numbers.update_number(call.principal, number_id, changes)
@@ -57,14 +50,14 @@ def release_number(call: Call, number_id: str):
     return Reply(status=204)
 
 
-@api.route("/orders", "GET", summary="The caller's orders, newest first", roles=BUYERS, query=PageQuery,
-           response=OrderOut, paginated=True)
+@api.route("/orders", "GET", summary="The caller's orders, newest first", roles=BUYERS, query=schemas.PageQuery,
+           response=schemas.OrderOut, paginated=True)
 def list_orders(call: Call):
     q = call.query
     return orders.list_orders(call.principal, q.page, q.limit, q.next_token)
 
 
 @api.route("/orders/{order_id}", "GET", summary="An order with its items and numbers", roles=BUYERS,
-           response=OrderOut, errors=(404,))
+           response=schemas.OrderOut, errors=(404,))
 def get_order(call: Call, order_id: str):
     return orders.get_order(call.principal, order_id)

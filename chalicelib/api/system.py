@@ -4,8 +4,10 @@ import json
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import DomainError, FieldProblem
 from chalicelib.http import PUBLIC, Api, Call, Reply
-from chalicelib.schemas.system import HealthOut
+from chalicelib.schemas import models
 from chalicelib.services import health as health_checks
+
+schemas = models("system")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="system")
 
@@ -14,7 +16,7 @@ class Unavailable(DomainError):
     status, default_code = 503, "DEGRADED"
 
 
-@api.route("/health", "GET", summary="State of the service and its parts", roles=PUBLIC, response=HealthOut,
+@api.route("/health", "GET", summary="State of the service and its parts", roles=PUBLIC, response=schemas.HealthOut,
            errors=(503,))
 def health(call: Call):
     components = health_checks.components()

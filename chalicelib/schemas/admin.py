@@ -1,20 +1,20 @@
-from __future__ import annotations
-
+"""Wire models of the admin routes: user lists, suspensions, credits."""
 import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, Field, StrictBool, StrictInt
 from pydantic_core import PydanticCustomError
 
+from chalicelib.domain.accounts import ACCOUNT_TYPES, STATUSES
 from chalicelib.schemas.billing import BalanceOut, PositiveMoneyIn
-from chalicelib.schemas.common import PageQuery, SafeText, StrictModel
+from chalicelib.schemas.common import PageQuery, SafeText, StrictModel, WireModel
 from chalicelib.schemas.identity import UserOut
 
 
 class UserListQuery(PageQuery):
-    account_type: Literal["buyer", "seller", "admin"] | None = None
-    status: Literal["active", "suspended", "deactivated"] | None = None
+    account_type: Literal[ACCOUNT_TYPES] | None = None
+    status: Literal[STATUSES] | None = None
 
 
 class SuspendRequest(StrictModel):
@@ -40,7 +40,7 @@ _IDEMPOTENCY_KEY_PATTERN = r"^[!-~](?:[ -~]{0,253}[!-~])?$"
 _IDEMPOTENCY_KEY = re.compile(_IDEMPOTENCY_KEY_PATTERN)
 
 
-class CreditHeaders(BaseModel):
+class CreditHeaders(WireModel):
     """Headers of POST /admin/users/{user_id}/credits."""
 
     idempotency_key: Annotated[str | None, AfterValidator(_idempotency_key)] = Field(

@@ -1,12 +1,12 @@
-from __future__ import annotations
-
+"""Money on the wire, and the billing account's models."""
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
-from chalicelib.domain.money import format_money
+from chalicelib.domain.ledger import BUCKETS
+from chalicelib.domain.money import CURRENCY, format_money
 from chalicelib.schemas.common import ResponseModel
 
 # Integer minor units inside, a decimal string on the wire ("12.50").
@@ -27,7 +27,7 @@ PositiveMoneyIn = Annotated[
 
 class BillingAccountOut(ResponseModel):
     account_id: str
-    currency: Literal["USD"]
+    currency: Literal[CURRENCY]
     balance: MoneyOut
     earnings: MoneyOut
     held: MoneyOut = Field(0, description="set aside for numbers being bought and calls being routed")
@@ -37,7 +37,7 @@ class BillingAccountOut(ResponseModel):
 
 
 class BalanceOut(ResponseModel):
-    currency: Literal["USD"]
+    currency: Literal[CURRENCY]
     balance: MoneyOut
     earnings: MoneyOut
     held: MoneyOut = Field(0, description="set aside for numbers being bought and calls being routed")
@@ -49,7 +49,7 @@ class LedgerEntryOut(ResponseModel):
     transaction_id: str
     kind: str
     description: str
-    bucket: Literal["balance", "earnings", "held"]
+    bucket: Literal[BUCKETS]
     amount: MoneyOut
     reference: str | None
     created_at: datetime

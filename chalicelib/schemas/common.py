@@ -1,18 +1,22 @@
-"""Shared wire types: strict models, safe text, pagination, the envelopes."""
-from __future__ import annotations
+"""Shared wire types: strict models, safe text, pagination, the error envelope.
+
+Every model derives from `WireModel`, whose validator and serializer are built on first use
+(`defer_build`), not when the module is imported: a cold start pays only for the models the event
+in hand touches, not for every model of every route.
+
+No `from __future__ import annotations` in this package: pydantic would have to evaluate every
+annotation string when each class is created, which a cold start pays for."""
 
 import functools
 import itertools
 import re
 import unicodedata
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.phones import E164_PATTERN, is_e164
-
-T = TypeVar("T")
 
 # Characters no person types into a name or a reason: controls (Cc, tab and newlines included), invisible
 # formatting (Cf: bidi overrides like U+202E, zero-width U+200B, BOM) and line/paragraph separators (Zl, Zp).
@@ -39,19 +43,30 @@ def _class_item(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
+# An id in a body or query: a UUID's 36 characters (path ids are checked as UUIDs by chalicelib/http.py).
+UUID_PATTERN = r"^[0-9a-fA-F-]{36}$"
+
 # ASCII case-insensitive by spelling, so the runtime and the documented pattern are the same expression.
 _MARKUP_SOURCE = r"[<>]|[jJ][aA][vV][aA][sS][cC][rR][iI][pP][tT]:|&#|&[a-zA-Z]+;"
 _MARKUP = re.compile(_MARKUP_SOURCE)
 
 
-class StrictModel(BaseModel):
+class WireModel(BaseModel):
+    """The base of every model here. Its core schema, validator and serializer are built the first time
+    it validates, serializes or is documented (model_validate, model_dump, model_json_schema, or a model
+    or TypeAdapter that contains it), with the same result and the same errors as an eager build."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class StrictModel(WireModel):
     """Request models: unknown fields are refused, so nobody can slip in `role` or `balance`.
     Body booleans and integers are StrictBool/StrictInt: 0 is not false and "5" is not 5."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class ResponseModel(BaseModel):
+class ResponseModel(WireModel):
     model_config = ConfigDict(from_attributes=True)
 
 
@@ -103,7 +118,7 @@ class PageQuery(StrictModel):
     next_token: str | None = Field(None, max_length=2048, description="Opaque cursor from a previous page")
 
 
-class Pagination(BaseModel):
+class Pagination(WireModel):
     page: int
     limit: int
     total: int
@@ -111,13 +126,13 @@ class Pagination(BaseModel):
     next_token: str | None
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(WireModel):
     field: str
     code: str
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(WireModel):
     type: Literal[
         "VALIDATION_ERROR", "AUTHENTICATION_ERROR", "AUTHORIZATION_ERROR", "NOT_FOUND", "CONFLICT",
         "PAYMENT_REQUIRED", "RATE_LIMITED", "INTERNAL_ERROR",
@@ -128,17 +143,6 @@ class ErrorBody(BaseModel):
     request_id: str | None = None
 
 
-class ErrorEnvelope(BaseModel):
+class ErrorEnvelope(WireModel):
     success: Literal[False]
     error: ErrorBody
-
-
-class Envelope(BaseModel, Generic[T]):
-    success: Literal[True]
-    data: T
-
-
-class ListEnvelope(BaseModel, Generic[T]):
-    success: Literal[True]
-    data: list[T]
-    pagination: Pagination

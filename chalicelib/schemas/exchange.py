@@ -1,5 +1,4 @@
-from __future__ import annotations
-
+"""Wire models of the exchange: calls, bid profiles, auctions, bids, compliance lists."""
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -7,11 +6,12 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictBool, StrictInt, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.domain.calls import STATUSES
+from chalicelib.domain.auctions import CLOSED, OPEN
+from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, STATUSES
 from chalicelib.domain.compliance import is_region
-from chalicelib.domain.phones import is_e164
+from chalicelib.domain.phones import E164_PATTERN, is_e164
 from chalicelib.schemas.billing import MoneyOut, PositiveMoneyIn
-from chalicelib.schemas.common import PageQuery, PhoneNumber, ResponseModel, SafeText, StrictModel
+from chalicelib.schemas.common import UUID_PATTERN, PageQuery, PhoneNumber, ResponseModel, SafeText, StrictModel
 
 NonNegativeMoneyIn = Annotated[
     Decimal,
@@ -19,8 +19,8 @@ NonNegativeMoneyIn = Annotated[
     WithJsonSchema({"type": "string", "pattern": r"^\d{1,10}(?:\.\d{1,4})?$",
                     "description": "USD amount, zero or more, up to 4 decimal places"}),
 ]
-CallStatus = Literal["pending", "queued", "ringing", "in_progress", "completed", "failed", "canceled", "no_answer",
-                     "busy"]
+CallStatus = Literal[STATUSES]  # the lifecycle's statuses, as domain/calls.py states them
+CallDirection = Literal[DIRECTIONS]
 StateCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="US state or CA province, e.g. CA")]
 Keyword = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w -]+$")]
 
@@ -34,9 +34,9 @@ def _number_for(field_name: str):
 
 
 class CreateCall(StrictModel):
-    from_number: str = Field(max_length=16, json_schema_extra={"pattern": r"^\+[1-9]\d{1,14}$"})
-    to_number: str = Field(max_length=16, json_schema_extra={"pattern": r"^\+[1-9]\d{1,14}$"})
-    direction: Literal["inbound", "outbound"] = "outbound"
+    from_number: str = Field(max_length=16, json_schema_extra={"pattern": E164_PATTERN})
+    to_number: str = Field(max_length=16, json_schema_extra={"pattern": E164_PATTERN})
+    direction: CallDirection = OUTBOUND
     call_type: SafeText(50) | None = None
     keywords: list[Keyword] = Field(default_factory=list, max_length=20)
 
@@ -57,7 +57,7 @@ class CallOut(ResponseModel):
     id: str = Field(validation_alias="call_id")
     from_number: str
     to_number: str
-    direction: Literal["inbound", "outbound"]
+    direction: CallDirection
     call_type: str | None
     status: CallStatus
     auction_id: str | None
@@ -110,7 +110,7 @@ class TcpaHoursOut(ResponseModel):
 
 
 class RefusalListQuery(PageQuery):
-    user_id: str | None = Field(None, pattern=r"^[0-9a-fA-F-]{36}$",
+    user_id: str | None = Field(None, pattern=UUID_PATTERN,
                                 description="Admins: whose refusals to list (default: your own)")
 
 
@@ -181,7 +181,8 @@ class GeographyOut(ResponseModel):
 
 
 class CriteriaOut(ResponseModel):
-    geography: GeographyOut = GeographyOut()
+    # model_construct: the same empty default, without building GeographyOut's validator at import.
+    geography: GeographyOut = GeographyOut.model_construct()
     call_type: list[str] = []
     keywords: list[str] = []
     max_budget: MoneyOut | None = None
@@ -199,7 +200,7 @@ class BidProfileOut(ResponseModel):
 
 
 class CreateAuction(StrictModel):
-    call_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    call_id: str = Field(pattern=UUID_PATTERN)
     reserve_price: NonNegativeMoneyIn = Decimal(0)
     duration: StrictInt = Field(30, ge=1, le=900, description="Seconds until the auction closes by itself")
 
@@ -234,7 +235,7 @@ class WinnerOut(ResponseModel):
 class AuctionOut(ResponseModel):
     id: str = Field(validation_alias="auction_id")
     call_id: str
-    status: Literal["open", "closed"]
+    status: Literal[OPEN, CLOSED]
     reserve_price: MoneyOut
     ends_at: datetime
     bid_count: int
@@ -245,7 +246,7 @@ class AuctionOut(ResponseModel):
 
 
 class PlaceBid(StrictModel):
-    auction_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    auction_id: str = Field(pattern=UUID_PATTERN)
     amount: PositiveMoneyIn
 
 
@@ -254,7 +255,5 @@ class CallListQuery(PageQuery):
 
 
 class AuctionCloseMessage(StrictModel):
-    auction_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    auction_id: str = Field(pattern=UUID_PATTERN)
 
-
-_ = STATUSES  # the Literal above lists the same statuses as domain/calls.py

@@ -1,24 +1,56 @@
-from __future__ import annotations
-
+"""Wire models of registration, login, tokens and the user."""
+import functools
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-import email_validator
-from pydantic import EmailStr, Field, StrictBool, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StrictBool, field_validator
+from pydantic_core import PydanticCustomError, core_schema
 
+from chalicelib.domain.accounts import ACCOUNT_TYPES, BUYER, SELLER, STATUSES
 from chalicelib.domain.passwords import MAX_LENGTH, MIN_LENGTH, POLICY_DESCRIPTION, POLICY_PATTERN, policy_problem
 from chalicelib.schemas.common import ResponseModel, SafeText, StrictModel
 
-# Any syntactically valid address is accepted (".test" and other special-use domains included), as the
-# OpenAPI "email" format promises; whether mail arrives is for verification to prove, not syntax.
-email_validator.SPECIAL_USE_DOMAIN_NAMES = []
 
-AccountType = Literal["buyer", "seller"]
+@functools.cache
+def _email_validator() -> None:
+    """email-validator costs a cold start ~25 ms to import: it is imported for the first address."""
+    import email_validator  # noqa: PLC0415
+
+    # Any syntactically valid address is accepted (".test" and other special-use domains included), as the
+    # OpenAPI "email" format promises; whether mail arrives is for verification to prove, not syntax.
+    email_validator.SPECIAL_USE_DOMAIN_NAMES = []
+
+
+class EmailAddress:
+    """pydantic's EmailStr, except that email-validator is imported when an address is first checked
+    rather than when the model is built. The same core schema (a string, then the check, then any
+    Field constraints such as max_length), the same check (pydantic's `validate_email`: the same
+    addresses accepted and refused, the normalised address returned, the same "value is not a valid
+    email address: ..." messages) and the same JSON schema (a string in the "email" format)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source: Any, _handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(cls._validate, core_schema.str_schema())
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict:
+        field_schema = handler(schema)
+        field_schema.update(type="string", format="email")
+        return field_schema
+
+    @classmethod
+    def _validate(cls, value: str, /) -> str:
+        from pydantic.networks import validate_email  # noqa: PLC0415
+
+        _email_validator()
+        return validate_email(value)[1]
+
+
+AccountType = Literal[BUYER, SELLER]  # who may register; admins are made by admins
 
 
 class RegisterRequest(StrictModel):
-    email: EmailStr = Field(max_length=254)
+    email: EmailAddress = Field(max_length=254)
     password: str = Field(max_length=MAX_LENGTH, json_schema_extra={
         "format": "password", "minLength": MIN_LENGTH, "pattern": POLICY_PATTERN,
         "description": POLICY_DESCRIPTION})
@@ -69,8 +101,8 @@ class UserOut(ResponseModel):
     first_name: str
     last_name: str
     company: str | None
-    account_type: Literal["buyer", "seller", "admin"]
-    status: Literal["active", "suspended", "deactivated"]
+    account_type: Literal[ACCOUNT_TYPES]
+    status: Literal[STATUSES]
     email_verified: bool
     created_at: datetime
     last_login_at: datetime | None

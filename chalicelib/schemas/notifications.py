@@ -1,5 +1,4 @@
-from __future__ import annotations
-
+"""Notifications: the queue message and what the API answers."""
 from datetime import datetime
 
 from pydantic import Field

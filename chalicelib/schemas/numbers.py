@@ -1,17 +1,20 @@
-from __future__ import annotations
-
+"""Wire models of the number store: search, orders, numbers, the dashboard."""
 from datetime import datetime
 from typing import Literal
 
-import phonenumbers
 from pydantic import Field, HttpUrl, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.domain.numbers import MAX_PER_ORDER
+from chalicelib.domain.compliance import is_region
+from chalicelib.domain.numbers import (
+    ACTIVE, CUSTOM, ITEM_FAILED, ITEM_PENDING, ITEM_SUCCESS, KINDS, MAX_PER_ORDER, ORDER_COMPLETED, ORDER_FAILED,
+    ORDER_PARTIAL, ORDER_PENDING, RELEASED, ROUTINGS,
+)
 from chalicelib.schemas.billing import MoneyOut
 from chalicelib.schemas.common import PageQuery, PhoneNumber, ResponseModel, SafeText, StrictModel
 
-NumberKind = Literal["local", "toll_free", "mobile"]
+NumberKind = Literal[KINDS]
+NumberRouting = Literal[ROUTINGS]  # where a number's calls go
 
 
 class NumberSearchQuery(StrictModel):
@@ -24,14 +27,14 @@ class NumberSearchQuery(StrictModel):
     @field_validator("country_code")
     @classmethod
     def _known_country(cls, value: str) -> str:
-        if value not in phonenumbers.SUPPORTED_REGIONS:
+        if not is_region(value):
             raise PydanticCustomError("unknown_country", "Unknown country code")
         return value
 
 
 class VoiceConfiguration(StrictModel):
-    routing: Literal["custom", "exchange"] = Field(
-        "custom", description="custom: calls go to voice_url; exchange: calls are auctioned on the exchange")
+    routing: NumberRouting = Field(
+        CUSTOM, description="custom: calls go to voice_url; exchange: calls are auctioned on the exchange")
     voice_url: HttpUrl | None = Field(None, description="Where Twilio sends calls when routing is custom")
     voice_method: Literal["GET", "POST"] = "POST"
     call_type: SafeText(50) | None = Field(None, description="Category of the calls, for exchange routing")
@@ -56,7 +59,7 @@ class PurchaseRequest(StrictModel):
 
 class NumberUpdate(StrictModel):
     friendly_name: SafeText(64) | None = None
-    routing: Literal["custom", "exchange"] | None = None
+    routing: NumberRouting | None = None
     voice_url: HttpUrl | None = None
     voice_method: Literal["GET", "POST"] | None = None
     call_type: SafeText(50) | None = None
@@ -68,7 +71,7 @@ class NumberUpdate(StrictModel):
         return self
 
 
-NumberStatus = Literal["ACTIVE", "RELEASED"]
+NumberStatus = Literal[ACTIVE, RELEASED]
 
 
 class NumberListQuery(PageQuery):
@@ -101,7 +104,7 @@ class NumberOut(ResponseModel):
     region: str | None
     locality: str | None
     status: NumberStatus
-    routing: Literal["custom", "exchange"]
+    routing: NumberRouting
     voice_url: str | None
     voice_method: Literal["GET", "POST"]
     call_type: str | None
@@ -115,7 +118,7 @@ class NumberOut(ResponseModel):
 class OrderItemOut(ResponseModel):
     phone_number: str
     friendly_name: str
-    status: Literal["PENDING", "SUCCESS", "FAILED"]
+    status: Literal[ITEM_PENDING, ITEM_SUCCESS, ITEM_FAILED]
     number_id: str | None = None
     error_code: int | None = None
     reason: str | None = None
@@ -123,7 +126,7 @@ class OrderItemOut(ResponseModel):
 
 class OrderOut(ResponseModel):
     order_id: str
-    status: Literal["PENDING", "COMPLETED", "PARTIALLY_COMPLETED", "FAILED"]
+    status: Literal[ORDER_PENDING, ORDER_COMPLETED, ORDER_PARTIAL, ORDER_FAILED]
     items: list[OrderItemOut]
     total_price: MoneyOut
     created_at: datetime

@@ -1,5 +1,4 @@
-from __future__ import annotations
-
+"""Wire models of the system routes."""
 from typing import Literal
 
 from chalicelib.schemas.common import ResponseModel

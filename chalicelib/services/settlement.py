@@ -47,7 +47,8 @@ def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_bac
     def write(tx: TransactWrite) -> None:
         written.update(move_status(tx, call, target, {**changes, "updated_at": now}))
         if give_back_budget and call.spend_key:
-            tx.update(ProfileSpendModel(spend_key=call.spend_key), actions=[ProfileSpendModel.spent.add(-int(call.price))])
+            tx.update(ProfileSpendModel(spend_key=call.spend_key),
+                      actions=[ProfileSpendModel.spent.add(-int(call.price))])
 
     try:
         # The seller's price was held at routing and the telephony was delivered: no limit applies now.

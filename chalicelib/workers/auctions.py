@@ -9,8 +9,10 @@ from chalicelib import clock
 from chalicelib.gateways.queues import AUCTION_CLOSING
 from chalicelib.caller import validate
 from chalicelib.observability import logger
-from chalicelib.schemas.exchange import AuctionCloseMessage
+from chalicelib.schemas import models
 from chalicelib.services.auctions import close_if_due, sweep_auctions
+
+schemas = models("exchange")  # imported on first use, not at cold start
 
 bp = Blueprint(__name__)
 
@@ -18,7 +20,7 @@ bp = Blueprint(__name__)
 @bp.on_sqs_message(queue=AUCTION_CLOSING, batch_size=1)
 def close_auctions(event):
     for record in event:
-        message = validate(AuctionCloseMessage, json.loads(record.body))
+        message = validate(schemas.AuctionCloseMessage, json.loads(record.body))
         closed = close_if_due(message.auction_id, clock.now())
         logger.info("Auction close message", extra={"auction_id": message.auction_id, "closed": closed})
 

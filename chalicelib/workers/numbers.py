@@ -8,10 +8,12 @@ from chalice import Blueprint, Rate
 from chalicelib import clock
 from chalicelib.caller import validate
 from chalicelib.observability import logger
-from chalicelib.schemas.numbers import ProvisionMessage
 from chalicelib.gateways.queues import NUMBER_PROVISIONING
+from chalicelib.schemas import models
 from chalicelib.services.fees import charge_monthly_fees
 from chalicelib.services.orders import provision_order, sweep_pending_orders
+
+schemas = models("numbers")  # imported on first use, not at cold start
 
 bp = Blueprint(__name__)
 
@@ -19,7 +21,7 @@ bp = Blueprint(__name__)
 @bp.on_sqs_message(queue=NUMBER_PROVISIONING, batch_size=1)
 def provision_numbers(event):
     for record in event:
-        message = validate(ProvisionMessage, json.loads(record.body))
+        message = validate(schemas.ProvisionMessage, json.loads(record.body))
         status = provision_order(message.order_id)
         logger.info("Order provisioned", extra={"order_id": message.order_id, "status": status})
 
