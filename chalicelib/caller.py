@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import ValidationError
 
+from chalicelib.domain.accounts import ADMIN
 from chalicelib.domain.errors import DomainError, FieldProblem, ValidationFailed
 from chalicelib.schemas import resolve
 
@@ -28,7 +29,7 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return self.account_type == "admin"
+        return self.account_type == ADMIN
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")

@@ -18,6 +18,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.caller import Principal, error_body, validate
 from chalicelib.config import get_settings
+from chalicelib.domain import accounts
 from chalicelib.domain.errors import (
     AuthenticationFailed,
     DomainError,
@@ -38,11 +39,11 @@ if TYPE_CHECKING:
 
 API_PREFIX = "/api/v1"
 PUBLIC: frozenset[str] = frozenset()
-ANY_ACCOUNT = frozenset({"buyer", "seller", "admin"})
-ADMIN = frozenset({"admin"})
-BUYERS = frozenset({"buyer", "admin"})
-SELLERS = frozenset({"seller", "admin"})
-SELLERS_ONLY = frozenset({"seller"})  # bidding is a seller's own act
+ANY_ACCOUNT = frozenset(accounts.ACCOUNT_TYPES)
+ADMIN = frozenset({accounts.ADMIN})
+BUYERS = frozenset({accounts.BUYER, accounts.ADMIN})
+SELLERS = frozenset({accounts.SELLER, accounts.ADMIN})
+SELLERS_ONLY = frozenset({accounts.SELLER})  # bidding is a seller's own act
 
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",

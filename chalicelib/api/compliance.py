@@ -1,5 +1,5 @@
 """Compliance lists: admins write, every account may read. And the calls compliance refused."""
-from chalicelib.http import ADMIN, Api, Call, Reply
+from chalicelib.http import ADMIN, BUYERS, Api, Call, Reply
 from chalicelib.schemas import models
 from chalicelib.services import compliance
 
@@ -61,7 +61,7 @@ def remove_restriction(call: Call, state: str):
     return Reply(status=204)
 
 
-@api.route("/compliance/refusals", "GET", summary="Calls compliance refused, newest first", roles=("buyer", "admin"),
+@api.route("/compliance/refusals", "GET", summary="Calls compliance refused, newest first", roles=BUYERS,
            query=schemas.RefusalListQuery, response=schemas.RefusalOut, paginated=True)
 def list_refusals(call: Call):
     q = call.query

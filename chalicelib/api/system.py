@@ -30,6 +30,6 @@ def health(call: Call):
 @api.route("/openapi.json", "GET", summary="This API's OpenAPI 3.1 document", roles=PUBLIC,
            raw_media_type="application/json")
 def openapi(call: Call):
-    from chalicelib.openapi import build_document  # noqa: PLC0415 - built only when asked for
+    from chalicelib.api.openapi import build_document  # noqa: PLC0415 - built only when asked for
 
     return Reply(raw_body=json.dumps(build_document()), headers={"Content-Type": "application/json"})

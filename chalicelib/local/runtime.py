@@ -5,8 +5,9 @@
 - a dispatcher delivering SQS messages and scheduled events to the app's own handlers;
 - the local Twilio emulator, to which the real twilio SDK is pointed (unless TWILIO_ACCOUNT_SID is set:
   then the same code talks to Twilio itself);
-- one admin account (ADMIN_EMAIL / ADMIN_PASSWORD, or generated and printed).
-Ctrl-C (or SIGTERM) stops every part.
+- one admin account (ADMIN_EMAIL / ADMIN_PASSWORD, or generated and printed);
+- for tests, with LOCAL_CLOCK_CONTROL_PORT set: a clock they can move forward (chalicelib/local/clock.py).
+Ctrl-C (or SIGTERM) stops every part, even when started with SIGINT ignored (a background job).
 """
 from __future__ import annotations
 
@@ -30,6 +31,18 @@ def _start_twilio():
     os.environ.update({"TWILIO_API_BASE_URL": emulator.url, "TWILIO_ACCOUNT_SID": emulator.account_sid,
                        "TWILIO_AUTH_TOKEN": emulator.auth_token})
     return emulator
+
+
+def _start_clock_control():
+    """With LOCAL_CLOCK_CONTROL_PORT set: a clock tests can move forward (chalicelib/local/clock.py)."""
+    port = os.environ.get("LOCAL_CLOCK_CONTROL_PORT")
+    if port is None:
+        return None
+    from chalicelib.local.clock import ClockControl, LocalClock
+
+    clock = LocalClock()
+    clock.install()
+    return ClockControl(clock, LOOPBACK, int(port)).start()
 
 
 def _local_environment(aws_url: str, port: int) -> None:
@@ -71,10 +84,49 @@ def _admin_credentials() -> tuple[str, str, bool]:
     return email, "Adm1n!" + secrets.token_urlsafe(12), True
 
 
+class _Stopper:
+    """Ctrl-C (SIGINT) and SIGTERM stop the runtime: the HTTP server's loop ends, then every part stops.
+
+    Both handlers are installed explicitly, whatever the parent left: a process started from a
+    background job of a non-interactive shell (`make run &` in a script, a test fixture's shell)
+    inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler, so Ctrl-C would
+    do nothing. A signal that arrives while the runtime is still starting stops it once it has started.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._server = None
+
+    def install(self) -> None:
+        for signum in self.SIGNALS:
+            signal.signal(signum, self._on_signal)
+
+    def serve(self, server) -> None:
+        """Serve until a stop signal: returns at once if one came before."""
+        self._server = server
+        if not self.requested.is_set():
+            server.serve_forever()
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        if self.requested.is_set():
+            return
+        self.requested.set()
+        if self._server is not None:
+            # The handler runs on the main thread, inside serve_forever: shutdown() waits for that loop
+            # to end, so it is called from another thread. A shutdown requested before serve_forever
+            # starts makes it return at once.
+            threading.Thread(target=self._server.shutdown, name="shutdown", daemon=True).start()
+
+
 def main() -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
+    stopper = _Stopper()
+    stopper.install()
     port = int(os.environ.get("PORT", "8000"))
     moto_server, aws_url = start_aws()
+    clock_control = _start_clock_control()
     _local_environment(aws_url, port)
     twilio_emulator = _start_twilio()
 
@@ -98,31 +150,26 @@ def main() -> int:
                             schedule_scale=float(os.environ.get("SCHEDULE_SCALE", "1")))
     dispatcher.start()
     server = create_server(app, LOOPBACK, port)
-    stopping = threading.Event()
-
-    def stop(*_):
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
     print(f"Call exchange running at http://{LOOPBACK}:{port}/api/v1", flush=True)
     print(f"  emulated AWS (moto server): {aws_url}", flush=True)
     if twilio_emulator:
         print(f"  Twilio emulator: {twilio_emulator.url}", flush=True)
+    if clock_control:
+        print(f"  clock control: {clock_control.url}", flush=True)
     if created and generated:
         print(f"  admin: {email} / {password}  (set ADMIN_EMAIL and ADMIN_PASSWORD to choose)", flush=True)
     elif created:
         print(f"  admin: {email} (password from ADMIN_PASSWORD)", flush=True)
     print("Ready. Ctrl-C stops everything.", flush=True)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        stopper.serve(server)
     finally:
+        server.server.server_close()
         dispatcher.stop()
         if twilio_emulator:
             twilio_emulator.stop()
+        if clock_control:
+            clock_control.stop()
         moto_server.stop()
         print("Stopped.", flush=True)
     return 0

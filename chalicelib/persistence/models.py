@@ -17,6 +17,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.attributes import TTLAttribute
 
+from chalicelib.domain.numbers import CUSTOM
+
 
 class BaseModel(Model):
     """Table names and endpoints are bound at run time by persistence.configure()."""
@@ -280,7 +282,7 @@ class NumberModel(BaseModel):
     locality = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="ACTIVE")  # ACTIVE | RELEASED
     owner_status = UnicodeAttribute()  # "<owner_id>#<status>"
-    routing = UnicodeAttribute(default="custom")  # custom (voice_url) | exchange
+    routing = UnicodeAttribute(default=CUSTOM)  # custom (voice_url) | exchange
     voice_url = UnicodeAttribute(null=True)
     voice_method = UnicodeAttribute(default="POST")
     call_type = UnicodeAttribute(null=True)

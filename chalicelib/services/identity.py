@@ -12,7 +12,7 @@ from pynamodb.transactions import TransactGet
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import tokens
-from chalicelib.domain.accounts import ACTIVE, effective_status, ensure_may_act
+from chalicelib.domain.accounts import ACTIVE, ADMIN, effective_status, ensure_may_act
 from chalicelib.domain.errors import AuthenticationFailed, Conflict, DomainError, FieldProblem, RateLimited
 from chalicelib.domain.passwords import hash_password, verify_password
 from chalicelib.caller import Principal
@@ -298,7 +298,7 @@ def _get_user(user_id: str) -> UserModel:
 def ensure_admin(email: str, password: str) -> bool:
     """Seed an admin (local runtime). False when the email is already taken."""
     try:
-        create_user(email, password, "Admin", "User", None, "admin", clock.now())
+        create_user(email, password, "Admin", "User", None, ADMIN, clock.now())
         return True
     except Conflict:
         return False

@@ -80,16 +80,16 @@ def update_number(principal: Principal, number_id: str, changes: dict) -> Number
     """Twilio first, then our record: what we store is what Twilio does."""
     number = _active(get_number(principal, number_id))
     given_url = changes.get("voice_url")
-    if given_url and changes.get("routing") == "exchange":
+    if given_url and changes.get("routing") == rules.EXCHANGE:
         raise field_error("voice_url", "VOICE_URL_WITH_EXCHANGE_ROUTING",
                           "A voice_url cannot be used with exchange routing: the exchange answers the calls")
     # A voice_url given means the calls go there: routing becomes custom.
-    routing = changes.get("routing") or ("custom" if given_url else number.routing)
+    routing = changes.get("routing") or (rules.CUSTOM if given_url else number.routing)
     voice_url = None
-    if routing == "custom":
+    if routing == rules.CUSTOM:
         voice_url = changes["voice_url"] if "voice_url" in changes else (
-            number.voice_url if number.routing == "custom" else None)
-        if not voice_url and changes.get("routing") == "custom":  # asked for, with nowhere to send calls
+            number.voice_url if number.routing == rules.CUSTOM else None)
+        if not voice_url and changes.get("routing") == rules.CUSTOM:  # asked for, with nowhere to send calls
             raise field_error("voice_url", "VOICE_URL_REQUIRED", "A voice_url is required when routing is custom")
     target = rules.voice_target(routing, voice_url, get_settings().public_base_url)
     method = changes.get("voice_method") or number.voice_method

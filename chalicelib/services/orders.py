@@ -130,7 +130,7 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
     phone_number = item["phone_number"]
     number_id = _number_id(order.order_id, phone_number)
     config = item.get("configuration") or {}
-    routing = config.get("routing", "custom")
+    routing = config.get("routing", rules.CUSTOM)
     voice_url = rules.voice_target(routing, config.get("voice_url"), settings.public_base_url)
     voice_method = config.get("voice_method", "POST")
 
