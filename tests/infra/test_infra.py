@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from chalice.config import Config
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.gateways.queues import QUEUES
+from infra import bytecode
 from infra import generate as infra
 from chalicelib.persistence.models import ALL_MODELS
 
@@ -320,6 +322,24 @@ def test_packaged_template_passes_cfn_lint(packaged):
     # parseable lines are path:line:col:end_line:end_col:RULE:message; I-rules are informational only.
     serious = [f for f in findings if not re.search(r":I\d{4}:", f)]
     assert not serious and result.returncode in (0, 8), result.stdout + result.stderr
+
+
+def test_the_package_ships_bytecode_for_lambdas_python(packaged):
+    """Lambda's /var/task is read-only: modules without .pyc are compiled again on every cold start."""
+    _, template, sam = packaged
+    version = CONFIG["lambda_python"]
+    runtimes = {r["Properties"]["Runtime"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::Serverless::Function"}
+    assert runtimes == {f"python{version}"}  # the Python .chalice/config.json compiles for
+    package = sam.parent / "deployment.zip"
+    sources = {n for n in zipfile.ZipFile(package).namelist() if n.endswith(".py")}
+    bytecode.compile_package(package)
+    names = set(zipfile.ZipFile(package).namelist())
+    tag = f"cpython-{version.replace('.', '')}"
+    missing = [source for source in sources
+               if f"{Path(source).parent / '__pycache__' / Path(source).stem}.{tag}.pyc".removeprefix("./")
+               not in names]
+    assert sources and not missing, missing
 
 
 def test_packaged_template_has_the_models_tables_and_merged_overrides(packaged):
