@@ -33,6 +33,10 @@ class Settings:
     billable_threshold_seconds: int = 30
     take_rate_bps: int = 2_000
     telephony_rate_per_minute: int = 200
+    # Live calls: how long a seller's phone rings, how many sellers a call tries, the longest call.
+    ring_timeout_seconds: int = 20
+    max_dial_attempts: int = 3
+    max_call_seconds: int = 4 * 3600  # Twilio's own limit on a call
     # TCPA calling window when an admin has set none, and the zone for numbers without one.
     default_timezone: str = "America/New_York"
 
@@ -100,6 +104,8 @@ def get_settings() -> Settings:
         billable_threshold_seconds=_int("BILLABLE_THRESHOLD_SECONDS", 30),
         take_rate_bps=_int("TAKE_RATE_BPS", 2_000),
         telephony_rate_per_minute=_int("TELEPHONY_RATE_PER_MINUTE_MINOR", 200),
+        ring_timeout_seconds=_int("RING_TIMEOUT_SECONDS", 20),
+        max_dial_attempts=_int("MAX_DIAL_ATTEMPTS", 3),
         default_timezone=os.environ.get("DEFAULT_TIMEZONE", "America/New_York"),
     )
 

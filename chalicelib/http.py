@@ -11,6 +11,7 @@ import json
 import re
 import uuid
 from decimal import Decimal
+from urllib.parse import parse_qsl, urlencode
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, get_args, get_origin
 
@@ -67,6 +68,9 @@ class RouteSpec:
     errors: tuple[int, ...]
     raw_media_type: str | None  # answers that are not the JSON envelope (TwiML, the OpenAPI document)
     headers: type[BaseModel] | None = None  # request headers the route reads: fields aliased to header names
+    # A webhook's sender check: (the public URL it called, every posted form parameter, X-Twilio-Signature),
+    # before the body is validated; raises to refuse.
+    signed_by: Callable[[str, dict, str | None], None] | None = None
 
 
 ROUTES: list[RouteSpec] = []
@@ -106,9 +110,10 @@ class Api:
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: Any = None, status: int = 200, paginated: bool = False, form: bool = False,
               errors: Iterable[int] = (), raw_media_type: str | None = None,
-              headers: type[BaseModel] | None = None) -> Callable:
+              headers: type[BaseModel] | None = None,
+              signed_by: Callable[[str, dict, str | None], None] | None = None) -> Callable:
         spec = RouteSpec(path, method, summary, self.tag, frozenset(roles), body, query, response,
-                         status, paginated, form, tuple(errors), raw_media_type, headers)
+                         status, paginated, form, tuple(errors), raw_media_type, headers, signed_by)
         ROUTES.append(spec)
 
         def decorator(handler: Callable) -> Callable:
@@ -138,6 +143,8 @@ def _answer(request: Any, spec: RouteSpec, handler: Callable, path_params: dict[
         principal = _authorise(request, spec)
         for name, value in path_params.items():
             _check_path_param(name, value)
+        if spec.signed_by is not None:
+            spec.signed_by(_public_url(request), _form_params(request), request.headers.get("x-twilio-signature"))
         call = Call(principal, _parse_body(request, spec), _parse_query(request, spec), request, request_id,
                     _parse_headers(request, spec))
         result = handler(call, **path_params)
@@ -187,6 +194,18 @@ def _authorise(request: Any, spec: RouteSpec) -> Principal | None:
     return principal
 
 
+def _public_url(request: Any) -> str:
+    """The URL the sender called, from our public base URL (behind API Gateway the Lambda event does not
+    say it: the stage, the custom domain), this route's path and the query."""
+    query = request.query_params or {}
+    return f"{get_settings().public_base_url}{request.path}" + (f"?{urlencode(dict(query))}" if query else "")
+
+
+def _form_params(request: Any) -> dict[str, str]:
+    raw = request.raw_body or b""
+    return dict(parse_qsl(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw, keep_blank_values=True))
+
+
 def _check_path_param(name: str, value: str) -> None:
     if name == "id" or name.endswith("_id"):
         try:
@@ -209,9 +228,7 @@ def _parse_body(request: Any, spec: RouteSpec) -> Any:
     if spec.form:
         if content_type != "application/x-www-form-urlencoded":
             raise UnsupportedMediaType("Content-Type must be application/x-www-form-urlencoded")
-        from urllib.parse import parse_qsl  # noqa: PLC0415
-
-        data: Any = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        data: Any = _form_params(request)
     else:
         if content_type != "application/json":
             raise UnsupportedMediaType("Content-Type must be application/json")

@@ -97,6 +97,12 @@ def profile_keys(countries: tuple[str, ...] | list[str], states: tuple[str, ...]
     return {f"{ANY}#{ANY}"}
 
 
+def rank(candidates: list[Candidate], call: CallFacts, buyer_id: str | None = None) -> list[Candidate]:
+    """Every candidate `choose` could pick, best first (the order a ring tree dials them in)."""
+    eligible = [c for c in candidates if c.seller_id != buyer_id and matches(c, call) and affordable(c)]
+    return sorted(eligible, key=lambda c: (-c.bid_amount, c.created_at, c.profile_id))
+
+
 @dataclass(frozen=True)
 class StandingBid:
     seller_id: str

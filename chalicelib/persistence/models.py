@@ -432,6 +432,10 @@ class CallModel(BaseModel):
     from_number = UnicodeAttribute()
     to_number = UnicodeAttribute()
     direction = UnicodeAttribute()  # inbound | outbound
+    source = UnicodeAttribute(default="api")  # api (its buyer drives it) | twilio (Twilio's callbacks do)
+    call_sid = UnicodeAttribute(null=True)  # Twilio's CallSid of a call it carried
+    # Each seller a live call rang: {"seller_id", "profile_id", "price", "outcome", "started_at", "ended_at"}
+    attempts = JSONAttribute(default=list)
     call_type = UnicodeAttribute(null=True)
     keywords = ListAttribute(of=UnicodeAttribute, default=list)
     caller_country = UnicodeAttribute(null=True)

@@ -7,7 +7,7 @@ from pydantic import Field, StrictBool, StrictInt, WithJsonSchema, field_validat
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.auctions import CLOSED, OPEN
-from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, STATUSES
+from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, SOURCES, STATUSES
 from chalicelib.domain.compliance import is_region
 from chalicelib.domain.phones import E164_PATTERN, is_e164
 from chalicelib.schemas.billing import MoneyOut, PositiveMoneyIn
@@ -53,11 +53,25 @@ class CompleteCall(StrictModel):
     duration: StrictInt = Field(ge=0, le=86_400, description="Seconds the call lasted")
 
 
+class AttemptOut(ResponseModel):
+    """One seller a live call rang: its outcome is answered, busy, no-answer, failed or canceled (null
+    while it rings)."""
+
+    seller_id: str
+    profile_id: str
+    price: MoneyOut
+    outcome: str | None
+    started_at: datetime
+    ended_at: datetime | None
+
+
 class CallOut(ResponseModel):
     id: str = Field(validation_alias="call_id")
     from_number: str
     to_number: str
     direction: CallDirection
+    source: Literal[SOURCES] = Field(description="api: its buyer drives it; twilio: Twilio's callbacks do")
+    attempts: list[AttemptOut] = Field(default_factory=list, description="The sellers a live call rang, in order")
     call_type: str | None
     status: CallStatus
     auction_id: str | None

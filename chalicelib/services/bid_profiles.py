@@ -171,15 +171,26 @@ def spent_today(profile_ids: list[str], now: datetime) -> dict[str, int]:
 
 def best_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> BidProfileModel | None:
     """Instant routing: the best active profile that matches the call, has budget left today and is not
-    the buyer's own. Only the profiles under the call's country and state keys are read (their route
-    entries, which copy them: the profile returned is built from its entry); today's spend is read for
-    those that match."""
-    profiles = route_entries.profiles_for(facts)
-    matching = [p for p in profiles.values() if routing.matches(candidate(p), facts)]
-    spent = spent_today([p.profile_id for p in matching], now) if matching else {}
-    candidates = [candidate(p, spent.get(p.profile_id, 0)) for p in matching]
+    the buyer's own."""
+    profiles, candidates = _candidates(facts, now)
     winner = routing.choose(candidates, facts, buyer_id=buyer_id)
     return profiles[winner.profile_id] if winner else None
+
+
+def ranked_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> list[BidProfileModel]:
+    """Every profile best_for could pick, best first (a live call's ring tree)."""
+    profiles, candidates = _candidates(facts, now)
+    return [profiles[c.profile_id] for c in routing.rank(candidates, facts, buyer_id=buyer_id)]
+
+
+def _candidates(facts: routing.CallFacts, now: datetime) -> tuple[dict[str, BidProfileModel], list]:
+    """Only the profiles under the call's country and state keys are read (their route entries, which
+    copy them: the profiles returned are built from their entries); today's spend is read for those that
+    match."""
+    profiles = route_entries.profiles_for(facts)
+    matching_ones = [p for p in profiles.values() if routing.matches(candidate(p), facts)]
+    spent = spent_today([p.profile_id for p in matching_ones], now) if matching_ones else {}
+    return profiles, [candidate(p, spent.get(p.profile_id, 0)) for p in matching_ones]
 
 
 def matching(profiles: list[BidProfileModel], facts: routing.CallFacts) -> list[BidProfileModel]:

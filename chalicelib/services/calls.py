@@ -9,7 +9,7 @@ from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain import phones, routing
-from chalicelib.domain.errors import InvalidState, NotFound
+from chalicelib.domain.errors import Conflict, InvalidState, NotFound
 from chalicelib.persistence import counters
 from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items, transact_write
@@ -37,6 +37,11 @@ def create_call(principal: Principal, body: dict) -> CallModel:
         keywords=body.get("keywords") or [], caller_country=phones.country_of(body["from_number"]),
         caller_state=phones.state_of(body["from_number"]), status=lifecycle.PENDING,
         owner_status=f"{principal.user_id}#{lifecycle.PENDING}", created_at=now, updated_at=now)
+    return save_new(call)
+
+
+def save_new(call: CallModel) -> CallModel:
+    """A new (pending) call, counted in its buyer's lists; TransactWriteError if its id exists."""
     with transact_write() as tx:
         tx.save(call, condition=CallModel.call_id.does_not_exist())
         counters.add(tx, counters.calls(call.owner_id))
@@ -53,8 +58,13 @@ def get_call(principal: Principal, call_id: str) -> CallModel:
 
 
 def buyers_call(principal: Principal, call_id: str) -> CallModel:
-    """A call its buyer (or an admin) may act on."""
-    return owned(get_call(principal, call_id), "owner_id", principal, not_found())
+    """A call its buyer (or an admin) may move along: one created through the API. A call Twilio carried
+    is driven by Twilio's callbacks alone (the provider is the truth): 409."""
+    call = owned(get_call(principal, call_id), "owner_id", principal, not_found())
+    if call.source == lifecycle.TWILIO:
+        raise Conflict("This call is carried by the telephony provider: its callbacks move it along",
+                       code="CALL_DRIVEN_BY_TELEPHONY")
+    return call
 
 
 def list_calls(principal: Principal, status: str | None, page: int, limit: int, next_token: str | None) -> Page:

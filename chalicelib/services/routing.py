@@ -61,31 +61,68 @@ def _auction_winner(call: CallModel, now: datetime) -> tuple[BidProfileModel, in
 
 
 def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, now: datetime) -> CallModel:
+    """The seeds' flow: the buyer routes its call (pending to queued), and must afford a minute of it."""
+    buyer_can_pay: list = []
+
+    def write_call(tx: TransactWrite, changes: dict) -> dict:
+        # The buyer pays for the minutes: at least one must be affordable (checked, not read).
+        buyer_can_pay.append(tx.condition_check(
+            AccountModel, call.owner_id, condition=AccountModel.spendable >= get_settings().telephony_rate_per_minute))
+        return move_status(tx, call, lifecycle.QUEUED, {**changes, "routed_at": now}, condition=same_auction)
+
+    try:
+        return _hold_price(call, profile, price, now, f"call_hold:{call.call_id}", write_call)
+    except TransactWriteError as error:
+        if buyer_can_pay and buyer_can_pay[0] in failed_items(error):
+            raise PaymentRequired("Your balance cannot pay for the call's minutes", code="INSUFFICIENT_FUNDS") from None
+        raise
+
+
+def dial(call: CallModel, profile: BidProfileModel, now: datetime) -> CallModel:
+    """A live call rings the next seller of its ring tree: the price is held as routing holds it, and the
+    attempt is recorded. The first attempt routes the pending call; later ones follow a released one
+    (queued, with no seller). The payout pays for the minutes (the Dial's time limit), not the buyer's
+    balance."""
+    attempt = len(call.attempts or [])
+    price = int(profile.bid_amount)
+    attempts = [*(call.attempts or []), {"seller_id": profile.seller_id, "profile_id": profile.profile_id,
+                                         "price": price, "outcome": None, "started_at": now.isoformat(),
+                                         "ended_at": None}]
+
+    def write_call(tx: TransactWrite, changes: dict) -> dict:
+        changes = {**changes, "attempts": attempts}
+        if call.status == lifecycle.PENDING:
+            return move_status(tx, call, lifecycle.QUEUED, {**changes, "routed_at": now})
+        tx.update(call, actions=[getattr(CallModel, name).set(value) for name, value in changes.items()],
+                  condition=(CallModel.status == call.status) & CallModel.seller_id.does_not_exist())
+        return changes
+
+    return _hold_price(call, profile, price, now, f"call_hold:{call.call_id}:{attempt}", write_call)
+
+
+def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: datetime, hold_key: str,
+                write_call) -> CallModel:
+    """Hold `price` from the profile's seller and count it against the profile's daily budget, in the
+    transaction in which `write_call(tx, changes)` gives the call its seller."""
     budget = bid_profiles.budget_of(profile)
     budget_used_up = ValidationFailed("The winning seller's daily budget is used up", code="NO_BIDS_AVAILABLE")
     if budget is not None and budget < price:
         raise budget_used_up
     spend = ProfileSpendModel(spend_key=bid_profiles.spend_key(profile.profile_id, now))
-
     written: dict = {}
-    buyer_can_pay: list = []
 
     def route(tx: TransactWrite) -> None:
-        written.update(move_status(tx, call, lifecycle.QUEUED, {
+        written.update(write_call(tx, {
             "updated_at": now, "seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
-            "destination_number": profile.destination_number, "routed_at": now, "spend_key": spend.spend_key,
-        }, condition=same_auction))
-        # The buyer pays for the minutes: at least one must be affordable (checked, not read).
-        buyer_can_pay.append(tx.condition_check(
-            AccountModel, call.owner_id, condition=AccountModel.spendable >= get_settings().telephony_rate_per_minute))
+            "destination_number": profile.destination_number, "spend_key": spend.spend_key}))
         within_budget = None if budget is None else \
             ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
         tx.update(spend, actions=[ProfileSpendModel.spent.add(price),
                                   ProfileSpendModel.purge_at.set(now + timedelta(days=3))], condition=within_budget)
 
     try:
-        post(hold(f"call_hold:{call.call_id}", profile.seller_id, price,
-                  f"Call {call.call_id}: price held until it ends", call.call_id), now, also=route, replay_ok=False)
+        post(hold(hold_key, profile.seller_id, price, f"Call {call.call_id}: price held until it ends", call.call_id),
+             now, also=route, replay_ok=False)
     except PaymentRequired:
         raise PaymentRequired("The winning seller cannot pay for this call", code="INSUFFICIENT_FUNDS") from None
     except TransactWriteError as error:
@@ -94,7 +131,5 @@ def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, 
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
         if spend in failed:
             raise budget_used_up from None
-        if buyer_can_pay and buyer_can_pay[0] in failed:
-            raise PaymentRequired("Your balance cannot pay for the call's minutes", code="INSUFFICIENT_FUNDS") from None
         raise
     return apply(call, written)

@@ -2,6 +2,8 @@
 routing held. Each ending is one transaction with the call's status change."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -18,7 +20,8 @@ from chalicelib.persistence.models import CallModel, ProfileSpendModel
 
 def settle(call: CallModel, duration: int) -> CallModel:
     """Completed after `duration` seconds: billable calls pay the buyer from the seller's hold, less the
-    take, and the buyer pays the telephony; a short call releases the hold and the day's budget."""
+    take, and the buyer pays the telephony; a short call releases the hold and the day's budget. A live
+    call's answered attempt records its outcome with it."""
     settings = get_settings()
     billable = duration >= settings.billable_threshold_seconds
     price = int(call.price)  # in progress means routed, and routing set the price
@@ -26,9 +29,36 @@ def settle(call: CallModel, duration: int) -> CallModel:
     posting = call_settlement(f"call_settlement:{call.call_id}", buyer_id=call.owner_id, seller_id=call.seller_id,
                               price=price, take=lifecycle.platform_take(price, settings.take_rate_bps), cost=cost,
                               billable=billable, reference=call.call_id)
-    return _end(call, posting, lifecycle.COMPLETED, {
-        "duration_seconds": duration, "cost": cost, "billable": billable, "completed_at": clock.now()},
-        give_back_budget=not billable)
+    now = clock.now()
+    changes = {"duration_seconds": duration, "cost": cost, "billable": billable, "completed_at": now}
+    if call.attempts:
+        changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "outcome": "answered",
+                                                     "ended_at": now.isoformat()}]
+    return _end(call, posting, lifecycle.COMPLETED, changes, give_back_budget=not billable)
+
+
+def release_attempt(call: CallModel, outcome: str, now: datetime) -> CallModel:
+    """A seller of a live call's ring tree did not answer (busy, no-answer, failed, canceled): its held price
+    and budget go back, the attempt records why, and the call, still queued, waits for the next seller."""
+    attempt = len(call.attempts) - 1
+    attempts = [*call.attempts[:-1], {**call.attempts[-1], "outcome": outcome, "ended_at": now.isoformat()}]
+    posting = release(f"call_release:{call.call_id}:{attempt}", call.seller_id, int(call.price),
+                      f"Call {call.call_id}: {outcome}", call.call_id)
+    cleared = ("seller_id", "profile_id", "price", "destination_number", "spend_key")
+
+    def write(tx: TransactWrite) -> None:
+        tx.update(call, actions=[CallModel.attempts.set(attempts), CallModel.updated_at.set(now),
+                                 *(getattr(CallModel, name).remove() for name in cleared)],
+                  condition=(CallModel.status == call.status) & (CallModel.profile_id == call.profile_id))
+        tx.update(ProfileSpendModel(spend_key=call.spend_key), actions=[ProfileSpendModel.spent.add(-int(call.price))])
+
+    try:
+        post(posting, now, enforce_limits=False, also=write, replay_ok=False)
+    except TransactWriteError as error:
+        if call in failed_items(error):
+            raise InvalidState("The call changed state meanwhile; read it and try again") from None
+        raise
+    return apply(call, {"attempts": attempts, "updated_at": now, **dict.fromkeys(cleared)})
 
 
 def release_undelivered(call: CallModel, target: str) -> CallModel:

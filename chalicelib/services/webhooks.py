@@ -1,0 +1,219 @@
+"""Live calls, driven by Twilio's voice webhooks.
+
+A call that arrives on an ACTIVE exchange-routed number becomes a call (`source: "twilio"`, keyed by
+its CallSid, so Twilio repeating itself never makes two), is checked against the state restrictions,
+and rings the best eligible seller (<Dial>). When that seller does not answer, the Dial's action
+releases its hold and rings the next (a ring tree, never the same seller twice, at most
+MAX_DIAL_ATTEMPTS). Status callbacks move the call along, only ever forward, and the call is billed
+once, on Twilio's talk time of the bridged leg. Anything else gets a polite goodbye and costs nobody
+anything.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import clock
+from chalicelib.config import get_settings
+from chalicelib.domain import calls as lifecycle
+from chalicelib.domain import numbers as number_rules
+from chalicelib.domain import phones
+from chalicelib.domain.accounts import ACTIVE, effective_status
+from chalicelib.domain.errors import Forbidden, InvalidState, PaymentRequired, ValidationFailed
+from chalicelib.gateways import twilio_voice
+from chalicelib.observability import logger
+from chalicelib.persistence.calls import apply, move_status
+from chalicelib.persistence.db import transact_write
+from chalicelib.persistence.models import AccountModel, CallModel, NumberModel, PhoneClaimModel, UserModel
+from chalicelib.services import bid_profiles, calls, compliance, routing, settlement
+
+# Call ids of Twilio's calls derive from their CallSid: one call per CallSid, however often it is posted.
+TWILIO_CALLS = uuid.UUID("5f0c2d6e-3b9a-4e1f-8a7d-2c4b6e8f0a13")
+NOT_IN_SERVICE = "The number you have called is not in service. Goodbye."
+REFUSED = "We are sorry, this call cannot be connected. Goodbye."
+NOBODY = "We are sorry, nobody is available to take your call. Goodbye."
+ANSWERED = frozenset({"completed", "answered"})  # DialCallStatus of a bridged call
+# A dialed leg's CallStatus and where it moves the call (busy, no-answer, failed and canceled come to
+# the Dial's action, which rings the next seller).
+LEG_PROGRESS = {"ringing": lifecycle.RINGING, "in-progress": lifecycle.IN_PROGRESS,
+                "answered": lifecycle.IN_PROGRESS, "completed": lifecycle.COMPLETED}
+
+
+def verify(url: str, params: dict[str, str], signature: str | None) -> None:
+    """403 unless Twilio signed this request: its signature over the URL it called (rebuilt from our
+    public base URL, never from the request) and every parameter it posted."""
+    if not twilio_voice.is_twilios(url, params, signature):
+        raise Forbidden("The request is not signed by Twilio", code="INVALID_TWILIO_SIGNATURE")
+
+
+def call_id_of(call_sid: str) -> str:
+    return str(uuid.uuid5(TWILIO_CALLS, call_sid))
+
+
+def incoming(call_sid: str, from_number: str, to_number: str) -> str:
+    """Twilio's request when a call arrives: TwiML that rings a seller, or says goodbye."""
+    now = clock.now()
+    existing = _find(call_sid)
+    if existing is not None:
+        return _current_answer(existing)
+    number = _exchange_number(to_number)
+    if number is None or not phones.is_e164(from_number):
+        return twilio_voice.goodbye(NOT_IN_SERVICE)
+    try:
+        compliance.check_call(number.owner_id, lifecycle.INBOUND, from_number, to_number, now)
+    except Forbidden:  # recorded with the buyer's refusals
+        return twilio_voice.goodbye(REFUSED)
+    call = CallModel(
+        call_id=call_id_of(call_sid), source=lifecycle.TWILIO, call_sid=call_sid, owner_id=number.owner_id,
+        from_number=from_number, to_number=to_number, direction=lifecycle.INBOUND, call_type=number.call_type,
+        caller_country=phones.country_of(from_number), caller_state=phones.state_of(from_number),
+        status=lifecycle.PENDING, owner_status=f"{number.owner_id}#{lifecycle.PENDING}", attempts=[],
+        created_at=now, updated_at=now)
+    try:
+        calls.save_new(call)
+    except TransactWriteError:  # the same CallSid, posted twice at once: answer as the first did
+        return _current_answer(_find(call_sid))
+    return _ring_next(call, now)
+
+
+def dial_finished(call_sid: str, dial_status: str, dial_duration: int | None) -> str:
+    """The Dial's action: a bridged call is billed; a seller who did not answer gives way to the next."""
+    now = clock.now()
+    call = _find(call_sid)
+    if call is None or call.status in lifecycle.ENDED:
+        return twilio_voice.hang_up()
+    if dial_status in ANSWERED:
+        _bill(call, dial_duration or 0)
+        return twilio_voice.hang_up()
+    if call.seller_id is None:  # released by an earlier delivery of this action
+        return _current_answer(call)
+    try:
+        call = settlement.release_attempt(call, dial_status, now)
+    except InvalidState:  # a concurrent delivery released it
+        return _current_answer(_find(call_sid))
+    return _ring_next(call, now)
+
+
+def leg_status(call_sid: str, parent_call_sid: str | None, status: str, duration: int | None) -> None:
+    """A status callback: the dialed leg's progress moves the call forward (never back), and its completion
+    bills it. Unknown calls are logged and left alone (Twilio would retry an error forever)."""
+    call = _find(parent_call_sid or call_sid)
+    target = LEG_PROGRESS.get(status)
+    if call is None:
+        logger.info("Status callback for an unknown call", extra={"call_status": status})
+        return
+    if target is None or call.seller_id is None or not lifecycle.moves_forward(call.status, target):
+        return
+    if target == lifecycle.COMPLETED:
+        _bill(call, duration or 0)
+        return
+    try:
+        with transact_write() as tx:
+            written = move_status(tx, call, target, {"updated_at": clock.now()})
+        apply(call, written)
+    except TransactWriteError:  # another callback moved it meanwhile: it only ever moves forward
+        logger.info("Status callback lost a race", extra={"call_id": call.call_id, "call_status": status})
+
+
+def _find(call_sid: str) -> CallModel | None:
+    try:
+        return CallModel.get(call_id_of(call_sid), consistent_read=True)
+    except CallModel.DoesNotExist:
+        return None
+
+
+def _exchange_number(phone_number: str) -> NumberModel | None:
+    """The ACTIVE number of ours that routes its calls to the exchange, if this is one."""
+    try:
+        number = NumberModel.get(PhoneClaimModel.get(phone_number).number_id)
+    except (PhoneClaimModel.DoesNotExist, NumberModel.DoesNotExist):
+        return None
+    if number.status != number_rules.ACTIVE or number.routing != number_rules.EXCHANGE:
+        return None
+    return number
+
+
+def _ring_next(call: CallModel, now: datetime) -> str:
+    """Ring the best eligible seller not tried yet, or say goodbye (nobody pays anything)."""
+    settings = get_settings()
+    if len(call.attempts or []) < settings.max_dial_attempts:
+        for profile in _eligible(call, now):
+            try:
+                call = routing.dial(call, profile, now)
+            except (PaymentRequired, ValidationFailed):  # spent or budgeted meanwhile: the next one
+                continue
+            return _dial_twiml(call)
+    _end_unconnected(call)
+    return twilio_voice.goodbye(NOBODY)
+
+
+def _eligible(call: CallModel, now: datetime) -> list:
+    """Profiles that may take the call, best first: matching, with budget left today, never the buyer's own
+    (bid_profiles.ranked_for), of sellers neither suspended nor deactivated who can pay the price now,
+    and never a seller this call already rang."""
+    tried = {attempt["seller_id"] for attempt in call.attempts or []}
+    profiles = [p for p in bid_profiles.ranked_for(calls.facts(call), call.owner_id, now)
+                if p.seller_id not in tried]
+    sellers = {p.seller_id for p in profiles}
+    if not sellers:
+        return []
+    active = {u.user_id for u in UserModel.batch_get(sellers, attributes_to_get=["user_id", "status",
+                                                                                   "suspended_until"])
+              if effective_status(u.status, u.suspended_until, now) == ACTIVE}
+    spendable = {a.account_id: int(a.spendable) for a in AccountModel.batch_get(sellers)}
+    return [p for p in profiles if p.seller_id in active and spendable.get(p.seller_id, 0) >= int(p.bid_amount)]
+
+
+def _dial_twiml(call: CallModel) -> str:
+    settings = get_settings()
+    base = settings.public_base_url
+    return twilio_voice.dial(
+        call.destination_number, caller_id=call.from_number, action_url=f"{base}{number_rules.DIAL_ACTION_PATH}",
+        status_url=f"{base}{number_rules.STATUS_CALLBACK_PATH}", ring_seconds=settings.ring_timeout_seconds,
+        time_limit=_talk_limit(call))
+
+
+def _talk_limit(call: CallModel) -> int:
+    """The talk time the buyer's payout plus what its account may still spend can pay for at the telephony
+    rate: no call takes the buyer below its credit limit."""
+    settings = get_settings()
+    price = int(call.price)
+    payout = price - lifecycle.platform_take(price, settings.take_rate_bps)
+    try:
+        available = int(AccountModel.get(call.owner_id, consistent_read=True).spendable)
+    except AccountModel.DoesNotExist:
+        available = 0
+    return lifecycle.talk_seconds_affordable(payout, available, settings.telephony_rate_per_minute,
+                                             settings.max_call_seconds)
+
+
+def _current_answer(call: CallModel) -> str:
+    """What a repeated request gets: the same answer as the first, for the call as it now stands."""
+    if call.status not in lifecycle.ENDED and call.destination_number and call.seller_id:
+        return _dial_twiml(call)
+    return twilio_voice.goodbye(NOBODY)
+
+
+def _bill(call: CallModel, talk_seconds: int) -> None:
+    """Billed once: the Dial's action and the leg's completion both say it; the second finds it settled."""
+    if call.status in lifecycle.ENDED or call.seller_id is None:
+        return
+    try:
+        settlement.settle(call, talk_seconds)
+    except InvalidState:
+        logger.info("Call already settled", extra={"call_id": call.call_id})
+
+
+def _end_unconnected(call: CallModel) -> None:
+    """Nobody took the call: it ends as no_answer (after ringing sellers) or failed (no seller to ring)."""
+    if call.status in lifecycle.ENDED:
+        return
+    target = lifecycle.NO_ANSWER if call.attempts else lifecycle.FAILED
+    try:
+        with transact_write() as tx:
+            move_status(tx, call, target, {"updated_at": clock.now()})
+    except TransactWriteError:
+        logger.info("Call ended meanwhile", extra={"call_id": call.call_id})
+
