@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.config import get_settings
@@ -25,7 +26,7 @@ from chalicelib.domain.errors import Forbidden, InvalidState, PaymentRequired, V
 from chalicelib.gateways import twilio_voice
 from chalicelib.observability import logger
 from chalicelib.persistence.calls import apply, move_status
-from chalicelib.persistence.db import transact_write
+from chalicelib.persistence.db import connection, transact_write
 from chalicelib.persistence.models import AccountModel, CallModel, NumberModel, PhoneClaimModel, UserModel
 from chalicelib.services import bid_profiles, calls, compliance, routing, settlement
 
@@ -37,6 +38,8 @@ NOBODY = "We are sorry, nobody is available to take your call. Goodbye."
 ANSWERED = frozenset({"completed", "answered"})  # DialCallStatus of a bridged call
 # A dialed leg's CallStatus and where it moves the call (busy, no-answer, failed and canceled come to
 # the Dial's action, which rings the next seller).
+# A ring tree rings a few sellers: the best this many are read (one TransactGetItems: 2 items each, 100 at most).
+MAX_SELLERS_READ = 40
 LEG_PROGRESS = {"ringing": lifecycle.RINGING, "in-progress": lifecycle.IN_PROGRESS,
                 "answered": lifecycle.IN_PROGRESS, "completed": lifecycle.COMPLETED}
 
@@ -55,9 +58,6 @@ def call_id_of(call_sid: str) -> str:
 def incoming(call_sid: str, from_number: str, to_number: str) -> str:
     """Twilio's request when a call arrives: TwiML that rings a seller, or says goodbye."""
     now = clock.now()
-    existing = _find(call_sid)
-    if existing is not None:
-        return _current_answer(existing)
     number = _exchange_number(to_number)
     if number is None or not phones.is_e164(from_number):
         return twilio_voice.goodbye(NOT_IN_SERVICE)
@@ -73,7 +73,7 @@ def incoming(call_sid: str, from_number: str, to_number: str) -> str:
         created_at=now, updated_at=now)
     try:
         calls.save_new(call)
-    except TransactWriteError:  # the same CallSid, posted twice at once: answer as the first did
+    except TransactWriteError:  # Twilio repeating itself (the CallSid is known): the same answer
         return _current_answer(_find(call_sid))
     return _ring_next(call, now)
 
@@ -139,53 +139,75 @@ def _ring_next(call: CallModel, now: datetime) -> str:
     """Ring the best eligible seller not tried yet, or say goodbye (nobody pays anything)."""
     settings = get_settings()
     if len(call.attempts or []) < settings.max_dial_attempts:
-        for profile in _eligible(call, now):
+        profiles, buyer_available = _eligible(call, now)
+        for profile in profiles:
             try:
                 call = routing.dial(call, profile, now)
             except (PaymentRequired, ValidationFailed):  # spent or budgeted meanwhile: the next one
                 continue
-            return _dial_twiml(call)
+            return _dial_twiml(call, buyer_available)
     _end_unconnected(call)
     return twilio_voice.goodbye(NOBODY)
 
 
-def _eligible(call: CallModel, now: datetime) -> list:
+def _eligible(call: CallModel, now: datetime) -> tuple[list, int]:
     """Profiles that may take the call, best first: matching, with budget left today, never the buyer's own
     (bid_profiles.ranked_for), of sellers neither suspended nor deactivated who can pay the price now,
-    and never a seller this call already rang."""
+    and never a seller this call already rang; and what the buyer's account may still spend. The sellers,
+    their accounts and the buyer's are read in one round trip."""
     tried = {attempt["seller_id"] for attempt in call.attempts or []}
     profiles = [p for p in bid_profiles.ranked_for(calls.facts(call), call.owner_id, now)
-                if p.seller_id not in tried]
-    sellers = {p.seller_id for p in profiles}
-    if not sellers:
-        return []
-    active = {u.user_id for u in UserModel.batch_get(sellers, attributes_to_get=["user_id", "status",
-                                                                                   "suspended_until"])
-              if effective_status(u.status, u.suspended_until, now) == ACTIVE}
-    spendable = {a.account_id: int(a.spendable) for a in AccountModel.batch_get(sellers)}
-    return [p for p in profiles if p.seller_id in active and spendable.get(p.seller_id, 0) >= int(p.bid_amount)]
+                if p.seller_id not in tried][:MAX_SELLERS_READ]
+    sellers = sorted({p.seller_id for p in profiles})
+    with TransactGet(connection=connection()) as tx:
+        users = [tx.get(UserModel, seller) for seller in sellers]
+        accounts = [tx.get(AccountModel, account) for account in [*sellers, call.owner_id]]
+    active = {seller for seller, user in zip(sellers, users) if _status(user, now) == ACTIVE}
+    spendable = {account_id: _spendable(account) for account_id, account in zip([*sellers, call.owner_id], accounts)}
+    eligible = [p for p in profiles if p.seller_id in active and spendable[p.seller_id] >= int(p.bid_amount)]
+    return eligible, spendable[call.owner_id]
 
 
-def _dial_twiml(call: CallModel) -> str:
+def _status(user, now: datetime) -> str | None:
+    try:
+        found = user.get()
+    except UserModel.DoesNotExist:
+        return None
+    return effective_status(found.status, found.suspended_until, now)
+
+
+def _spendable(account) -> int:
+    try:
+        return int(account.get().spendable)
+    except AccountModel.DoesNotExist:
+        return 0
+
+
+def _dial_twiml(call: CallModel, buyer_available: int | None = None) -> str:
     settings = get_settings()
     base = settings.public_base_url
+    if buyer_available is None:
+        buyer_available = _spendable_now(call.owner_id)
     return twilio_voice.dial(
         call.destination_number, caller_id=call.from_number, action_url=f"{base}{number_rules.DIAL_ACTION_PATH}",
         status_url=f"{base}{number_rules.STATUS_CALLBACK_PATH}", ring_seconds=settings.ring_timeout_seconds,
-        time_limit=_talk_limit(call))
+        time_limit=_talk_limit(call, buyer_available))
 
 
-def _talk_limit(call: CallModel) -> int:
+def _spendable_now(account_id: str) -> int:
+    try:
+        return int(AccountModel.get(account_id, consistent_read=True).spendable)
+    except AccountModel.DoesNotExist:
+        return 0
+
+
+def _talk_limit(call: CallModel, buyer_available: int) -> int:
     """The talk time the buyer's payout plus what its account may still spend can pay for at the telephony
     rate: no call takes the buyer below its credit limit."""
     settings = get_settings()
     price = int(call.price)
     payout = price - lifecycle.platform_take(price, settings.take_rate_bps)
-    try:
-        available = int(AccountModel.get(call.owner_id, consistent_read=True).spendable)
-    except AccountModel.DoesNotExist:
-        available = 0
-    return lifecycle.talk_seconds_affordable(payout, available, settings.telephony_rate_per_minute,
+    return lifecycle.talk_seconds_affordable(payout, buyer_available, settings.telephony_rate_per_minute,
                                              settings.max_call_seconds)
 
 

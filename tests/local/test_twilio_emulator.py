@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import socket
 import subprocess
 import sys
 from datetime import datetime
@@ -441,6 +443,25 @@ def test_runs_standalone_and_prints_its_url():
         url = process.stdout.readline().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         assert requests.get(f"{url}/_emulator/state", timeout=5).json()["request_count"] == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_standalone_takes_port_and_auth_token_from_the_environment():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "TWILIO_EMULATOR_PORT": str(port), "TWILIO_AUTH_TOKEN": "token-of-the-environment"}
+    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.twilio_emulator"], stdout=subprocess.PIPE,
+                               text=True, env=env)
+    try:
+        url = process.stdout.readline().strip()
+        assert url == f"http://127.0.0.1:{port}"
+        account = requests.get(f"{url}/_emulator/state", timeout=5).json()["account_sid"]
+        listed = requests.get(f"{url}/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json",
+                              auth=(account, "token-of-the-environment"), timeout=5)
+        assert listed.status_code == 200
     finally:
         process.terminate()
         process.wait(timeout=10)
