@@ -11,6 +11,7 @@ anything.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
@@ -27,7 +28,8 @@ from chalicelib.gateways import twilio_voice
 from chalicelib.observability import logger
 from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import connection, transact_write
-from chalicelib.persistence.models import AccountModel, CallModel, NumberModel, PhoneClaimModel, UserModel
+from chalicelib.persistence.models import (AccountModel, BidProfileModel, CallModel, NumberModel, PhoneClaimModel,
+                                            UserModel)
 from chalicelib.services import bid_profiles, calls, compliance, routing, settlement
 
 # Call ids of Twilio's calls derive from their CallSid: one call per CallSid, however often it is posted.
@@ -38,8 +40,9 @@ NOBODY = "We are sorry, nobody is available to take your call. Goodbye."
 ANSWERED = frozenset({"completed", "answered"})  # DialCallStatus of a bridged call
 # A dialed leg's CallStatus and where it moves the call (busy, no-answer, failed and canceled come to
 # the Dial's action, which rings the next seller).
-# A ring tree rings a few sellers: the best this many are read (one TransactGetItems: 2 items each, 100 at most).
-MAX_SELLERS_READ = 40
+# Sellers read per round trip while looking for eligible ones: a user and an account each, plus the buyer's
+# account, within one TransactGetItems (25 items is the limit moto keeps; DynamoDB's is 100).
+SELLERS_PER_READ = 12
 LEG_PROGRESS = {"ringing": lifecycle.RINGING, "in-progress": lifecycle.IN_PROGRESS,
                 "answered": lifecycle.IN_PROGRESS, "completed": lifecycle.COMPLETED}
 
@@ -150,22 +153,43 @@ def _ring_next(call: CallModel, now: datetime) -> str:
     return twilio_voice.goodbye(NOBODY)
 
 
-def _eligible(call: CallModel, now: datetime) -> tuple[list, int]:
+def _eligible(call: CallModel, now: datetime) -> tuple[Iterator[BidProfileModel], int]:
     """Profiles that may take the call, best first: matching, with budget left today, never the buyer's own
     (bid_profiles.ranked_for), of sellers neither suspended nor deactivated who can pay the price now,
-    and never a seller this call already rang; and what the buyer's account may still spend. The sellers,
-    their accounts and the buyer's are read in one round trip."""
+    and never a seller this call already rang; and what the buyer's account may still spend. Sellers and
+    their accounts are read a few at a time, best first, each batch in one round trip (the buyer's account
+    with the first), and only as far as the ring tree goes."""
     tried = {attempt["seller_id"] for attempt in call.attempts or []}
     profiles = [p for p in bid_profiles.ranked_for(calls.facts(call), call.owner_id, now)
-                if p.seller_id not in tried][:MAX_SELLERS_READ]
-    sellers = sorted({p.seller_id for p in profiles})
+                if p.seller_id not in tried]
+    sellers = list(dict.fromkeys(p.seller_id for p in profiles))
+    first = sellers[:SELLERS_PER_READ]
+    active, spendable = _sellers(first, now, also_account=call.owner_id)
+    buyer_available = spendable.pop(call.owner_id)
+
+    def eligible() -> Iterator[BidProfileModel]:
+        read = set(first)
+        for profile in profiles:
+            if profile.seller_id not in read:
+                batch = [s for s in sellers if s not in read][:SELLERS_PER_READ]
+                more_active, more_spendable = _sellers(batch, now)
+                active.update(more_active)
+                spendable.update(more_spendable)
+                read.update(batch)
+            if profile.seller_id in active and spendable.get(profile.seller_id, 0) >= int(profile.bid_amount):
+                yield profile
+
+    return eligible(), buyer_available
+
+
+def _sellers(sellers: list[str], now: datetime, also_account: str | None = None) -> tuple[set[str], dict[str, int]]:
+    """Which of the sellers may act, and what each account (and `also_account`) may spend: one round trip."""
+    account_ids = [*sellers, *([also_account] if also_account else [])]
     with TransactGet(connection=connection()) as tx:
         users = [tx.get(UserModel, seller) for seller in sellers]
-        accounts = [tx.get(AccountModel, account) for account in [*sellers, call.owner_id]]
+        accounts = [tx.get(AccountModel, account_id) for account_id in account_ids]
     active = {seller for seller, user in zip(sellers, users) if _status(user, now) == ACTIVE}
-    spendable = {account_id: _spendable(account) for account_id, account in zip([*sellers, call.owner_id], accounts)}
-    eligible = [p for p in profiles if p.seller_id in active and spendable[p.seller_id] >= int(p.bid_amount)]
-    return eligible, spendable[call.owner_id]
+    return active, {account_id: _spendable(account) for account_id, account in zip(account_ids, accounts)}
 
 
 def _status(user, now: datetime) -> str | None:

@@ -250,3 +250,12 @@ def test_a_call_twilio_carries_is_driven_by_twilio_alone(api, twilio, buyer):
                         token=buyer["token"]).data
     assert api_call["source"] == "api"
     assert AccountModel.get(buyer["user"]["id"]).held == 0
+
+
+def test_an_eligible_seller_below_many_ineligible_ones_is_found(api, twilio, buyer):
+    """Sellers are read a batch at a time (one TransactGetItems each): the search goes on past a batch."""
+    for i in range(14):
+        seller(api, f"{20 + i}.00", f"+131255501{i:02d}", funds=None)  # none can pay
+    fine = seller(api, "2.00", "+13125550002")
+    assert dialed(twilio.voice("CA" + "5" * 32))[0] == "+13125550002"
+    assert the_call("CA" + "5" * 32).seller_id == fine["user"]["id"]
