@@ -50,14 +50,9 @@ def release_attempt(call: CallModel, outcome: str, now: datetime) -> CallModel:
         tx.update(call, actions=[CallModel.attempts.set(attempts), CallModel.updated_at.set(now),
                                  *(getattr(CallModel, name).remove() for name in cleared)],
                   condition=(CallModel.status == call.status) & (CallModel.profile_id == call.profile_id))
-        tx.update(ProfileSpendModel(spend_key=call.spend_key), actions=[ProfileSpendModel.spent.add(-int(call.price))])
+        _give_back_budget(tx, call)
 
-    try:
-        post(posting, now, enforce_limits=False, also=write, replay_ok=False)
-    except TransactWriteError as error:
-        if call in failed_items(error):
-            raise InvalidState("The call changed state meanwhile; read it and try again") from None
-        raise
+    _post(call, posting, now, write)
     return apply(call, {"attempts": attempts, "updated_at": now, **dict.fromkeys(cleared)})
 
 
@@ -77,14 +72,22 @@ def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_bac
     def write(tx: TransactWrite) -> None:
         written.update(move_status(tx, call, target, {**changes, "updated_at": now}))
         if give_back_budget and call.spend_key:
-            tx.update(ProfileSpendModel(spend_key=call.spend_key),
-                      actions=[ProfileSpendModel.spent.add(-int(call.price))])
+            _give_back_budget(tx, call)
 
+    _post(call, posting, now, write)
+    return apply(call, written)
+
+
+def _give_back_budget(tx: TransactWrite, call: CallModel) -> None:
+    tx.update(ProfileSpendModel(spend_key=call.spend_key), actions=[ProfileSpendModel.spent.add(-int(call.price))])
+
+
+def _post(call: CallModel, posting: Posting, now: datetime, write) -> None:
+    """The posting and the call's change in one transaction, conditional on the call being as read. The
+    seller's price was held at routing and the telephony was delivered: no credit limit applies now."""
     try:
-        # The seller's price was held at routing and the telephony was delivered: no limit applies now.
         post(posting, now, enforce_limits=False, also=write, replay_ok=False)
     except TransactWriteError as error:
         if call in failed_items(error):
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
         raise
-    return apply(call, written)
