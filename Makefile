@@ -4,7 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test package bench clean
+# Test workers (pytest-xdist): the machine's two cores. Tests sharing the running product or a packaged
+# template stay on one worker (the scheduler in tests/conftest.py), so each is built once.
+TEST_WORKERS ?= 2
+
+.PHONY: run call test fuzz package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,16 +16,29 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
+# `make call` (another shell) finds the emulator of a running `make run` on this port.
+TWILIO_EMULATOR_PORT ?= 8020
+
 run: $(STAMP)
-	$(PY) -m chalicelib.local.runtime
+	TWILIO_EMULATOR_PORT=$(TWILIO_EMULATOR_PORT) $(PY) -m chalicelib.local.runtime
+
+# One simulated phone call to a number of the running `make run`, told step by step:
+# make call FROM=+14155552671 TO=<exchange number> [TALK=95] [OUTCOMES="+13125552671=no-answer"]
+call: $(STAMP)
+	TWILIO_EMULATOR_PORT=$(TWILIO_EMULATOR_PORT) $(PY) -m chalicelib.local.call --from $(FROM) --to $(TO) $(if $(TALK),--talk $(TALK)) $(foreach o,$(OUTCOMES),--outcome $(o))
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# Schemathesis deeper than `make test` does it: more examples per route, every phase, against `make run`.
+fuzz: $(STAMP)
+	SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-100} $(PY) -m pytest tests/e2e/test_schemathesis.py
 
 # CloudFormation for AWS: Chalice's own resources merged with infra/ (tables, queues, DLQs).
 package: $(STAMP)
 	rm -rf out
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $${STAGE:-dev} --merge-template infra/resources.json out/
+	$(PY) -m infra.bytecode out/deployment.zip  # Lambda's /var/task is read-only: ship the .pyc
 	$(VENV)/bin/cfn-lint out/sam.json
 
 bench: $(STAMP)
@@ -29,6 +46,11 @@ bench: $(STAMP)
 	$(PY) bench/routing.py
 	$(PY) bench/dynamodb_calls.py
 	$(PY) bench/purchase_calls.py
+	$(PY) bench/handler_overhead.py
+	$(PY) bench/webhook_calls.py
+	$(PY) bench/load.py
+	test -f out/deployment.zip || $(MAKE) package
+	$(PY) bench/package_start.py out/deployment.zip
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

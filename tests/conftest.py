@@ -24,6 +24,34 @@ for name in ("DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "AWS_PROFILE"):
 make_dynamodb_requests_atomic()
 
 
+# `make test` runs on two xdist workers (--dist loadgroup). Tests that share an expensive session or module
+# fixture go to one worker, so it is built once, not once per worker: the end-to-end tests (one `make run`
+# runtime, the `product` fixture) and `chalice package` of each stage (tests/infra, the `packaged` fixture).
+# By node id: the controller schedules node ids (xdist's own xdist_group marks do not reach them under
+# pytest 9, which no longer has the attribute xdist rewrites).
+SHARED_FIXTURE_GROUPS = (("tests/e2e/", "e2e-runtime"), ("tests/infra/test_infra.py::test_packaged_", "chalice-package"))
+
+
+def shared_fixture_group(nodeid: str) -> str | None:
+    return next((group for prefix, group in SHARED_FIXTURE_GROUPS if nodeid.startswith(prefix)), None)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # optional: pytest -p no:xdist knows no such hook
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class SharedFixtureScheduling(LoadGroupScheduling):
+        """xdist's loadgroup (each test its own unit, a group one unit on one worker), with the groups above.
+        Units go out largest first, so the end-to-end group starts at once and the rest fill the other worker."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_fixture_group(nodeid) or super()._split_scope(nodeid)
+
+    return SharedFixtureScheduling(config, log)
+
+
 class Clock:
     def __init__(self) -> None:
         self.current = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
@@ -78,23 +106,46 @@ def _emulated_aws(twilio_emulator):
         queues.reset()
 
 
+def _empty_emulated_aws() -> None:
+    """Every table and every queue of in-process moto emptied, in moto's own state: a scan and a batch
+    delete per table and a queue re-created per queue cost ~0.1 s before every test; this costs nothing.
+    Tables keep their definitions and queues their attributes (moto 5: items in Table.items, from which
+    indexes are read too; messages in Queue._messages, as PurgeQueue clears them)."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.sqs.models import sqs_backends
+
+    from chalicelib.config import get_settings
+    from chalicelib.gateways import queues
+
+    for account in dynamodb_backends.values():
+        for backend in account.values():
+            for table in backend.tables.values():
+                table.items.clear()
+    product_queues = {get_settings().queue_name(name) for spec in queues.QUEUES
+                      for name in (spec.logical, spec.dead_letter)}
+    present = set()
+    for account in sqs_backends.values():
+        for backend in account.values():
+            for name, queue in list(backend.queues.items()):
+                if name not in product_queues:
+                    backend.delete_queue(name)  # one a test made
+                    continue
+                present.add(name)
+                with queue._messages_lock:
+                    queue._messages, queue._pending_messages, queue.deleted_messages = [], set(), set()
+    if present != product_queues:  # a test deleted one: all of them as provisioning makes them
+        from chalicelib.local.provision import create_queues
+
+        queues.queue_url.cache_clear()
+        create_queues()
+
+
 @pytest.fixture
 def aws(_emulated_aws, twilio_emulator, clock):
     """A clean slate for each test: every table emptied, every queue purged, Twilio's account empty."""
-    from chalicelib.gateways import queues
-    from chalicelib.local.provision import create_queues
     from chalicelib.persistence.ledger import ensure_platform_accounts
-    from chalicelib.persistence.models import ALL_MODELS
 
-    for model in ALL_MODELS:
-        with model.batch_write() as batch:
-            for item in model.scan():
-                batch.delete(item)
-    sqs = queues._client()
-    for url in sqs.list_queues().get("QueueUrls", []):
-        sqs.delete_queue(QueueUrl=url)  # PurgeQueue is limited to once a minute, like AWS
-    queues.queue_url.cache_clear()
-    create_queues()
+    _empty_emulated_aws()
     ensure_platform_accounts(clock())
     twilio_emulator.reset()
     yield

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 import requests
@@ -16,7 +17,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "E2e!Admin-Passw0rd"
+TWILIO_AUTH_TOKEN = "e2e-twilio-auth-token"  # the emulator's, so tests can sign as Twilio does
 STARTUP_SECONDS = 60
+STOP_SECONDS = 20  # bounds: the runtime stops every part within a few seconds (dispatcher grace: 5 s)
+RUNTIME = (sys.executable, "-m", "chalicelib.local.runtime")
 
 
 def free_port() -> int:
@@ -25,9 +29,68 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Runtime:
+    """One `make run` process: its output as it comes, the URLs it printed, and how to stop it."""
+
+    def __init__(self, command: Sequence[str], env: dict[str, str]):
+        self.process = subprocess.Popen(list(command), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.output: list[str] = []
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
+            if line.startswith("Ready."):
+                self._ready.set()
+
+    def wait_ready(self) -> None:
+        if not self._ready.wait(STARTUP_SECONDS):
+            self.process.kill()
+            pytest.fail("the local runtime did not start:\n" + self.tail(40))
+
+    def all_output(self) -> str:
+        """Everything it printed, once it has exited."""
+        self._reader.join(timeout=STOP_SECONDS)
+        return "".join(self.output)
+
+    def printed(self, label: str) -> str:
+        """What the runtime printed after `label:` at startup (a URL)."""
+        return next(line.split(f"{label}:", 1)[1].strip() for line in self.output if f"  {label}:" in line)
+
+    def tail(self, lines: int) -> str:
+        return "".join(self.output[-lines:])
+
+    def stop(self, signum: int = signal.SIGINT) -> int:
+        """Send `signum` (SIGINT is what Ctrl-C sends); its exit status, or fail with every thread's stack."""
+        self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # the runtime prints every thread's stack
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=2)  # time for the dump to arrive
+            pytest.fail(f"the local runtime did not stop on {signal.Signals(signum).name}:\n" + self.tail(120))
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=STOP_SECONDS)
+
+
+def runtime_environment(port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "JWT_SECRET"}
+    env.update({"PORT": str(port), "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "PYTHONUNBUFFERED": "1", **extra})
+    return env
+
+
 class Product:
-    def __init__(self, process: subprocess.Popen, base_url: str, output: list[str]):
-        self.process, self.base_url, self.output = process, base_url, output
+    def __init__(self, runtime: Runtime, base_url: str):
+        self.runtime, self.base_url = runtime, base_url
+        self.process, self.output = runtime.process, runtime.output
+        self._clock_url = runtime.printed("clock control")
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -43,37 +106,26 @@ class Product:
         assert response.status_code == 200, response.text
         return response.json()["data"]
 
+    def advance_clock(self, seconds: float) -> None:
+        """Move the product's time (and SQS's delays) forward: chalicelib/local/clock.py."""
+        response = requests.post(f"{self._clock_url}/clock/advance", json={"seconds": seconds}, timeout=30)
+        assert response.status_code == 200, response.text
+
 
 @pytest.fixture(scope="session")
 def product():
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "JWT_SECRET"}
-    env.update({"PORT": str(port), "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "PYTHONUNBUFFERED": "1"})
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.runtime"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        for line in process.stdout:
-            output.append(line)
-            if line.startswith("Ready."):
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not ready.wait(STARTUP_SECONDS):
-        process.kill()
-        pytest.fail("the local runtime did not start:\n" + "".join(output[-40:]))
-    yield Product(process, f"http://127.0.0.1:{port}/api/v1", output)
-    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    runtime = Runtime(RUNTIME, runtime_environment(
+        port,
+        LOCAL_CLOCK_CONTROL_PORT="0",  # tests move time forward instead of waiting for it
+        TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
+        # Schedules once an hour of real time at the most: no end-to-end test waits for one, and the sweeper
+        # must not close the auction that test_exchange_flow proves the delayed SQS message closes.
+        SCHEDULE_SCALE="60",
+    ))
     try:
-        assert process.wait(timeout=20) == 0, "".join(output[-40:])
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGUSR1)  # the runtime prints every thread's stack
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=2)  # time for the dump to arrive
-        pytest.fail("the local runtime did not stop on Ctrl-C:\n" + "".join(output[-120:]))
+        runtime.wait_ready()
+        yield Product(runtime, f"http://127.0.0.1:{port}/api/v1")
     finally:
-        if process.poll() is None:
-            process.kill()
+        if runtime.process.poll() is None:
+            assert runtime.stop(signal.SIGINT) == 0, runtime.tail(40)  # what Ctrl-C sends

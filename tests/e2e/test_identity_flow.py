@@ -71,13 +71,16 @@ def test_admin_credit_shows_on_the_users_balance(product):
     assert balance["balance"] == "40.00"
 
 
-def wait_for(probe, attempts: int = 100):
-    """Poll (bounded) for work the dispatcher does in the background; no fixed sleeps."""
+def wait_for(probe, bound_seconds: float = 60):
+    """Poll (bounded) for work the dispatcher does in the background; no fixed sleeps. The bound only
+    caps a failing test: a passing one returns as soon as the probe does."""
     import time
 
-    for _ in range(attempts):
+    deadline = time.monotonic() + bound_seconds
+    while True:
         value = probe()
         if value:
             return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {bound_seconds} s")
+        time.sleep(0.05)  # the polling interval

@@ -41,6 +41,33 @@ def test_poison_message_fails_so_sqs_retries_then_dead_letters(client, aws):
         client.lambda_.invoke("deliver_notifications", sqs_event(client, {"unexpected": True}))
     assert NotificationModel.count() == 0
 
+    # The same message on the real queue, delivered as SQS and Lambda do (the dispatcher): every delivery
+    # fails, it comes back each time, and after maxReceiveCount deliveries it is in the dead-letter queue.
+    from app import app
+    from chalicelib.config import get_settings
+    from chalicelib.gateways import queues
+
+    sqs = queues._client()
+    url = queues.queue_url(queues.NOTIFICATIONS)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queues.send(queues.NOTIFICATIONS, {"unexpected": True})
+    handler = app.handler_map["deliver_notifications"]
+    consumer = dispatcher.Dispatcher(app, sqs, get_settings().queue_name, "us-east-1")
+    deliveries = 0
+    # VisibilityTimeout=0 stands in for waiting out the visibility timeout between deliveries.
+    while messages := sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages", []):
+        consumer.deliver(handler, "deliver_notifications", messages, url, arn)
+        deliveries += 1
+        assert deliveries <= 10, "the message never reached the dead-letter queue"
+
+    spec = next(s for s in queues.QUEUES if s.logical == queues.NOTIFICATIONS)
+    assert deliveries == spec.max_receive_count
+    dlq_url = sqs.get_queue_url(QueueName=get_settings().queue_name(spec.dead_letter))["QueueUrl"]
+    [dead] = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert json.loads(dead["Body"]) == {"unexpected": True}
+    assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages", []) == []
+    assert NotificationModel.count() == 0
+
 
 def test_suspension_notification_reaches_the_inbox_through_the_queue(client, aws):
     """Admin suspends with notify_user → message on SQS → the worker Lambda → the user's inbox."""
