@@ -71,6 +71,8 @@ class RouteSpec:
     # A webhook's sender check: (the public URL it called, every posted form parameter, X-Twilio-Signature),
     # before the body is validated; raises to refuse.
     signed_by: Callable[[str, dict, str | None], None] | None = None
+    # Other success statuses a handler may answer with (Reply(status=...)), with the same response body.
+    also_status: tuple[int, ...] = ()
 
 
 ROUTES: list[RouteSpec] = []
@@ -111,9 +113,11 @@ class Api:
               response: Any = None, status: int = 200, paginated: bool = False, form: bool = False,
               errors: Iterable[int] = (), raw_media_type: str | None = None,
               headers: type[BaseModel] | None = None,
-              signed_by: Callable[[str, dict, str | None], None] | None = None) -> Callable:
+              signed_by: Callable[[str, dict, str | None], None] | None = None,
+              also_status: Iterable[int] = ()) -> Callable:
         spec = RouteSpec(path, method, summary, self.tag, frozenset(roles), body, query, response,
-                         status, paginated, form, tuple(errors), raw_media_type, headers, signed_by)
+                         status, paginated, form, tuple(errors), raw_media_type, headers, signed_by,
+                         tuple(also_status))
         ROUTES.append(spec)
 
         def decorator(handler: Callable) -> Callable:

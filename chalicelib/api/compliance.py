@@ -40,12 +40,19 @@ def get_hours(call: Call):
     return compliance.tcpa_hours()
 
 
-@api.route("/compliance/geographic/restrictions", "POST", summary="Restrict calls to and from a state",
+@api.route("/compliance/geographic/restrictions", "POST",
+           summary="Restrict calls to and from a state (201; 409 if it already is), or with restricted: false "
+                   "lift its restriction (200; 404 if it is not restricted)",
            roles=ADMIN, body=schemas.GeoRestrictionRequest, response=schemas.GeoRestrictionOut, status=201,
-           errors=(409,))
+           also_status=(200,), errors=(404, 409))
 def add_restriction(call: Call):
-    rule = compliance.add_restriction(call.body.state, call.body.reason)
-    return {"state": rule.rule_key, "reason": rule.reason, "created_at": rule.created_at}
+    b = call.body
+    if not b.restricted:
+        rule = compliance.remove_restriction(b.state)
+        return Reply({"state": rule.rule_key, "restricted": False, "reason": rule.reason,
+                      "created_at": rule.created_at}, status=200)
+    rule = compliance.add_restriction(b.state, b.reason)
+    return {"state": rule.rule_key, "restricted": True, "reason": rule.reason, "created_at": rule.created_at}
 
 
 @api.route("/compliance/geographic/restrictions", "GET", summary="Restricted states",

@@ -18,7 +18,8 @@ def register(call: Call):
 @api.route("/auth/login", "POST", summary="Log in with email and password", roles=PUBLIC,
            body=schemas.LoginRequest, response=schemas.AuthOut, errors=(401, 403, 429))
 def login(call: Call):
-    return identity.login(call.body.email, call.body.password).as_auth()
+    b = call.body
+    return identity.login(b.email, b.password, b.device_info).as_auth()
 
 
 @api.route("/auth/refresh", "POST", summary="Rotate a refresh token for new tokens", roles=PUBLIC,

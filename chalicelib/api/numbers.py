@@ -16,7 +16,8 @@ def search(call: Call):
     return numbers.search(q.country_code, q.type, q.area_code, q.contains, q.limit)
 
 
-@api.route("/numbers/purchase", "POST", summary="Buy 1-10 numbers: an order provisioned in the background",
+@api.route("/numbers/purchase", "POST",
+           summary="Buy 1-10 numbers: an order (201, every result PENDING) bought in the background",
            roles=BUYERS, body=schemas.PurchaseRequest, response=schemas.OrderOut, status=201, errors=(402, 409))
 def purchase(call: Call):
     items = [item.model_dump(mode="json", exclude_none=True) for item in call.body.numbers]

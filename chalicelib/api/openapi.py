@@ -86,7 +86,9 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         op["security"] = [{"bearer": []}]
     if spec.body is not None:
         media = "application/x-www-form-urlencoded" if spec.form else "application/json"
-        op["requestBody"] = {"required": True, "content": {media: {"schema": _ref(spec.body)}}}
+        # A body whose every field is optional may be left out (the request then means "change nothing").
+        required = any(field.is_required() for field in spec.body.model_fields.values())
+        op["requestBody"] = {"required": required, "content": {media: {"schema": _ref(spec.body)}}}
     return op
 
 
@@ -135,8 +137,9 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
         responses[str(spec.status)] = {"description": _STATUS_TEXT[spec.status],
                                        "content": {spec.raw_media_type: {"schema": {"type": "string"}}}}
     else:
-        responses[str(spec.status)] = {"description": _STATUS_TEXT[spec.status],
-                                       "content": {"application/json": {"schema": _success_schema(spec)}}}
+        for status in (spec.status, *spec.also_status):
+            responses[str(status)] = {"description": _STATUS_TEXT[status],
+                                      "content": {"application/json": {"schema": _success_schema(spec)}}}
     errors = {400, 413, 415, 500} | set(spec.errors)
     if spec.roles:
         errors |= {401, 403}

@@ -28,6 +28,17 @@ DIAL_ACTION_PATH = "/api/v1/webhooks/twilio/dial"
 STATUS_CALLBACK_PATH = "/api/v1/webhooks/twilio/status"
 
 
+# What a number can carry, as search results show it: each true or false.
+CAPABILITIES = ("voice", "sms", "mms")
+
+
+def capabilities_of(reported: dict | None) -> dict[str, bool]:
+    """Twilio's capabilities of a number ({"voice": true, "SMS": true, "MMS": false, "fax": false} for an
+    available number, lower-case keys for an owned one) as {voice, sms, mms}: any case, absent is false."""
+    given = {str(name).lower(): value for name, value in (reported or {}).items()}
+    return {name: given.get(name) is True for name in CAPABILITIES}
+
+
 def first_charge(kind: str) -> int:
     """What buying a number costs now: setup plus the first month."""
     setup, monthly = PRICES[kind]

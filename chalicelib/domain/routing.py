@@ -19,7 +19,7 @@ class CallFacts:
 class Candidate:
     profile_id: str
     seller_id: str
-    bid_amount: int
+    bid_amount: int | None  # None: the profile bids in auctions only, and instant routing never picks it
     created_at: datetime
     countries: tuple[str, ...] = ()
     states: tuple[str, ...] = ()
@@ -29,19 +29,33 @@ class Candidate:
 
 
 def matches(candidate: Candidate, call: CallFacts) -> bool:
-    """Empty criteria match everything; given ones must all hold."""
+    """Empty criteria match everything. Only what the call states can exclude a profile: a call with no
+    call_type matches profiles that target call types, and a call with no keywords matches profiles that
+    target keywords; a call that states them must have one of the profile's call types and share one of
+    its keywords (any case). Geography is where the call comes from: a profile that targets countries or
+    states gets only calls known to come from one of them (a call's country and state come from its
+    number, and instant routing reads by them: `call_keys`)."""
     if candidate.countries and call.country not in candidate.countries:
         return False
     if candidate.states and call.state not in candidate.states:
         return False
-    if candidate.call_types and call.call_type not in candidate.call_types:
+    if candidate.call_types and call.call_type and call.call_type not in candidate.call_types:
         return False
-    if candidate.keywords and not set(k.lower() for k in candidate.keywords) & set(k.lower() for k in call.keywords):
+    if candidate.keywords and call.keywords and \
+            not set(k.lower() for k in candidate.keywords) & set(k.lower() for k in call.keywords):
         return False
     return True
 
 
+def routable(bid_amount: object, destination_number: object) -> bool:
+    """Instant routing and live calls need a profile's price (bid_amount) and a number to ring
+    (destination_number); a profile without either bids in auctions only."""
+    return bid_amount is not None and bool(destination_number)
+
+
 def affordable(candidate: Candidate) -> bool:
+    if candidate.bid_amount is None:
+        return False
     return candidate.budget_left is None or candidate.budget_left >= candidate.bid_amount
 
 
@@ -57,7 +71,7 @@ def choose(candidates: list[Candidate], call: CallFacts, buyer_id: str | None = 
     best_bid: float = -math.inf
     for c in candidates:
         bid = c.bid_amount
-        if bid < best_bid:
+        if bid is None or bid < best_bid:
             continue
         if c.seller_id == buyer_id or not matches(c, call) or not affordable(c):
             continue

@@ -144,6 +144,8 @@ class SessionModel(BaseModel):
     generation = NumberAttribute(default=0)
     revoked = BooleanAttribute(default=False)
     revoked_reason = UnicodeAttribute(null=True)
+    # What the client said about itself at login (platform, browser, version ...), as it said it.
+    device_info = JSONAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     last_used_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
@@ -525,8 +527,9 @@ class BidProfileModel(BaseModel):
     profile_id = UnicodeAttribute(hash_key=True)
     seller_id = UnicodeAttribute()
     criteria = JSONAttribute()  # {"countries", "states", "call_type", "keywords", "max_budget" (minor)}
-    bid_amount = NumberAttribute()  # minor units
-    destination_number = UnicodeAttribute()
+    # Both or either may be absent: such a profile bids in auctions only (domain/routing.routable).
+    bid_amount = NumberAttribute(null=True)  # minor units
+    destination_number = UnicodeAttribute(null=True)
     active = BooleanAttribute(default=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

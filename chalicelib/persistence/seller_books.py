@@ -26,7 +26,9 @@ def stage(tx: TransactWrite, before: BidProfileModel | None, after: BidProfileMo
     read_version = int(book.version)
     profiles = dict(book.profiles or {})
     if after is not None and after.active:
-        profiles[profile.profile_id] = {"criteria": after.criteria, "bid_amount": int(after.bid_amount),
+        # A profile without a bid_amount (None) bids in auctions all the same.
+        bid_amount = None if after.bid_amount is None else int(after.bid_amount)
+        profiles[profile.profile_id] = {"criteria": after.criteria, "bid_amount": bid_amount,
                                         "created_at": after.created_at.isoformat()}
     else:
         profiles.pop(profile.profile_id, None)

@@ -3,7 +3,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, AliasChoices, Field, StrictBool, StrictInt
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.accounts import ACCOUNT_TYPES, STATUSES
@@ -19,8 +19,11 @@ class UserListQuery(PageQuery):
 
 class SuspendRequest(StrictModel):
     reason: SafeText(500)
-    duration_days: StrictInt | None = Field(None, ge=1, le=3650, description="Omit for an indefinite suspension")
-    notify_user: StrictBool = False
+    duration_days: StrictInt | None = Field(
+        None, ge=1, le=3650, validation_alias=AliasChoices("duration_days", "duration"),
+        description="Days the suspension lasts; omit for an indefinite suspension. "
+                    "`duration` (days) is accepted as another name for it (send one of the two).")
+    notify_user: StrictBool = Field(False, description="Tell the user by a notification, with the reason")
 
 
 class CreditRequest(StrictModel):

@@ -138,13 +138,16 @@ class RefusalOut(ResponseModel):
 
 class GeoRestrictionRequest(StrictModel):
     state: StateCode
+    restricted: StrictBool = Field(True, description="true restricts the state; false lifts its restriction "
+                                                     "(404 if it is not restricted), as DELETE .../{state} does")
     reason: SafeText(200) | None = None
 
 
 class GeoRestrictionOut(ResponseModel):
     state: str
+    restricted: bool = Field(True, description="false once the restriction is lifted")
     reason: str | None
-    created_at: datetime
+    created_at: datetime = Field(description="When the state was restricted")
 
 
 class Geography(StrictModel):
@@ -160,25 +163,34 @@ class Geography(StrictModel):
 
 
 class Criteria(StrictModel):
-    """What calls a profile wants; an empty list matches everything. In an update, the fields given
-    replace those fields only (the rest of the targeting stays)."""
+    """What calls a profile wants; an empty list matches everything. Only what a call states can exclude
+    it: a call with no call_type or no keywords matches profiles that target them, while one that states
+    them must have one of the profile's call types and share one of its keywords. Geography is where the
+    call comes from. In an update, the fields given replace those fields only (the rest of the targeting
+    stays)."""
 
     geography: Geography = Field(default_factory=Geography)
-    call_type: list[SafeText(50)] = Field(default_factory=list, max_length=20,
-                                          description="Call types wanted (a single string is accepted too)")
+    call_type: Annotated[list[SafeText(50)], Field(max_length=20)] | SafeText(50) = Field(
+        default_factory=list, description="Call types wanted (a single string is accepted too)")
     keywords: list[Keyword] = Field(default_factory=list, max_length=20)
     max_budget: PositiveMoneyIn | None = Field(None, description="Daily spend cap, USD")
 
-    @field_validator("call_type", mode="before")
+    @field_validator("call_type", mode="after")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
 
+_AUCTIONS_ONLY = ("A profile without bid_amount or without destination_number bids in auctions only: "
+                  "instant routing and live calls need both.")
+
+
 class BidProfileRequest(StrictModel):
     criteria: Criteria = Field(default_factory=Criteria)
-    bid_amount: PositiveMoneyIn
-    destination_number: PhoneNumber
+    bid_amount: PositiveMoneyIn | None = Field(
+        None, description="What the seller pays for a call routed to it without an auction. " + _AUCTIONS_ONLY)
+    destination_number: PhoneNumber | None = Field(
+        None, description="Where the seller's calls ring (E.164). " + _AUCTIONS_ONLY)
     active: StrictBool = True
 
 
@@ -206,8 +218,8 @@ class BidProfileOut(ResponseModel):
     id: str = Field(validation_alias="profile_id")
     seller_id: str
     criteria: CriteriaOut
-    bid_amount: MoneyOut
-    destination_number: str
+    bid_amount: MoneyOut | None = Field(description="null: the profile bids in auctions only")
+    destination_number: str | None = Field(description="null: the profile bids in auctions only")
     active: bool
     created_at: datetime
     updated_at: datetime

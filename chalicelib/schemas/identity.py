@@ -1,9 +1,11 @@
 """Wire models of registration, login, tokens and the user."""
 import functools
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StrictBool, field_validator
+from pydantic import (
+    Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StrictBool, StrictFloat, StrictInt, field_validator,
+)
 from pydantic_core import PydanticCustomError, core_schema
 
 from chalicelib.domain.accounts import ACCOUNT_TYPES, BUYER, SELLER, STATUSES
@@ -57,7 +59,7 @@ class RegisterRequest(StrictModel):
     first_name: SafeText(100)
     last_name: SafeText(100)
     company: SafeText(200) | None = None
-    account_type: AccountType
+    account_type: AccountType = Field(BUYER, description="buyer (the default) or seller")
     accept_terms: StrictBool = Field(json_schema_extra={"const": True})
 
     @field_validator("email")
@@ -81,9 +83,19 @@ class RegisterRequest(StrictModel):
         return value
 
 
+DeviceInfo = Annotated[
+    dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")],
+         SafeText(100) | StrictBool | StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]],
+    Field(max_length=10, json_schema_extra={"additionalProperties": False}),
+]
+
+
 class LoginRequest(StrictModel):
     email: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
+    device_info: DeviceInfo | None = Field(
+        None, description="What the client says about itself, kept on the session: up to 10 short values, "
+                          "e.g. {\"platform\": \"web\", \"browser\": \"chrome\", \"version\": \"91.0\"}")
 
 
 class RefreshRequest(StrictModel):

@@ -84,12 +84,19 @@ class NumberListQuery(PageQuery):
         return value.upper() if isinstance(value, str) else value
 
 
+class CapabilitiesOut(ResponseModel):
+    voice: bool
+    sms: bool
+    mms: bool
+
+
 class AvailableNumberOut(ResponseModel):
     phone_number: str
     friendly_name: str | None
     locality: str | None
     region: str | None
     iso_country: str | None
+    capabilities: CapabilitiesOut = Field(description="What the number can carry, as Twilio reports it")
     number_type: NumberKind
     setup_price: MoneyOut
     monthly_price: MoneyOut
@@ -115,19 +122,36 @@ class NumberOut(ResponseModel):
     released_at: datetime | None
 
 
+ItemStatus = Literal[ITEM_PENDING, ITEM_SUCCESS, ITEM_FAILED]
+
+
 class OrderItemOut(ResponseModel):
     phone_number: str
     friendly_name: str
-    status: Literal[ITEM_PENDING, ITEM_SUCCESS, ITEM_FAILED]
+    status: ItemStatus
     number_id: str | None = None
     error_code: int | None = None
     reason: str | None = None
 
 
+class OrderResultOut(ResponseModel):
+    """One number of an order: PENDING while it is bought in the background, then SUCCESS (with the number's
+    id) or FAILED (with Twilio's reason as `error`)."""
+
+    phone_number: str
+    status: ItemStatus
+    error: str | None = None
+    number_id: str | None = None
+
+
 class OrderOut(ResponseModel):
     order_id: str
     status: Literal[ORDER_PENDING, ORDER_COMPLETED, ORDER_PARTIAL, ORDER_FAILED]
-    items: list[OrderItemOut]
+    results: list[OrderResultOut] = Field(
+        description="Each number's outcome, in the order's order. A purchase answers with every result "
+                    "PENDING; the order shows each SUCCESS or FAILED once it is bought.")
+    items: list[OrderItemOut] = Field(
+        description="The same numbers with their friendly_name and Twilio's error_code and reason")
     total_price: MoneyOut
     created_at: datetime
     completed_at: datetime | None

@@ -50,10 +50,13 @@ def _unchanged(profile: BidProfileModel):
 
 
 def create_profile(principal: Principal, body: dict) -> BidProfileModel:
+    """A profile without bid_amount or destination_number bids in auctions only (routing.routable)."""
     now = clock.now()
+    bid_amount = body.get("bid_amount")
     profile = BidProfileModel(
         profile_id=str(uuid.uuid4()), seller_id=principal.user_id, criteria=_criteria(body.get("criteria") or {}),
-        bid_amount=to_minor(body["bid_amount"]), destination_number=body["destination_number"],
+        bid_amount=to_minor(bid_amount) if bid_amount is not None else None,
+        destination_number=body.get("destination_number"),
         active=body.get("active", True), created_at=now, updated_at=now, revision=1)
     for _ in range(WRITE_ATTEMPTS):
         try:
@@ -152,7 +155,8 @@ def candidate(profile: BidProfileModel, spent_today: int = 0) -> routing.Candida
     criteria = profile.criteria or {}
     budget = budget_of(profile)
     return routing.Candidate(
-        profile_id=profile.profile_id, seller_id=profile.seller_id, bid_amount=int(profile.bid_amount),
+        profile_id=profile.profile_id, seller_id=profile.seller_id,
+        bid_amount=None if profile.bid_amount is None else int(profile.bid_amount),
         created_at=profile.created_at, countries=tuple(criteria.get("geography", {}).get("countries") or ()),
         states=tuple(criteria.get("geography", {}).get("states") or ()),
         call_types=tuple(criteria.get("call_type") or ()),
@@ -171,7 +175,7 @@ def spent_today(profile_ids: list[str], now: datetime) -> dict[str, int]:
 
 def best_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> BidProfileModel | None:
     """Instant routing: the best active profile that matches the call, has budget left today and is not
-    the buyer's own."""
+    the buyer's own; never one without a bid_amount or destination_number (those bid in auctions only)."""
     profiles, candidates = _candidates(facts, now)
     winner = routing.choose(candidates, facts, buyer_id=buyer_id)
     return profiles[winner.profile_id] if winner else None
@@ -186,9 +190,10 @@ def ranked_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> list[B
 def _candidates(facts: routing.CallFacts, now: datetime) -> tuple[dict[str, BidProfileModel], list]:
     """Only the profiles under the call's country and state keys are read (their route entries, which
     copy them: the profiles returned are built from their entries); today's spend is read for those that
-    match."""
+    match. Only routable profiles have entries; one that is not is left out here all the same."""
     profiles = route_entries.profiles_for(facts)
-    matching_ones = [p for p in profiles.values() if routing.matches(candidate(p), facts)]
+    matching_ones = [p for p in profiles.values()
+                     if routing.routable(p.bid_amount, p.destination_number) and routing.matches(candidate(p), facts)]
     spent = spent_today([p.profile_id for p in matching_ones], now) if matching_ones else {}
     return profiles, [candidate(p, spent.get(p.profile_id, 0)) for p in matching_ones]
 

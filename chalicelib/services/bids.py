@@ -35,7 +35,8 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     within = [p for p in matching if bid_profiles.budget_of(p) is None or minor <= bid_profiles.budget_of(p)]
     if not within:
         raise ValidationFailed("Bid exceeds your profile's max_budget", code="BUDGET_EXCEEDED")
-    profile = max(within, key=lambda p: int(p.bid_amount))
+    # The bid is on the matching profile that bids most (one without a bid_amount, auctions only, last).
+    profile = max(within, key=lambda p: -1 if p.bid_amount is None else int(p.bid_amount))
     bid = BidModel(auction_id=auction_id, seller_id=principal.user_id, bid_id=str(uuid.uuid4()),
                    profile_id=profile.profile_id, amount=minor, placed_at=now)
     # A bid writes only its own item: the auction is checked, not written, so bids do not queue on one

@@ -126,12 +126,15 @@ def restrictions() -> list[dict]:
             for r in ComplianceRuleModel.query(STATE)]
 
 
-def remove_restriction(state: str) -> None:
+def remove_restriction(state: str) -> ComplianceRuleModel:
+    """Lift a state's restriction; 404 if it is not restricted. Returns the lifted rule."""
     state = state_from_path(state)
     try:
-        ComplianceRuleModel.get(STATE, state).delete()
+        rule = ComplianceRuleModel.get(STATE, state)
     except ComplianceRuleModel.DoesNotExist:
         raise NotFound("State is not restricted", code="RESTRICTION_NOT_FOUND") from None
+    rule.delete()
+    return rule
 
 
 # --- the check --------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ LOGIN_WINDOW_SECONDS = 15 * 60
 MAX_LOGIN_FAILURES = 5  # per email and window, known email or not
 
 
-def login(email: str, password: str) -> Issued:
+def login(email: str, password: str, device_info: dict | None = None) -> Issued:
+    """`device_info` (what the client says about itself) is kept on the new session."""
     now = clock.now()
     window = _login_window(email, now)
     _refuse_if_throttled(window, now)
@@ -96,7 +97,7 @@ def login(email: str, password: str) -> Issued:
         raise AuthenticationFailed("Invalid email or password", code="INVALID_CREDENTIALS")
     ensure_may_act(effective_status(user.status, user.suspended_until, now))
     user.update(actions=[UserModel.last_login_at.set(now)])
-    return _start_session(user, now)
+    return _start_session(user, now, device_info)
 
 
 def _login_window(email: str, now: datetime) -> LoginFailuresModel:
@@ -126,14 +127,14 @@ def _user_by_email(email: str) -> UserModel | None:
 SESSION_ATTEMPTS = 20
 
 
-def _start_session(user: UserModel, now: datetime) -> Issued:
+def _start_session(user: UserModel, now: datetime, device_info: dict | None = None) -> Issued:
     keep = get_settings().max_active_sessions - 1
     for _ in range(SESSION_ATTEMPTS):
         # Of concurrent logins one commits the list it read; the others read it again.
         listed = _session_ids(user.user_id)
         live = _live_sessions(listed, now)
         evicted = live[: max(0, len(live) - keep)]
-        session, secret = _new_session(user.user_id, now)
+        session, secret = _new_session(user.user_id, now, device_info)
         ids = [s.session_id for s in live[len(evicted):]] + [session.session_id]
         try:
             with transact_write() as tx:
@@ -167,13 +168,14 @@ def _live_sessions(session_ids: list[str], now: datetime) -> list[SessionModel]:
     return sorted(live, key=lambda s: (s.created_at, s.session_id))
 
 
-def _new_session(user_id: str, now: datetime) -> tuple[SessionModel, str]:
+def _new_session(user_id: str, now: datetime, device_info: dict | None = None) -> tuple[SessionModel, str]:
     """A session not yet written, and the refresh secret only its holder will know."""
     secret = tokens.new_refresh_secret()
     expires_at = now + timedelta(seconds=get_settings().refresh_token_ttl_seconds)
     session = SessionModel(
         session_id=str(uuid.uuid4()), user_id=user_id, token_hash=tokens.hash_secret(secret),
         created_at=now, last_used_at=now, expires_at=expires_at, purge_at=expires_at + timedelta(days=7),
+        device_info=device_info,
     )
     return session, secret
 

@@ -40,7 +40,8 @@ def search(country_code: str, kind: str, area_code: str | None, contains: str | 
         SearchCacheModel(cache_key=key, results=results, expires_at=expires, purge_at=expires).save()
     taken = {claim.phone_number for claim in PhoneClaimModel.batch_get([r["phone_number"] for r in results])}
     setup, monthly = rules.PRICES[kind]
-    return [{**r, "number_type": kind, "setup_price": setup, "monthly_price": monthly}
+    return [{**r, "capabilities": rules.capabilities_of(r.get("capabilities")), "number_type": kind,
+             "setup_price": setup, "monthly_price": monthly}
             for r in results if r["phone_number"] not in taken]
 
 

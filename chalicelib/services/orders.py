@@ -84,7 +84,12 @@ def get_order(principal: Principal, order_id: str, with_numbers: bool = True) ->
 
 
 def order_view(order: OrderModel) -> dict:
-    return {name: getattr(order, name) for name in order.get_attributes() if name != "pending_key"}
+    """The order as it answers: its items, and each number's outcome as `results`."""
+    view = {name: getattr(order, name) for name in order.get_attributes() if name != "pending_key"}
+    view["results"] = [{"phone_number": item["phone_number"], "status": item["status"],
+                        "error": item.get("reason"), "number_id": item.get("number_id")}
+                       for item in order.items or []]
+    return view
 
 
 def list_orders(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:

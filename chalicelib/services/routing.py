@@ -111,10 +111,15 @@ def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: date
     spend = ProfileSpendModel(spend_key=bid_profiles.spend_key(profile.profile_id, now))
     written: dict = {}
 
+    # An auction's winner may have no destination_number (a profile that bids in auctions only): the call
+    # is routed to its seller all the same, with no number to ring.
+    seller = {"updated_at": now, "seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
+              "spend_key": spend.spend_key}
+    if profile.destination_number:
+        seller["destination_number"] = profile.destination_number
+
     def route(tx: TransactWrite) -> None:
-        written.update(write_call(tx, {
-            "updated_at": now, "seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
-            "destination_number": profile.destination_number, "spend_key": spend.spend_key}))
+        written.update(write_call(tx, seller))
         within_budget = None if budget is None else \
             ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
         tx.update(spend, actions=[ProfileSpendModel.spent.add(price),

@@ -26,7 +26,8 @@ def test_request_schemas_forbid_unknown_fields_and_name_required_ones(api):
     schemas = api.get("/openapi.json").body["components"]["schemas"]
     register = schemas["RegisterRequest"]
     assert register["additionalProperties"] is False
-    assert {"email", "password", "account_type", "accept_terms"} <= set(register["required"])
+    assert {"email", "password", "accept_terms"} <= set(register["required"])
+    assert register["properties"]["account_type"]["default"] == "buyer"  # optional: a buyer unless it says
     assert schemas["BalanceOut"]["properties"]["balance"]["type"] == "string"
 
 

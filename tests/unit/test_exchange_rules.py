@@ -100,3 +100,32 @@ def test_rules_apply_in_order_dnc_first():
                                     now=T0, dnc={"list_type": "federal"}, window=("08:00", "21:00"),
                                     fallback_zone="UTC", restricted_states={"CA"})
     assert inbound.code == "GEO_RESTRICTED"
+
+
+# Only what a call states can exclude a profile (seed 003: calls that state no call_type or keywords).
+UNSTATED = routing.CallFacts("US", "CA", None, ())
+
+
+@pytest.mark.parametrize("criteria", [{"call_types": ("sales",)}, {"keywords": ("insurance", "finance")},
+                                      {"call_types": ("sales",), "keywords": ("insurance",)}])
+def test_a_call_that_states_no_call_type_or_keywords_matches_profiles_that_target_them(criteria):
+    assert routing.matches(candidate("a", 1, **criteria), UNSTATED)
+    assert not routing.matches(candidate("a", 1, states=("NY",), **criteria), UNSTATED)  # geography still counts
+
+
+@pytest.mark.parametrize("call, matches", [
+    (routing.CallFacts("US", "CA", "support", ()), False), (routing.CallFacts("US", "CA", "sales", ()), True),
+    (routing.CallFacts("US", "CA", None, ("auto",)), False), (routing.CallFacts("US", "CA", None, ("FINANCE",)), True),
+    (routing.CallFacts("US", "CA", "sales", ("auto",)), False),
+])
+def test_what_a_call_states_still_excludes_profiles_that_target_something_else(call, matches):
+    assert routing.matches(candidate("a", 1, call_types=("sales",), keywords=("insurance", "finance")), call) is matches
+
+
+def test_a_profile_without_a_bid_amount_is_never_chosen_or_ranked():
+    auctions_only, priced = candidate("a", None), candidate("b", 100)
+    assert routing.choose([auctions_only], CA_CALL) is None
+    assert routing.choose([auctions_only, priced], CA_CALL).profile_id == "b"
+    assert routing.rank([auctions_only, priced], CA_CALL) == [priced]
+    assert routing.routable(100, "+13125552671")
+    assert not routing.routable(None, "+13125552671") and not routing.routable(100, None)

@@ -43,3 +43,14 @@ def test_billing_period_and_voice_target():
     assert rules.voice_target("exchange", "https://x.example/v", "https://api.example.com") == \
         "https://api.example.com/api/v1/webhooks/twilio/voice"
     assert rules.voice_target("custom", "https://x.example/v", "https://api.example.com") == "https://x.example/v"
+
+
+@pytest.mark.parametrize("reported, shown", [
+    ({"voice": True, "SMS": True, "MMS": True, "fax": False}, {"voice": True, "sms": True, "mms": True}),  # available
+    ({"voice": True, "sms": True, "mms": False, "fax": False}, {"voice": True, "sms": True, "mms": False}),  # owned
+    ({"voice": True}, {"voice": True, "sms": False, "mms": False}),
+    (None, {"voice": False, "sms": False, "mms": False}),
+    ({"voice": "yes", "SMS": 1}, {"voice": False, "sms": False, "mms": False}),  # only true is true
+])
+def test_search_results_show_twilios_capabilities_as_voice_sms_mms(reported, shown):
+    assert rules.capabilities_of(reported) == shown
