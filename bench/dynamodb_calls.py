@@ -9,6 +9,7 @@ import json
 import random
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from counting import counted, product
@@ -88,6 +89,15 @@ def instant_routing_at_scale(api, buyer: dict, seller: dict, call_body: dict) ->
     return rows
 
 
+@contextmanager
+def request(label: str, rows: list):
+    """The request's DynamoDB calls and the items they read."""
+    ITEMS.clear()
+    with counted(label, rows):
+        yield
+    rows[-1] += (sum(ITEMS.values()),)
+
+
 def main() -> None:
     rows: list = []
     with product() as (client, api, _):
@@ -99,30 +109,31 @@ def main() -> None:
                          token=seller["token"]).data
         call_body = {"from_number": "+14155552671", "to_number": "+12125552671", "direction": "inbound"}
 
-        with counted("POST /calls", rows):
+        with request("POST /calls", rows):
             call = api.post("/calls", call_body, token=buyer["token"]).data
         auction = api.post("/auctions", {"call_id": call["id"], "reserve_price": "1.00", "duration": 60},
                            token=buyer["token"]).data
-        with counted("POST /bids", rows):
+        with request("POST /bids", rows):
             assert api.post("/bids", {"auction_id": auction["id"], "amount": "3.00"}, token=seller["token"]).status == 201
-        with counted("POST /auctions/{id}/complete (close)", rows):
+        with request("POST /auctions/{id}/complete (close)", rows):
             api.post(f"/auctions/{auction['id']}/complete", token=buyer["token"])
-        with counted("POST /calls/{id}/route (auction winner)", rows):
+        with request("POST /calls/{id}/route (auction winner)", rows):
             assert api.post(f"/calls/{call['id']}/route", token=buyer["token"]).status == 200
         for status in ("ringing", "in_progress"):
             api.call("PATCH", f"/calls/{call['id']}/status", {"status": status}, token=buyer["token"])
-        with counted("POST /calls/{id}/complete (settle)", rows):
+        with request("POST /calls/{id}/complete (settle)", rows):
             assert api.post(f"/calls/{call['id']}/complete", {"duration": 90}, token=buyer["token"]).status == 200
         instant = api.post("/calls", call_body, token=buyer["token"]).data
-        with counted("POST /calls/{id}/route (instant, 1 profile)", rows):
+        with request("POST /calls/{id}/route (instant, 1 profile)", rows):
             assert api.post(f"/calls/{instant['id']}/route", token=buyer["token"]).status == 200
         assert api.call("DELETE", f"/bid-profiles/{first['id']}", token=seller["token"]).status == 204
         call_body = {**call_body, "from_number": "+14155552671"}  # San Francisco, CA
         scale = instant_routing_at_scale(api, buyer, seller, call_body)
 
-    print("DynamoDB calls per request (each includes 1 TransactGetItems for authentication)")
-    for label, total, by_operation in rows:
-        print(f"  {label:45s} {total:3d}  {json.dumps(by_operation)}")
+    print("DynamoDB calls and items read per request (each includes 1 TransactGetItems for authentication, "
+          "2 items)")
+    for label, total, by_operation, items in rows:
+        print(f"  {label:45s} calls {total:2d}  items {items:3d}  {json.dumps(by_operation)}")
     print("Instant routing: DynamoDB items read per route, 10 of the active profiles matching the call (US/CA)")
     for label, total, by_operation, items in scale:
         print(f"  {label:50s} items read: route_entries {items.get('route_entries', 0)}, "
