@@ -38,6 +38,7 @@ NOT_IN_SERVICE = "The number you have called is not in service. Goodbye."
 REFUSED = "We are sorry, this call cannot be connected. Goodbye."
 NOBODY = "We are sorry, nobody is available to take your call. Goodbye."
 ANSWERED = frozenset({"completed", "answered"})  # DialCallStatus of a bridged call
+CALLER_HUNG_UP = "canceled"  # DialCallStatus when the caller hung up before anyone answered
 # A dialed leg's CallStatus and where it moves the call (busy, no-answer, failed and canceled come to
 # the Dial's action, which rings the next seller).
 # Sellers read per round trip while looking for eligible ones: a user and an account each, plus the buyer's
@@ -96,6 +97,9 @@ def dial_finished(call_sid: str, dial_status: str, dial_duration: int | None) ->
         call = settlement.release_attempt(call, dial_status, now)
     except InvalidState:  # a concurrent delivery released it
         return _current_answer(_find(call_sid))
+    if dial_status == CALLER_HUNG_UP:  # nobody is left to connect: the call ends, nobody pays
+        _end_unconnected(call, lifecycle.CANCELED)
+        return twilio_voice.hang_up()
     return _ring_next(call, now)
 
 
@@ -252,11 +256,12 @@ def _bill(call: CallModel, talk_seconds: int) -> None:
         logger.info("Call already settled", extra={"call_id": call.call_id})
 
 
-def _end_unconnected(call: CallModel) -> None:
-    """Nobody took the call: it ends as no_answer (after ringing sellers) or failed (no seller to ring)."""
+def _end_unconnected(call: CallModel, target: str | None = None) -> None:
+    """Nobody took the call: it ends as no_answer (after ringing sellers) or failed (no seller to ring),
+    or as `target`."""
     if call.status in lifecycle.ENDED:
         return
-    target = lifecycle.NO_ANSWER if call.attempts else lifecycle.FAILED
+    target = target or (lifecycle.NO_ANSWER if call.attempts else lifecycle.FAILED)
     try:
         with transact_write() as tx:
             move_status(tx, call, target, {"updated_at": clock.now()})

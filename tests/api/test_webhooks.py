@@ -259,3 +259,14 @@ def test_an_eligible_seller_below_many_ineligible_ones_is_found(api, twilio, buy
     fine = seller(api, "2.00", "+13125550002")
     assert dialed(twilio.voice("CA" + "5" * 32))[0] == "+13125550002"
     assert the_call("CA" + "5" * 32).seller_id == fine["user"]["id"]
+
+
+def test_a_caller_who_hangs_up_while_it_rings_ends_the_call_and_nobody_pays(api, twilio, buyer):
+    ringing = seller(api, "5.00", "+13125550002")
+    seller(api, "4.00", "+13125550003")
+    sid = "CA" + "6" * 32
+    dialed(twilio.voice(sid))
+    assert twiml(twilio.dial_action(sid, "canceled")).find("Dial") is None  # nobody else is rung
+    call = the_call(sid)
+    assert call.status == "canceled" and [a["outcome"] for a in call.attempts] == ["canceled"]
+    assert (balance(api, ringing)["balance"], balance(api, ringing)["held"]) == ("50.00", "0.00")
