@@ -4,7 +4,10 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-OPEN, CLOSED = "open", "closed"
+OPEN, CLOSED = "open", "closed"  # as stored
+# As the wire shows them (the seeds' words): an auction is active while open and completed once closed.
+ACTIVE, COMPLETED = "active", "completed"
+SHOWN_AS = {OPEN: ACTIVE, CLOSED: COMPLETED}
 MAX_QUEUE_DELAY_SECONDS = 900  # SQS delays a message at most 15 minutes
 
 

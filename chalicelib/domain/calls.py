@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from chalicelib.domain.errors import InvalidState
 
@@ -60,3 +61,30 @@ def telephony_cost(duration_seconds: int, rate_per_minute: int) -> int:
 def platform_take(price: int, take_rate_bps: int) -> int:
     """The platform's share of a price, rounded down: the buyer never earns less than promised."""
     return price * take_rate_bps // 10_000
+
+
+def payout(price: int, take_rate_bps: int) -> int:
+    """What the buyer earns from a call's price before its telephony: the price less the platform's take."""
+    return price - platform_take(price, take_rate_bps)
+
+
+def telephony_split(payout_amount: int, cost: int) -> tuple[int, int]:
+    """Who pays a call's telephony cost: (from the payout, from the buyer's balance). The payout pays
+    first; the balance pays only what the payout cannot cover."""
+    from_payout = min(cost, max(0, payout_amount))
+    return from_payout, cost - from_payout
+
+
+def balance_needed_for_a_minute(payout_amount: int, rate_per_minute: int) -> int:
+    """What a buyer's account must still be able to spend for a call to be routed: the part of one minute
+    of telephony that the call's payout cannot pay (0 when the payout covers a minute)."""
+    return telephony_split(payout_amount, rate_per_minute)[1]
+
+
+def lifecycle_times(target: str, now: datetime) -> dict[str, datetime]:
+    """A call starts when it goes in progress and ends when it reaches any ending."""
+    if target == IN_PROGRESS:
+        return {"started_at": now}
+    if target in ENDED:
+        return {"ended_at": now}
+    return {}

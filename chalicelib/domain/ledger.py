@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.domain.calls import telephony_split
+
 BALANCE = "balance"  # prepaid funds, spent on numbers and minutes
 EARNINGS = "earnings"  # payouts accrued
 # Funds set aside from the balance for something bought but not yet delivered (a number being
@@ -90,17 +92,23 @@ def number_charge(idempotency_key: str, account_id: str, amount: int, descriptio
 def call_settlement(idempotency_key: str, *, buyer_id: str, seller_id: str, price: int, take: int, cost: int,
                     billable: bool, reference: str) -> Posting:
     """A completed routed call, paid from the price held from the seller at routing. Billable: the
-    seller pays the price, the buyer earns it less the platform's take and pays the telephony cost.
-    Not billable: the held price goes back to the seller and nobody pays anything."""
+    seller pays the price; the platform keeps its take; the telephony cost comes out of the buyer's
+    payout (price less take) first, and only what the payout cannot cover from the buyer's balance; the
+    buyer earns what is left of the payout. Not billable: the held price goes back to the seller and
+    nobody pays anything."""
     if not billable:
         return release(idempotency_key, seller_id, price, f"Call {reference}: not billable", reference)
+    payout = price - take
+    from_payout, from_balance = telephony_split(payout, cost)
     legs = [Entry(seller_id, HELD, -price)]
-    if price - take:
-        legs.append(Entry(buyer_id, EARNINGS, price - take))
+    if payout - from_payout:
+        legs.append(Entry(buyer_id, EARNINGS, payout - from_payout))
     if take:
         legs.append(Entry(PLATFORM_REVENUE, BALANCE, take))
+    if from_balance:
+        legs.append(Entry(buyer_id, BALANCE, -from_balance))
     if cost:
-        legs += [Entry(buyer_id, BALANCE, -cost), Entry(PLATFORM_TELEPHONY, BALANCE, cost)]
+        legs.append(Entry(PLATFORM_TELEPHONY, BALANCE, cost))
     return Posting(idempotency_key, "call_settlement", f"Call {reference}", tuple(legs), reference)
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import clock
+from chalicelib.domain.calls import lifecycle_times
 from chalicelib.persistence import counters
 from chalicelib.persistence.models import CallModel
 
@@ -13,8 +15,11 @@ from chalicelib.persistence.models import CallModel
 def move_status(tx: TransactWrite, call: CallModel, target: str, changes: dict[str, Any],
                 condition: Any = None) -> dict[str, Any]:
     """Conditional on the status we read (and on `condition`): of two concurrent changes only one applies.
-    Returns every attribute written, for `apply` once the transaction has committed."""
-    written = {"status": target, "owner_status": f"{call.owner_id}#{target}", **changes}
+    Returns every attribute written, for `apply` once the transaction has committed. The lifecycle's
+    times (started_at, ended_at) are written with the move that sets them."""
+    now = changes.get("updated_at") or clock.now()
+    written = {"status": target, "owner_status": f"{call.owner_id}#{target}", **lifecycle_times(target, now),
+               **changes}
     read = CallModel.status == call.status
     tx.update(call, actions=[getattr(CallModel, name).set(value) for name, value in written.items()],
               condition=read if condition is None else read & condition)

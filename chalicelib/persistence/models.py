@@ -452,11 +452,13 @@ class CallModel(BaseModel):
     spend_key = UnicodeAttribute(null=True)  # the profile's daily budget the price was counted against
     destination_number = UnicodeAttribute(null=True)
     duration_seconds = NumberAttribute(null=True)
-    cost = NumberAttribute(null=True)  # telephony cost, minor units, paid by the buyer
+    cost = NumberAttribute(null=True)  # telephony cost, minor units: from the buyer's payout first, then its balance
     billable = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     routed_at = UTCDateTimeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)  # when it went in progress
+    ended_at = UTCDateTimeAttribute(null=True)  # when it reached any ending
     completed_at = UTCDateTimeAttribute(null=True)
 
     by_owner = CallsByOwner()
@@ -612,11 +614,11 @@ class AuctionModel(BaseModel):
     owner_id = UnicodeAttribute()
     reserve_price = NumberAttribute()  # minor units
     call_facts = JSONAttribute(null=True)  # what the call states, for matching bidders' profiles
-    status = UnicodeAttribute()  # open | closed
+    status = UnicodeAttribute()  # open | closed (the wire says active | completed: domain/auctions.py)
     open_key = UnicodeAttribute(null=True)  # "OPEN" while open
     bid_count = NumberAttribute(default=0)  # the bids it closed with (bids do not write the auction)
     ends_at = UTCDateTimeAttribute()
-    winner = JSONAttribute(null=True)  # {"seller_id", "profile_id", "amount", "placed_at"}
+    winner = JSONAttribute(null=True)  # {"bid_id", "seller_id", "profile_id", "amount", "placed_at"}
     created_at = UTCDateTimeAttribute()
     closed_at = UTCDateTimeAttribute(null=True)
     decided_at = UTCDateTimeAttribute(null=True)  # when the winner was read from the bids, after closing

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictBool, StrictInt, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.domain.auctions import CLOSED, OPEN
+from chalicelib.domain.auctions import ACTIVE, COMPLETED, SHOWN_AS
 from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, SOURCES, STATUSES
 from chalicelib.domain.compliance import is_region
 from chalicelib.domain.phones import E164_PATTERN, is_e164
@@ -75,6 +75,7 @@ class CallOut(ResponseModel):
     call_type: str | None
     status: CallStatus
     auction_id: str | None
+    buyer_id: str = Field(validation_alias="owner_id", description="Who brought the call")
     seller_id: str | None
     profile_id: str | None
     price: MoneyOut | None
@@ -84,6 +85,8 @@ class CallOut(ResponseModel):
     billable: bool | None
     created_at: datetime
     routed_at: datetime | None
+    start_time: datetime | None = Field(None, validation_alias="started_at", description="When it went in progress")
+    end_time: datetime | None = Field(None, validation_alias="ended_at", description="When it ended, however")
     completed_at: datetime | None
 
 
@@ -258,17 +261,30 @@ class WinnerOut(ResponseModel):
     placed_at: datetime
 
 
+class WinningBidOut(ResponseModel):
+    id: str | None = Field(None, validation_alias="bid_id", description="The winning bid")
+    seller_id: str
+    amount: MoneyOut
+
+
 class AuctionOut(ResponseModel):
     id: str = Field(validation_alias="auction_id")
     call_id: str
-    status: Literal[OPEN, CLOSED]
+    status: Literal[ACTIVE, COMPLETED] = Field(description="active while it takes bids, completed once closed")
     reserve_price: MoneyOut
     ends_at: datetime
     bid_count: int
     winner: WinnerOut | None
+    winning_bid: WinningBidOut | None = Field(None, validation_alias="winner",
+                                              description="The winning bid once closed (null: no valid bid)")
     closed_at: datetime | None
     created_at: datetime
     bids: list[BidOut] | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _as_shown(cls, value: object) -> object:
+        return SHOWN_AS.get(value, value)
 
 
 class PlaceBid(StrictModel):

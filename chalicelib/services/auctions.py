@@ -105,8 +105,9 @@ def _decide(auction: AuctionModel, now: datetime) -> list[BidModel]:
     bids = list(BidModel.query(auction.auction_id, consistent_read=True))
     best = routing.auction_winner([routing.StandingBid(b.seller_id, b.profile_id, int(b.amount), b.placed_at)
                                    for b in bids], int(auction.reserve_price))
-    winner = {"seller_id": best.seller_id, "profile_id": best.profile_id, "amount": best.amount,
-              "placed_at": best.placed_at.isoformat()} if best else None
+    bid_ids = {b.seller_id: b.bid_id for b in bids}  # one standing bid per seller
+    winner = {"bid_id": bid_ids[best.seller_id], "seller_id": best.seller_id, "profile_id": best.profile_id,
+              "amount": best.amount, "placed_at": best.placed_at.isoformat()} if best else None
     decided = {"winner": winner, "bid_count": len(bids), "decided_at": now}
     try:
         with transact_write() as tx:

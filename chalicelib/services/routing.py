@@ -61,20 +61,25 @@ def _auction_winner(call: CallModel, now: datetime) -> tuple[BidProfileModel, in
 
 
 def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, now: datetime) -> CallModel:
-    """The seeds' flow: the buyer routes its call (pending to queued), and must afford a minute of it."""
+    """The seeds' flow: the buyer routes its call (pending to queued). The call's payout pays its telephony
+    first: only when it cannot pay a minute must the buyer's account afford the rest of that minute."""
+    settings = get_settings()
+    needed = lifecycle.balance_needed_for_a_minute(lifecycle.payout(price, settings.take_rate_bps),
+                                                   settings.telephony_rate_per_minute)
     buyer_can_pay: list = []
 
     def write_call(tx: TransactWrite, changes: dict) -> dict:
-        # The buyer pays for the minutes: at least one must be affordable (checked, not read).
-        buyer_can_pay.append(tx.condition_check(
-            AccountModel, call.owner_id, condition=AccountModel.spendable >= get_settings().telephony_rate_per_minute))
+        if needed > 0:  # checked, not read
+            buyer_can_pay.append(tx.condition_check(AccountModel, call.owner_id,
+                                                    condition=AccountModel.spendable >= needed))
         return move_status(tx, call, lifecycle.QUEUED, {**changes, "routed_at": now}, condition=same_auction)
 
     try:
         return _hold_price(call, profile, price, now, f"call_hold:{call.call_id}", write_call)
     except TransactWriteError as error:
         if buyer_can_pay and buyer_can_pay[0] in failed_items(error):
-            raise PaymentRequired("Your balance cannot pay for the call's minutes", code="INSUFFICIENT_FUNDS") from None
+            raise PaymentRequired("Neither the call's payout nor your balance can pay for its minutes",
+                                  code="INSUFFICIENT_FUNDS") from None
         raise
 
 

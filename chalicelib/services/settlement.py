@@ -20,7 +20,7 @@ from chalicelib.persistence.models import CallModel, ProfileSpendModel
 
 def settle(call: CallModel, duration: int) -> CallModel:
     """Completed after `duration` seconds: billable calls pay the buyer from the seller's hold, less the
-    take, and the buyer pays the telephony; a short call releases the hold and the day's budget. A live
+    take, and the telephony comes out of that payout first (the buyer's balance pays only the rest); a short call releases the hold and the day's budget. A live
     call's answered attempt records its outcome with it."""
     settings = get_settings()
     billable = duration >= settings.billable_threshold_seconds

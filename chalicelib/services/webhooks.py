@@ -233,8 +233,7 @@ def _talk_limit(call: CallModel, buyer_available: int) -> int:
     """The talk time the buyer's payout plus what its account may still spend can pay for at the telephony
     rate: no call takes the buyer below its credit limit."""
     settings = get_settings()
-    price = int(call.price)
-    payout = price - lifecycle.platform_take(price, settings.take_rate_bps)
+    payout = lifecycle.payout(int(call.price), settings.take_rate_bps)
     return lifecycle.talk_seconds_affordable(payout, buyer_available, settings.telephony_rate_per_minute,
                                              settings.max_call_seconds)
 

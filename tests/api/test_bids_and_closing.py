@@ -59,5 +59,5 @@ def test_an_auction_closed_but_not_decided_is_decided_by_its_next_reader(api, bu
     assert AuctionModel.get(opened["id"], consistent_read=True).decided_at is None
     monkeypatch.undo()
     shown = api.get(f"/auctions/{opened['id']}", token=sellers[0]["token"]).data
-    assert shown["status"] == "closed" and shown["winner"]["seller_id"] == sellers[2]["user"]["id"]
+    assert shown["status"] == "completed" and shown["winner"]["seller_id"] == sellers[2]["user"]["id"]
     assert AuctionModel.get(opened["id"], consistent_read=True).decided_at is not None

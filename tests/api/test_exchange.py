@@ -243,18 +243,23 @@ def test_full_lifecycle_settles_money_exactly_once(api, buyer, seller):
     call = new_call(api, buyer)
     assert api.post(f"/calls/{call['id']}/route", token=buyer["token"]).status == 200
     assert patch(api, buyer, call["id"], "ringing").data["status"] == "ringing"
-    assert patch(api, buyer, call["id"], "in_progress").data["status"] == "in_progress"
+    in_progress = patch(api, buyer, call["id"], "in_progress").data
+    assert in_progress["status"] == "in_progress" and in_progress["start_time"] is not None
+    assert in_progress["end_time"] is None
     done = api.post(f"/calls/{call['id']}/complete", {"duration": 125}, token=buyer["token"])
     assert done.status == 200
     assert done.data["status"] == "completed" and done.data["billable"] is True
     assert done.data["cost"] == "0.06"  # three started minutes at $0.02
+    assert done.data["buyer_id"] == buyer["user"]["id"] and done.data["seller_id"] == seller["user"]["id"]
+    assert done.data["start_time"] == in_progress["start_time"] and done.data["end_time"] == done.data["completed_at"]
     again = api.post(f"/calls/{call['id']}/complete", {"duration": 125}, token=buyer["token"])
     assert again.status == 400 and again.error["code"] == "INVALID_STATE"
 
     seller_balance = api.get("/account/balance", token=seller["token"]).data
     buyer_balance = api.get("/account/balance", token=buyer["token"]).data
     assert seller_balance["balance"] == "90.00"
-    assert buyer_balance["earnings"] == "8.00" and buyer_balance["balance"] == "9.94"
+    # The telephony ($0.06) comes out of the payout ($8.00) first: the buyer's balance pays nothing.
+    assert buyer_balance["earnings"] == "7.94" and buyer_balance["balance"] == "10.00"
     assert seller_balance["held"] == "0.00"
     assert AccountModel.get("platform:revenue").balance == 20_000
     assert sum(e.amount for e in LedgerEntryModel.scan()) == 0
@@ -300,12 +305,27 @@ def test_a_routed_call_that_is_not_delivered_gives_the_held_price_back(api, buye
     assert patch(api, buyer, call["id"], "canceled").error["code"] == "INVALID_STATE"  # ended once
 
 
-def test_a_buyer_who_cannot_pay_for_minutes_cannot_route(api, seller):
+def test_a_buyer_without_funds_sells_a_call_whose_payout_pays_its_minutes(api, seller):
     broke = api.register("buyer")
     profile(api, seller, bid="5.00")
     call = new_call(api, broke)
+    assert api.post(f"/calls/{call['id']}/route", token=broke["token"]).status == 200
+    patch(api, broke, call["id"], "ringing")
+    patch(api, broke, call["id"], "in_progress")
+    done = api.post(f"/calls/{call['id']}/complete", {"duration": 125}, token=broke["token"]).data
+    assert done["cost"] == "0.06"
+    money = api.get("/account/balance", token=broke["token"]).data
+    assert money["earnings"] == "3.94" and money["balance"] == "0.00"  # $4.00 payout less $0.06 telephony
+    assert sum(e.amount for e in LedgerEntryModel.scan()) == 0
+
+
+def test_a_buyer_who_cannot_pay_what_the_payout_does_not_cover_cannot_route(api, seller):
+    broke = api.register("buyer")
+    profile(api, seller, bid="0.01")  # a $0.01 payout cannot pay a $0.02 minute
+    call = new_call(api, broke)
     result = api.post(f"/calls/{call['id']}/route", token=broke["token"])
-    assert result.status == 402 and CallModel.get(call["id"]).status == "pending"
+    assert result.status == 402 and result.error["code"] == "INSUFFICIENT_FUNDS"
+    assert CallModel.get(call["id"]).status == "pending"
 
 
 def test_an_admins_call_is_not_routed_to_its_own_profile(api, seller):
@@ -357,16 +377,18 @@ def test_multi_seller_auction_highest_bid_wins_and_routes(api, buyer, seller):
         profile(api, s, bid="1.00")
     call = new_call(api, buyer)
     created = auction(api, buyer, call)
-    assert created["status"] == "open" and created["bids"] == []
+    assert created["status"] == "active" and created["bids"] == []
     assert bid(api, sellers[0], created["id"], "3.00").status == 201
     assert bid(api, sellers[1], created["id"], "4.50").status == 201
     assert bid(api, sellers[2], created["id"], "4.00").status == 201
     assert bid(api, sellers[2], created["id"], "3.50").error["code"] == "BID_TOO_LOW"  # re-bids only go up
     assert bid(api, sellers[2], created["id"], "4.75").status == 201  # a higher re-bid replaces
     closed = api.post(f"/auctions/{created['id']}/complete", token=buyer["token"])
-    assert closed.data["status"] == "closed"
+    assert closed.data["status"] == "completed"
     assert closed.data["winner"]["seller_id"] == sellers[2]["user"]["id"]
     assert closed.data["winner"]["amount"] == "4.75" and len(closed.data["bids"]) == 3
+    winning = next(b for b in closed.data["bids"] if b["seller_id"] == sellers[2]["user"]["id"])
+    assert closed.data["winning_bid"] == {"id": winning["id"], "seller_id": sellers[2]["user"]["id"], "amount": "4.75"}
     routed = api.post(f"/calls/{call['id']}/route", token=buyer["token"]).data
     assert routed["seller_id"] == sellers[2]["user"]["id"] and routed["price"] == "4.75"
     late = bid(api, sellers[0], created["id"], "9.00")
@@ -432,7 +454,7 @@ def test_no_bid_at_reserve_closes_without_winner(api, buyer, seller, clock):
     clock.advance(seconds=31)
     assert sweep_auctions(clock()) == 1
     closed = api.get(f"/auctions/{created['id']}", token=buyer["token"]).data
-    assert closed["status"] == "closed" and closed["winner"] is None
+    assert closed["status"] == "completed" and closed["winner"] is None and closed["winning_bid"] is None
     assert sweep_auctions(clock()) == 0
 
 
@@ -451,6 +473,6 @@ def test_the_delayed_message_closes_the_auction_at_its_end(api, client, buyer, s
     clock.advance(seconds=5)
     client.lambda_.invoke("close_auctions", sqs_event([message], "arn:aws:sqs:::q", "us-east-1"))
     closed = api.get(f"/auctions/{created['id']}", token=buyer["token"]).data
-    assert closed["status"] == "closed" and closed["winner"]["amount"] == "3.00"
+    assert closed["status"] == "completed" and closed["winner"]["amount"] == "3.00"
     client.lambda_.invoke("close_auctions", sqs_event([message], "arn:aws:sqs:::q", "us-east-1"))  # again: no-op
     assert api.get(f"/auctions/{created['id']}", token=buyer["token"]).data["closed_at"] == closed["closed_at"]

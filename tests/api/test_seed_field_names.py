@@ -320,8 +320,8 @@ def bid(api, seller, auction, amount):
 
 def test_multi_seller_auction_competition(api):
     sellers = seed_sellers(api)
-    # Routing asks a buyer for a minute of telephony: funded, as that is not what this test is about.
-    buyer = funded(api, "buyer", "10.00", email="buyer@example.com")
+    # The seed's buyer has no funds: the call's payout pays its telephony.
+    buyer = api.register("buyer", email="buyer@example.com")
     opened = open_auction(api, buyer)  # the call states neither call_type nor keywords
     call, auction = opened["call"], opened["auction"]
     for seller, amount in zip(sellers, [15.50, 8.25, 22.00]):
@@ -331,6 +331,9 @@ def test_multi_seller_auction_competition(api):
     assert completed.status == 200
     assert completed.data["winner"]["seller_id"] == sellers[2]["user"]["id"]  # the highest bid: 22.00
     assert completed.data["winner"]["amount"] == "22.00"
+    assert completed.data["status"] == "completed"
+    assert completed.data["winning_bid"]["seller_id"] == sellers[2]["user"]["id"]
+    assert completed.data["winning_bid"]["amount"] == "22.00" and completed.data["winning_bid"]["id"]
 
     # The winner's profile has no destination_number: the call is routed to its seller all the same.
     routed = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
@@ -343,7 +346,12 @@ def test_multi_seller_auction_competition(api):
     done = api.post(f"/calls/{call['id']}/complete", {"duration": 240}, token=buyer["token"])
     assert done.status == 200, done.body
     assert Decimal(done.data["cost"]) > 0
-    assert api.get("/account/balance", token=buyer["token"]).status == 200
+    assert done.data["buyer_id"] == buyer["user"]["id"] and done.data["seller_id"] == sellers[2]["user"]["id"]
+    assert done.data["start_time"] and done.data["end_time"] and done.data["duration"] == 240
+    money = api.get("/account/balance", token=buyer["token"])
+    assert money.status == 200
+    # 22.00 less the 20% take, less 4 minutes at $0.02 taken from that payout: the balance is untouched.
+    assert money.data["earnings"] == "17.52" and money.data["balance"] == "0.00"
 
 
 def test_multi_seller_auction_competition_a_call_that_states_its_facts_still_excludes(api):

@@ -151,10 +151,14 @@ def test_the_best_seller_answers_and_95_seconds_are_billed_once(api, twilio, buy
     assert (call.status, call.duration_seconds, call.source, call.seller_id) == ("completed", 95, "twilio",
                                                                                     best["user"]["id"])
     assert balance(api, best)["balance"] == "45.00" and balance(api, best)["held"] == "0.00"
-    assert balance(api, buyer)["earnings"] == "4.00" and balance(api, buyer)["balance"] == "-0.04"  # 2 minutes
+    # 2 minutes ($0.04) out of the $4.00 payout: the buyer's balance pays nothing.
+    assert balance(api, buyer)["earnings"] == "3.96" and balance(api, buyer)["balance"] == "0.00"
     assert balance(api, low)["balance"] == "50.00"
     shown = api.get(f"/calls/{call.call_id}", token=buyer["token"]).data
     assert shown["source"] == "twilio" and [a["outcome"] for a in shown["attempts"]] == ["answered"]
+    # The status callback's in-progress starts it, its completion ends it.
+    assert shown["buyer_id"] == buyer["user"]["id"] and shown["seller_id"] == best["user"]["id"]
+    assert shown["cost"] == "0.04" and shown["start_time"] is not None and shown["end_time"] is not None
 
 
 def test_the_first_seller_does_not_answer_and_the_second_does(api, twilio, buyer):
@@ -170,7 +174,7 @@ def test_the_first_seller_does_not_answer_and_the_second_does(api, twilio, buyer
     assert [(a["seller_id"], a["outcome"]) for a in call["attempts"]] == [
         (first["user"]["id"], "no-answer"), (second["user"]["id"], "answered")]
     assert balance(api, first)["balance"] == "50.00" and balance(api, second)["balance"] == "46.00"
-    assert balance(api, buyer)["earnings"] == "3.20"
+    assert balance(api, buyer)["earnings"] == "3.18"  # $3.20 payout less one minute ($0.02)
 
 
 def test_nobody_answers_a_polite_hangup_and_no_money_moves(api, twilio, buyer):
@@ -214,7 +218,7 @@ def test_every_callback_twice_and_out_of_order_bills_once(api, twilio, buyer):
     twilio.dial_action(sid, "completed", 95)
     call = the_call(sid)
     assert call.status == "completed" and call.duration_seconds == 95
-    assert balance(api, best)["balance"] == "45.00" and balance(api, buyer)["earnings"] == "4.00"
+    assert balance(api, best)["balance"] == "45.00" and balance(api, buyer)["earnings"] == "3.96"
     assert twilio.leg("CA" + "9" * 32, "completed", 10).status_code == 204  # unknown: nothing to do
 
 

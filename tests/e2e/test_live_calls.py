@@ -99,11 +99,11 @@ def test_the_best_seller_answers_and_the_call_is_settled_once(network):
     assert all(r["status"] in (200, 204) for r in result["requests"])
     call = call_of(network, buyer)
     assert (call["status"], call["duration"], call["seller_id"]) == ("completed", 95, best["user"]["id"])
-    # 700.00 paid by the seller; the buyer earns 80% (560.00) and pays 2 started minutes at $0.02.
+    # 700.00 paid by the seller; the buyer earns 80% (560.00) less 2 started minutes at $0.02, taken from it.
     assert network.balance(best)["balance"] == "300.00" and network.balance(best)["held"] == "0.00"
     assert network.balance(second)["balance"] == "1000.00"
     buyer_balance = network.balance(buyer)
-    assert (buyer_balance["balance"], buyer_balance["earnings"]) == ("-0.04", "560.00")
+    assert (buyer_balance["balance"], buyer_balance["earnings"]) == ("0.00", "559.96")
 
 
 def test_the_first_seller_does_not_answer_and_the_second_does(network):
@@ -119,7 +119,7 @@ def test_the_first_seller_does_not_answer_and_the_second_does(network):
     assert network.balance(first)["balance"] == "1000.00" and network.balance(first)["held"] == "0.00"
     assert network.balance(second)["balance"] == "390.00"
     buyer_balance = network.balance(buyer)
-    assert (buyer_balance["balance"], buyer_balance["earnings"]) == ("-0.04", "488.00")
+    assert (buyer_balance["balance"], buyer_balance["earnings"]) == ("0.00", "487.96")
 
 
 def test_nobody_answers_a_polite_hangup_and_no_money_moves(network):
@@ -161,7 +161,7 @@ def test_every_callback_twice_and_out_of_order_bills_once(network):
     call = call_of(network, buyer)
     assert (call["status"], call["duration"]) == ("completed", 95)
     assert network.balance(best)["balance"] == "260.00"
-    assert (network.balance(buyer)["balance"], network.balance(buyer)["earnings"]) == ("-0.04", "592.00")
+    assert (network.balance(buyer)["balance"], network.balance(buyer)["earnings"]) == ("0.00", "591.96")
 
 
 def test_suspended_unfunded_and_spent_sellers_are_skipped(network):

@@ -100,7 +100,8 @@ def test_wire_models_take_their_facts_from_the_domain():
     assert get_args(exchange.CallDirection) == calls.DIRECTIONS
     for field in ("from_number", "to_number"):
         assert exchange.CreateCall.model_json_schema()["properties"][field]["pattern"] == phones.E164_PATTERN
-    assert get_args(exchange.AuctionOut.model_fields["status"].annotation) == (auctions.OPEN, auctions.CLOSED)
+    assert get_args(exchange.AuctionOut.model_fields["status"].annotation) == (auctions.ACTIVE, auctions.COMPLETED)
+    assert tuple(auctions.SHOWN_AS[s] for s in (auctions.OPEN, auctions.CLOSED)) == (auctions.ACTIVE, auctions.COMPLETED)
     assert get_args(identity.UserOut.model_fields["account_type"].annotation) == accounts.ACCOUNT_TYPES
     assert get_args(identity.UserOut.model_fields["status"].annotation) == accounts.STATUSES
     assert set(get_args(identity.AccountType)) < set(accounts.ACCOUNT_TYPES)

@@ -69,8 +69,17 @@ def test_money_of_a_call():
     assert calls.platform_take(100_000, 2_000) == 20_000
     billed = call_settlement("k", buyer_id="b", seller_id="s", price=100_000, take=20_000, cost=400, billable=True,
                              reference="c").net_change()
-    assert billed == {("s", "held"): -100_000, ("b", "earnings"): 80_000, ("platform:revenue", "balance"): 20_000,
-                      ("b", "balance"): -400, ("platform:telephony", "balance"): 400}
+    # The telephony comes out of the payout (80,000) first: the buyer's balance pays nothing.
+    assert billed == {("s", "held"): -100_000, ("b", "earnings"): 79_600, ("platform:revenue", "balance"): 20_000,
+                      ("platform:telephony", "balance"): 400}
+    # A payout smaller than the cost: all of it pays the telephony, the balance pays only the rest.
+    short = call_settlement("k", buyer_id="b", seller_id="s", price=250, take=50, cost=600, billable=True,
+                            reference="c").net_change()
+    assert short == {("s", "held"): -250, ("platform:revenue", "balance"): 50, ("b", "balance"): -400,
+                     ("platform:telephony", "balance"): 600}
+    assert calls.payout(100_000, 2_000) == 80_000
+    assert calls.telephony_split(80_000, 400) == (400, 0) and calls.telephony_split(200, 600) == (200, 400)
+    assert calls.balance_needed_for_a_minute(160, 200) == 40 and calls.balance_needed_for_a_minute(200, 200) == 0
     unbilled = call_settlement("k", buyer_id="b", seller_id="s", price=100_000, take=20_000, cost=0, billable=False,
                                reference="c").net_change()
     assert unbilled == {("s", "held"): -100_000, ("s", "balance"): 100_000}  # the price goes back to the seller
