@@ -1,5 +1,5 @@
 """Bids in open auctions."""
-from chalicelib.http import SELLERS_ONLY, Api, Call
+from chalicelib.http import SELLERS, SELLERS_ONLY, Api, Call, Reply
 from chalicelib.schemas import models
 from chalicelib.services import bids
 
@@ -19,3 +19,16 @@ def place_bid(call: Call):
 def list_bids(call: Call):
     q = call.query
     return bids.list_bids(call.principal, q.page, q.limit, q.next_token)
+
+
+@api.route("/bids/{bid_id}", "GET", summary="A bid (its seller or an admin)", roles=SELLERS, response=schemas.BidOut,
+           errors=(404,))
+def get_bid(call: Call, bid_id: str):
+    return bids.get_bid(call.principal, bid_id)
+
+
+@api.route("/bids/{bid_id}", "DELETE", summary="Withdraw a standing bid before its auction closes",
+           roles=SELLERS_ONLY, status=204, errors=(404, 409))
+def withdraw_bid(call: Call, bid_id: str):
+    bids.withdraw_bid(call.principal, bid_id)
+    return Reply(status=204)

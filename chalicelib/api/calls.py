@@ -14,7 +14,8 @@ def create_call(call: Call):
     return calls.create_call(call.principal, call.body.model_dump())
 
 
-@api.route("/calls", "GET", summary="The caller's calls, newest first", roles=BUYERS, query=schemas.CallListQuery,
+@api.route("/calls", "GET", summary="The caller's calls, newest first: a buyer's own, a seller's routed to it (for a "
+           "seller, a status filters its index and the total counts what matches)", query=schemas.CallListQuery,
            response=schemas.CallOut, paginated=True)
 def list_calls(call: Call):
     q = call.query

@@ -22,6 +22,12 @@ def calls(owner_id: str, status: str | None = None) -> str:
     return f"calls#{owner_id}" if status is None else f"calls#{owner_id}#{status}"
 
 
+def seller_calls(seller_id: str) -> str:
+    """The calls routed to a seller (CallModel.by_seller): counted when routing gives a call its seller,
+    uncounted when a released attempt takes it away."""
+    return f"seller_calls#{seller_id}"
+
+
 def bids(seller_id: str) -> str:
     return f"bids#{seller_id}"
 

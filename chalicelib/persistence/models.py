@@ -421,6 +421,18 @@ class CallsByOwnerStatus(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class CallsBySeller(GlobalSecondaryIndex):
+    """The calls routed to a seller, newest first: a call is in it while it has a seller (a released
+    attempt leaves it)."""
+
+    class Meta:
+        index_name = "by_seller"
+        projection = AllProjection()
+
+    seller_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class CallModel(BaseModel):
     """A call brought by a buyer. Its status changes only by conditional writes (domain/calls.py)."""
 
@@ -463,6 +475,7 @@ class CallModel(BaseModel):
 
     by_owner = CallsByOwner()
     by_owner_status = CallsByOwnerStatus()
+    by_seller = CallsBySeller()
 
 
 class ComplianceRefusalModel(BaseModel):
@@ -635,6 +648,16 @@ class BidsBySeller(GlobalSecondaryIndex):
     placed_at = UTCDateTimeAttribute(range_key=True)
 
 
+class BidsById(GlobalSecondaryIndex):
+    """A bid by its id (GET/DELETE /bids/{id}): the keys, to read the bid itself consistently."""
+
+    class Meta:
+        index_name = "by_bid_id"
+        projection = KeysOnlyProjection()
+
+    bid_id = UnicodeAttribute(hash_key=True)
+
+
 class BidModel(BaseModel):
     """A seller's standing bid in an auction: one per seller, a higher re-bid replaces it."""
 
@@ -651,6 +674,7 @@ class BidModel(BaseModel):
     placed_at = UTCDateTimeAttribute()
 
     by_seller = BidsBySeller()
+    by_bid_id = BidsById()
 
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (

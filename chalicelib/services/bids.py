@@ -10,7 +10,7 @@ from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.domain import routing
 from chalicelib.domain.auctions import OPEN
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.money import to_minor
 from chalicelib.persistence import counters, seller_books
 from chalicelib.persistence.db import connection, failed_items, transact_write
@@ -60,6 +60,48 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
             if bid not in failed:
                 raise
     raise ValidationFailed("A re-bid must be higher than your standing bid", code="BID_TOO_LOW")
+
+
+def _not_found() -> NotFound:
+    return NotFound("Bid not found", code="BID_NOT_FOUND")
+
+
+def get_bid(principal: Principal, bid_id: str) -> BidModel:
+    """The seller who placed it, or an admin; anyone else is told it does not exist. The id index gives
+    the bid's keys; the bid itself is read consistently (a replaced or withdrawn bid is gone)."""
+    for keys in BidModel.by_bid_id.query(bid_id, limit=1):
+        if keys.seller_id != principal.user_id and not principal.is_admin:
+            break
+        try:
+            bid = BidModel.get(keys.auction_id, keys.seller_id, consistent_read=True)
+        except BidModel.DoesNotExist:
+            break
+        if bid.bid_id == bid_id:
+            return bid
+    raise _not_found()
+
+
+def withdraw_bid(principal: Principal, bid_id: str) -> None:
+    """A standing bid is withdrawn while its auction is open: the delete, conditional on the bid being the
+    one read, and the check that the auction is still open are one transaction; the seller's bid list
+    counts one fewer. After closing: 409 AUCTION_CLOSED (the bid took part in the decision)."""
+    bid = get_bid(principal, bid_id)
+    if bid.seller_id != principal.user_id:
+        raise _not_found()
+    now = clock.now()
+    try:
+        with transact_write() as tx:
+            still_open = tx.condition_check(AuctionModel, bid.auction_id,
+                                            condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
+            tx.delete(bid, condition=BidModel.bid_id == bid_id)
+            counters.add(tx, counters.bids(principal.user_id), -1)
+    except TransactWriteError as error:
+        failed = failed_items(error)
+        if still_open in failed:
+            raise Conflict("The auction is closed", code="AUCTION_CLOSED") from None
+        if bid in failed:  # replaced by a re-bid, or withdrawn, meanwhile
+            raise _not_found() from None
+        raise
 
 
 def _auction_and_book(auction_id: str, seller_id: str) -> tuple[AuctionModel, SellerBookModel]:

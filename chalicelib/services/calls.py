@@ -7,6 +7,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
 from chalicelib.caller import Principal
+from chalicelib.domain import accounts
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain import phones, routing
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound
@@ -68,6 +69,9 @@ def buyers_call(principal: Principal, call_id: str) -> CallModel:
 
 
 def list_calls(principal: Principal, status: str | None, page: int, limit: int, next_token: str | None) -> Page:
+    """A buyer's (or an admin's own) calls; a seller's are the calls routed to it."""
+    if principal.account_type == accounts.SELLER:
+        return _sellers_calls(principal.user_id, status, page, limit, next_token)
     owner = principal.user_id
     index, key = (CallModel.by_owner_status, f"{owner}#{status}") if status else (CallModel.by_owner, owner)
 
@@ -76,6 +80,25 @@ def list_calls(principal: Principal, status: str | None, page: int, limit: int, 
 
     return paginate(run, lambda: counters.value(counters.calls(owner, status)),
                     scope=f"calls:{owner}:{status}", page=page, limit=limit, next_token=next_token)
+
+
+def _sellers_calls(seller: str, status: str | None, page: int, limit: int, next_token: str | None) -> Page:
+    """Through the seller's index, its total a counter. A status is a filter on that index: the page reads
+    past the calls it skips, and the total counts the seller's calls in that status (both read through
+    the seller's routed calls, which only sellers with a status filter pay for)."""
+    condition = None if status is None else CallModel.status == status
+
+    def run(start_key, count):
+        return CallModel.by_seller.query(seller, scan_index_forward=False, filter_condition=condition,
+                                         last_evaluated_key=start_key, limit=count)
+
+    def total() -> int:
+        if condition is None:
+            return counters.value(counters.seller_calls(seller))
+        return CallModel.by_seller.count(seller, filter_condition=condition)
+
+    return paginate(run, total, scope=f"seller_calls:{seller}:{status}", page=page, limit=limit,
+                    next_token=next_token)
 
 
 def change_status(principal: Principal, call_id: str, target: str) -> CallModel:

@@ -16,6 +16,7 @@ from chalicelib.domain import calls as lifecycle
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, ValidationFailed
 from chalicelib.domain.ledger import hold
+from chalicelib.persistence import counters
 from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import post
@@ -125,6 +126,7 @@ def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: date
 
     def route(tx: TransactWrite) -> None:
         written.update(write_call(tx, seller))
+        counters.add(tx, counters.seller_calls(profile.seller_id))  # the call joins its seller's list
         within_budget = None if budget is None else \
             ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
         tx.update(spend, actions=[ProfileSpendModel.spent.add(price),

@@ -12,6 +12,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.ledger import Posting, call_settlement, release
+from chalicelib.persistence import counters
 from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import post
@@ -51,6 +52,7 @@ def release_attempt(call: CallModel, outcome: str, now: datetime) -> CallModel:
                                  *(getattr(CallModel, name).remove() for name in cleared)],
                   condition=(CallModel.status == call.status) & (CallModel.profile_id == call.profile_id))
         _give_back_budget(tx, call)
+        counters.add(tx, counters.seller_calls(call.seller_id), -1)  # the call leaves its seller's list
 
     _post(call, posting, now, write)
     return apply(call, {"attempts": attempts, "updated_at": now, **dict.fromkeys(cleared)})

@@ -168,6 +168,11 @@ def test_the_first_seller_does_not_answer_and_the_second_does(api, twilio, buyer
     assert dialed(twilio.voice(sid))[0] == "+13125550002"
     assert dialed(twilio.dial_action(sid, "no-answer"))[0] == "+13125550003"
     assert balance(api, first)["held"] == "0.00" and balance(api, second)["held"] == "4.00"
+    # The released attempt takes the call out of the first seller's list, and the counter with it.
+    assert api.get("/calls", token=first["token"]).body["pagination"]["total"] == 0
+    assert api.get("/calls", token=first["token"]).data == []
+    routed = api.get("/calls", token=second["token"])
+    assert routed.body["pagination"]["total"] == 1 and routed.data[0]["id"] == the_call(sid).call_id
     twilio.leg(sid, "in-progress")
     twilio.dial_action(sid, "completed", 60)
     call = api.get(f"/calls/{the_call(sid).call_id}", token=buyer["token"]).data
