@@ -12,6 +12,7 @@ from chalicelib.domain import phones
 from chalicelib.domain.compliance import is_region
 from chalicelib.persistence.models import ALL_MODELS, BidProfileModel, RouteEntryModel
 from chalicelib.services import bid_profiles
+from tests.api.test_exchange import buyer, seller  # noqa: F401 - fixtures: a funded buyer and seller
 
 CA_CALLER = "+14155552671"  # San Francisco, CA
 NY_CALLER = "+12125552671"  # New York, NY
@@ -22,20 +23,6 @@ DESTINATION = "+13125552671"
 @pytest.fixture(autouse=True)
 def afternoon(clock):
     clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)  # 10:00 in SF, 12:00 in Chicago
-
-
-@pytest.fixture
-def buyer(api):
-    user = api.register("buyer")
-    api.fund(user, "10.00")
-    return user
-
-
-@pytest.fixture
-def seller(api):
-    user = api.register("seller")
-    api.fund(user)
-    return user
 
 
 @pytest.fixture
