@@ -54,3 +54,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis
+
+# docs/api.md from the OpenAPI document (tools/api_docs.py; --check tells whether it is stale, a test does too).
+.PHONY: docs
+docs: $(STAMP)
+	$(PY) -m tools.api_docs

@@ -10,6 +10,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.api.examples import REQUEST_EXAMPLES
 from chalicelib.http import API_PREFIX, ROUTES, RouteSpec
 from chalicelib.schemas import resolve
 from chalicelib.schemas.common import ErrorEnvelope, Pagination
@@ -20,6 +21,22 @@ _STATUS_TEXT = {
     402: "Payment required", 403: "Not allowed", 404: "Not found", 409: "Conflict",
     413: "Request body too large", 415: "Unsupported content type", 500: "Internal error",
     429: "Too many requests", 502: "The telephony provider refused", 503: "A part of the service is unavailable",
+}
+# What each tag groups (a route's tag is its module's, chalicelib/api/*.py). A tag missing here is still
+# listed, without a description.
+_TAGS = {
+    "identity": "Register, log in, rotate tokens, log out; the caller's profile.",
+    "billing": "The caller's money: balance, held funds, earnings, credit limit and the ledger.",
+    "numbers": "Buyers' phone numbers: search the store, buy (an order bought in the background), "
+               "reroute, release.",
+    "exchange": "Calls, auctions, bids and bid profiles: buyers sell their calls, sellers pay for them.",
+    "compliance": "Do-Not-Call list, TCPA calling hours, state restrictions, refused calls.",
+    "analytics": "Totals for the caller's account.",
+    "notifications": "Messages to the caller (e.g. a suspension).",
+    "admin": "Users, suspensions and credits (admins only).",
+    "webhooks": "Twilio's calls to the exchange (signed with X-Twilio-Signature, form-encoded, answered "
+                "with TwiML).",
+    "system": "Health and this document.",
 }
 
 
@@ -32,11 +49,13 @@ def build_document() -> dict[str, Any]:
     paths: dict[str, dict] = {}
     for spec in routes:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+    tags = list(dict.fromkeys(spec.tag for spec in routes))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Call exchange API", "version": "1.0.0",
                  "description": "Pay-per-call exchange with its own phone-number marketplace."},
         "servers": [{"url": API_PREFIX}],
+        "tags": [{"name": tag, **({"description": _TAGS[tag]} if tag in _TAGS else {})} for tag in tags],
         "paths": paths,
         "components": {
             "schemas": components,
@@ -84,11 +103,15 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     }
     if spec.roles:
         op["security"] = [{"bearer": []}]
+        op["x-account-types"] = sorted(spec.roles)  # who may call it (others: 403 FORBIDDEN_ACCOUNT_TYPE)
     if spec.body is not None:
         media = "application/x-www-form-urlencoded" if spec.form else "application/json"
         # A body whose every field is optional may be left out (the request then means "change nothing").
         required = any(field.is_required() for field in spec.body.model_fields.values())
-        op["requestBody"] = {"required": required, "content": {media: {"schema": _ref(spec.body)}}}
+        content: dict[str, Any] = {"schema": _ref(spec.body)}
+        if spec.body.__name__ in REQUEST_EXAMPLES:  # every body has one: tests/api/test_openapi_examples.py
+            content["example"] = REQUEST_EXAMPLES[spec.body.__name__]
+        op["requestBody"] = {"required": required, "content": {media: content}}
     return op
 
 

@@ -1,0 +1,65 @@
+"""An example of every request body, keyed by the body model's name: the OpenAPI document shows each with
+its operation (chalicelib/api/openapi.py), and so does docs/api.md.
+
+They are the bodies the README's story sends (ids excepted: there they come from earlier answers), and a
+test validates each against its own model (tests/api/test_openapi_examples.py), so none can rot. Form
+bodies (Twilio's webhooks) are given as their form fields.
+
+Plain data only: nothing here is imported by a request.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+# Ids in the examples: any UUID of the right record; the README takes them from earlier answers.
+_CALL_ID = "6f1c1d3e-8a4b-4c2e-9f3a-1b2c3d4e5f60"
+_AUCTION_ID = "0b9e2f4c-7d1a-4e8b-a3c5-d6e7f8091a2b"
+
+REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
+    # identity
+    "RegisterRequest": {
+        "email": "ada@example.com", "password": "Str0ng!Passw0rd", "first_name": "Ada", "last_name": "Lovelace",
+        "company": "Engines Ltd", "account_type": "buyer", "accept_terms": True,
+    },
+    "LoginRequest": {
+        "email": "ada@example.com", "password": "Str0ng!Passw0rd",
+        "device_info": {"platform": "web", "browser": "firefox"},
+    },
+    "RefreshRequest": {"refresh_token": "3b2f7c1e-5a4d-4f60-8e21-9c0d7b6a5f43.kQ7yVv0Zp2xW9sLr4TgU8nHc1bJm6dEa3iOf5uYqXzE"},
+    "LogoutRequest": {"all_devices": False},
+    # admin
+    "SuspendRequest": {"reason": "Chargebacks under review", "duration_days": 7, "notify_user": True},
+    "CreditRequest": {"amount": "50.00", "reason": "Welcome credit"},
+    # numbers
+    "PurchaseRequest": {"numbers": [
+        {"phone_number": "+14155550123", "friendly_name": "Sales line",
+         "configuration": {"routing": "exchange", "call_type": "sales"}},
+    ]},
+    "NumberUpdate": {"friendly_name": "Sales line (west)"},
+    # the exchange
+    "BidProfileRequest": {
+        "criteria": {"geography": {"countries": ["US"], "states": ["CA"]}, "call_type": ["sales"],
+                     "keywords": ["solar"], "max_budget": "100.00"},
+        "bid_amount": "5.00", "destination_number": "+13125552671", "active": True,
+    },
+    "BidProfileUpdate": {"bid_amount": "6.00"},
+    "CreateCall": {
+        "from_number": "+14155552671", "to_number": "+14155550123", "direction": "inbound",
+        "call_type": "sales", "keywords": ["solar"],
+    },
+    "CreateAuction": {"call_id": _CALL_ID, "reserve_price": "2.00", "duration": 30},
+    "PlaceBid": {"auction_id": _AUCTION_ID, "amount": "4.50"},
+    "CallStatusUpdate": {"status": "ringing"},
+    "CompleteCall": {"duration": 95},
+    # compliance (admins)
+    "DncRequest": {"phone_number": "+12025550143", "reason": "Asked not to be called", "list_type": "internal"},
+    "TcpaHours": {"start_time": "08:00", "end_time": "21:00", "timezone": "America/New_York"},
+    "GeoRestrictionRequest": {"state": "WY", "restricted": True, "reason": "Pending a state licence"},
+    # Twilio's webhooks (form fields, signed with X-Twilio-Signature)
+    "VoiceRequest": {"CallSid": "CA0123456789abcdef0123456789abcdef", "From": "+14155552671", "To": "+14155550123"},
+    "DialAction": {"CallSid": "CA0123456789abcdef0123456789abcdef", "DialCallStatus": "completed",
+                   "DialCallDuration": 95},
+    "StatusCallback": {"CallSid": "CA89abcdef0123456789abcdef01234567",
+                       "ParentCallSid": "CA0123456789abcdef0123456789abcdef",
+                       "CallStatus": "completed", "CallDuration": 95},
+}
