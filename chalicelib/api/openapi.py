@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from http import HTTPStatus
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
@@ -155,21 +156,26 @@ def _header_parameters(spec: RouteSpec) -> list[dict]:
 def _responses(spec: RouteSpec) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     if spec.status == 204:
-        responses["204"] = {"description": _STATUS_TEXT[204]}
+        responses["204"] = {"description": _status_text(204)}
     elif spec.raw_media_type:
-        responses[str(spec.status)] = {"description": _STATUS_TEXT[spec.status],
+        responses[str(spec.status)] = {"description": _status_text(spec.status),
                                        "content": {spec.raw_media_type: {"schema": {"type": "string"}}}}
     else:
         for status in (spec.status, *spec.also_status):
-            responses[str(status)] = {"description": _STATUS_TEXT[status],
+            responses[str(status)] = {"description": _status_text(status),
                                       "content": {"application/json": {"schema": _success_schema(spec)}}}
     errors = {400, 413, 415, 500} | set(spec.errors)
     if spec.roles:
         errors |= {401, 403}
     for status in sorted(errors):
-        responses[str(status)] = {"description": _STATUS_TEXT[status],
+        responses[str(status)] = {"description": _status_text(status),
                                   "content": {"application/json": {"schema": _ref(ErrorEnvelope)}}}
     return responses
+
+
+def _status_text(status: int) -> str:
+    """Our words for a status, or HTTP's own for one a new route brings (e.g. 202 Accepted)."""
+    return _STATUS_TEXT.get(status) or HTTPStatus(status).phrase
 
 
 def _success_schema(spec: RouteSpec) -> dict[str, Any]:
