@@ -41,10 +41,10 @@ def available_numbers(api, user: dict, query: str = "country_code=US&area_code=4
     return [n["phone_number"] for n in found.data]
 
 
-def own_numbers(api, client, user: dict, count: int = 1) -> list[dict]:
-    """`count` numbers bought through the API and provisioned by the worker, as seed 000's createTestNumber
-    makes them in its database."""
-    wanted = available_numbers(api, user, f"country_code=US&area_code=415&limit={count}")[:count]
+def own_numbers(api, client, user: dict, count: int = 1, phone_numbers: list[str] | None = None) -> list[dict]:
+    """`count` numbers (or these `phone_numbers`) bought through the API and provisioned by the worker, as seed
+    000's createTestNumber makes them in its database."""
+    wanted = phone_numbers or available_numbers(api, user, "country_code=US&area_code=415&limit=20")[:count]
     placed = api.post("/numbers/purchase", {"numbers": [{"phone_number": n, "friendly_name": f"Line {i}"}
                                                         for i, n in enumerate(wanted)]}, token=user["token"])
     assert placed.status == 201, placed.body
