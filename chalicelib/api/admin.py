@@ -39,3 +39,15 @@ def reactivate(call: Call, user_id: str):
            status=201, errors=(404,))
 def credit(call: Call, user_id: str):
     return admin.credit(user_id, call.body.amount, call.body.reason, call.headers.idempotency_key)
+
+
+@api.route("/admin/users/{user_id}", "PUT", summary="Set a user's credit limit, or (de)activate them", roles=ADMIN,
+           body=schemas.UserUpdate, response=schemas.AdminUserOut, errors=(403, 404, 409))
+def update_user(call: Call, user_id: str):
+    return admin.update_user(call.principal, user_id, call.body.credit_limit, call.body.active)
+
+
+@api.route("/admin/ledger", "GET", summary="The platform's accounts, and proof that every bucket sums to zero",
+           roles=ADMIN, response=schemas.AdminLedgerOut)
+def ledger(call: Call):
+    return admin.books()

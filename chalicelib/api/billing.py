@@ -13,11 +13,12 @@ def account(call: Call):
     return billing.account(call.principal)
 
 
-@api.route("/billing/transactions", "GET", summary="Ledger entries of the caller's account, newest first",
-           query=schemas.PageQuery, response=schemas.LedgerEntryOut, paginated=True)
+@api.route("/billing/transactions", "GET", summary="Ledger entries of the caller's account, newest first (an "
+           "admin's: anyone's with ?user_id=, or every account's)", query=schemas.UserPageQuery,
+           response=schemas.LedgerEntryOut, paginated=True, errors=(403, 404))
 def transactions(call: Call):
     q = call.query
-    return billing.statement(call.principal, q.page, q.limit, q.next_token)
+    return billing.statement(call.principal, q.page, q.limit, q.next_token, q.user_id)
 
 
 @api.route("/account/balance", "GET", summary="Prepaid balance and accrued earnings", response=schemas.BalanceOut)

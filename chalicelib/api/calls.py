@@ -14,12 +14,12 @@ def create_call(call: Call):
     return calls.create_call(call.principal, call.body.model_dump())
 
 
-@api.route("/calls", "GET", summary="The caller's calls, newest first: a buyer's own, a seller's routed to it (for a "
-           "seller, a status filters its index and the total counts what matches)", query=schemas.CallListQuery,
-           response=schemas.CallOut, paginated=True)
+@api.route("/calls", "GET", summary="Calls, newest first: a buyer's own, a seller's routed to it, an admin's anyone's "
+           "(?user_id=) or everyone's", query=schemas.CallListQuery, response=schemas.CallOut, paginated=True,
+           errors=(403, 404))
 def list_calls(call: Call):
     q = call.query
-    return calls.list_calls(call.principal, q.status, q.page, q.limit, q.next_token)
+    return calls.list_calls(call.principal, q.status, q.page, q.limit, q.next_token, q.user_id)
 
 
 @api.route("/calls/{call_id}", "GET", summary="A call (its buyer, its seller or an admin)", response=schemas.CallOut,

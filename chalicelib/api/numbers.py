@@ -24,11 +24,11 @@ def purchase(call: Call):
     return orders.order_view(orders.place_order(call.principal, items))
 
 
-@api.route("/numbers", "GET", summary="The caller's numbers", roles=BUYERS, query=schemas.NumberListQuery,
-           response=schemas.NumberOut, paginated=True)
+@api.route("/numbers", "GET", summary="The caller's numbers (an admin's: anyone's with ?user_id=, or everyone's)",
+           roles=BUYERS, query=schemas.NumberListQuery, response=schemas.NumberOut, paginated=True, errors=(403, 404))
 def list_numbers(call: Call):
     q = call.query
-    return numbers.list_numbers(call.principal, q.status, q.search, q.page, q.limit, q.next_token)
+    return numbers.list_numbers(call.principal, q.status, q.search, q.page, q.limit, q.next_token, q.user_id)
 
 
 @api.route("/numbers/{number_id}", "GET", summary="One number (owner or admin)", roles=BUYERS,
@@ -51,11 +51,12 @@ def release_number(call: Call, number_id: str):
     return Reply(status=204)
 
 
-@api.route("/orders", "GET", summary="The caller's orders, newest first", roles=BUYERS, query=schemas.PageQuery,
-           response=schemas.OrderOut, paginated=True)
+@api.route("/orders", "GET", summary="The caller's orders, newest first (an admin's: anyone's with ?user_id=, or "
+           "everyone's)", roles=BUYERS, query=schemas.UserPageQuery, response=schemas.OrderOut, paginated=True,
+           errors=(403, 404))
 def list_orders(call: Call):
     q = call.query
-    return orders.list_orders(call.principal, q.page, q.limit, q.next_token)
+    return orders.list_orders(call.principal, q.page, q.limit, q.next_token, q.user_id)
 
 
 @api.route("/orders/{order_id}", "GET", summary="An order with its items and numbers", roles=BUYERS,

@@ -1,6 +1,8 @@
 """Listing totals, kept by the writes that change them (CounterModel), read with one GetItem."""
 from __future__ import annotations
 
+import random
+
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.persistence.models import CounterModel
@@ -16,6 +18,22 @@ def value(key: str) -> int:
         return int(CounterModel.get(key, consistent_read=True).value)
     except CounterModel.DoesNotExist:
         return 0
+
+
+# Totals across users (what an admin lists) are spread over shards, so that writes of different users
+# rarely meet on one counter item (a transaction that does fails and is retried).
+SHARDS = 16
+ALL_CALLS, ALL_NUMBERS, ALL_ORDERS, ALL_ENTRIES = "calls", "numbers", "orders", "ledger_entries"
+
+
+def add_to_all(tx: TransactWrite, listing: str, by: int = 1) -> None:
+    add(tx, f"{listing}#*#{random.randrange(SHARDS)}", by)
+
+
+def value_of_all(listing: str) -> int:
+    """One batch read of the shards."""
+    keys = [f"{listing}#*#{shard}" for shard in range(SHARDS)]
+    return sum(int(counter.value) for counter in CounterModel.batch_get(keys, consistent_read=True))
 
 
 def calls(owner_id: str, status: str | None = None) -> str:

@@ -5,13 +5,14 @@ import uuid
 from datetime import datetime
 from typing import Callable
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRequired
-from chalicelib.domain.ledger import BALANCE, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
+from chalicelib.domain.ledger import BALANCE, BUCKETS, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
+from chalicelib.persistence import counters
 from chalicelib.persistence.db import failed_items, transact_write
-from chalicelib.persistence.models import AccountModel, LedgerEntryModel, LedgerTransactionModel
+from chalicelib.persistence.models import EVERYTHING, AccountModel, LedgerEntryModel, LedgerTransactionModel
 from chalicelib.persistence.pagination import Page, paginate
 
 
@@ -69,6 +70,7 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
                 ))
             for account_id, entries in by_account.items():
                 tx.update(AccountModel(account_id=account_id), **_account_change(account_id, entries, enforce_limits))
+            counters.add_to_all(tx, counters.ALL_ENTRIES, len(posting.entries))
             if also:
                 also(tx)
     except TransactWriteError as error:
@@ -123,10 +125,55 @@ def get_account(account_id: str) -> AccountModel:
         raise NotFound("Billing account not found", code="ACCOUNT_NOT_FOUND") from None
 
 
-def list_entries(account_id: str, page: int, limit: int, next_token: str | None) -> Page:
+def list_entries(account_id: str | None, page: int, limit: int, next_token: str | None) -> Page:
+    """An account's statement, newest first; with no account, every account's (admins)."""
+    if account_id is None:
+        def run(start_key, count):
+            return LedgerEntryModel.everything.query(EVERYTHING, scan_index_forward=False,
+                                                     last_evaluated_key=start_key, limit=count)
+
+        return paginate(run, lambda: counters.value_of_all(counters.ALL_ENTRIES), scope="entries:*",
+                        page=page, limit=limit, next_token=next_token)
+
     def run(start_key, count):
         return LedgerEntryModel.query(account_id, scan_index_forward=False, last_evaluated_key=start_key,
                                       limit=count)
 
     return paginate(run, lambda: int(get_account(account_id).entry_count), scope=f"entries:{account_id}",
                     page=page, limit=limit, next_token=next_token)
+
+
+def set_credit_limit(account_id: str, credit_limit: int, attempts: int = 3) -> AccountModel:
+    """A new credit limit, with `spendable` (balance + limit) moved by the difference in the same write,
+    conditional on the limit read: postings ADD to spendable meanwhile and are not lost."""
+    for _ in range(attempts):
+        account = get_account(account_id)
+        try:
+            account.update(actions=[AccountModel.credit_limit.set(credit_limit),
+                                    AccountModel.spendable.add(credit_limit - int(account.credit_limit))],
+                           condition=AccountModel.credit_limit == account.credit_limit)
+            return account
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    raise Conflict("The credit limit changed meanwhile; read it and try again", code="CONCURRENT_UPDATE")
+
+
+def platform_books() -> dict:
+    """The platform's accounts, and every bucket of every account summed (all zero when the books
+    balance). Each posting adds to every account it touches at once, but a read of many accounts is not
+    one moment: the accounts (found through an index) are read consistently until two reads in a row find
+    the same entry counts, and then the second is of one moment (a posting during it would show in the
+    count of an account it touched)."""
+    keys = [a.account_id for a in AccountModel.everything.query(EVERYTHING)]
+    before, snapshot = None, False
+    for _ in range(3):
+        accounts = {a.account_id: a for a in AccountModel.batch_get(keys, consistent_read=True)}
+        counts = {key: int(a.entry_count) for key, a in accounts.items()}
+        snapshot, before = counts == before, counts
+        if snapshot:
+            break
+    totals = {bucket: sum(int(getattr(a, bucket)) for a in accounts.values()) for bucket in BUCKETS}
+    return {"platform_accounts": [accounts[key] for key in PLATFORM_ACCOUNTS if key in accounts],
+            "totals": totals, "sum": sum(totals.values()), "balanced": not any(totals.values()),
+            "accounts": len(accounts), "snapshot": snapshot}

@@ -33,6 +33,19 @@ class BaseModel(Model):
 
 # --- identity -------------------------------------------------------------------------------
 
+EVERYTHING = "ALL"  # the `listing` of every item a table lists for admins (Everything)
+
+
+def everything_index(range_key: str, range_attribute: type = UTCDateTimeAttribute) -> GlobalSecondaryIndex:
+    """An index of every item of a table under one key, newest first: what an admin lists across users.
+    One partition takes each of the table's writes, which bounds the table near 1,000 writes a second
+    (a sharded key would lift that, at the price of merging shards on read)."""
+    meta = type("Meta", (), {"index_name": "everything", "projection": AllProjection()})
+    index = type("Everything", (GlobalSecondaryIndex,), {
+        "Meta": meta, "listing": UnicodeAttribute(hash_key=True), range_key: range_attribute(range_key=True)})
+    return index()
+
+
 class UsersByType(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_type"
@@ -165,6 +178,9 @@ class AccountModel(BaseModel):
     class Meta(BaseModel.Meta):
         pass
 
+    listing = UnicodeAttribute(default=EVERYTHING)
+
+    everything = everything_index("created_at")  # the books (GET /admin/ledger) sum every account
     account_id = UnicodeAttribute(hash_key=True)
     owner_id = UnicodeAttribute(null=True)  # user id; None for platform accounts
     currency = UnicodeAttribute(default="USD")
@@ -201,6 +217,9 @@ class LedgerEntryModel(BaseModel):
     logical_name = "ledger_entries"
 
     class Meta(BaseModel.Meta):
+    listing = UnicodeAttribute(default=EVERYTHING)
+
+    everything = everything_index("entry_key", UnicodeAttribute)
         pass
 
     account_id = UnicodeAttribute(hash_key=True)
@@ -285,9 +304,12 @@ class NumberModel(BaseModel):
     status = UnicodeAttribute(default="ACTIVE")  # ACTIVE | RELEASED
     owner_status = UnicodeAttribute()  # "<owner_id>#<status>"
     routing = UnicodeAttribute(default=CUSTOM)  # custom (voice_url) | exchange
+    listing = UnicodeAttribute(default=EVERYTHING)
+
     voice_url = UnicodeAttribute(null=True)
     voice_method = UnicodeAttribute(default="POST")
     call_type = UnicodeAttribute(null=True)
+    everything = everything_index("created_at")
     setup_price = NumberAttribute()  # minor units
     monthly_price = NumberAttribute()
     billed_through = UnicodeAttribute()  # last billing period charged, "YYYY-MM"
@@ -341,9 +363,11 @@ class OrderModel(BaseModel):
     logical_name = "orders"
 
     class Meta(BaseModel.Meta):
+    listing = UnicodeAttribute(default=EVERYTHING)
         pass
 
     order_id = UnicodeAttribute(hash_key=True)
+    everything = everything_index("created_at")
     owner_id = UnicodeAttribute()
     status = UnicodeAttribute()  # PENDING | COMPLETED | PARTIALLY_COMPLETED | FAILED
     items = JSONAttribute()  # [{"phone_number", "friendly_name", "configuration", "status", ...}]
@@ -461,10 +485,12 @@ class CallModel(BaseModel):
     seller_id = UnicodeAttribute(null=True)
     profile_id = UnicodeAttribute(null=True)
     price = NumberAttribute(null=True)  # minor units the seller pays (held from routing until the end)
+    listing = UnicodeAttribute(default=EVERYTHING)
     spend_key = UnicodeAttribute(null=True)  # the profile's daily budget the price was counted against
     destination_number = UnicodeAttribute(null=True)
     duration_seconds = NumberAttribute(null=True)
     cost = NumberAttribute(null=True)  # telephony cost, minor units: from the buyer's payout first, then its balance
+    everything = everything_index("created_at")
     billable = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

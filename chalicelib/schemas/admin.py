@@ -7,8 +7,8 @@ from pydantic import AfterValidator, AliasChoices, Field, StrictBool, StrictInt
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.accounts import ACCOUNT_TYPES, STATUSES
-from chalicelib.schemas.billing import BalanceOut, PositiveMoneyIn
-from chalicelib.schemas.common import PageQuery, SafeText, StrictModel, WireModel
+from chalicelib.schemas.billing import BalanceOut, CreditLimitIn, MoneyOut, PositiveMoneyIn
+from chalicelib.schemas.common import PageQuery, ResponseModel, SafeText, StrictModel, WireModel
 from chalicelib.schemas.identity import UserOut
 
 
@@ -24,6 +24,13 @@ class SuspendRequest(StrictModel):
         description="Days the suspension lasts; omit for an indefinite suspension. "
                     "`duration` (days) is accepted as another name for it (send one of the two).")
     notify_user: StrictBool = Field(False, description="Tell the user by a notification, with the reason")
+
+
+class UserUpdate(StrictModel):
+    credit_limit: CreditLimitIn | None = Field(None, description="How far below zero the balance may go")
+    active: StrictBool | None = Field(None, description=(
+        "false deactivates the account (login refused, every session revoked); true activates it again "
+        "(a suspension ends too)"))
 
 
 class CreditRequest(StrictModel):
@@ -62,3 +69,28 @@ class CreditOut(StrictModel):
     transaction_id: str
     amount: str
     balance: BalanceOut
+
+
+class PlatformAccountOut(ResponseModel):
+    account_id: str
+    balance: MoneyOut
+    earnings: MoneyOut
+    held: MoneyOut
+
+
+class BucketTotalsOut(ResponseModel):
+    balance: MoneyOut
+    earnings: MoneyOut
+    held: MoneyOut
+
+
+class AdminLedgerOut(ResponseModel):
+    platform_accounts: list[PlatformAccountOut] = Field(description=(
+        "The exchange's own side of every posting: funding (credits granted), revenue (fees and take), "
+        "telephony (carrier cost)"))
+    totals: BucketTotalsOut = Field(description="Each bucket summed over every account, users' and platform's")
+    sum: MoneyOut = Field(description="All buckets of all accounts together: 0.00 when the books balance")
+    balanced: bool
+    accounts: int = Field(description="Accounts read")
+    snapshot: bool = Field(description=(
+        "True when two reads in a row found no posting in between, so the sums are of one moment"))

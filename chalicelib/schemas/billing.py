@@ -25,6 +25,15 @@ PositiveMoneyIn = Annotated[
 ]
 
 
+_AT_LEAST_ZERO = r"^(?:0|[1-9]\d{0,6})(?:\.\d{1,4})?$"
+CreditLimitIn = Annotated[
+    Decimal,
+    Field(ge=0, le=1_000_000, max_digits=11, decimal_places=4),
+    WithJsonSchema({"type": "string", "pattern": _AT_LEAST_ZERO,
+                    "description": "USD the account may go below zero, 0 to 1,000,000, e.g. \"250.00\""}),
+]
+
+
 class BillingAccountOut(ResponseModel):
     account_id: str
     currency: Literal[CURRENCY]

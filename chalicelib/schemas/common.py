@@ -118,6 +118,11 @@ class PageQuery(StrictModel):
     next_token: str | None = Field(None, max_length=2048, description="Opaque cursor from a previous page")
 
 
+class UserPageQuery(PageQuery):
+    user_id: str | None = Field(None, pattern=UUID_PATTERN, description=(
+        "Admins: whose items to list (without it, everyone's). Anyone else may name only themselves."))
+
+
 class Pagination(WireModel):
     page: int
     limit: int

@@ -11,7 +11,15 @@ from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, SOURCES, STATUSES
 from chalicelib.domain.compliance import is_region
 from chalicelib.domain.phones import E164_PATTERN, is_e164
 from chalicelib.schemas.billing import MoneyOut, PositiveMoneyIn
-from chalicelib.schemas.common import UUID_PATTERN, PageQuery, PhoneNumber, ResponseModel, SafeText, StrictModel
+from chalicelib.schemas.common import (
+    UUID_PATTERN,
+    PageQuery,
+    PhoneNumber,
+    ResponseModel,
+    SafeText,
+    StrictModel,
+    UserPageQuery,
+)
 
 NonNegativeMoneyIn = Annotated[
     Decimal,
@@ -292,7 +300,7 @@ class PlaceBid(StrictModel):
     amount: PositiveMoneyIn
 
 
-class CallListQuery(PageQuery):
+class CallListQuery(UserPageQuery):
     status: CallStatus | None = None
 
 

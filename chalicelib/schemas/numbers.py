@@ -11,7 +11,7 @@ from chalicelib.domain.numbers import (
     ORDER_PARTIAL, ORDER_PENDING, RELEASED, ROUTINGS,
 )
 from chalicelib.schemas.billing import MoneyOut
-from chalicelib.schemas.common import PageQuery, PhoneNumber, ResponseModel, SafeText, StrictModel
+from chalicelib.schemas.common import PhoneNumber, ResponseModel, SafeText, StrictModel, UserPageQuery
 
 NumberKind = Literal[KINDS]
 NumberRouting = Literal[ROUTINGS]  # where a number's calls go
@@ -74,7 +74,7 @@ class NumberUpdate(StrictModel):
 NumberStatus = Literal[ACTIVE, RELEASED]
 
 
-class NumberListQuery(PageQuery):
+class NumberListQuery(UserPageQuery):
     status: NumberStatus | None = Field(None, description="ACTIVE or RELEASED (any case)")
     search: str | None = Field(None, pattern=r"^\d{1,15}$", description="Digits the number contains")
 

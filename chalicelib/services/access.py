@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.caller import Principal
+from chalicelib.domain.errors import Forbidden, NotFound
+from chalicelib.persistence.models import UserModel
 
 
 def fetch(model: Any, key: str, not_found: Exception) -> Any:
@@ -19,3 +21,16 @@ def owned(item: Any, owner_field: str, principal: Principal, not_found: Exceptio
     if getattr(item, owner_field) != principal.user_id and not principal.is_admin:
         raise not_found
     return item
+
+
+def listed_user(principal: Principal, user_id: str | None) -> Principal | None:
+    """Whose items a list shows: the caller's own. An admin names anyone (?user_id=, 404 if nobody has
+    that id) or, naming nobody, sees everyone's (None); anyone else may name only themselves."""
+    if not principal.is_admin:
+        if user_id not in (None, principal.user_id):
+            raise Forbidden("Only an admin may list another user's items")
+        return principal
+    if user_id is None:
+        return None
+    user = fetch(UserModel, user_id, NotFound("User not found", code="USER_NOT_FOUND"))
+    return Principal(user.user_id, user.account_type, "", user)

@@ -7,14 +7,14 @@ from datetime import datetime
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock
-from chalicelib.domain.accounts import ACTIVE, SUSPENDED, suspension_end
+from chalicelib.domain.accounts import ACTIVE, DEACTIVATED, SUSPENDED, suspension_end
 from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import format_money, to_minor
 from chalicelib.gateways import queues
 from chalicelib.caller import Principal
 from chalicelib.persistence import counters
-from chalicelib.persistence.ledger import get_account, post
+from chalicelib.persistence.ledger import get_account, platform_books, post, set_credit_limit
 from chalicelib.persistence.models import UserModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services.identity import revoke_all_sessions
@@ -80,18 +80,34 @@ def suspend(admin: Principal, user_id: str, reason: str, duration_days: int | No
     return user
 
 
+def update_user(admin: Principal, user_id: str, credit_limit, active: bool | None) -> dict:
+    """Sets the credit limit and/or (de)activates. Deactivation refuses login from then on and ends
+    every session; activation also ends a suspension."""
+    if active is False and user_id == admin.user_id:
+        raise Forbidden("Admins cannot deactivate themselves", code="CANNOT_DEACTIVATE_SELF")
+    user = get_user(user_id)
+    account = set_credit_limit(user_id, to_minor(credit_limit)) if credit_limit is not None else None
+    if active is False and user.status != DEACTIVATED:
+        user.update(actions=_status_actions(DEACTIVATED, clock.now()))
+        revoke_all_sessions(user_id, "deactivated")
+    elif active is True and user.status != ACTIVE:
+        user.update(actions=_status_actions(ACTIVE, clock.now()))
+    return {**_fields(user), "billing": account or get_account(user_id)}
+
+
 def reactivate(user_id: str) -> UserModel:
     """Idempotent: reactivating an active user changes nothing."""
     user = get_user(user_id)
     now = clock.now()
     if user.status != ACTIVE:
-        user.update(actions=_lift_actions(now))
+        user.update(actions=_status_actions(ACTIVE, now))
     return user
 
 
-def _lift_actions(now: datetime) -> list:
+def _status_actions(status: str, now: datetime) -> list:
+    """Active or deactivated: either way, no suspension is left."""
     return [
-        UserModel.status.set(ACTIVE),
+        UserModel.status.set(status),
         UserModel.suspension_reason.remove(),
         UserModel.suspended_at.remove(),
         UserModel.suspended_until.remove(),
@@ -107,7 +123,7 @@ def lift_expired_suspensions(now: datetime) -> int:
         try:
             # Conditional: an admin may have changed the suspension since the index was read.
             UserModel(user_id=entry.user_id).update(
-                actions=_lift_actions(now),
+                actions=_status_actions(ACTIVE, now),
                 condition=(UserModel.status == SUSPENDED) & (UserModel.suspended_until <= now),
             )
             lifted += 1
@@ -132,3 +148,7 @@ def _notify(user_id: str, kind: str, subject: str, message: str, now: datetime) 
         "notification_id": str(uuid.uuid4()), "user_id": user_id, "kind": kind,
         "subject": subject, "message": message, "created_at": now.isoformat(),
     })
+
+
+def books() -> dict:
+    return platform_books()

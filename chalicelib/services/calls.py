@@ -14,10 +14,10 @@ from chalicelib.domain.errors import Conflict, InvalidState, NotFound
 from chalicelib.persistence import counters
 from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items, transact_write
-from chalicelib.persistence.models import CallModel
+from chalicelib.persistence.models import EVERYTHING, CallModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import compliance, settlement
-from chalicelib.services.access import fetch, owned
+from chalicelib.services.access import fetch, listed_user, owned
 
 
 def not_found() -> NotFound:
@@ -47,6 +47,7 @@ def save_new(call: CallModel) -> CallModel:
         tx.save(call, condition=CallModel.call_id.does_not_exist())
         counters.add(tx, counters.calls(call.owner_id))
         counters.add(tx, counters.calls(call.owner_id, lifecycle.PENDING))
+        counters.add_to_all(tx, counters.ALL_CALLS)
     return call
 
 
@@ -68,11 +69,15 @@ def buyers_call(principal: Principal, call_id: str) -> CallModel:
     return call
 
 
-def list_calls(principal: Principal, status: str | None, page: int, limit: int, next_token: str | None) -> Page:
-    """A buyer's (or an admin's own) calls; a seller's are the calls routed to it."""
-    if principal.account_type == accounts.SELLER:
-        return _sellers_calls(principal.user_id, status, page, limit, next_token)
-    owner = principal.user_id
+def list_calls(principal: Principal, status: str | None, page: int, limit: int, next_token: str | None,
+               user_id: str | None = None) -> Page:
+    """A buyer's calls; a seller's are the calls routed to it; an admin sees a named user's, or everyone's."""
+    user = listed_user(principal, user_id)
+    if user is None:
+        return _all_calls(status, page, limit, next_token)
+    if user.account_type == accounts.SELLER:
+        return _sellers_calls(user.user_id, status, page, limit, next_token)
+    owner = user.user_id
     index, key = (CallModel.by_owner_status, f"{owner}#{status}") if status else (CallModel.by_owner, owner)
 
     def run(start_key, count):
@@ -99,6 +104,22 @@ def _sellers_calls(seller: str, status: str | None, page: int, limit: int, next_
 
     return paginate(run, total, scope=f"seller_calls:{seller}:{status}", page=page, limit=limit,
                     next_token=next_token)
+
+
+def _all_calls(status: str | None, page: int, limit: int, next_token: str | None) -> Page:
+    """Every call, newest first (admins). A status filters the index and its total is counted."""
+    condition = None if status is None else CallModel.status == status
+
+    def run(start_key, count):
+        return CallModel.everything.query(EVERYTHING, scan_index_forward=False, filter_condition=condition,
+                                          last_evaluated_key=start_key, limit=count)
+
+    def total() -> int:
+        if condition is None:
+            return counters.value_of_all(counters.ALL_CALLS)
+        return CallModel.everything.count(EVERYTHING, filter_condition=condition)
+
+    return paginate(run, total, scope=f"all_calls:{status}", page=page, limit=limit, next_token=next_token)
 
 
 def change_status(principal: Principal, call_id: str, target: str) -> CallModel:

@@ -12,9 +12,11 @@ from chalicelib.domain import numbers as rules
 from chalicelib.domain.errors import Conflict, NotFound, field_error
 from chalicelib.gateways import twilio
 from chalicelib.persistence.db import transact_write
-from chalicelib.persistence.models import NumberModel, PhoneClaimModel, SearchCacheModel, UserStatsModel
+from chalicelib.persistence import counters
+from chalicelib.persistence.models import EVERYTHING, NumberModel, PhoneClaimModel, SearchCacheModel, UserStatsModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import analytics
+from chalicelib.services.access import listed_user
 
 SEARCH_CACHE_SECONDS = 300
 
@@ -46,8 +48,12 @@ def search(country_code: str, kind: str, area_code: str | None, contains: str | 
 
 
 def list_numbers(principal: Principal, status: str | None, digits: str | None, page: int, limit: int,
-                 next_token: str | None) -> Page:
-    owner = principal.user_id
+                 next_token: str | None, user_id: str | None = None) -> Page:
+    """The caller's numbers; an admin's are a named user's, or everyone's."""
+    user = listed_user(principal, user_id)
+    if user is None:
+        return _all_numbers(status, digits, page, limit, next_token)
+    owner = user.user_id
     index, key = (NumberModel.by_owner_status, f"{owner}#{status}") if status else (NumberModel.by_owner, owner)
     contains = NumberModel.phone_number.contains(digits) if digits else None
 
@@ -63,6 +69,29 @@ def list_numbers(principal: Principal, status: str | None, digits: str | None, p
                 rules.RELEASED: stats.total_numbers - stats.active_numbers}[status]
 
     return paginate(run, lambda: int(total()), scope=f"numbers:{owner}:{status}:{digits}", page=page, limit=limit,
+                    next_token=next_token)
+
+
+def _all_numbers(status: str | None, digits: str | None, page: int, limit: int, next_token: str | None) -> Page:
+    """Every number, newest first (admins). A filter (status or digits) reads through the index and
+    counts what matches."""
+    condition = None
+    if status:
+        condition = NumberModel.status == status
+    if digits:
+        contains = NumberModel.phone_number.contains(digits)
+        condition = contains if condition is None else condition & contains
+
+    def run(start_key, count):
+        return NumberModel.everything.query(EVERYTHING, filter_condition=condition, scan_index_forward=False,
+                                            last_evaluated_key=start_key, limit=count)
+
+    def total() -> int:
+        if condition is None:
+            return counters.value_of_all(counters.ALL_NUMBERS)
+        return NumberModel.everything.count(EVERYTHING, filter_condition=condition)
+
+    return paginate(run, total, scope=f"all_numbers:{status}:{digits}", page=page, limit=limit,
                     next_token=next_token)
 
 

@@ -19,9 +19,11 @@ from chalicelib.gateways import queues, twilio
 from chalicelib.observability import logger
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.ledger import post
-from chalicelib.persistence.models import NumberModel, OrderModel, PhoneClaimModel, UserStatsModel
+from chalicelib.persistence import counters
+from chalicelib.persistence.models import EVERYTHING, NumberModel, OrderModel, PhoneClaimModel, UserStatsModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import analytics
+from chalicelib.services.access import listed_user
 
 # The sweeper: an order still pending this long is queued again (its message was never sent, or is lost),
 # and one pending this long is finished: what was not bought fails and its hold is released.
@@ -49,6 +51,7 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
     def write_order(tx: TransactWrite) -> None:
         tx.save(order, condition=OrderModel.order_id.does_not_exist())
         tx.update(UserStatsModel(user_id=principal.user_id), actions=[UserStatsModel.orders.add(1)])
+        counters.add_to_all(tx, counters.ALL_ORDERS)
 
     # The order's total is held from the balance with the order itself: the credit limit counts every
     # order not yet provisioned, so two orders each within the balance cannot together exceed it (402).
@@ -92,14 +95,21 @@ def order_view(order: OrderModel) -> dict:
     return view
 
 
-def list_orders(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:
-    owner = principal.user_id
+def list_orders(principal: Principal, page: int, limit: int, next_token: str | None,
+                user_id: str | None = None) -> Page:
+    """The caller's orders; an admin's are a named user's, or everyone's."""
+    user = listed_user(principal, user_id)
+    if user is None:
+        index, key, scope = OrderModel.everything, EVERYTHING, "all_orders"
+        total = lambda: counters.value_of_all(counters.ALL_ORDERS)  # noqa: E731
+    else:
+        index, key, scope = OrderModel.by_owner, user.user_id, f"orders:{user.user_id}"
+        total = lambda: int(analytics.stats(user.user_id).orders)  # noqa: E731
 
     def run(start_key, count):
-        return OrderModel.by_owner.query(owner, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
+        return index.query(key, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
 
-    listed = paginate(run, lambda: int(analytics.stats(owner).orders), scope=f"orders:{owner}",
-                      page=page, limit=limit, next_token=next_token)
+    listed = paginate(run, total, scope=scope, page=page, limit=limit, next_token=next_token)
     listed.items = [order_view(o) for o in listed.items]
     return listed
 
@@ -159,6 +169,7 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
             tx.save(claim, condition=PhoneClaimModel.phone_number.does_not_exist())
             tx.update(UserStatsModel(user_id=order.owner_id), actions=[
                 UserStatsModel.total_numbers.add(1), UserStatsModel.active_numbers.add(1)])
+            counters.add_to_all(tx, counters.ALL_NUMBERS)
     except TransactWriteError as error:
         failed = failed_items(error)
         number_exists, claimed = number in failed, claim in failed
