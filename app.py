@@ -3,21 +3,30 @@ from chalice import Chalice
 
 from chalicelib.api import (admin, analytics, auctions, bid_profiles, bids, billing, calls, compliance, identity,
                             notifications, numbers, system, webhooks)
+from chalicelib.api import websocket
 from chalicelib.http import API_PREFIX, envelope_chalice_errors
 from chalicelib.workers import auctions as auction_workers
 from chalicelib.workers import bind_tables
+from chalicelib.workers import events as event_worker
 from chalicelib.workers import notifications as notification_worker
 from chalicelib.workers import numbers as number_workers
 from chalicelib.workers import suspensions
 
 app = Chalice(app_name="call-exchange")
 app.register_middleware(envelope_chalice_errors, "http")
-for event_type in ("sqs", "scheduled"):
+for event_type in ("sqs", "scheduled", "websocket"):
     app.register_middleware(bind_tables, event_type)
 
 for module in (system, identity, admin, billing, notifications, numbers, analytics, calls, bid_profiles, auctions,
                bids, compliance, webhooks):
     app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)
 
-for worker in (notification_worker, suspensions, number_workers, auction_workers):
+for worker in (notification_worker, suspensions, number_workers, auction_workers, event_worker):
     app.register_blueprint(worker.bp)
+
+# The realtime API (chalicelib/api/websocket.py): an API Gateway WebSocket API in AWS, a WebSocket server
+# under `make run`. Its handlers live on the app itself, under these names (Lambda calls app.<name>).
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+ws_connect = app.on_ws_connect()(websocket.ws_connect)
+ws_message = app.on_ws_message()(websocket.ws_message)
+ws_disconnect = app.on_ws_disconnect()(websocket.ws_disconnect)

@@ -28,6 +28,9 @@ class Settings:
     twilio_api_base_url: str | None = None  # the local Twilio emulator; None means api.twilio.com
     twilio_timeout_seconds: float = 10.0
     public_base_url: str = "http://127.0.0.1:8000"  # what Twilio calls back (webhooks)
+    # Where realtime messages are sent: the connection management API of API Gateway's WebSocket API
+    # (https://<api id>.execute-api.<region>.amazonaws.com/<stage>), or the local runtime's stand-in for it.
+    websocket_endpoint: str | None = None
     # Exchange money: a call is billable from this many seconds; the platform keeps take_rate_bps
     # (1/10,000) of the price; telephony costs this much a started minute (minor units).
     billable_threshold_seconds: int = 30
@@ -101,6 +104,7 @@ def get_settings() -> Settings:
         twilio_api_base_url=os.environ.get("TWILIO_API_BASE_URL") or None,
         twilio_timeout_seconds=float(os.environ.get("TWILIO_TIMEOUT_SECONDS", "10")),
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        websocket_endpoint=os.environ.get("WEBSOCKET_ENDPOINT") or None,
         billable_threshold_seconds=_int("BILLABLE_THRESHOLD_SECONDS", 30),
         take_rate_bps=_int("TAKE_RATE_BPS", 2_000),
         telephony_rate_per_minute=_int("TELEPHONY_RATE_PER_MINUTE_MINOR", 200),

@@ -31,6 +31,7 @@ from chalicelib.persistence.models import ALL_MODELS, BaseModel
 
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES_FILE = ROOT / "infra" / "resources.json"
+CHALICE_CONFIG_FILE = ROOT / ".chalice" / "config.json"
 
 STAGES = ("dev", "prod")  # the stages of .chalice/config.json
 STAGE_PARAMETER = "Stage"
@@ -121,9 +122,29 @@ def function_names() -> list[str]:
     names += [source.name for source in app.event_sources]
     names += [function.name for function in app.pure_lambda_functions]
     names += [authorizer.name for authorizer in app.builtin_auth_handlers]
-    if app.websocket_handlers:
-        raise NotImplementedError("websocket handlers: give their functions roles and environment here")
+    names += websocket_function_names()
     return names
+
+
+# Chalice's function name for each WebSocket route it packages (chalice/deploy/appgraph.py).
+_WEBSOCKET_FUNCTIONS = {"$connect": "websocket_connect", "$disconnect": "websocket_disconnect"}
+
+
+def websocket_function_names() -> list[str]:
+    """The WebSocket API's functions: $connect, $disconnect and one for every message route."""
+    routes = _app().websocket_handlers
+    return sorted({_WEBSOCKET_FUNCTIONS.get(route, "websocket_message") for route in routes})
+
+
+def websocket_senders() -> set[str]:
+    """The functions that send to WebSocket connections (answers to messages, the events' fan-out): only they
+    may manage the WebSocket API's connections, and only they are told where its management API is."""
+    from chalicelib.gateways.queues import EVENTS
+
+    senders = {source.name for source in sqs_sources() if source.queue == EVENTS}
+    if any(route not in _WEBSOCKET_FUNCTIONS for route in _app().websocket_handlers):
+        senders.add("websocket_message")
+    return senders
 
 
 def sqs_sources() -> list[Any]:
@@ -245,7 +266,21 @@ def _statement(actions: tuple[str, ...], resources: list[str]) -> dict[str, Any]
     return {"Effect": "Allow", "Action": list(actions), "Resource": resources}
 
 
-def policy_statements(consumed: tuple[str, ...]) -> list[dict[str, Any]]:
+# Sending to and closing WebSocket connections (API Gateway's connection management API).
+WEBSOCKET_ACTIONS = ("execute-api:ManageConnections",)
+# The WebSocket API's connections, any stage: ${WebsocketAPI} is the API Chalice's template makes.
+WEBSOCKET_CONNECTIONS_ARN = ARN_PREFIX % ("execute-api", "${WebsocketAPI}/*/POST/@connections/*")
+WEBSOCKET_CLOSE_ARN = ARN_PREFIX % ("execute-api", "${WebsocketAPI}/*/DELETE/@connections/*")
+# Where the management API is: the WebSocket API's stage URL over https (.chalice/config.json's
+# api_gateway_stage is the stage Chalice gives it).
+WEBSOCKET_ENDPOINT = "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/%s"
+
+
+def _api_gateway_stage() -> str:
+    return json.loads(CHALICE_CONFIG_FILE.read_text()).get("api_gateway_stage", "api")
+
+
+def policy_statements(consumed: tuple[str, ...], sends_to_websockets: bool = False) -> list[dict[str, Any]]:
     """What a function may do; `consumed` are the logical names of the queues it is triggered by."""
     def table_arn(model: type[BaseModel]) -> str:
         return ARN_PREFIX % ("dynamodb", f"table/{NAME_PREFIX}{model.logical_name}")
@@ -270,6 +305,8 @@ def policy_statements(consumed: tuple[str, ...]) -> list[dict[str, Any]]:
     if consumed:
         statements.append(_statement(SQS_CONSUMER_ACTIONS,
                                      [ARN_PREFIX % ("sqs", NAME_PREFIX + logical) for logical in consumed]))
+    if sends_to_websockets:
+        statements.append(_statement(WEBSOCKET_ACTIONS, [WEBSOCKET_CONNECTIONS_ARN, WEBSOCKET_CLOSE_ARN]))
     return statements
 
 
@@ -284,7 +321,8 @@ def _consumed_by(function_name: str) -> tuple[str, ...]:
 def build_policy_file(stage: str) -> dict[str, Any]:
     """.chalice/policy-<stage>.json: every function's permissions, any region and account."""
     consumed = tuple(sorted({source.queue for source in sqs_sources()}))
-    values = {"${AWS::Partition}": "aws", "${AWS::Region}": "*", "${AWS::AccountId}": "*", "${Stage}": stage}
+    values = {"${AWS::Partition}": "aws", "${AWS::Region}": "*", "${AWS::AccountId}": "*", "${Stage}": stage,
+              "${WebsocketAPI}": "*"}
 
     def fill(arn: str) -> str:
         for placeholder, value in values.items():
@@ -293,7 +331,7 @@ def build_policy_file(stage: str) -> dict[str, Any]:
 
     return {"Version": "2012-10-17",
             "Statement": [{**s, "Resource": [fill(arn) for arn in s["Resource"]]}
-                          for s in policy_statements(consumed)]}
+                          for s in policy_statements(consumed, sends_to_websockets=bool(websocket_senders()))]}
 
 
 # --- overrides of Chalice's resources ---------------------------------------------------------
@@ -310,10 +348,14 @@ def function_overrides() -> dict[str, Any]:
             "TWILIO_ACCOUNT_SID": {"Ref": TWILIO_SID_PARAMETER},
             "PUBLIC_BASE_URL": {"Ref": PUBLIC_URL_PARAMETER},
         }}}}
+        sends = name in websocket_senders()
+        if sends:
+            resources[function_id(name)]["Properties"]["Environment"]["Variables"]["WEBSOCKET_ENDPOINT"] = {
+                "Fn::Sub": WEBSOCKET_ENDPOINT % _api_gateway_stage()}
         resources[role_id(name)] = {"Properties": {"Policies": [{
             "PolicyName": f"{role_id(name)}Policy",
             "PolicyDocument": {"Version": "2012-10-17",
-                               "Statement": _sub_resources(policy_statements(_consumed_by(name)))},
+                               "Statement": _sub_resources(policy_statements(_consumed_by(name), sends))},
         }]}}
     if "api_handler" in function_names():
         # Chalice names the API handler's log group after `${ApiHandler}`, then renames the function

@@ -11,6 +11,7 @@ from chalicelib.config import get_settings
 NOTIFICATIONS = "notifications"
 NUMBER_PROVISIONING = "number-provisioning"
 AUCTION_CLOSING = "auction-closing"
+EVENTS = "events"  # realtime events, fanned out to WebSocket connections (services/events.py)
 
 
 @functools.cache
@@ -60,4 +61,6 @@ QUEUES = (
     QueueSpec(NUMBER_PROVISIONING, consumer_timeout_seconds=120),
     # Messages delayed to each auction's end time (SQS allows up to 900 s, the longest auction).
     QueueSpec(AUCTION_CLOSING, consumer_timeout_seconds=30),
+    # A fan-out sends to every connection of an event's audience (hundreds, a few at a time).
+    QueueSpec(EVENTS, consumer_timeout_seconds=30),
 )

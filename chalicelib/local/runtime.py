@@ -2,6 +2,9 @@
 
 - emulated AWS: moto server on loopback, tables and queues created from the production definitions;
 - the Chalice app served on http://127.0.0.1:$PORT/api/v1 (default 8000);
+- the WebSocket API on ws://127.0.0.1:$WS_PORT/ws/events (default PORT + 1), calling the app's websocket
+  handlers as API Gateway does, with a stand-in for its connection management API that the product's
+  `apigatewaymanagementapi` client is pointed at (WEBSOCKET_ENDPOINT);
 - a dispatcher delivering SQS messages and scheduled events to the app's own handlers;
 - the local Twilio emulator, to which the real twilio SDK is pointed (unless TWILIO_ACCOUNT_SID is set:
   then the same code talks to Twilio itself);
@@ -59,6 +62,27 @@ def _local_environment(aws_url: str, port: int) -> None:
     os.environ.pop("AWS_PROFILE", None)
     # A fresh secret per run: tokens from an earlier run are worthless, as its data is gone.
     os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+
+
+def _bind_connections_endpoint():
+    """The stand-in for API Gateway's connection management API, bound now so that the product's client
+    (gateways/websocket.py) is configured with its URL before settings are read; it serves once the
+    WebSocket server it delivers to has started."""
+    from chalicelib.local.connections_endpoint import ConnectionsEndpoint
+
+    endpoint = ConnectionsEndpoint(LOOPBACK, int(os.environ.get("WEBSOCKET_ENDPOINT_PORT", "0")))
+    os.environ["WEBSOCKET_ENDPOINT"] = endpoint.url
+    return endpoint
+
+
+def _start_websockets(app, port: int, connections_endpoint):
+    """The WebSocket API on WS_PORT (default PORT + 1), delivering what the endpoint is sent."""
+    from chalicelib.local.websocket_server import LocalWebSocketServer
+
+    ws_port = int(os.environ.get("WS_PORT") or port + 1)
+    server = LocalWebSocketServer(app, LOOPBACK, ws_port).start()
+    connections_endpoint.start(server)
+    return server
 
 
 def start_aws():
@@ -128,6 +152,7 @@ def main() -> int:
     moto_server, aws_url = start_aws()
     clock_control = _start_clock_control()
     _local_environment(aws_url, port)
+    connections_endpoint = _bind_connections_endpoint()
     twilio_emulator = _start_twilio()
 
     from chalicelib.config import get_settings, reset_settings
@@ -150,7 +175,9 @@ def main() -> int:
                             schedule_scale=float(os.environ.get("SCHEDULE_SCALE", "1")))
     dispatcher.start()
     server = create_server(app, LOOPBACK, port)
+    websocket_server = _start_websockets(app, port, connections_endpoint)
     print(f"Call exchange running at http://{LOOPBACK}:{port}/api/v1", flush=True)
+    print(f"  websocket: {websocket_server.url}", flush=True)
     print(f"  emulated AWS (moto server): {aws_url}", flush=True)
     if twilio_emulator:
         print(f"  Twilio emulator: {twilio_emulator.url}", flush=True)
@@ -165,6 +192,8 @@ def main() -> int:
         stopper.serve(server)
     finally:
         server.server.server_close()
+        websocket_server.stop()
+        connections_endpoint.stop()
         dispatcher.stop()
         if twilio_emulator:
             twilio_emulator.stop()

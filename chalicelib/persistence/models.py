@@ -18,6 +18,7 @@ from pynamodb.models import Model
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.domain.numbers import CUSTOM
+from chalicelib.persistence.connections import ConnectionModel, SubscriptionModel
 
 
 class BaseModel(Model):
@@ -728,4 +729,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     ProfileSpendModel,
     AuctionModel,
     BidModel,
+    ConnectionModel,  # persistence/connections.py
+    SubscriptionModel,
 )

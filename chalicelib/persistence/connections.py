@@ -1,0 +1,144 @@
+"""Open WebSocket connections and their auction subscriptions (the realtime API, services/realtime.py).
+
+A connection is one item, keyed by API Gateway's connection id, found by user through the by_user index
+(the fan-out of an event to a user, closing a suspended user's sockets). A subscription is one item per
+(auction, connection), so an auction's subscribers are one Query. Both carry a TTL a little past API
+Gateway's longest connection (2 hours): a connection whose $disconnect never ran disappears by itself,
+and one that is gone when an event is sent to it (410) is removed then.
+
+The models are listed in persistence.models.ALL_MODELS like every table (infra/ and the local tables
+are made from that list); they live here, with the reads and writes of connections.
+"""
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from pynamodb.attributes import ListAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+# API Gateway closes a WebSocket connection after 2 hours at the most; items outlive that a little.
+CONNECTION_LIFETIME = timedelta(hours=2, minutes=10)
+
+
+class ConnectionsByUser(GlobalSecondaryIndex):
+    """A user's open connections: the keys are all a fan-out needs."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    connection_id = UnicodeAttribute(range_key=True)
+
+
+class ConnectionModel(Model):
+    """An open WebSocket connection of an authenticated user. Bound to its table by persistence.db.configure,
+    as every model of ALL_MODELS (persistence.models.BaseModel's Meta; that module lists this one, so this
+    module cannot import it)."""
+
+    class Meta:
+        table_name = None
+        billing_mode = "PAY_PER_REQUEST"
+
+    logical_name = "ws_connections"
+
+    connection_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    account_type = UnicodeAttribute()
+    session_id = UnicodeAttribute()
+    connected_at = UTCDateTimeAttribute()
+    auctions = ListAttribute(of=UnicodeAttribute, default=list)  # its subscriptions, removed with it
+    purge_at = TTLAttribute()
+
+    by_user = ConnectionsByUser()
+
+
+class SubscriptionModel(Model):
+    """A connection that asked for an auction's bid events."""
+
+    class Meta:
+        table_name = None
+        billing_mode = "PAY_PER_REQUEST"
+
+    logical_name = "ws_subscriptions"
+
+    auction_id = UnicodeAttribute(hash_key=True)
+    connection_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    purge_at = TTLAttribute()
+
+
+MODELS = (ConnectionModel, SubscriptionModel)
+
+
+def open_connection(connection_id: str, user_id: str, account_type: str, session_id: str,
+                    now: datetime) -> ConnectionModel:
+    connection = ConnectionModel(connection_id, user_id=user_id, account_type=account_type, session_id=session_id,
+                                 connected_at=now, auctions=[], purge_at=now + CONNECTION_LIFETIME)
+    connection.save()
+    return connection
+
+
+def get(connection_id: str) -> ConnectionModel | None:
+    try:
+        return ConnectionModel.get(connection_id, consistent_read=True)
+    except ConnectionModel.DoesNotExist:
+        return None
+
+
+def close(connection_id: str) -> None:
+    """Forget a connection and its subscriptions (its $disconnect, or a 410 when sending to it)."""
+    connection = get(connection_id)
+    if connection is None:
+        return
+    for auction_id in connection.auctions or ():
+        SubscriptionModel(auction_id, connection_id).delete()
+    connection.delete()
+
+
+def subscribe(connection: ConnectionModel, auction_id: str) -> None:
+    """The subscription, and the auction on the connection (so that closing it removes the subscription).
+    An UpdateError (its condition failed) when the connection has closed meanwhile."""
+    SubscriptionModel(auction_id, connection.connection_id, user_id=connection.user_id,
+                      purge_at=connection.purge_at).save()
+    if auction_id not in (connection.auctions or []):
+        _set_auctions(connection, [*(connection.auctions or []), auction_id])
+
+
+def unsubscribe(connection: ConnectionModel, auction_id: str) -> None:
+    SubscriptionModel(auction_id, connection.connection_id).delete()
+    if auction_id in (connection.auctions or []):
+        _set_auctions(connection, [a for a in connection.auctions if a != auction_id])
+
+
+def _set_auctions(connection: ConnectionModel, auctions: list[str]) -> None:
+    # Conditional: an update of a connection that closed meanwhile would create a partial item.
+    connection.update(actions=[ConnectionModel.auctions.set(auctions)],
+                      condition=ConnectionModel.connection_id.exists())
+
+
+def subscribers(auction_id: str) -> list[str]:
+    """The connection ids subscribed to an auction: one Query (more pages only past 1 MB)."""
+    return [s.connection_id for s in SubscriptionModel.query(auction_id, attributes_to_get=["connection_id"])]
+
+
+@functools.cache
+def _queries() -> ThreadPoolExecutor:
+    """One pool per process (a warm Lambda reuses it): the users' connections are queried at once."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="ws-users")
+
+
+def of_users(user_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Each user's open connection ids: one Query of the by_user index per user, sent together."""
+    users = list(dict.fromkeys(u for u in user_ids if u))
+
+    def query(user_id: str) -> list[str]:
+        return [c.connection_id for c in ConnectionModel.by_user.query(user_id)]
+
+    if len(users) <= 1:
+        return {user: query(user) for user in users}
+    return dict(zip(users, _queries().map(query, users)))

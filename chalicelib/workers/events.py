@@ -1,0 +1,19 @@
+"""Fans realtime events out to WebSocket connections (services/events.py), one queued message at a time."""
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint
+
+from chalicelib.gateways.queues import EVENTS
+from chalicelib.observability import logger
+from chalicelib.services.events import fan_out
+
+bp = Blueprint(__name__)
+
+
+@bp.on_sqs_message(queue=EVENTS, batch_size=1)
+def deliver_events(event):
+    for record in event:
+        result = fan_out(json.loads(record.body))
+        logger.debug("Realtime events delivered", extra=result)
