@@ -32,8 +32,6 @@ class BaseModel(Model):
     logical_name: str = ""
 
 
-# --- identity -------------------------------------------------------------------------------
-
 EVERYTHING = "ALL"  # the `listing` of every item a table lists for admins (Everything)
 
 
@@ -46,6 +44,8 @@ def everything_index(range_key: str, range_attribute: type = UTCDateTimeAttribut
         "Meta": meta, "listing": UnicodeAttribute(hash_key=True), range_key: range_attribute(range_key=True)})
     return index()
 
+
+# --- identity -------------------------------------------------------------------------------
 
 class UsersByType(GlobalSecondaryIndex):
     class Meta:
@@ -179,9 +179,6 @@ class AccountModel(BaseModel):
     class Meta(BaseModel.Meta):
         pass
 
-    listing = UnicodeAttribute(default=EVERYTHING)
-
-    everything = everything_index("created_at")  # the books (GET /admin/ledger) sum every account
     account_id = UnicodeAttribute(hash_key=True)
     owner_id = UnicodeAttribute(null=True)  # user id; None for platform accounts
     currency = UnicodeAttribute(default="USD")
@@ -193,6 +190,9 @@ class AccountModel(BaseModel):
     spendable = NumberAttribute(default=0)
     entry_count = NumberAttribute(default=0)  # ledger entries of the account (its statement's total)
     created_at = UTCDateTimeAttribute()
+    listing = UnicodeAttribute(default=EVERYTHING)
+
+    everything = everything_index("created_at")  # the books (GET /admin/ledger) sum every account
 
 
 class LedgerTransactionModel(BaseModel):
@@ -218,9 +218,6 @@ class LedgerEntryModel(BaseModel):
     logical_name = "ledger_entries"
 
     class Meta(BaseModel.Meta):
-    listing = UnicodeAttribute(default=EVERYTHING)
-
-    everything = everything_index("entry_key", UnicodeAttribute)
         pass
 
     account_id = UnicodeAttribute(hash_key=True)
@@ -232,6 +229,9 @@ class LedgerEntryModel(BaseModel):
     description = UnicodeAttribute()
     reference = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    listing = UnicodeAttribute(default=EVERYTHING)
+
+    everything = everything_index("entry_key", UnicodeAttribute)
 
 
 # --- notifications --------------------------------------------------------------------------
@@ -305,12 +305,9 @@ class NumberModel(BaseModel):
     status = UnicodeAttribute(default="ACTIVE")  # ACTIVE | RELEASED
     owner_status = UnicodeAttribute()  # "<owner_id>#<status>"
     routing = UnicodeAttribute(default=CUSTOM)  # custom (voice_url) | exchange
-    listing = UnicodeAttribute(default=EVERYTHING)
-
     voice_url = UnicodeAttribute(null=True)
     voice_method = UnicodeAttribute(default="POST")
     call_type = UnicodeAttribute(null=True)
-    everything = everything_index("created_at")
     setup_price = NumberAttribute()  # minor units
     monthly_price = NumberAttribute()
     billed_through = UnicodeAttribute()  # last billing period charged, "YYYY-MM"
@@ -319,9 +316,12 @@ class NumberModel(BaseModel):
     updated_at = UTCDateTimeAttribute()
     released_at = UTCDateTimeAttribute(null=True)
 
+    listing = UnicodeAttribute(default=EVERYTHING)
+
     by_owner = NumbersByOwner()
     by_owner_status = NumbersByOwnerStatus()
     billable = BillableNumbers()
+    everything = everything_index("created_at")
 
 
 class PhoneClaimModel(BaseModel):
@@ -364,11 +364,9 @@ class OrderModel(BaseModel):
     logical_name = "orders"
 
     class Meta(BaseModel.Meta):
-    listing = UnicodeAttribute(default=EVERYTHING)
         pass
 
     order_id = UnicodeAttribute(hash_key=True)
-    everything = everything_index("created_at")
     owner_id = UnicodeAttribute()
     status = UnicodeAttribute()  # PENDING | COMPLETED | PARTIALLY_COMPLETED | FAILED
     items = JSONAttribute()  # [{"phone_number", "friendly_name", "configuration", "status", ...}]
@@ -377,9 +375,11 @@ class OrderModel(BaseModel):
     updated_at = UTCDateTimeAttribute()
     completed_at = UTCDateTimeAttribute(null=True)
     pending_key = UnicodeAttribute(null=True)  # "PENDING" until the order finishes, then removed
+    listing = UnicodeAttribute(default=EVERYTHING)
 
     by_owner = OrdersByOwner()
     pending = PendingOrders()
+    everything = everything_index("created_at")
 
 
 class SearchCacheModel(BaseModel):
@@ -408,7 +408,9 @@ class UserStatsModel(BaseModel):
     total_numbers = NumberAttribute(default=0)
     active_numbers = NumberAttribute(default=0)
     orders = NumberAttribute(default=0)
-    spend = NumberAttribute(default=0)  # minor units
+    spend = NumberAttribute(default=0)  # minor units: numbers for a buyer, calls for a seller
+    calls_paid = NumberAttribute(default=0)  # a seller's billed calls (spend / calls_paid: its average price)
+    auctions_won = NumberAttribute(default=0)  # a seller's (win rate: won / auctions bid, the bids# counter)
 
 
 class CounterModel(BaseModel):
@@ -486,12 +488,10 @@ class CallModel(BaseModel):
     seller_id = UnicodeAttribute(null=True)
     profile_id = UnicodeAttribute(null=True)
     price = NumberAttribute(null=True)  # minor units the seller pays (held from routing until the end)
-    listing = UnicodeAttribute(default=EVERYTHING)
     spend_key = UnicodeAttribute(null=True)  # the profile's daily budget the price was counted against
     destination_number = UnicodeAttribute(null=True)
     duration_seconds = NumberAttribute(null=True)
     cost = NumberAttribute(null=True)  # telephony cost, minor units: from the buyer's payout first, then its balance
-    everything = everything_index("created_at")
     billable = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -499,10 +499,12 @@ class CallModel(BaseModel):
     started_at = UTCDateTimeAttribute(null=True)  # when it went in progress
     ended_at = UTCDateTimeAttribute(null=True)  # when it reached any ending
     completed_at = UTCDateTimeAttribute(null=True)
+    listing = UnicodeAttribute(default=EVERYTHING)
 
     by_owner = CallsByOwner()
     by_owner_status = CallsByOwnerStatus()
     by_seller = CallsBySeller()
+    everything = everything_index("created_at")
 
 
 class ComplianceRefusalModel(BaseModel):
@@ -633,11 +635,11 @@ class ProfileSpendModel(BaseModel):
 
 
 class OpenAuctions(GlobalSecondaryIndex):
-    """Sparse: open auctions by end time, for the sweeper."""
+    """Sparse: open auctions by end time, for the sweeper and for sellers looking for auctions to bid in."""
 
     class Meta:
         index_name = "open_by_end"
-        projection = KeysOnlyProjection()
+        projection = AllProjection()
 
     open_key = UnicodeAttribute(hash_key=True)
     ends_at = UTCDateTimeAttribute(range_key=True)
