@@ -8,6 +8,7 @@ schemas = models("numbers")  # imported on first use, not at cold start
 api = Api(__name__, tag="analytics")
 
 
-@api.route("/analytics/dashboard", "GET", summary="Totals for the caller's account", response=schemas.DashboardOut)
+@api.route("/analytics/dashboard", "GET", summary="Totals for the caller's role (a buyer's numbers, calls and "
+           "earnings; a seller's calls won, spend, win rate and average price)", response=schemas.DashboardOut)
 def dashboard(call: Call):
-    return {"summary": analytics.stats(call.principal.user_id)}
+    return analytics.dashboard(call.principal)

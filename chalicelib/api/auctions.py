@@ -1,5 +1,5 @@
 """Auctions of pending calls."""
-from chalicelib.http import BUYERS, Api, Call
+from chalicelib.http import BUYERS, SELLERS, Api, Call
 from chalicelib.schemas import models
 from chalicelib.services import auctions
 
@@ -14,6 +14,14 @@ def create_auction(call: Call):
     b = call.body
     auction = auctions.create_auction(call.principal, b.call_id, b.reserve_price, b.duration)
     return auctions.view(call.principal, auction, bids=[])
+
+
+@api.route("/auctions", "GET", summary="Open auctions your active bid profiles match, soonest ending first (an "
+           "admin: every open auction)", roles=SELLERS, query=schemas.AuctionListQuery, response=schemas.AuctionOut,
+           paginated=True)
+def list_auctions(call: Call):
+    q = call.query
+    return auctions.open_auctions(call.principal, q.page, q.limit)
 
 
 @api.route("/auctions/{auction_id}", "GET", summary="An auction (with its bids, for its owner)",

@@ -275,6 +275,13 @@ class WinningBidOut(ResponseModel):
     amount: MoneyOut
 
 
+class AuctionCallOut(ResponseModel):
+    country: str | None
+    state: str | None
+    call_type: str | None
+    keywords: list[str]
+
+
 class AuctionOut(ResponseModel):
     id: str = Field(validation_alias="auction_id")
     call_id: str
@@ -287,12 +294,17 @@ class AuctionOut(ResponseModel):
                                               description="The winning bid once closed (null: no valid bid)")
     closed_at: datetime | None
     created_at: datetime
+    call_facts: AuctionCallOut | None = Field(None, description="What the call states (never its numbers)")
     bids: list[BidOut] | None = None
 
     @field_validator("status", mode="before")
     @classmethod
     def _as_shown(cls, value: object) -> object:
         return SHOWN_AS.get(value, value)
+
+
+class AuctionListQuery(PageQuery):
+    status: Literal[ACTIVE] = Field(ACTIVE, description="active: the open auctions your active profiles match")
 
 
 class PlaceBid(StrictModel):

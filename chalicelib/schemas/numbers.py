@@ -2,7 +2,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, HttpUrl, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.compliance import is_region
@@ -158,15 +158,29 @@ class OrderOut(ResponseModel):
     numbers: list[NumberOut] | None = None
 
 
-class DashboardSummaryOut(ResponseModel):
+class BuyerSummaryOut(ResponseModel):
     total_numbers: int
     active_numbers: int
     orders: int
-    spend: MoneyOut
+    total_calls: int = Field(description="Calls brought, in any status")
+    completed_calls: int
+    spend: MoneyOut = Field(description="Paid for numbers (setup and monthly fees)")
+    earnings: MoneyOut = Field(description="Payouts accrued from sold calls, after the take and telephony")
+
+
+class SellerSummaryOut(ResponseModel):
+    calls_won: int = Field(description="Calls routed to the seller (instantly or as an auction's winner)")
+    calls_paid: int = Field(description="Of those, the completed, billable calls it paid for")
+    auctions_bid: int = Field(description="Auctions with a standing bid of the seller")
+    auctions_won: int
+    win_rate: float = Field(description="auctions_won / auctions_bid (0 before any bid)")
+    spend: MoneyOut = Field(description="Paid for calls")
+    average_price: MoneyOut = Field(description="spend / calls_paid")
 
 
 class DashboardOut(ResponseModel):
-    summary: DashboardSummaryOut
+    role: Literal["buyer", "seller", "admin"]
+    summary: BuyerSummaryOut | SellerSummaryOut
 
 
 class ProvisionMessage(StrictModel):

@@ -16,10 +16,15 @@ from chalicelib.domain.auctions import CLOSED, OPEN, close_delay
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound
 from chalicelib.domain.money import to_minor
 from chalicelib.gateways import queues
+from chalicelib.persistence import seller_books
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import AuctionModel, BidModel, CallModel
-from chalicelib.services import calls
+from chalicelib.persistence.pagination import Page
+from chalicelib.services import analytics, bid_profiles, calls
 from chalicelib.services.access import fetch, owned
+
+
+OPEN_KEY = "OPEN"  # the open_key of every open auction (the sparse open_by_end index)
 
 
 def not_found() -> NotFound:
@@ -33,7 +38,7 @@ def create_auction(principal: Principal, call_id: str, reserve_price, duration: 
     now = clock.now()
     auction = AuctionModel(
         auction_id=str(uuid.uuid4()), call_id=call.call_id, owner_id=call.owner_id,
-        reserve_price=to_minor(reserve_price), call_facts=asdict(calls.facts(call)), status=OPEN, open_key="OPEN",
+        reserve_price=to_minor(reserve_price), call_facts=asdict(calls.facts(call)), status=OPEN, open_key=OPEN_KEY,
         ends_at=now + timedelta(seconds=duration), created_at=now)
     try:
         with transact_write() as tx:
@@ -69,6 +74,27 @@ def view(principal: Principal, auction: AuctionModel, bids: list[BidModel] | Non
         if auction.status == OPEN:
             shown["bid_count"] = len(shown["bids"])  # counted when it closes; until then, from the bids
     return shown
+
+
+def open_auctions(principal: Principal, page: int, limit: int) -> Page:
+    """The open auctions a seller could bid in (those its active profiles match; an admin sees all),
+    soonest ending first. One read of the seller's book and one query of the open-auctions index: no
+    scan, and auctions last seconds to minutes, so few are open at once. Pages are by number."""
+    now = clock.now()
+    book = seller_books.read(principal.user_id)
+    profiles = seller_books.profiles_of(book)
+    listed = [a for a in AuctionModel.open_auctions.query(OPEN_KEY, AuctionModel.ends_at > now)
+              if principal.is_admin or bid_profiles.matching(profiles, facts_of(a))]
+    start = (page - 1) * limit
+    return Page(listed[start:start + limit], page, limit, len(listed), None)
+
+
+def facts_of(auction: AuctionModel) -> routing.CallFacts:
+    """What the auctioned call states (auctions carry a copy, for matching bidders)."""
+    if auction.call_facts is None:  # opened before auctions carried their call's facts
+        return calls.facts(CallModel.get(auction.call_id))
+    facts = auction.call_facts
+    return routing.CallFacts(facts["country"], facts["state"], facts["call_type"], tuple(facts["keywords"]))
 
 
 def complete_auction(principal: Principal, auction_id: str) -> dict:
@@ -117,6 +143,8 @@ def _decide(auction: AuctionModel, now: datetime) -> list[BidModel]:
             ], condition=AuctionModel.decided_at.does_not_exist())
             # The call carries the result, so routing it reads the call and not the auction too.
             tx.update(CallModel(call_id=auction.call_id), actions=[CallModel.auction_result.set({"winner": winner})])
+            if winner:
+                analytics.count_auction_won(tx, best.seller_id)
     except TransactWriteError as error:
         if auction not in failed_items(error):
             raise
@@ -141,7 +169,7 @@ def close_if_due(auction_id: str, now: datetime) -> bool:
 
 def sweep_auctions(now: datetime) -> int:
     """Scheduled: close every open auction past its end whose message was lost."""
-    due = [a.auction_id for a in AuctionModel.open_auctions.query("OPEN", AuctionModel.ends_at <= now)]
+    due = [a.auction_id for a in AuctionModel.open_auctions.query(OPEN_KEY, AuctionModel.ends_at <= now)]
     for auction_id in due:
         close_auction(auction_id, now)
     return len(due)

@@ -8,15 +8,14 @@ from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.caller import Principal
-from chalicelib.domain import routing
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.money import to_minor
 from chalicelib.persistence import counters, seller_books
 from chalicelib.persistence.db import connection, failed_items, transact_write
-from chalicelib.persistence.models import AuctionModel, BidModel, CallModel, SellerBookModel
+from chalicelib.persistence.models import AuctionModel, BidModel, SellerBookModel
 from chalicelib.persistence.pagination import Page, paginate
-from chalicelib.services import auctions, bid_profiles, calls
+from chalicelib.services import auctions, bid_profiles
 
 
 def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
@@ -29,7 +28,7 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     minor = to_minor(amount)
     if minor < int(auction.reserve_price):
         raise ValidationFailed("Bid is below the reserve price", code="BID_TOO_LOW")
-    matching = bid_profiles.matching(seller_books.profiles_of(book), _facts(auction))
+    matching = bid_profiles.matching(seller_books.profiles_of(book), auctions.facts_of(auction))
     if not matching:
         raise ValidationFailed("You have no active bid profile matching this call", code="NO_MATCHING_PROFILE")
     within = [p for p in matching if bid_profiles.budget_of(p) is None or minor <= bid_profiles.budget_of(p)]
@@ -116,13 +115,6 @@ def _auction_and_book(auction_id: str, seller_id: str) -> tuple[AuctionModel, Se
         return found, book.get()
     except SellerBookModel.DoesNotExist:
         return found, SellerBookModel(seller_id=seller_id, profiles={})
-
-
-def _facts(auction: AuctionModel) -> routing.CallFacts:
-    if auction.call_facts is None:  # opened before auctions carried their call's facts
-        return calls.facts(CallModel.get(auction.call_id))
-    facts = auction.call_facts
-    return routing.CallFacts(facts["country"], facts["state"], facts["call_type"], tuple(facts["keywords"]))
 
 
 def list_bids(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:

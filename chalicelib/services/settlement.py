@@ -3,6 +3,7 @@ routing held. Each ending is one transaction with the call's status change."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -17,12 +18,14 @@ from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.models import CallModel, ProfileSpendModel
+from chalicelib.services import analytics
 
 
 def settle(call: CallModel, duration: int) -> CallModel:
     """Completed after `duration` seconds: billable calls pay the buyer from the seller's hold, less the
-    take, and the telephony comes out of that payout first (the buyer's balance pays only the rest); a short call releases the hold and the day's budget. A live
-    call's answered attempt records its outcome with it."""
+    take, and the telephony comes out of that payout first (the buyer's balance pays only the rest); a
+    short call releases the hold and the day's budget. A live call's answered attempt records its outcome
+    with it. The seller's dashboard counts a billed call with its bill."""
     settings = get_settings()
     billable = duration >= settings.billable_threshold_seconds
     price = int(call.price)  # in progress means routed, and routing set the price
@@ -35,7 +38,8 @@ def settle(call: CallModel, duration: int) -> CallModel:
     if call.attempts:
         changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "outcome": "answered",
                                                      "ended_at": now.isoformat()}]
-    return _end(call, posting, lifecycle.COMPLETED, changes, give_back_budget=not billable)
+    counted = (lambda tx: analytics.count_paid_call(tx, call.seller_id, price)) if billable else None
+    return _end(call, posting, lifecycle.COMPLETED, changes, give_back_budget=not billable, also=counted)
 
 
 def release_attempt(call: CallModel, outcome: str, now: datetime) -> CallModel:
@@ -65,7 +69,8 @@ def release_undelivered(call: CallModel, target: str) -> CallModel:
     return _end(call, posting, target, {}, give_back_budget=True)
 
 
-def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_back_budget: bool) -> CallModel:
+def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_back_budget: bool,
+         also: Callable[[TransactWrite], None] | None = None) -> CallModel:
     """Conditional on the status we read: a second ending, concurrent or not, moves no money and is
     INVALID_STATE."""
     now = clock.now()
@@ -75,6 +80,8 @@ def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_bac
         written.update(move_status(tx, call, target, {**changes, "updated_at": now}))
         if give_back_budget and call.spend_key:
             _give_back_budget(tx, call)
+        if also:
+            also(tx)
 
     _post(call, posting, now, write)
     return apply(call, written)

@@ -101,7 +101,8 @@ def test_purchase_provisions_charges_and_lists(api, client, buyer, twilio_emulat
     assert listed.body["pagination"]["total"] == 3
     assert api.get("/account/balance", token=buyer["token"]).data["balance"] == "92.50"
     summary = api.get("/analytics/dashboard", token=buyer["token"]).data["summary"]
-    assert summary == {"total_numbers": 3, "active_numbers": 3, "orders": 1, "spend": "7.50"}
+    assert summary == {"total_numbers": 3, "active_numbers": 3, "orders": 1, "total_calls": 0, "completed_calls": 0,
+                       "spend": "7.50", "earnings": "0.00"}
     # Bought numbers are no longer offered.
     assert not set(wanted) & {n["phone_number"] for n in search(api, buyer["token"], "area_code=415&limit=8")}
 

@@ -43,4 +43,5 @@ def test_number_lifecycle(product):
     balance = product.call("GET", "/account/balance", token=token).json()["data"]
     assert balance["balance"] == "45.00"  # two local numbers at $1.00 setup + $1.50 first month
     summary = product.call("GET", "/analytics/dashboard", token=token).json()["data"]["summary"]
-    assert summary == {"total_numbers": 2, "active_numbers": 1, "orders": 1, "spend": "5.00"}
+    assert summary == {"total_numbers": 2, "active_numbers": 1, "orders": 1, "total_calls": 0, "completed_calls": 0,
+                       "spend": "5.00", "earnings": "0.00"}
