@@ -30,6 +30,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     # admin
     "SuspendRequest": {"reason": "Chargebacks under review", "duration_days": 7, "notify_user": True},
     "CreditRequest": {"amount": "50.00", "reason": "Welcome credit"},
+    "UserUpdate": {"credit_limit": "25.00"},
     # numbers
     "PurchaseRequest": {"numbers": [
         {"phone_number": "+14155550123", "friendly_name": "Sales line",
