@@ -147,31 +147,12 @@ class LocalWebSocketServer:
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, lambda: handler(event, LambdaContext(config.name, timeout_seconds=29)))
 
-    def _event(self, route_key: str, event_type: str, connection_id: str, connection: Any, *,
-               body: str | None = None, query: dict | None = None, headers: dict | None = None) -> dict:
-        now = int(time.time() * 1000)
-        peer = connection.remote_address[0] if connection.remote_address else "127.0.0.1"
-        context = {
-            "routeKey": route_key, "eventType": event_type, "messageDirection": "IN",
-            "extendedRequestId": str(uuid.uuid4()), "requestId": str(uuid.uuid4()), "requestTime": time.strftime(
-                "%d/%b/%Y:%H:%M:%S +0000", time.gmtime()), "requestTimeEpoch": now,
-            "stage": self.stage, "domainName": f"{self.host}:{self.port}", "apiId": "local",
-            "connectionId": connection_id, "connectedAt": self._connected_at.get(connection_id, now),
-            "identity": {"sourceIp": peer},
-        }
-        event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
-        if event_type == "MESSAGE":
-            context["messageId"] = str(uuid.uuid4())
-            event["body"] = body
-        if event_type == "CONNECT":
-            event["headers"] = headers or {}
-            event["multiValueHeaders"] = {k: [v] for k, v in (headers or {}).items()}
-            if query:
-                event["queryStringParameters"] = query
-                event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
-        if event_type == "DISCONNECT":
-            context["disconnectStatusCode"] = getattr(connection, "close_code", None) or 1005
-        return event
+    def _event(self, route_key: str, event_type: str, connection_id: str, connection: Any, **parts: Any) -> dict:
+        return api_gateway_event(
+            route_key, event_type, connection_id, stage=self.stage, domain_name=f"{self.host}:{self.port}",
+            connected_at=self._connected_at.get(connection_id),
+            source_ip=connection.remote_address[0] if connection.remote_address else "127.0.0.1",
+            close_code=getattr(connection, "close_code", None), **parts)
 
     # --- the connection management endpoint's side (connections_endpoint.Sockets) ---------------------
 
@@ -200,3 +181,32 @@ class LocalWebSocketServer:
             return None
         return {"connectedAt": self._connected_at.get(connection_id), "identity": {
             "sourceIp": connection.remote_address[0] if connection.remote_address else "127.0.0.1"}}
+
+
+def api_gateway_event(route_key: str, event_type: str, connection_id: str, *, stage: str = "api",
+                      domain_name: str = "127.0.0.1", connected_at: int | None = None, source_ip: str = "127.0.0.1",
+                      body: str | None = None, query: dict | None = None, headers: dict | None = None,
+                      close_code: int | None = None) -> dict:
+    """The event API Gateway's WebSocket API gives a Lambda integration for $connect (CONNECT), a message
+    (MESSAGE) or $disconnect (DISCONNECT)."""
+    now = int(time.time() * 1000)
+    context = {
+        "routeKey": route_key, "eventType": event_type, "messageDirection": "IN",
+        "extendedRequestId": str(uuid.uuid4()), "requestId": str(uuid.uuid4()),
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()), "requestTimeEpoch": now,
+        "stage": stage, "domainName": domain_name, "apiId": "local", "connectionId": connection_id,
+        "connectedAt": connected_at or now, "identity": {"sourceIp": source_ip},
+    }
+    event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
+    if event_type == "MESSAGE":
+        context["messageId"] = str(uuid.uuid4())
+        event["body"] = body
+    if event_type == "CONNECT":
+        event["headers"] = headers or {}
+        event["multiValueHeaders"] = {k: [v] for k, v in (headers or {}).items()}
+        if query:
+            event["queryStringParameters"] = query
+            event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    if event_type == "DISCONNECT":
+        context["disconnectStatusCode"] = close_code or 1005
+    return event

@@ -32,6 +32,10 @@ def ensure_platform_accounts(now: datetime) -> None:
                 raise  # anything but "already there"
 
 
+# Told of each posting once it has committed, never of a replay (services/events.py: balance.changed).
+posted: list[Callable[[Posting, str, datetime], None]] = []
+
+
 def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
          also: Callable[[TransactWrite], None] | None = None, replay_ok: bool = True) -> LedgerTransactionModel:
     """Apply a posting exactly once. A retry with the same idempotency key returns the first result;
@@ -90,6 +94,8 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
                 raise PaymentRequired("Insufficient balance: the account's credit limit would be exceeded",
                                       code="INSUFFICIENT_FUNDS") from None
         raise
+    for listener in posted:
+        listener(posting, transaction_id, now)
     return record
 
 

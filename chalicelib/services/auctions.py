@@ -22,6 +22,7 @@ from chalicelib.persistence.models import AuctionModel, BidModel, CallModel
 from chalicelib.persistence.pagination import Page
 from chalicelib.services import analytics, bid_profiles, calls
 from chalicelib.services.access import fetch, owned
+from chalicelib.services import events
 
 
 OPEN_KEY = "OPEN"  # the open_key of every open auction (the sparse open_by_end index)
@@ -51,6 +52,7 @@ def create_auction(principal: Principal, call_id: str, reserve_price, duration: 
         raise
     # Closes it at its end time; the sweeper catches any message that is lost.
     queues.send(queues.AUCTION_CLOSING, {"auction_id": auction.auction_id}, delay_seconds=duration)
+    events.auction_started(auction)
     return auction
 
 
@@ -152,6 +154,7 @@ def _decide(auction: AuctionModel, now: datetime) -> list[BidModel]:
         return bids
     for name, value in decided.items():
         setattr(auction, name, value)
+    events.auction_decided(auction, [b.seller_id for b in bids])  # by the closer that decided it, once
     return bids
 
 

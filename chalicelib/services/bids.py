@@ -16,6 +16,7 @@ from chalicelib.persistence.db import connection, failed_items, transact_write
 from chalicelib.persistence.models import AuctionModel, BidModel, SellerBookModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import auctions, bid_profiles
+from chalicelib.services import events
 
 
 def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
@@ -51,6 +52,7 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
                     counters.add(tx, counters.bids(principal.user_id))
                 else:
                     tx.save(bid, condition=BidModel.seller_id.exists() & (BidModel.amount < minor))
+            events.bid_placed(auction, bid)
             return bid
         except TransactWriteError as error:
             failed = failed_items(error)

@@ -12,12 +12,13 @@ from chalicelib.domain import calls as lifecycle
 from chalicelib.domain import phones, routing
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound
 from chalicelib.persistence import counters
-from chalicelib.persistence.calls import apply, move_status
+from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import EVERYTHING, CallModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import compliance, settlement
 from chalicelib.services.access import fetch, listed_user, owned
+from chalicelib.services import events
 
 
 def not_found() -> NotFound:
@@ -150,4 +151,4 @@ def _transition(call: CallModel, target: str) -> CallModel:
         if call in failed_items(error):
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
         raise
-    return apply(call, written)
+    return events.call_moved(call, written)

@@ -31,7 +31,8 @@ from chalicelib.domain.ledger import Posting, is_platform
 from chalicelib.domain.money import format_money
 from chalicelib.gateways import queues, websocket
 from chalicelib.observability import logger
-from chalicelib.persistence import connections, route_entries
+from chalicelib.persistence import connections, ledger, route_entries
+from chalicelib.persistence.calls import apply
 from chalicelib.persistence.models import AccountModel, AuctionModel, BidModel, CallModel
 from chalicelib.services import bid_profiles
 
@@ -103,18 +104,21 @@ def auction_decided(auction: AuctionModel, bidders: Iterable[str]) -> None:
     publish(*events)
 
 
-def call_changed(call: CallModel, previous_status: str | None) -> None:
-    """A call's status moved (any way: the buyer, routing, settlement, Twilio's callbacks)."""
-    if call.status == previous_status:
-        return
-    data = {"call_id": call.call_id, "status": call.status, "previous_status": previous_status,
-            "source": call.source}
+def call_moved(call: CallModel, written: dict[str, Any]) -> CallModel:
+    """The call as the committed write left it (persistence.calls.apply), and, when its status moved (by
+    its buyer, routing, settlement or Twilio's callbacks), call.status_changed or call.completed."""
+    previous = call.status
+    apply(call, written)
+    if call.status == previous:
+        return call
+    data = {"call_id": call.call_id, "status": call.status, "previous_status": previous, "source": call.source}
     if realtime.call_event_type(call.status) == realtime.CALL_COMPLETED:
         data.update(duration=call.duration_seconds, billable=call.billable,
                     price=None if call.price is None else format_money(int(call.price)),
                     cost=None if call.cost is None else format_money(int(call.cost)))
     publish(_event(realtime.call_event_type(call.status), data, {USERS: [call.owner_id, call.seller_id]},
                    call.updated_at))
+    return call
 
 
 def balance_changed(posting: Posting, transaction_id: str, now: datetime) -> None:
@@ -208,3 +212,6 @@ def _close_user(user_id: str) -> dict[str, int]:
         connections.close(connection_id)
         closed += 1
     return {"closed": closed}
+
+
+ledger.posted.append(balance_changed)  # every committed posting, wherever it is made

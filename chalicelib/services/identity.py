@@ -20,6 +20,7 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.db import connection, failed_conditions, failed_items, transact_write
 from chalicelib.persistence.ledger import open_account
 from chalicelib.persistence.models import EmailClaimModel, LoginFailuresModel, SessionModel, UserModel
+from chalicelib.services import events
 
 REUSE_MEMORY = 50  # rotated-away token hashes remembered per session for reuse detection
 
@@ -255,7 +256,9 @@ def logout(principal: Principal, refresh_token: str | None, all_devices: bool) -
     Access tokens die with their session: authenticate() checks it on every request."""
     now = clock.now()
     if all_devices:
-        return sum(_revoke(s, "logout_all") for s in active_sessions(principal.user_id, now))
+        revoked = sum(_revoke(s, "logout_all") for s in active_sessions(principal.user_id, now))
+        events.close_connections(principal.user_id)  # its open WebSockets close too
+        return revoked
     session_id = principal.session_id
     if refresh_token:
         session_id, _ = tokens.parse_refresh_token(refresh_token)
@@ -269,7 +272,9 @@ def logout(principal: Principal, refresh_token: str | None, all_devices: bool) -
 
 
 def revoke_all_sessions(user_id: str, reason: str) -> int:
-    return sum(_revoke(s, reason) for s in active_sessions(user_id, clock.now()))
+    revoked = sum(_revoke(s, reason) for s in active_sessions(user_id, clock.now()))
+    events.close_connections(user_id)  # its open WebSockets close too (suspension, deactivation)
+    return revoked
 
 
 def authenticate(access_token: str) -> Principal:

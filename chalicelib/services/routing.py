@@ -17,12 +17,13 @@ from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, ValidationFailed
 from chalicelib.domain.ledger import hold
 from chalicelib.persistence import counters
-from chalicelib.persistence.calls import apply, move_status
+from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.models import AccountModel, AuctionModel, BidProfileModel, CallModel, ProfileSpendModel
 from chalicelib.services import auctions, bid_profiles, calls
 from chalicelib.services.access import fetch
+from chalicelib.services import events
 
 
 def _no_bids() -> ValidationFailed:
@@ -144,4 +145,4 @@ def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: date
         if spend in failed:
             raise budget_used_up from None
         raise
-    return apply(call, written)
+    return events.call_moved(call, written)

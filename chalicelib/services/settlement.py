@@ -19,6 +19,7 @@ from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.models import CallModel, ProfileSpendModel
 from chalicelib.services import analytics
+from chalicelib.services import events
 
 
 def settle(call: CallModel, duration: int) -> CallModel:
@@ -84,7 +85,7 @@ def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_bac
             also(tx)
 
     _post(call, posting, now, write)
-    return apply(call, written)
+    return events.call_moved(call, written)
 
 
 def _give_back_budget(tx: TransactWrite, call: CallModel) -> None:

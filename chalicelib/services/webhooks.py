@@ -26,11 +26,12 @@ from chalicelib.domain.accounts import ACTIVE, effective_status
 from chalicelib.domain.errors import Forbidden, InvalidState, PaymentRequired, ValidationFailed
 from chalicelib.gateways import twilio_voice
 from chalicelib.observability import logger
-from chalicelib.persistence.calls import apply, move_status
+from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import connection, transact_write
 from chalicelib.persistence.models import (AccountModel, BidProfileModel, CallModel, NumberModel, PhoneClaimModel,
                                             UserModel)
 from chalicelib.services import bid_profiles, calls, compliance, routing, settlement
+from chalicelib.services import events
 
 # Call ids of Twilio's calls derive from their CallSid: one call per CallSid, however often it is posted.
 TWILIO_CALLS = uuid.UUID("5f0c2d6e-3b9a-4e1f-8a7d-2c4b6e8f0a13")
@@ -119,7 +120,7 @@ def leg_status(call_sid: str, parent_call_sid: str | None, status: str, duration
     try:
         with transact_write() as tx:
             written = move_status(tx, call, target, {"updated_at": clock.now()})
-        apply(call, written)
+        events.call_moved(call, written)
     except TransactWriteError:  # another callback moved it meanwhile: it only ever moves forward
         logger.info("Status callback lost a race", extra={"call_id": call.call_id, "call_status": status})
 
@@ -263,7 +264,8 @@ def _end_unconnected(call: CallModel, target: str | None = None) -> None:
     target = target or (lifecycle.NO_ANSWER if call.attempts else lifecycle.FAILED)
     try:
         with transact_write() as tx:
-            move_status(tx, call, target, {"updated_at": clock.now()})
+            written = move_status(tx, call, target, {"updated_at": clock.now()})
+        events.call_moved(call, written)
     except TransactWriteError:
         logger.info("Call ended meanwhile", extra={"call_id": call.call_id})
 
