@@ -10,7 +10,7 @@ import pytest
 from chalicelib.local.twilio_emulator import MAGIC_UNAVAILABLE
 from chalicelib.persistence.models import NumberModel, OrderModel
 from tests.api.test_numbers import run_provisioning
-from tests.seeds.conftest import available_numbers, funded, own_numbers
+from tests.seeds.helpers import available_numbers, funded, own_numbers
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from chalicelib.local.twilio_emulator import (
 )
 from chalicelib.persistence.models import NumberModel
 from tests.api.test_numbers import run_provisioning
-from tests.seeds.conftest import available_numbers, funded, own_numbers
+from tests.seeds.helpers import available_numbers, funded, own_numbers
 
 SEARCH = "country_code=US&area_code=415&limit=20"
 

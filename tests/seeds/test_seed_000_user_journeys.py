@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.gateways import twilio
 from tests.api.test_numbers import run_provisioning, sqs_event
-from tests.seeds.conftest import funded
+from tests.seeds.helpers import funded
 
 JOURNEY = {"email": "journey@example.com", "password": "Test123!", "first_name": "Journey", "last_name": "User",
            "company": "Test Company", "accept_terms": True}

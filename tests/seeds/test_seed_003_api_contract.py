@@ -6,7 +6,7 @@ import re
 import pytest
 from openapi_schema_validator import OAS31Validator
 
-from tests.seeds.conftest import SEED_CALLER, SEED_TOLL_FREE
+from tests.seeds.helpers import SEED_CALLER, SEED_TOLL_FREE
 
 
 @pytest.fixture

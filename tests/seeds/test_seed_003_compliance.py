@@ -4,7 +4,7 @@ mocking"); here the product's clock is set, so both outcomes are asserted."""
 from datetime import datetime, timezone
 
 from tests.helpers import PASSWORD
-from tests.seeds.conftest import SEED_CALLER, SEED_TOLL_FREE
+from tests.seeds.helpers import SEED_CALLER, SEED_TOLL_FREE
 
 
 def test_compliance_dnc_management_dnc_list_operations(api, admin):

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.seeds.conftest import SEED_CALLER, SEED_TOLL_FREE, funded
+from tests.seeds.helpers import SEED_CALLER, SEED_TOLL_FREE, funded
 
 
 # --- TestCallExchangeFlow_Enhanced ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ handlers answer the bare record."""
 import pytest
 
 from chalicelib.persistence.models import AuctionModel, CallModel
-from tests.seeds.conftest import SEED_CALLER, SEED_TOLL_FREE, funded
+from tests.seeds.helpers import SEED_CALLER, SEED_TOLL_FREE, funded
 
 UNKNOWN_CALL = "550e8400-e29b-41d4-a716-446655440000"
 

@@ -10,7 +10,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.tokens import ALGORITHM
 from chalicelib.persistence.models import UserModel
 from tests.helpers import registration
-from tests.seeds.conftest import SEED_CALLER, SEED_TOLL_FREE
+from tests.seeds.helpers import SEED_CALLER, SEED_TOLL_FREE
 
 
 # --- TestSecurity_Authentication -----------------------------------------------------------------------------
