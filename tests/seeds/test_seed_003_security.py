@@ -67,7 +67,8 @@ def test_security_authentication_role_based_access_control(api, path, method, al
 
 # --- TestSecurity_InputValidation ----------------------------------------------------------------------------
 
-SQL_INJECTION_PAYLOADS = ["'; DROP TABLE calls; --", "1' OR '1'='1", "admin'--", "1; UPDATE accounts SET balance = 999999"]
+SQL_INJECTION_PAYLOADS = ["'; DROP TABLE calls; --", "1' OR '1'='1", "admin'--",
+                          "1; UPDATE accounts SET balance = 999999"]
 
 
 def test_security_input_validation_sql_injection_prevention(api):
