@@ -181,5 +181,5 @@ def platform_books() -> dict:
             break
     totals = {bucket: sum(int(getattr(a, bucket)) for a in accounts.values()) for bucket in BUCKETS}
     return {"platform_accounts": [accounts[key] for key in PLATFORM_ACCOUNTS if key in accounts],
-            "totals": totals, "sum": sum(totals.values()), "balanced": not any(totals.values()),
+            "totals": totals, "sum": sum(totals.values()), "balanced": sum(totals.values()) == 0,
             "accounts": len(accounts), "snapshot": snapshot}

@@ -88,7 +88,9 @@ class AdminLedgerOut(ResponseModel):
     platform_accounts: list[PlatformAccountOut] = Field(description=(
         "The exchange's own side of every posting: funding (credits granted), revenue (fees and take), "
         "telephony (carrier cost)"))
-    totals: BucketTotalsOut = Field(description="Each bucket summed over every account, users' and platform's")
+    totals: BucketTotalsOut = Field(description=(
+        "Each bucket summed over every account, users' and platform's. One bucket alone need not be zero: "
+        "a settled call moves money from a seller's held to a buyer's earnings"))
     sum: MoneyOut = Field(description="All buckets of all accounts together: 0.00 when the books balance")
     balanced: bool
     accounts: int = Field(description="Accounts read")

@@ -147,19 +147,31 @@ def test_deactivation_refuses_login_and_ends_sessions_until_activated(api, admin
 
 
 def test_the_platform_books_balance(api, admin, client):
-    buyer = api.register("buyer")
+    buyer, seller = api.register("buyer"), api.register("seller")
     api.fund(buyer, "10.00")
+    api.fund(seller, "20.00")
     stock = [n["phone_number"] for n in search(api, buyer["token"])]
     buy(api, buyer["token"], stock[0])
     run_provisioning(client)
+    # A call sold, routed and completed: money moves from the seller's held to the buyer's earnings.
+    api.post("/bid-profiles", {"criteria": {}, "bid_amount": "5.00", "destination_number": "+13125552671"},
+             token=seller["token"])
+    call_id = new_call(api, buyer)
+    api.post(f"/calls/{call_id}/route", token=buyer["token"])
+    for status in ("ringing", "in_progress"):
+        api.call("PATCH", f"/calls/{call_id}/status", {"status": status}, token=buyer["token"])
+    assert api.post(f"/calls/{call_id}/complete", {"duration": 95}, token=buyer["token"]).status == 200
 
     books = api.get("/admin/ledger", token=admin["token"])
     assert books.status == 200, books.body
     data = books.data
     assert data["balanced"] is True and data["sum"] == "0.00" and data["snapshot"] is True
     platform = {a["account_id"]: a for a in data["platform_accounts"]}
-    assert platform["platform:funding"]["balance"] == "-10.00"
-    assert platform["platform:revenue"]["balance"] == "2.50"  # the number's setup and first month
-    assert data["totals"]["balance"] == "0.00" and data["totals"]["held"] == "0.00"
-    assert data["accounts"] >= 5  # three platform accounts, the buyer and the admin
+    assert platform["platform:funding"]["balance"] == "-30.00"
+    # The number's setup and first month, and the 20 % take of the call's 5.00.
+    assert platform["platform:revenue"]["balance"] == "3.50"
+    assert platform["platform:telephony"]["balance"] == "0.04"  # two started minutes at 0.02
+    # 30.00 funded, less what the platform took; the buyer's 3.96 payout sits in earnings, not balance.
+    assert data["totals"] == {"balance": "-3.96", "earnings": "3.96", "held": "0.00"}
+    assert data["accounts"] >= 6  # three platform accounts, the buyer, the seller and the admin
     assert api.get("/admin/ledger", token=buyer["token"]).status == 403
