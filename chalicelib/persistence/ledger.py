@@ -41,7 +41,9 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
     """Apply a posting exactly once. A retry with the same idempotency key returns the first result;
     a debit that would take a user's account past its credit limit posts nothing (402), unless
     `enforce_limits` is off (charging for something already delivered). `also` adds writes that must
-    happen with the posting (counters, a state change), in the same transaction. With `replay_ok` off, a
+    happen with the posting (counters, a state change), in the same transaction; when one of its
+    conditions fails, the TransactWriteError goes to the caller, whose items say best what happened (a
+    call that changed state is not a 402, though the hold it expected is gone too). With `replay_ok` off, a
     posting already made raises InvalidState instead of returning it (a second completion must fail)."""
     transaction_id = str(uuid.uuid4())
     record = LedgerTransactionModel(
@@ -87,6 +89,8 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
                 raise Conflict("This idempotency key was used for a different request",
                                code="IDEMPOTENCY_KEY_REUSED") from None
             return first
+        if any(item is not record and not isinstance(item, AccountModel) for item in failed):
+            raise  # a condition of the caller's (`also`) failed too: the caller tells what happened
         for account in failed:
             if isinstance(account, AccountModel) and account.account_id in by_account:
                 if not _account_exists(account.account_id):

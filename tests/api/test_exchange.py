@@ -292,6 +292,30 @@ def test_routing_holds_the_price_so_the_seller_cannot_overspend(api, buyer):
     assert CallModel.get(second["id"]).status == "pending"
 
 
+def test_a_complete_that_loses_a_race_is_invalid_state_and_moves_no_money(api, buyer, seller, monkeypatch):
+    """The call fails while its completion is on the way: the completion finds the call changed (and
+    the held price gone), which is INVALID_STATE, not a 402."""
+    from chalicelib.services import calls as calls_service
+
+    profile(api, seller, bid="10.00")
+    call = new_call(api, buyer)
+    api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    patch(api, buyer, call["id"], "ringing")
+    patch(api, buyer, call["id"], "in_progress")
+    settle = calls_service.settlement.settle
+
+    def failed_first(read_call, duration):
+        assert patch(api, buyer, call["id"], "failed").status == 200  # lands between the read and the write
+        return settle(read_call, duration)
+
+    monkeypatch.setattr(calls_service.settlement, "settle", failed_first)
+    lost = api.post(f"/calls/{call['id']}/complete", {"duration": 125}, token=buyer["token"])
+    assert lost.status == 400 and lost.error["code"] == "INVALID_STATE"
+    assert api.get(f"/calls/{call['id']}", token=buyer["token"]).data["status"] == "failed"
+    balance = api.get("/account/balance", token=seller["token"]).data
+    assert balance["balance"] == "100.00" and balance["held"] == "0.00"
+
+
 @pytest.mark.parametrize("ending", ["canceled", "failed", "no_answer", "busy"])
 def test_a_routed_call_that_is_not_delivered_gives_the_held_price_back(api, buyer, seller, ending):
     profile(api, seller, bid="10.00", max_budget="10.00")
