@@ -42,6 +42,23 @@ class Settings:
     max_call_seconds: int = 4 * 3600  # Twilio's own limit on a call
     # TCPA calling window when an admin has set none, and the zone for numbers without one.
     default_timezone: str = "America/New_York"
+    # Rate limits (requests a minute, fixed windows counted in DynamoDB): per user on authenticated routes,
+    # per client IP on the unauthenticated identity routes, and per user on number search and purchases.
+    rate_limit_per_minute: int = 100
+    auth_rate_limit_per_minute: int = 20
+    number_search_rate_limit_per_minute: int = 100
+    purchase_rate_limit_per_minute: int = 10
+    # Password checks: failed (or in-flight) attempts per email and client IP in a window, and a looser
+    # ceiling per email over every IP, so one attacker cannot lock the owner out from elsewhere.
+    login_max_failures: int = 5
+    login_max_failures_per_email: int = 20
+    login_window_seconds: int = 15 * 60
+    # Mail (Amazon SES): the sender, where links in mail point, and how long their tokens live.
+    ses_endpoint: str | None = None
+    mail_from: str = "no-reply@call-exchange.example"
+    app_base_url: str = "http://127.0.0.1:8000"
+    email_verification_ttl_seconds: int = 24 * 3600
+    password_reset_ttl_seconds: int = 3600
 
     def table_name(self, logical: str) -> str:
         return f"{self.resource_prefix}{logical}"
@@ -111,6 +128,20 @@ def get_settings() -> Settings:
         ring_timeout_seconds=_int("RING_TIMEOUT_SECONDS", 20),
         max_dial_attempts=_int("MAX_DIAL_ATTEMPTS", 3),
         default_timezone=os.environ.get("DEFAULT_TIMEZONE", "America/New_York"),
+        rate_limit_per_minute=_int("RATE_LIMIT_PER_MINUTE", 100),
+        auth_rate_limit_per_minute=_int("AUTH_RATE_LIMIT_PER_MINUTE", 20),
+        number_search_rate_limit_per_minute=_int("NUMBER_SEARCH_RATE_LIMIT_PER_MINUTE", 100),
+        purchase_rate_limit_per_minute=_int("PURCHASE_RATE_LIMIT_PER_MINUTE", 10),
+        login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
+        login_max_failures_per_email=_int("LOGIN_MAX_FAILURES_PER_EMAIL", 20),
+        login_window_seconds=_int("LOGIN_WINDOW_SECONDS", 15 * 60),
+        ses_endpoint=os.environ.get("SES_ENDPOINT") or None,
+        mail_from=os.environ.get("MAIL_FROM", "no-reply@call-exchange.example"),
+        app_base_url=(os.environ.get("APP_BASE_URL") or os.environ.get("PUBLIC_BASE_URL")
+                      or "http://127.0.0.1:8000").rstrip("/"),
+        email_verification_ttl_seconds=_int("EMAIL_VERIFICATION_TTL_SECONDS", 24 * 3600),
+        # A reset link lives an hour at the most, whatever the environment says.
+        password_reset_ttl_seconds=min(_int("PASSWORD_RESET_TTL_SECONDS", 3600), 3600),
     )
 
 

@@ -19,7 +19,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.caller import Principal, error_body, validate
 from chalicelib.config import get_settings
-from chalicelib.domain import accounts
+from chalicelib.domain import accounts, limits
 from chalicelib.domain.errors import (
     AuthenticationFailed,
     DomainError,
@@ -29,10 +29,12 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from chalicelib.headers import REQUEST_ID, SECURITY_HEADERS
 from chalicelib.observability import logger
 from chalicelib.persistence.db import configure
 from chalicelib.persistence.pagination import Page
 from chalicelib.schemas import resolve
+from chalicelib.services import rate_limits
 from chalicelib.services.identity import authenticate
 
 if TYPE_CHECKING:
@@ -46,10 +48,12 @@ BUYERS = frozenset({accounts.BUYER, accounts.ADMIN})
 SELLERS = frozenset({accounts.SELLER, accounts.ADMIN})
 SELLERS_ONLY = frozenset({accounts.SELLER})  # bidding is a seller's own act
 
-_SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-}
+_SECURITY_HEADERS = SECURITY_HEADERS
+# Rate limits a route may declare (domain/limits.py): every authenticated route counts against its user's
+# limit unless it names a narrower one; the unauthenticated identity routes count per client IP (AUTH).
+USER_LIMIT, AUTH_LIMIT = limits.USER, limits.AUTH
+NUMBER_SEARCH_LIMIT, PURCHASE_LIMIT = limits.NUMBER_SEARCH, limits.PURCHASE
+_BY_ROLE = object()  # USER_LIMIT for authenticated routes, none for the others (webhooks, health)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class RouteSpec:
     signed_by: Callable[[str, dict, str | None], None] | None = None
     # Other success statuses a handler may answer with (Reply(status=...)), with the same response body.
     also_status: tuple[int, ...] = ()
+    limit: str | None = None  # the rate limit the route counts against (domain/limits.py), or none
 
 
 ROUTES: list[RouteSpec] = []
@@ -91,6 +96,16 @@ class Call:
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
+
+    @property
+    def client_ip(self) -> str | None:
+        return client_ip(self.request)
+
+
+def client_ip(request: Any) -> str | None:
+    """API Gateway's sourceIp: the address that connected. Never a header a client can set (X-Forwarded-For)."""
+    context = getattr(request, "context", None) or {}
+    return (context.get("identity") or {}).get("sourceIp") or None
 
 
 @dataclass
@@ -114,10 +129,15 @@ class Api:
               errors: Iterable[int] = (), raw_media_type: str | None = None,
               headers: type[BaseModel] | None = None,
               signed_by: Callable[[str, dict, str | None], None] | None = None,
-              also_status: Iterable[int] = ()) -> Callable:
-        spec = RouteSpec(path, method, summary, self.tag, frozenset(roles), body, query, response,
-                         status, paginated, form, tuple(errors), raw_media_type, headers, signed_by,
-                         tuple(also_status))
+              also_status: Iterable[int] = (), limit: Any = _BY_ROLE) -> Callable:
+        roles = frozenset(roles)
+        if limit is _BY_ROLE:
+            limit = USER_LIMIT if roles else None
+        if limit is not None:
+            errors = (*errors, 429)
+        spec = RouteSpec(path, method, summary, self.tag, roles, body, query, response,
+                         status, paginated, form, tuple(dict.fromkeys(errors)), raw_media_type, headers, signed_by,
+                         tuple(also_status), limit)
         ROUTES.append(spec)
 
         def decorator(handler: Callable) -> Callable:
@@ -142,9 +162,14 @@ def _serve(request: Any, spec: RouteSpec, handler: Callable, path_params: dict[s
 
 
 def _answer(request: Any, spec: RouteSpec, handler: Callable, path_params: dict[str, str], request_id: str) -> Response:
+    quota: dict[str, str] = {}  # the X-RateLimit-* headers, once the request is counted
     try:
         configure()
+        if spec.limit == AUTH_LIMIT:  # counted before any work: the body is not even parsed over the limit
+            quota.update(rate_limits.check(AUTH_LIMIT, rate_limits.subject_of_ip(client_ip(request))).headers())
         principal = _authorise(request, spec)
+        if principal is not None and spec.limit not in (None, AUTH_LIMIT):
+            quota.update(rate_limits.check(spec.limit, principal.user_id).headers())
         for name, value in path_params.items():
             _check_path_param(name, value)
         if spec.signed_by is not None:
@@ -152,17 +177,18 @@ def _answer(request: Any, spec: RouteSpec, handler: Callable, path_params: dict[
         call = Call(principal, _parse_body(request, spec), _parse_query(request, spec), request, request_id,
                     _parse_headers(request, spec))
         result = handler(call, **path_params)
-        return _success(spec, result, request_id)
+        return _success(spec, result, request_id, quota)
     except DomainError as error:
-        return error_response(error, request_id)
+        return error_response(error, request_id, quota)
     except Exception:
         logger.exception("Unhandled error")
-        return error_response(DomainError("An internal error occurred"), request_id)
+        return error_response(DomainError("An internal error occurred"), request_id, quota)
 
 
 def envelope_chalice_errors(event: Any, get_response: Callable) -> Response:
     """HTTP middleware: the few errors Chalice answers itself (e.g. 405 for a method a path does not
-    have) get our envelope too."""
+    have) get our envelope too, with the security headers and the request id; and a HEAD answer has no body
+    (one would be read as the start of the next answer on a kept-alive connection)."""
     response = get_response(event)
     if response.status_code >= 400 and isinstance(response.body, dict) and "Code" in response.body:
         error = ValidationFailed(str(response.body.get("Message", "Request not allowed")),
@@ -170,9 +196,13 @@ def envelope_chalice_errors(event: Any, get_response: Callable) -> Response:
         error.status = response.status_code
         if response.status_code >= 500:
             error = DomainError("An internal error occurred")
-        body = error_body(error, _request_id(event))
-        return Response(body=json.dumps(body), status_code=error.status,
-                        headers={**response.headers, **_SECURITY_HEADERS, "Content-Type": "application/json"})
+        request_id = _request_id(event)
+        body = error_body(error, request_id)
+        response = Response(body=json.dumps(body), status_code=error.status,
+                            headers={**response.headers, **_SECURITY_HEADERS, REQUEST_ID: request_id,
+                                     "Content-Type": "application/json"})
+    if (getattr(event, "method", "") or "").upper() == "HEAD":
+        response.body = ""
     return response
 
 
@@ -282,10 +312,10 @@ def _parse_headers(request: Any, spec: RouteSpec) -> Any:
     return validate(model, sent, where="header")
 
 
-def _success(spec: RouteSpec, result: Any, request_id: str) -> Response:
+def _success(spec: RouteSpec, result: Any, request_id: str, quota: dict[str, str] | None = None) -> Response:
     reply = result if isinstance(result, Reply) else Reply(result)
     status = reply.status or spec.status
-    headers = {**_SECURITY_HEADERS, "X-Request-Id": request_id, **reply.headers}
+    headers = {**_SECURITY_HEADERS, REQUEST_ID: request_id, **(quota or {}), **reply.headers}
     if reply.raw_body is not None:
         return Response(body=reply.raw_body, status_code=status, headers=headers)
     if status == 204:
@@ -310,10 +340,10 @@ def _dump(model: Any, data: Any) -> Any:
     return model.model_validate(data).model_dump(mode="json")
 
 
-def error_response(error: DomainError, request_id: str) -> Response:
+def error_response(error: DomainError, request_id: str, quota: dict[str, str] | None = None) -> Response:
     """The one place a domain error becomes HTTP."""
     body = error_body(error, request_id)
-    headers = {**_SECURITY_HEADERS, "X-Request-Id": request_id, "Content-Type": "application/json"}
+    headers = {**_SECURITY_HEADERS, REQUEST_ID: request_id, **(quota or {}), "Content-Type": "application/json"}
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     headers.update(error.headers)

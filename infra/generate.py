@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.gateways.queues import QUEUES, QueueSpec
+from chalicelib.headers import SECURITY_HEADERS
 from chalicelib.persistence.models import ALL_MODELS, BaseModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +63,8 @@ LOGS_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 # The secret is a SecureString under the AWS managed key aws/ssm, whose key policy already lets
 # the account's principals decrypt through SSM: no kms:Decrypt needed (a customer key would be).
 SSM_ACTIONS = ("ssm:GetParameter",)
+# Mail (gateways/mail.py) from the stage's verified SES identities.
+SES_ACTIONS = ("ses:SendEmail",)
 
 ARN_PREFIX = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s"
 
@@ -297,6 +300,7 @@ def policy_statements(consumed: tuple[str, ...], sends_to_websockets: bool = Fal
         _statement(SSM_ACTIONS, [ARN_PREFIX % ("ssm", "parameter" + name)
                                  for name in (JWT_SECRET_PARAMETER, TWILIO_TOKEN_PARAMETER)]),
         _statement(DYNAMODB_TABLE_ACTIONS, tables),
+        _statement(SES_ACTIONS, [ARN_PREFIX % ("ses", "identity/*")]),
     ]
     if indexes:
         statements.append(_statement(DYNAMODB_INDEX_ACTIONS, indexes))
@@ -395,7 +399,11 @@ def gateway_responses() -> dict[str, Any]:
     for response_type, (status, error_type, code, message) in _GATEWAY_ERRORS.items():
         template = ('{"success": false, "error": {"type": "%s", "code": "%s", "message": %s, "details": [], '
                     '"request_id": "$context.requestId"}}' % (error_type, code, message))
-        response: dict[str, Any] = {"ResponseTemplates": {"application/json": template}}
+        # The headers every answer carries (chalicelib/headers.py); API Gateway adds its request id
+        # (x-amzn-RequestId), which the body's request_id repeats.
+        response: dict[str, Any] = {
+            "ResponseTemplates": {"application/json": template},
+            "ResponseParameters": {"Headers": {name: f"'{value}'" for name, value in SECURITY_HEADERS.items()}}}
         if status:
             response["StatusCode"] = status
         responses[response_type] = response

@@ -1,5 +1,5 @@
 """The number store: search, purchase, orders, own numbers."""
-from chalicelib.http import BUYERS, Api, Call, Reply
+from chalicelib.http import BUYERS, NUMBER_SEARCH_LIMIT, PURCHASE_LIMIT, Api, Call, Reply
 from chalicelib.schemas import models
 from chalicelib.services import numbers, orders
 
@@ -10,6 +10,7 @@ TWILIO_ERRORS = (429, 502, 503)
 
 
 @api.route("/numbers/search", "GET", summary="Numbers available to buy (cached 5 minutes)", roles=BUYERS,
+           limit=NUMBER_SEARCH_LIMIT,
            query=schemas.NumberSearchQuery, response=list[schemas.AvailableNumberOut], errors=(409, *TWILIO_ERRORS))
 def search(call: Call):
     q = call.query
@@ -18,7 +19,8 @@ def search(call: Call):
 
 @api.route("/numbers/purchase", "POST",
            summary="Buy 1-10 numbers: an order (201, every result PENDING) bought in the background",
-           roles=BUYERS, body=schemas.PurchaseRequest, response=schemas.OrderOut, status=201, errors=(402, 409))
+           roles=BUYERS, body=schemas.PurchaseRequest, response=schemas.OrderOut, status=201, errors=(402, 409),
+           limit=PURCHASE_LIMIT)
 def purchase(call: Call):
     items = [item.model_dump(mode="json", exclude_none=True) for item in call.body.numbers]
     return orders.order_view(orders.place_order(call.principal, items))

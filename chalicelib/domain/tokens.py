@@ -62,6 +62,10 @@ def verify_access_token(settings: Settings, token: str, now: datetime) -> Access
             raise invalid
         if not isinstance(payload["iat"], (int, float)) or payload["iat"] > timestamp + IAT_LEEWAY_SECONDS:
             raise invalid
+        # Signed with our key but made to live longer than we issue tokens for (a leaked key, a bug, an old
+        # issuer): refused, whatever its exp says.
+        if payload["exp"] - payload["iat"] > settings.access_token_ttl_seconds:
+            raise invalid
         return AccessClaims(str(payload["sub"]), str(payload["acct"]), str(payload["sid"]))
     except (KeyError, TypeError, ValueError):
         raise invalid from None

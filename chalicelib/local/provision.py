@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.config import get_settings
-from chalicelib.gateways import queues
+from chalicelib.gateways import mail, queues
 from chalicelib.persistence.db import create_tables
 from chalicelib.persistence.ledger import ensure_platform_accounts
 from chalicelib import clock
@@ -29,4 +29,5 @@ def create_queues() -> None:
 def provision() -> None:
     create_tables()
     create_queues()
+    mail.verify_sender()
     ensure_platform_accounts(clock.now())

@@ -57,6 +57,7 @@ def _local_environment(aws_url: str, port: int) -> None:
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         "DYNAMODB_ENDPOINT": aws_url,
         "SQS_ENDPOINT": aws_url,
+        "SES_ENDPOINT": aws_url,
     })
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
@@ -156,14 +157,16 @@ def main() -> int:
     twilio_emulator = _start_twilio()
 
     from chalicelib.config import get_settings, reset_settings
-    from chalicelib.gateways import queues
+    from chalicelib.gateways import mail, queues
     from chalicelib.local.dispatcher import Dispatcher
+    from chalicelib.local.mailbox import Mailbox
     from chalicelib.local.provision import provision
     from chalicelib.local.server import create_server
     from chalicelib.services.identity import ensure_admin
 
     reset_settings()
     queues.reset()
+    mail.reset()
     provision()
     email, password, generated = _admin_credentials()
     created = ensure_admin(email, password)
@@ -174,6 +177,7 @@ def main() -> int:
     dispatcher = Dispatcher(app, queues._client(), settings.queue_name, settings.region,
                             schedule_scale=float(os.environ.get("SCHEDULE_SCALE", "1")))
     dispatcher.start()
+    mailbox = Mailbox().start()  # prints each mail the product sends (SES is moto's)
     server = create_server(app, LOOPBACK, port)
     websocket_server = _start_websockets(app, port, connections_endpoint)
     print(f"Call exchange running at http://{LOOPBACK}:{port}/api/v1", flush=True)
@@ -195,6 +199,7 @@ def main() -> int:
         websocket_server.stop()
         connections_endpoint.stop()
         dispatcher.stop()
+        mailbox.stop()
         if twilio_emulator:
             twilio_emulator.stop()
         if clock_control:

@@ -12,6 +12,7 @@ from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenE
 
 from chalicelib.domain.errors import DomainError, NotFound, ValidationFailed
 from chalicelib.caller import error_body
+from chalicelib.headers import REQUEST_ID, SECURITY_HEADERS
 
 
 class _MethodNotAllowed(ValidationFailed):
@@ -48,8 +49,20 @@ class ProductRequestHandler(ChaliceRequestHandler):
         raise AttributeError(name)
 
     def _send_envelope(self, error: DomainError, headers: dict | None = None) -> None:
-        body = json.dumps(error_body(error, str(uuid.uuid4())))
-        self._send_http_response(error.status, {"Content-Type": "application/json", **(headers or {})}, body)
+        request_id = str(uuid.uuid4())
+        body = json.dumps(error_body(error, request_id))
+        self._send_http_response(error.status, {**SECURITY_HEADERS, REQUEST_ID: request_id,
+                                                "Content-Type": "application/json", **(headers or {})}, body)
+
+    def _send_http_response_with_body(self, code: int, headers: Any, body: Any) -> None:
+        if self.command == "HEAD":  # the length a GET would have, and no body: the next answer starts clean
+            length = len(body if isinstance(body, bytes) else body.encode("utf-8"))
+            self.send_response(code)
+            self.send_header("Content-Length", str(length))
+            self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+            self._send_headers(headers)
+            return
+        super()._send_http_response_with_body(code, headers, body)
 
 
 class ProductHTTPServer(ThreadedHTTPServer):

@@ -19,6 +19,7 @@ from pynamodb.attributes import TTLAttribute
 
 from chalicelib.domain.numbers import CUSTOM
 from chalicelib.persistence.connections import ConnectionModel, SubscriptionModel
+from chalicelib.persistence.limits import AccountTokenModel, RateCounterModel
 
 
 class BaseModel(Model):
@@ -118,19 +119,6 @@ class EmailClaimModel(BaseModel):
 
     email = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
-
-
-class LoginFailuresModel(BaseModel):
-    """Failed logins per email and 15-minute window: enough of them and login is refused (429)."""
-
-    logical_name = "login_failures"
-
-    class Meta(BaseModel.Meta):
-        pass
-
-    window_key = UnicodeAttribute(hash_key=True)  # "<email sha-256>#<window number>"
-    failures = NumberAttribute(default=0)
-    purge_at = TTLAttribute()
 
 
 class SessionsByUser(GlobalSecondaryIndex):
@@ -709,7 +697,6 @@ class BidModel(BaseModel):
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel,
     EmailClaimModel,
-    LoginFailuresModel,
     SessionModel,
     AccountModel,
     LedgerTransactionModel,
@@ -731,6 +718,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     ProfileSpendModel,
     AuctionModel,
     BidModel,
+    RateCounterModel,  # persistence/limits.py
+    AccountTokenModel,
     ConnectionModel,  # persistence/connections.py
     SubscriptionModel,
 )

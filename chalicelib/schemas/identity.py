@@ -45,17 +45,36 @@ class EmailAddress:
         from pydantic.networks import validate_email  # noqa: PLC0415
 
         _email_validator()
-        return validate_email(value)[1]
+        address = validate_email(value)[1]
+        local, _, _ = address.rpartition("@")
+        # RFC 5321 §4.5.3.1: a local part of 64 octets at most, a path of 256 (an address of 254).
+        if len(local.encode()) > MAX_LOCAL_PART or len(address.encode()) > MAX_EMAIL:
+            raise PydanticCustomError(
+                "email_too_long", f"Email address must be at most {MAX_EMAIL} characters, {MAX_LOCAL_PART} before the @")
+        return address
+
+
+MAX_EMAIL, MAX_LOCAL_PART = 254, 64
 
 
 AccountType = Literal[BUYER, SELLER]  # who may register; admins are made by admins
 
 
+def _new_password_field() -> Any:
+    return Field(max_length=MAX_LENGTH, json_schema_extra={
+        "format": "password", "minLength": MIN_LENGTH, "pattern": POLICY_PATTERN, "description": POLICY_DESCRIPTION})
+
+
+def _strong(value: str) -> str:
+    problem = policy_problem(value)
+    if problem:
+        raise PydanticCustomError("weak_password", problem)
+    return value
+
+
 class RegisterRequest(StrictModel):
-    email: EmailAddress = Field(max_length=254)
-    password: str = Field(max_length=MAX_LENGTH, json_schema_extra={
-        "format": "password", "minLength": MIN_LENGTH, "pattern": POLICY_PATTERN,
-        "description": POLICY_DESCRIPTION})
+    email: EmailAddress = Field(max_length=MAX_EMAIL)
+    password: str = _new_password_field()
     first_name: SafeText(100)
     last_name: SafeText(100)
     company: SafeText(200) | None = None
@@ -70,10 +89,7 @@ class RegisterRequest(StrictModel):
     @field_validator("password")
     @classmethod
     def _strong_password(cls, value: str) -> str:
-        problem = policy_problem(value)
-        if problem:
-            raise PydanticCustomError("weak_password", problem)
-        return value
+        return _strong(value)
 
     @field_validator("accept_terms")
     @classmethod
@@ -105,6 +121,41 @@ class RefreshRequest(StrictModel):
 class LogoutRequest(StrictModel):
     refresh_token: str | None = Field(None, max_length=512)
     all_devices: StrictBool = False
+
+
+class ChangePasswordRequest(StrictModel):
+    current_password: str = Field(min_length=1, max_length=MAX_LENGTH, json_schema_extra={"format": "password"})
+    new_password: str = _new_password_field()
+
+    @field_validator("new_password")
+    @classmethod
+    def _strong_password(cls, value: str) -> str:
+        return _strong(value)
+
+
+class ForgotPasswordRequest(StrictModel):
+    email: str = Field(min_length=1, max_length=MAX_EMAIL, json_schema_extra={"format": "email"})
+
+
+_TOKEN = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$", description="The token from the mailed link")
+
+
+class ResetPasswordRequest(StrictModel):
+    token: str = _TOKEN
+    new_password: str = _new_password_field()
+
+    @field_validator("new_password")
+    @classmethod
+    def _strong_password(cls, value: str) -> str:
+        return _strong(value)
+
+
+class VerifyEmailRequest(StrictModel):
+    token: str = _TOKEN
+
+
+class AcceptedOut(ResponseModel):
+    message: str
 
 
 class UserOut(ResponseModel):

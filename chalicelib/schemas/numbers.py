@@ -2,7 +2,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, HttpUrl, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.compliance import is_region
@@ -12,6 +12,7 @@ from chalicelib.domain.numbers import (
 )
 from chalicelib.schemas.billing import MoneyOut
 from chalicelib.schemas.common import PhoneNumber, ResponseModel, SafeText, StrictModel, UserPageQuery
+from chalicelib.schemas.urls import PublicHttpsUrl
 
 NumberKind = Literal[KINDS]
 NumberRouting = Literal[ROUTINGS]  # where a number's calls go
@@ -35,7 +36,7 @@ class NumberSearchQuery(StrictModel):
 class VoiceConfiguration(StrictModel):
     routing: NumberRouting = Field(
         CUSTOM, description="custom: calls go to voice_url; exchange: calls are auctioned on the exchange")
-    voice_url: HttpUrl | None = Field(None, description="Where Twilio sends calls when routing is custom")
+    voice_url: PublicHttpsUrl | None = Field(None, description="Where Twilio sends calls when routing is custom")
     voice_method: Literal["GET", "POST"] = "POST"
     call_type: SafeText(50) | None = Field(None, description="Category of the calls, for exchange routing")
 
@@ -60,7 +61,7 @@ class PurchaseRequest(StrictModel):
 class NumberUpdate(StrictModel):
     friendly_name: SafeText(64) | None = None
     routing: NumberRouting | None = None
-    voice_url: HttpUrl | None = None
+    voice_url: PublicHttpsUrl | None = None
     voice_method: Literal["GET", "POST"] | None = None
     call_type: SafeText(50) | None = None
 

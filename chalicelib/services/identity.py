@@ -1,4 +1,5 @@
-"""Registration, login, refresh-token rotation, logout and per-request authentication."""
+"""Registration, login, refresh-token rotation, logout, per-request authentication, and account self-service:
+password change, forgotten-password reset and email verification (tokens mailed through SES)."""
 from __future__ import annotations
 
 import hashlib
@@ -11,15 +12,20 @@ from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.config import get_settings
-from chalicelib.domain import tokens
+from chalicelib.domain import limits, tokens
 from chalicelib.domain.accounts import ACTIVE, ADMIN, effective_status, ensure_may_act
-from chalicelib.domain.errors import AuthenticationFailed, Conflict, DomainError, FieldProblem, RateLimited
+from chalicelib.domain.errors import (AuthenticationFailed, Conflict, DomainError, FieldProblem, RateLimited,
+                                      ValidationFailed, field_error)
 from chalicelib.domain.passwords import hash_password, verify_password
 from chalicelib.caller import Principal
+from chalicelib.gateways import mail
 from chalicelib.persistence import counters
+from chalicelib.persistence import limits as attempts
 from chalicelib.persistence.db import connection, failed_conditions, failed_items, transact_write
 from chalicelib.persistence.ledger import open_account
-from chalicelib.persistence.models import EmailClaimModel, LoginFailuresModel, SessionModel, UserModel
+from chalicelib.persistence.limits import AccountTokenModel
+from chalicelib.persistence.models import EmailClaimModel, SessionModel, UserModel
+from chalicelib.services.rate_limits import subject_of_ip
 from chalicelib.services import events
 
 REUSE_MEMORY = 50  # rotated-away token hashes remembered per session for reuse detection
@@ -48,6 +54,7 @@ def register(email: str, password: str, first_name: str, last_name: str, company
     session, secret = _new_session(user_id, now)
     user = create_user(email, password, first_name, last_name, company, account_type, now,
                        user_id=user_id, first_session=session)
+    send_verification(user, now)
     return _issue(user, session, secret, now)
 
 
@@ -81,40 +88,39 @@ def create_user(email: str, password: str, first_name: str, last_name: str, comp
     return user
 
 
-LOGIN_WINDOW_SECONDS = 15 * 60
-MAX_LOGIN_FAILURES = 5  # per email and window, known email or not
-
-
-def login(email: str, password: str, device_info: dict | None = None) -> Issued:
-    """`device_info` (what the client says about itself) is kept on the new session."""
+def login(email: str, password: str, device_info: dict | None = None, client_ip: str | None = None) -> Issued:
+    """`device_info` (what the client says about itself) is kept on the new session. A password check is
+    reserved before it is made (login_attempt), so parallel guesses cannot outrun the count."""
     now = clock.now()
-    window = _login_window(email, now)
-    _refuse_if_throttled(window, now)
+    reserved = _reserve_attempt(_email_digest(email), subject_of_ip(client_ip), now)
     user = _user_by_email(email)
     # verify_password does the same work when the user is unknown: timing reveals nothing.
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        window.update(actions=[LoginFailuresModel.failures.add(1), LoginFailuresModel.purge_at.set(
-            now + timedelta(seconds=2 * LOGIN_WINDOW_SECONDS))])
         raise AuthenticationFailed("Invalid email or password", code="INVALID_CREDENTIALS")
+    attempts.release(reserved)  # the right password: the attempt does not count against anyone
     ensure_may_act(effective_status(user.status, user.suspended_until, now))
     user.update(actions=[UserModel.last_login_at.set(now)])
     return _start_session(user, now, device_info)
 
 
-def _login_window(email: str, now: datetime) -> LoginFailuresModel:
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()  # no plain emails in this table
-    return LoginFailuresModel(window_key=f"{digest}#{int(now.timestamp()) // LOGIN_WINDOW_SECONDS}")
+def _email_digest(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()  # no plain emails in the counters
 
 
-def _refuse_if_throttled(window: LoginFailuresModel, now: datetime) -> None:
-    try:
-        failures = LoginFailuresModel.get(window.window_key).failures
-    except LoginFailuresModel.DoesNotExist:
-        return
-    if failures >= MAX_LOGIN_FAILURES:
-        retry_after = LOGIN_WINDOW_SECONDS - int(now.timestamp()) % LOGIN_WINDOW_SECONDS
+def _reserve_attempt(who: str, where: str, now: datetime) -> list[str]:
+    """Reserves one password check of `who` (an email's digest, or a user) from `where` (a client's digest),
+    atomically and before the check: conditional increments of the count from this client (at most
+    login_max_failures) and of the count from every client (login_max_failures_per_email, looser, so an
+    attacker's failures from one address do not lock the owner out from another). Failed checks keep their
+    reservation for the window; a successful one gives it back (attempts.release)."""
+    settings = get_settings()
+    window = limits.window(now, settings.login_window_seconds)
+    keys = {f"login#{who}#{where}#{window.start}": settings.login_max_failures,
+            f"login#{who}#*#{window.start}": settings.login_max_failures_per_email}
+    if attempts.reserve(keys, window.purge_at) is not None:
         raise RateLimited("Too many failed login attempts; try again later", code="TOO_MANY_LOGIN_ATTEMPTS",
-                          headers={"Retry-After": str(retry_after)})
+                          headers={"Retry-After": str(window.retry_after(now))})
+    return list(keys)
 
 
 def _user_by_email(email: str) -> UserModel | None:
@@ -309,3 +315,131 @@ def ensure_admin(email: str, password: str) -> bool:
         return True
     except Conflict:
         return False
+
+
+# --- account self-service ----------------------------------------------------------------------
+
+VERIFY_EMAIL, RESET_PASSWORD = "verify_email", "reset_password"
+
+
+def change_password(principal: Principal, current_password: str, new_password: str) -> int:
+    """The caller's own password, proven by the current one (checks reserved as logins are, per user).
+    Every other session of the user is revoked; the number revoked is answered."""
+    now = clock.now()
+    user = _get_user(principal.user_id)
+    reserved = _reserve_attempt(f"user:{user.user_id}", "*", now)
+    if not verify_password(user.password_hash, current_password):
+        raise field_error("current_password", "INVALID_CURRENT_PASSWORD", "Current password is incorrect")
+    attempts.release(reserved)
+    if current_password == new_password:
+        raise field_error("new_password", "PASSWORD_UNCHANGED", "New password must differ from the current one")
+    _set_password(user, new_password, now)
+    return sum(_revoke(s, "password_changed") for s in active_sessions(user.user_id, now)
+               if s.session_id != principal.session_id)
+
+
+def _set_password(user: UserModel, new_password: str, now: datetime, tx=None) -> None:
+    """On condition the hash is still the one read: of two concurrent changes one wins, the other is 409."""
+    actions = [UserModel.password_hash.set(hash_password(new_password)), UserModel.updated_at.set(now)]
+    condition = UserModel.password_hash == user.password_hash
+    if tx is not None:
+        tx.update(user, actions=actions, condition=condition)
+        return
+    try:
+        user.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("The password was changed meanwhile", code="PASSWORD_CHANGED") from None
+        raise
+
+
+def forgot_password(email: str) -> None:
+    """Mails a reset link when the email has an account, and says nothing either way (the route is 202)."""
+    now = clock.now()
+    user = _user_by_email(email)
+    if user is None:
+        return
+    token = _issue_token(user, RESET_PASSWORD, get_settings().password_reset_ttl_seconds, now)
+    link = f"{get_settings().app_base_url}/reset-password?token={token}"
+    mail.send(mail.Mail(user.email, "Reset your password",
+                        f"Someone asked to reset the password of your call exchange account.\n\n"
+                        f"To choose a new one, follow this link within the hour:\n{link}\n\n"
+                        f"If it was not you, ignore this message: your password stays as it is."))
+
+
+def reset_password(token: str, new_password: str) -> int:
+    """A reset token (single use, an hour at most, void once the password changed) sets a new password and
+    revokes every session of the user. The number revoked is answered."""
+    now = clock.now()
+    item, user = _redeem(token, RESET_PASSWORD, now)
+    try:
+        with transact_write() as tx:
+            tx.update(item, actions=[AccountTokenModel.used_at.set(now)],
+                      condition=AccountTokenModel.used_at.does_not_exist())
+            _set_password(user, new_password, now, tx)
+    except TransactWriteError as error:
+        if any(failed_conditions(error)):
+            raise _invalid_token(RESET_PASSWORD) from None
+        raise
+    return revoke_all_sessions(user.user_id, "password_reset")
+
+
+def send_verification(user: UserModel, now: datetime) -> bool:
+    token = _issue_token(user, VERIFY_EMAIL, get_settings().email_verification_ttl_seconds, now)
+    link = f"{get_settings().app_base_url}/verify-email?token={token}"
+    return mail.send(mail.Mail(user.email, "Verify your email address",
+                               f"Welcome to the call exchange, {user.first_name}.\n\n"
+                               f"To verify your email address, follow this link:\n{link}\n"))
+
+
+def verify_email(token: str) -> UserModel:
+    """A verification token (single use) marks the address it was sent to as verified."""
+    now = clock.now()
+    item, user = _redeem(token, VERIFY_EMAIL, now)
+    try:
+        with transact_write() as tx:
+            tx.update(item, actions=[AccountTokenModel.used_at.set(now)],
+                      condition=AccountTokenModel.used_at.does_not_exist())
+            tx.update(user, actions=[UserModel.email_verified.set(True), UserModel.updated_at.set(now)],
+                      condition=UserModel.email == item.email)
+    except TransactWriteError as error:
+        if any(failed_conditions(error)):
+            raise _invalid_token(VERIFY_EMAIL) from None
+        raise
+    user.email_verified = True
+    return user
+
+
+def _password_fingerprint(user: UserModel) -> str:
+    return tokens.hash_secret(user.password_hash)
+
+
+def _issue_token(user: UserModel, purpose: str, ttl_seconds: int, now: datetime) -> str:
+    """A new random token; only its SHA-256 is stored."""
+    secret = tokens.new_refresh_secret()
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    AccountTokenModel(token_hash=tokens.hash_secret(secret), purpose=purpose, user_id=user.user_id,
+                      email=user.email, password_fingerprint=_password_fingerprint(user), created_at=now,
+                      expires_at=expires_at, purge_at=expires_at + timedelta(days=1),
+                      ).save(condition=AccountTokenModel.token_hash.does_not_exist())
+    return secret
+
+
+def _invalid_token(purpose: str) -> ValidationFailed:
+    what = "reset" if purpose == RESET_PASSWORD else "verification"
+    return field_error("token", "INVALID_TOKEN", f"This {what} link is invalid, used or expired")
+
+
+def _redeem(token: str, purpose: str, now: datetime) -> tuple[AccountTokenModel, UserModel]:
+    """The token's item and user, if the token may still be used (the caller marks it used)."""
+    item = attempts.get_token(tokens.hash_secret(token))
+    if item is None or item.purpose != purpose or item.used_at is not None or item.expires_at <= now:
+        raise _invalid_token(purpose)
+    try:
+        user = UserModel.get(item.user_id, consistent_read=True)
+    except UserModel.DoesNotExist:
+        raise _invalid_token(purpose) from None
+    if user.email != item.email or (purpose == RESET_PASSWORD
+                                    and _password_fingerprint(user) != item.password_fingerprint):
+        raise _invalid_token(purpose)
+    return item, user

@@ -3,8 +3,12 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.domain import tokens
+from chalicelib.persistence.limits import AccountTokenModel
 from chalicelib.persistence.models import AccountModel, SessionModel, UserModel
 from tests.helpers import PASSWORD, error_fields, registration
+from tests.mailbox import last_mail, mail_count, mailed_token
+from tests.overrides import settings  # noqa: F401 - fixture
 
 
 def test_register_creates_user_tokens_and_usd_billing_account(api):
@@ -347,12 +351,14 @@ def test_registration_writes_the_first_session_with_the_user_so_a_retry_is_not_4
     assert api.get("/profile", token=retried.data["tokens"]["access_token"]).status == 200
 
 
-def test_concurrent_logins_cannot_exceed_five_active_sessions(api):
+def test_concurrent_logins_cannot_exceed_five_active_sessions(api, settings):
     """Each login rewrites the user's list of sessions on condition it is unchanged: of logins at the same
     moment one commits at a time, so evictions are counted against every session, not a stale view."""
     import threading
 
     from chalicelib.services import identity
+
+    settings(LOGIN_MAX_FAILURES=10)  # 10 password checks in flight at once: more than the throttle lets through
 
     user = api.register()
     user_id = user["user"]["id"]
@@ -378,3 +384,100 @@ def test_concurrent_logins_cannot_exceed_five_active_sessions(api):
     assert len(active) == 5
     assert all(s.revoked_reason == "session_limit" for s in sessions if s.revoked)
     assert sorted(identity._session_ids(user_id)) == sorted(s.session_id for s in active)
+
+
+# --- account self-service ----------------------------------------------------------------------
+
+NEW_PASSWORD = "N3w!Passw0rd-2"
+
+
+def test_registration_mails_a_link_that_verifies_the_email(api):
+    user = api.register()
+    mail = last_mail(user["email"])
+    assert mail.subject == "Verify your email address" and "/verify-email?token=" in mail.body
+    token = mailed_token(user["email"], "verify-email")
+    assert AccountTokenModel.get(tokens.hash_secret(token)).purpose == "verify_email"  # stored hashed
+    assert all(token not in item.token_hash for item in AccountTokenModel.scan())
+    verified = api.post("/auth/verify-email", {"token": token})
+    assert verified.status == 200 and verified.data["email_verified"] is True
+    assert api.get("/profile", token=user["token"]).data["email_verified"] is True
+    again = api.post("/auth/verify-email", {"token": token})  # single use
+    assert again.status == 400 and again.error["code"] == "INVALID_TOKEN"
+    assert error_fields(again) == {"token"}
+
+
+def test_change_password_needs_the_current_one_and_revokes_other_sessions(api):
+    user = api.register()
+    other = api.post("/auth/login", {"email": user["email"], "password": PASSWORD}).data["tokens"]
+    wrong = api.post("/auth/change-password", {"current_password": "Wr0ng!Password", "new_password": NEW_PASSWORD},
+                     token=user["token"])
+    assert wrong.status == 400 and wrong.error["code"] == "INVALID_CURRENT_PASSWORD"
+    weak = api.post("/auth/change-password", {"current_password": PASSWORD, "new_password": "weak"},
+                    token=user["token"])
+    assert weak.status == 400 and error_fields(weak) == {"new_password"}
+    same = api.post("/auth/change-password", {"current_password": PASSWORD, "new_password": PASSWORD},
+                    token=user["token"])
+    assert same.status == 400 and same.error["code"] == "PASSWORD_UNCHANGED"
+    changed = api.post("/auth/change-password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+                       token=user["token"])
+    assert changed.status == 200 and changed.data == {"revoked_sessions": 1}
+    assert api.get("/profile", token=user["token"]).status == 200  # this session stays
+    assert api.get("/profile", token=other["access_token"]).status == 401  # the other one ended
+    assert api.post("/auth/refresh", {"refresh_token": other["refresh_token"]}).status == 401
+    assert api.post("/auth/login", {"email": user["email"], "password": PASSWORD}).status == 401
+    assert api.post("/auth/login", {"email": user["email"], "password": NEW_PASSWORD}).status == 200
+
+
+def test_forgot_password_answers_the_same_whether_or_not_the_email_exists(api):
+    user = api.register()
+    known = api.post("/auth/forgot-password", {"email": user["email"].upper()})
+    unknown = api.post("/auth/forgot-password", {"email": "nobody-here@example.com"})
+    assert known.status == unknown.status == 202
+    assert known.body == unknown.body
+    assert last_mail(user["email"]).subject == "Reset your password"
+    assert mail_count("nobody-here@example.com") == 0
+
+
+def test_reset_password_sets_it_once_and_revokes_every_session(api):
+    user = api.register()
+    api.post("/auth/forgot-password", {"email": user["email"]})
+    token = mailed_token(user["email"], "reset-password")
+    reset = api.post("/auth/reset-password", {"token": token, "new_password": NEW_PASSWORD})
+    assert reset.status == 200 and reset.data == {"revoked_sessions": 1}
+    assert api.get("/profile", token=user["token"]).status == 401
+    assert api.post("/auth/login", {"email": user["email"], "password": NEW_PASSWORD}).status == 200
+    reused = api.post("/auth/reset-password", {"token": token, "new_password": "An0ther!Passw0rd"})
+    assert reused.status == 400 and reused.error["code"] == "INVALID_TOKEN"
+
+
+def test_a_reset_link_dies_after_an_hour_and_when_the_password_changes(api, clock):
+    user = api.register()
+    api.post("/auth/forgot-password", {"email": user["email"]})
+    expiring = mailed_token(user["email"], "reset-password")
+    clock.advance(minutes=60)
+    late = api.post("/auth/reset-password", {"token": expiring, "new_password": NEW_PASSWORD})
+    assert late.status == 400 and late.error["code"] == "INVALID_TOKEN"
+    api.post("/auth/forgot-password", {"email": user["email"]})
+    older = mailed_token(user["email"], "reset-password")
+    api.post("/auth/forgot-password", {"email": user["email"]})
+    newer = mailed_token(user["email"], "reset-password")
+    assert api.post("/auth/reset-password", {"token": newer, "new_password": NEW_PASSWORD}).status == 200
+    # The password it was issued against is gone: the other link is void.
+    assert api.post("/auth/reset-password", {"token": older, "new_password": "An0ther!Passw0rd"}).status == 400
+
+
+def test_self_service_bodies_are_validated(api):
+    assert api.post("/auth/forgot-password", {}).status == 400
+    bad = api.post("/auth/reset-password", {"token": "<script>", "new_password": NEW_PASSWORD})
+    assert bad.status == 400 and "<script>" not in str(bad.body)
+    assert api.post("/auth/verify-email", {"token": "x" * 43}).error["code"] == "INVALID_TOKEN"
+    assert api.post("/auth/change-password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}).status == 401
+
+
+def test_emails_are_held_to_rfc_5321_lengths(api):
+    long_local = api.post("/auth/register", registration(email="a" * 65 + "@example.com"))
+    assert long_local.status == 400 and error_fields(long_local) == {"email"}
+    assert api.post("/auth/register", registration(email="a" * 64 + "@example.com")).status == 201
+    long_whole = api.post("/auth/register", registration(email="a@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63
+                                                          + "." + "e" * 60 + ".com"))
+    assert long_whole.status == 400 and error_fields(long_whole) == {"email"}

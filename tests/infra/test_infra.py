@@ -256,7 +256,7 @@ def test_runtime_code_needs_no_permission_the_roles_lack():
                 problems.append(f"{path.relative_to(ROOT)} needs {action}")
         for service in re.findall(r"boto3\.client\(\s*[\"'](\w+)[\"']", text):
             # apigatewaymanagementapi: only the roles of infra.websocket_senders() (test_websocket_infra.py)
-            if service not in {"sqs", "ssm", "apigatewaymanagementapi"}:
+            if service not in {"sqs", "ssm", "apigatewaymanagementapi", "ses"}:
                 problems.append(f"{path.relative_to(ROOT)} calls {service}, which no role may use")
     assert not problems, problems
 
@@ -275,7 +275,8 @@ def test_policy_covers_exactly_the_stages_tables_indexes_queues_and_secret():
     assert by_action[("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")] == [
         arn % ("sqs", "callx-${Stage}-notifications")]
     assert by_action[("logs:CreateLogStream", "logs:PutLogEvents")] == [arn % ("logs", "log-group:/aws/lambda/*")]
-    assert len(by_action) == len(statements) == 6  # nothing else
+    assert by_action[("ses:SendEmail",)] == [arn % ("ses", "identity/*")]  # mail (gateways/mail.py)
+    assert len(by_action) == len(statements) == 7  # nothing else
     # Only consumers may receive.
     assert all("sqs:ReceiveMessage" not in s["Action"] for s in infra.policy_statements(consumed=()))
 
