@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-# Ids in the examples: any UUID of the right record; the README takes them from earlier answers.
+# Ids in the examples: any UUID of the right record; the README takes them from earlier answers. The
+# buyer's number is Twilio's test number that can always be bought (+15005550006, the emulator honours
+# it); the README buys one found by a search instead (a number that is in no stock fails with 21422).
 _CALL_ID = "6f1c1d3e-8a4b-4c2e-9f3a-1b2c3d4e5f60"
 _AUCTION_ID = "0b9e2f4c-7d1a-4e8b-a3c5-d6e7f8091a2b"
 
@@ -33,7 +35,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "UserUpdate": {"credit_limit": "25.00"},
     # numbers
     "PurchaseRequest": {"numbers": [
-        {"phone_number": "+14155550123", "friendly_name": "Sales line",
+        {"phone_number": "+15005550006", "friendly_name": "Sales line",
          "configuration": {"routing": "exchange", "call_type": "sales"}},
     ]},
     "NumberUpdate": {"friendly_name": "Sales line (west)"},
@@ -45,7 +47,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "BidProfileUpdate": {"bid_amount": "6.00"},
     "CreateCall": {
-        "from_number": "+14155552671", "to_number": "+14155550123", "direction": "inbound",
+        "from_number": "+14155552671", "to_number": "+15005550006", "direction": "inbound",
         "call_type": "sales", "keywords": ["solar"],
     },
     "CreateAuction": {"call_id": _CALL_ID, "reserve_price": "2.00", "duration": 30},
@@ -57,7 +59,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "TcpaHours": {"start_time": "08:00", "end_time": "21:00", "timezone": "America/New_York"},
     "GeoRestrictionRequest": {"state": "WY", "restricted": True, "reason": "Pending a state licence"},
     # Twilio's webhooks (form fields, signed with X-Twilio-Signature)
-    "VoiceRequest": {"CallSid": "CA0123456789abcdef0123456789abcdef", "From": "+14155552671", "To": "+14155550123"},
+    "VoiceRequest": {"CallSid": "CA0123456789abcdef0123456789abcdef", "From": "+14155552671", "To": "+15005550006"},
     "DialAction": {"CallSid": "CA0123456789abcdef0123456789abcdef", "DialCallStatus": "completed",
                    "DialCallDuration": 95},
     "StatusCallback": {"CallSid": "CA89abcdef0123456789abcdef01234567",
