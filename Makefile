@@ -49,6 +49,8 @@ bench: $(STAMP)
 	$(PY) bench/handler_overhead.py
 	$(PY) bench/webhook_calls.py
 	$(PY) bench/load.py
+	$(PY) bench/websocket_calls.py
+	$(PY) bench/websocket_load.py
 	test -f out/deployment.zip || $(MAKE) package
 	$(PY) bench/package_start.py out/deployment.zip
 
