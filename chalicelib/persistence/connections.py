@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from pynamodb.attributes import ListAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -100,13 +101,17 @@ def close(connection_id: str) -> None:
     connection.delete()
 
 
-def subscribe(connection: ConnectionModel, auction_id: str) -> None:
+def subscribe(connection: ConnectionModel, auction_id: str) -> bool:
     """The subscription, and the auction on the connection (so that closing it removes the subscription).
-    An UpdateError (its condition failed) when the connection has closed meanwhile."""
-    SubscriptionModel(auction_id, connection.connection_id, user_id=connection.user_id,
-                      purge_at=connection.purge_at).save()
-    if auction_id not in (connection.auctions or []):
-        _set_auctions(connection, [*(connection.auctions or []), auction_id])
+    False when the connection has closed meanwhile (nothing is left behind)."""
+    subscription = SubscriptionModel(auction_id, connection.connection_id, user_id=connection.user_id,
+                                     purge_at=connection.purge_at)
+    subscription.save()
+    if auction_id not in (connection.auctions or []) and \
+            not _set_auctions(connection, [*(connection.auctions or []), auction_id]):
+        subscription.delete()
+        return False
+    return True
 
 
 def unsubscribe(connection: ConnectionModel, auction_id: str) -> None:
@@ -115,10 +120,16 @@ def unsubscribe(connection: ConnectionModel, auction_id: str) -> None:
         _set_auctions(connection, [a for a in connection.auctions if a != auction_id])
 
 
-def _set_auctions(connection: ConnectionModel, auctions: list[str]) -> None:
+def _set_auctions(connection: ConnectionModel, auctions: list[str]) -> bool:
     # Conditional: an update of a connection that closed meanwhile would create a partial item.
-    connection.update(actions=[ConnectionModel.auctions.set(auctions)],
-                      condition=ConnectionModel.connection_id.exists())
+    try:
+        connection.update(actions=[ConnectionModel.auctions.set(auctions)],
+                          condition=ConnectionModel.connection_id.exists())
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def subscribers(auction_id: str) -> list[str]:

@@ -39,7 +39,7 @@ def _answer(connection_id: str, message: realtime.ClientMessage) -> dict[str, An
         return realtime.pong()
     connection = connections.get(connection_id)
     if connection is None:  # closed meanwhile (suspended, logged out everywhere)
-        raise realtime.ClientMessageError("CONNECTION_CLOSED", "This connection has been closed")
+        raise _closed()
     if message.action == realtime.UNSUBSCRIBE:
         connections.unsubscribe(connection, message.auction_id)
         return {"type": "unsubscribed", "auction_id": message.auction_id}
@@ -47,8 +47,13 @@ def _answer(connection_id: str, message: realtime.ClientMessage) -> dict[str, An
         AuctionModel.get(message.auction_id)
     except AuctionModel.DoesNotExist:
         raise realtime.ClientMessageError("AUCTION_NOT_FOUND", "Auction not found") from None
-    connections.subscribe(connection, message.auction_id)
+    if not connections.subscribe(connection, message.auction_id):
+        raise _closed()
     return {"type": "subscribed", "auction_id": message.auction_id}
+
+
+def _closed() -> realtime.ClientMessageError:
+    return realtime.ClientMessageError("CONNECTION_CLOSED", "This connection has been closed")
 
 
 def disconnect(connection_id: str) -> None:

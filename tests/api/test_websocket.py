@@ -283,3 +283,15 @@ def test_suspension_and_logout_everywhere_close_the_users_connections(api, rt):
     rt.fan_out()
     assert sorted(rt.sockets.closed) == sorted([ids["suspended"], ids["leaving"]])
     assert ids["staying"] in rt.sockets.open
+
+
+def test_subscribing_a_connection_that_closed_meanwhile_leaves_nothing_behind(api, rt):
+    from chalicelib.persistence import connections
+
+    buyer = api.register("buyer")
+    auction_id = auction(api, buyer)
+    _, connection_id = rt.connect(buyer["token"])
+    read = connections.get(connection_id)
+    rt.disconnect(connection_id)  # between the message's read of its connection and its write
+    assert connections.subscribe(read, auction_id) is False
+    assert connections.subscribers(auction_id) == [] and connections.get(connection_id) is None

@@ -1,0 +1,65 @@
+"""The realtime API's rules (domain/realtime.py): what a client may send, the events' shape, who was outbid."""
+import json
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib.domain import realtime
+
+AUCTION = str(uuid.uuid4())
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"action": "ping"}', realtime.ClientMessage("ping")),
+    ('{"action": "ping", "extra": 1}', realtime.ClientMessage("ping")),
+    (json.dumps({"action": "subscribe", "auction_id": AUCTION}), realtime.ClientMessage("subscribe", AUCTION)),
+    (json.dumps({"action": "unsubscribe", "auction_id": AUCTION.upper()}),
+     realtime.ClientMessage("unsubscribe", AUCTION)),
+])
+def test_what_a_client_may_send(text, expected):
+    assert realtime.parse_client_message(text) == expected
+
+
+@pytest.mark.parametrize("text, code", [
+    ("not json", "INVALID_JSON"),
+    ("<script>alert(1)</script>", "INVALID_JSON"),
+    ("[1]", "INVALID_MESSAGE"),
+    ('"ping"', "INVALID_MESSAGE"),
+    (None, "INVALID_MESSAGE"),
+    ("{" + " " * 5000 + "}", "INVALID_MESSAGE"),
+    ('{"action": "<b>dance</b>"}', "UNKNOWN_ACTION"),
+    ("{}", "UNKNOWN_ACTION"),
+    ('{"action": "subscribe"}', "INVALID_UUID"),
+    ('{"action": "subscribe", "auction_id": 7}', "INVALID_UUID"),
+    ('{"action": "subscribe", "auction_id": "<img src=x onerror=alert(1)>"}', "INVALID_UUID"),
+    ('{"action": "subscribe", "auction_id": "{%s}"}' % AUCTION, "INVALID_UUID"),
+])
+def test_anything_else_is_an_error_that_never_echoes_the_input(text, code):
+    with pytest.raises(realtime.ClientMessageError) as refused:
+        realtime.parse_client_message(text)
+    message = refused.value.as_message()
+    assert message["type"] == "error" and message["code"] == code and set(message) == {"type", "code", "message"}
+    assert "<" not in message["message"] and "dance" not in message["message"]
+
+
+def test_an_event_has_its_four_fields_and_a_derived_event_keeps_one_id_for_every_delivery():
+    now = datetime(2026, 11, 30, 15, tzinfo=timezone.utc)
+    event = realtime.event(realtime.BID_PLACED, {"amount": "2.00"}, now)
+    assert set(event) == {"type", "event_id", "occurred_at", "data"} and event["occurred_at"] == now.isoformat()
+    assert realtime.derived_id(event["event_id"], "bid.outbid") == realtime.derived_id(event["event_id"], "bid.outbid")
+    assert realtime.derived_id(event["event_id"], "bid.outbid") != event["event_id"]
+    assert realtime.call_event_type("completed") == realtime.CALL_COMPLETED
+    assert realtime.call_event_type("no_answer") == realtime.CALL_STATUS_CHANGED
+
+
+@pytest.mark.parametrize("standing, bidder, amount, outbid", [
+    ({"a": 300, "b": 400}, "b", 400, "a"),  # b passes a
+    ({"a": 300}, "a", 300, None),  # alone
+    ({"a": 500, "b": 400}, "b", 400, None),  # below a: nobody passed
+    ({"a": 400, "b": 400}, "b", 400, None),  # equal is not above
+    ({"a": 300, "c": 350, "b": 400}, "b", 400, "c"),  # the best of the others
+    ({}, "b", 100, None),
+])
+def test_the_seller_whose_standing_bid_was_passed(standing, bidder, amount, outbid):
+    assert realtime.outbid_seller(standing, bidder, amount) == outbid
