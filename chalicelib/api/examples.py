@@ -29,6 +29,10 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "RefreshRequest": {"refresh_token": "3b2f7c1e-5a4d-4f60-8e21-9c0d7b6a5f43.kQ7yVv0Zp2xW9sLr4TgU8nHc1bJm6dEa3iOf5uYqXzE"},
     "LogoutRequest": {"all_devices": False},
+    "ChangePasswordRequest": {"current_password": "Str0ng!Passw0rd", "new_password": "N3w!Passw0rd-2026"},
+    "ForgotPasswordRequest": {"email": "ada@example.com"},
+    "ResetPasswordRequest": {"token": "r3setT0ken_from-the-mailed-link", "new_password": "N3w!Passw0rd-2026"},
+    "VerifyEmailRequest": {"token": "ver1fyT0ken_from-the-mailed-link"},
     # admin
     "SuspendRequest": {"reason": "Chargebacks under review", "duration_days": 7, "notify_user": True},
     "CreditRequest": {"amount": "50.00", "reason": "Welcome credit"},

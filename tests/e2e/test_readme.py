@@ -204,8 +204,10 @@ def make_run():
     """A fresh runtime, as `make run` starts it (real time, no clock control): the story sees the product as
     a newcomer does, with no users, rules or traffic from the other end-to-end tests."""
     port = free_port()
-    runtime = Runtime(RUNTIME, runtime_environment(port, TWILIO_EMULATOR_PORT=str(free_port()),
-                                                   WS_PORT=str(free_port())))
+    env = runtime_environment(port, TWILIO_EMULATOR_PORT=str(free_port()), WS_PORT=str(free_port()))
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL"):
+        env.pop(name, None)  # a test of this process may have pointed Twilio elsewhere; make run uses its emulator
+    runtime = Runtime(RUNTIME, env)
     try:
         runtime.wait_ready()
         yield {"API": f"http://127.0.0.1:{port}/api/v1", "EMULATOR": runtime.printed("Twilio emulator"),
@@ -280,7 +282,8 @@ def test_the_readme_story_runs_against_make_run(make_run, tmp_path):
             annotated_seen.add(line)
             if shown.group(1).strip() not in answer.body:
                 problems.append(f"{where}: should show {shown.group(1).strip()}: {answer.body[:600]}")
-    assert not problems, "\n".join(problems)
+    errors = [line[:2000] for line in make_run["runtime"].output if '"level":"ERROR"' in line]
+    assert not problems, "\n".join(problems) + "\n--- the runtime's errors\n" + "".join(errors[-3:])
     annotated = {command_at(readme, block.first_line + i) for block in story_blocks()
                  for i, line in enumerate(block.lines) if ANSWERS.search(line) or SHOWS.search(line)}
     assert annotated <= annotated_seen, f"annotated README commands no answer reached: {annotated - annotated_seen}"
