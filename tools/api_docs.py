@@ -78,8 +78,10 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> list[str]:
         out += ["| parameter | in | required | type | description |", "|---|---|---|---|---|"]
         for param in op["parameters"]:
             schema = param.get("schema", {})
+            description = _with_default(param.get("description") or schema.get("description", ""), schema,
+                                        param.get("required", False))
             out.append(f"| `{param['name']}` | {param['in']} | {'yes' if param.get('required') else 'no'} | "
-                       f"{_cell(_type(schema))} | {_cell(param.get('description') or schema.get('description', ''))} |")
+                       f"{_cell(_type(schema))} | {_cell(description)} |")
         out.append("")
     body = op.get("requestBody")
     if body:
@@ -131,14 +133,20 @@ def _schema(name: str, schema: dict[str, Any]) -> list[str]:
     required = set(schema.get("required", []))
     out += ["| field | type | required | description |", "|---|---|---|---|"]
     for field, prop in properties.items():
-        description = prop.get("description", "")
-        if "default" in prop and field not in required:
-            description = (description + " " if description else "") + f"Default: `{json.dumps(prop['default'])}`."
+        description = _with_default(prop.get("description", ""), prop, field in required)
         out.append(f"| `{field}` | {_cell(_type(prop))} | {'yes' if field in required else 'no'} | {_cell(description)} |")
     out.append("")
     if schema.get("additionalProperties") is False:
         out += ["Unknown fields are refused (400).", ""]
     return out
+
+
+def _with_default(description: str, schema: dict[str, Any], required: bool) -> str:
+    if "default" not in schema or required:
+        return description
+    if description and not description.rstrip().endswith((".", ":", ")")):
+        description = description.rstrip() + "."
+    return (description + " " if description else "") + f"Default: `{json.dumps(schema['default'])}`."
 
 
 def _type(schema: dict[str, Any]) -> str:
