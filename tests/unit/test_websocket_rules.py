@@ -1,6 +1,5 @@
 """The realtime API's rules (domain/realtime.py): what a client may send, the events' shape, who was outbid."""
 import json
-import uuid
 from datetime import datetime, timezone
 
 import pytest
