@@ -327,7 +327,7 @@ def change_password(principal: Principal, current_password: str, new_password: s
     Every other session of the user is revoked; the number revoked is answered."""
     now = clock.now()
     user = _get_user(principal.user_id)
-    reserved = _reserve_attempt(f"user:{user.user_id}", "*", now)
+    reserved = _reserve_attempt(f"user:{user.user_id}", "change-password", now)
     if not verify_password(user.password_hash, current_password):
         raise field_error("current_password", "INVALID_CURRENT_PASSWORD", "Current password is incorrect")
     attempts.release(reserved)

@@ -481,3 +481,13 @@ def test_emails_are_held_to_rfc_5321_lengths(api):
     long_whole = api.post("/auth/register", registration(email="a@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63
                                                           + "." + "e" * 60 + ".com"))
     assert long_whole.status == 400 and error_fields(long_whole) == {"email"}
+
+
+def test_guessing_the_current_password_is_throttled_like_logins(api):
+    user = api.register()
+    guesses = [api.post("/auth/change-password", {"current_password": "Wr0ng!Password", "new_password": NEW_PASSWORD},
+                        token=user["token"]) for _ in range(6)]
+    assert [g.status for g in guesses] == [400] * 5 + [429]
+    right = api.post("/auth/change-password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+                     token=user["token"])
+    assert right.status == 429 and right.error["code"] == "TOO_MANY_LOGIN_ATTEMPTS"
