@@ -353,9 +353,17 @@ def _set_password(user: UserModel, new_password: str, now: datetime, tx=None) ->
         raise
 
 
+RESET_MAILS_PER_WINDOW = 3  # reset links mailed to one address in a login window: no mailbox flooding
+
+
 def forgot_password(email: str) -> None:
-    """Mails a reset link when the email has an account, and says nothing either way (the route is 202)."""
+    """Mails a reset link when the email has an account, and says nothing either way (the route is 202).
+    An address gets RESET_MAILS_PER_WINDOW links a window at most, counted whether or not it has an account."""
     now = clock.now()
+    window = limits.window(now, get_settings().login_window_seconds)
+    if attempts.reserve({f"reset-mail#{_email_digest(email)}#{window.start}": RESET_MAILS_PER_WINDOW},
+                        window.purge_at) is not None:
+        return
     user = _user_by_email(email)
     if user is None:
         return

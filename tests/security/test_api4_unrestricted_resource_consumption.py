@@ -138,3 +138,14 @@ def test_the_limit_is_exact_across_concurrent_containers(moto_server, settings):
         outcomes = Counter(pool.map(request, range(20)))
     assert outcomes["429"] == 13
     assert sorted(k for k in outcomes if k != "429") == ["0", "1", "2", "3", "4", "5", "6"]
+
+
+def test_reset_mails_to_one_address_are_bounded(api, from_ip):
+    from tests.mailbox import mail_count
+
+    user = api.register()
+    before = mail_count(user["email"])
+    for n in range(6):
+        from_ip(f"192.0.2.{n}")  # from many addresses: the per-address limit is not what stops it
+        assert api.post("/auth/forgot-password", {"email": user["email"]}).status == 202
+    assert mail_count(user["email"]) - before == 3
