@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) bench/cold_start.py
 	$(PY) bench/routing.py
 	$(PY) bench/dynamodb_calls.py
+	$(PY) bench/rate_limit_calls.py
 	$(PY) bench/purchase_calls.py
 	$(PY) bench/handler_overhead.py
 	$(PY) bench/webhook_calls.py

@@ -131,7 +131,7 @@ def main() -> None:
         scale = instant_routing_at_scale(api, buyer, seller, call_body)
 
     print("DynamoDB calls and items read per request (each includes 1 TransactGetItems for authentication, "
-          "2 items)")
+          "2 items, and 1 UpdateItem counting the user's rate limit: bench/rate_limit_calls.py)")
     for label, total, by_operation, items in rows:
         print(f"  {label:45s} calls {total:2d}  items {items:3d}  {json.dumps(by_operation)}")
     print("Instant routing: DynamoDB items read per route, 10 of the active profiles matching the call (US/CA)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 
 
@@ -40,9 +40,6 @@ class RateCounterModel(_Table):
     # Password checks reserved (failed, or still in flight) in a login window.
     attempts = NumberAttribute(null=True)
     purge_at = TTLAttribute()
-
-
-COUNTED = ("hits", "number_search", "purchase")
 
 
 def count(key: str, attributes: tuple[str, ...], purge_at: datetime) -> dict[str, int]:
@@ -109,7 +106,3 @@ def get_token(token_hash: str) -> AccountTokenModel | None:
         return AccountTokenModel.get(token_hash, consistent_read=True)
     except AccountTokenModel.DoesNotExist:
         return None
-
-
-def is_conditional_failure(error: UpdateError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
