@@ -47,8 +47,10 @@ CLOSE_USER = "close_user"  # not an event: close every connection of a user (sus
 # --- publishing (the request's side) -------------------------------------------------------------
 
 def publish(*events: dict[str, Any]) -> None:
-    """One SQS message for the events of one change. Never raises: the change has committed already."""
-    _send({"events": list(events)})
+    """One SQS message for the events of one change (none for no events). Never raises: the change has
+    committed already."""
+    if events:
+        _send({"events": list(events)})
 
 
 def close_connections(user_id: str) -> None:
