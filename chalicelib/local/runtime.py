@@ -2,7 +2,7 @@
 
 - emulated AWS: moto server on loopback, tables and queues created from the production definitions;
 - the Chalice app served on http://127.0.0.1:$PORT/api/v1 (default 8000);
-- the WebSocket API on ws://127.0.0.1:$WS_PORT/ws/events (default PORT + 1), calling the app's websocket
+- the WebSocket API on ws://127.0.0.1:$WS_PORT/ws/events (default PORT + 1, printed), calling the app's websocket
   handlers as API Gateway does, with a stand-in for its connection management API that the product's
   `apigatewaymanagementapi` client is pointed at (WEBSOCKET_ENDPOINT);
 - a dispatcher delivering SQS messages and scheduled events to the app's own handlers;
@@ -18,6 +18,7 @@ import faulthandler
 import os
 import secrets
 import signal
+import socket
 import sys
 import threading
 
@@ -76,12 +77,27 @@ def _bind_connections_endpoint():
     return endpoint
 
 
-def _start_websockets(app, port: int, connections_endpoint):
-    """The WebSocket API on WS_PORT (default PORT + 1), delivering what the endpoint is sent."""
+def _bind_websocket_port(port: int) -> socket.socket:
+    """The WebSocket API's port, bound first, before this process opens any connection of its own (an
+    outgoing connection may be given any free port, PORT + 1 too): WS_PORT if set (0: any free port), else
+    PORT + 1, or any free port when another program holds that one (the URL printed says which)."""
+    wanted = os.environ.get("WS_PORT")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((LOOPBACK, int(wanted) if wanted else port + 1))
+    except OSError:
+        if wanted:
+            raise
+        sock.bind((LOOPBACK, 0))
+    return sock
+
+
+def _start_websockets(app, ws_socket: socket.socket, connections_endpoint):
+    """The WebSocket API (on its bound port), delivering what the endpoint is sent."""
     from chalicelib.local.websocket_server import LocalWebSocketServer
 
-    ws_port = int(os.environ.get("WS_PORT") or port + 1)
-    server = LocalWebSocketServer(app, LOOPBACK, ws_port).start()
+    server = LocalWebSocketServer(app, LOOPBACK, sock=ws_socket).start()
     connections_endpoint.start(server)
     return server
 
@@ -150,6 +166,7 @@ def main() -> int:
     stopper = _Stopper()
     stopper.install()
     port = int(os.environ.get("PORT", "8000"))
+    ws_socket = _bind_websocket_port(port)
     moto_server, aws_url = start_aws()
     clock_control = _start_clock_control()
     _local_environment(aws_url, port)
@@ -179,7 +196,7 @@ def main() -> int:
     dispatcher.start()
     mailbox = Mailbox().start()  # prints each mail the product sends (SES is moto's)
     server = create_server(app, LOOPBACK, port)
-    websocket_server = _start_websockets(app, port, connections_endpoint)
+    websocket_server = _start_websockets(app, ws_socket, connections_endpoint)
     print(f"Call exchange running at http://{LOOPBACK}:{port}/api/v1", flush=True)
     print(f"  websocket: {websocket_server.url}", flush=True)
     print(f"  emulated AWS (moto server): {aws_url}", flush=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 import threading
 import time
 import uuid
@@ -35,8 +36,10 @@ def _connection_id() -> str:
 
 
 class LocalWebSocketServer:
-    def __init__(self, app: Any, host: str, port: int, stage: str = "api", handler_threads: int = 16):
-        self.app, self.host, self.port, self.stage = app, host, port, stage
+    def __init__(self, app: Any, host: str, port: int = 0, stage: str = "api", handler_threads: int = 16,
+                 sock: socket.socket | None = None):
+        """Listens on `sock` (bound already) if given, else on host:port."""
+        self.app, self.host, self.port, self.stage, self._sock = app, host, port, stage, sock
         self._pool = ThreadPoolExecutor(max_workers=handler_threads, thread_name_prefix="ws-handler")
         self._open: dict[str, Any] = {}  # connection id -> websockets connection
         self._connected_at: dict[str, int] = {}
@@ -79,9 +82,9 @@ class LocalWebSocketServer:
         from websockets.asyncio.server import serve
 
         self._stopped = asyncio.Event()
-        async with serve(self._handle, self.host, self.port, process_request=self._process_request,
-                         max_size=MAX_MESSAGE_BYTES, compression=None, backlog=1024,
-                         ping_interval=None) as server:
+        where = {"sock": self._sock} if self._sock is not None else {"host": self.host, "port": self.port}
+        async with serve(self._handle, process_request=self._process_request, max_size=MAX_MESSAGE_BYTES,
+                         compression=None, backlog=1024, ping_interval=None, **where) as server:
             self._server = server
             self.port = server.sockets[0].getsockname()[1]
             self._started.set()

@@ -1,39 +1,30 @@
 """Open WebSocket connections and their auction subscriptions (the realtime API, services/realtime.py).
 
-A connection is one item, keyed by API Gateway's connection id, found by user through the by_user index
-(the fan-out of an event to a user, closing a suspended user's sockets). A subscription is one item per
-(auction, connection), so an auction's subscribers are one Query. Both carry a TTL a little past API
-Gateway's longest connection (2 hours): a connection whose $disconnect never ran disappears by itself,
-and one that is gone when an event is sent to it (410) is removed then.
+A connection is one item, keyed by API Gateway's connection id (what a message handler knows). Connections
+are indexed by user in ws_user_connections: one item per user with the ids of its open connections,
+written in the transaction that opens or closes one, so the connections of a hundred users (the sellers an
+auction.started goes to) are one BatchGetItem, not a hundred Queries. A subscription is one item per
+(auction, connection), so an auction's subscribers are one Query. All carry a TTL a little past API
+Gateway's longest connection (2 hours): a connection whose $disconnect never ran disappears by itself, and
+one that is gone when an event is sent to it (410) is removed then, from its user's item too.
 
 The models are listed in persistence.models.ALL_MODELS like every table (infra/ and the local tables
 are made from that list); they live here, with the reads and writes of connections.
 """
 from __future__ import annotations
 
-import functools
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from pynamodb.attributes import ListAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (ListAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
+                                 UTCDateTimeAttribute)
 from pynamodb.exceptions import UpdateError
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
+
+from chalicelib import clock
 
 # API Gateway closes a WebSocket connection after 2 hours at the most; items outlive that a little.
 CONNECTION_LIFETIME = timedelta(hours=2, minutes=10)
-
-
-class ConnectionsByUser(GlobalSecondaryIndex):
-    """A user's open connections: the keys are all a fan-out needs."""
-
-    class Meta:
-        index_name = "by_user"
-        projection = KeysOnlyProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    connection_id = UnicodeAttribute(range_key=True)
 
 
 class ConnectionModel(Model):
@@ -55,7 +46,19 @@ class ConnectionModel(Model):
     auctions = ListAttribute(of=UnicodeAttribute, default=list)  # its subscriptions, removed with it
     purge_at = TTLAttribute()
 
-    by_user = ConnectionsByUser()
+
+class UserConnectionsModel(Model):
+    """The index of connections by user: a user's open connection ids."""
+
+    class Meta:
+        table_name = None
+        billing_mode = "PAY_PER_REQUEST"
+
+    logical_name = "ws_user_connections"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    connection_ids = UnicodeSetAttribute(null=True)  # DynamoDB drops an emptied set
+    purge_at = TTLAttribute()
 
 
 class SubscriptionModel(Model):
@@ -73,14 +76,19 @@ class SubscriptionModel(Model):
     purge_at = TTLAttribute()
 
 
-MODELS = (ConnectionModel, SubscriptionModel)
+MODELS = (ConnectionModel, UserConnectionsModel, SubscriptionModel)
 
 
 def open_connection(connection_id: str, user_id: str, account_type: str, session_id: str,
                     now: datetime) -> ConnectionModel:
+    from chalicelib.persistence.db import transact_write  # db lists every model, this module's too
+
     connection = ConnectionModel(connection_id, user_id=user_id, account_type=account_type, session_id=session_id,
                                  connected_at=now, auctions=[], purge_at=now + CONNECTION_LIFETIME)
-    connection.save()
+    with transact_write() as tx:
+        tx.save(connection)
+        tx.update(UserConnectionsModel(user_id), actions=[UserConnectionsModel.connection_ids.add({connection_id}),
+                                                          UserConnectionsModel.purge_at.set(connection.purge_at)])
     return connection
 
 
@@ -93,12 +101,19 @@ def get(connection_id: str) -> ConnectionModel | None:
 
 def close(connection_id: str) -> None:
     """Forget a connection and its subscriptions (its $disconnect, or a 410 when sending to it)."""
+    from chalicelib.persistence.db import transact_write
+
     connection = get(connection_id)
     if connection is None:
         return
     for auction_id in connection.auctions or ():
         SubscriptionModel(auction_id, connection_id).delete()
-    connection.delete()
+    with transact_write() as tx:
+        tx.delete(connection)
+        # Its user's other connections are younger than now + the lifetime: the item outlives them.
+        tx.update(UserConnectionsModel(connection.user_id), actions=[
+            UserConnectionsModel.connection_ids.delete({connection_id}),
+            UserConnectionsModel.purge_at.set(clock.now() + CONNECTION_LIFETIME)])
 
 
 def subscribe(connection: ConnectionModel, auction_id: str) -> bool:
@@ -137,19 +152,10 @@ def subscribers(auction_id: str) -> list[str]:
     return [s.connection_id for s in SubscriptionModel.query(auction_id, attributes_to_get=["connection_id"])]
 
 
-@functools.cache
-def _queries() -> ThreadPoolExecutor:
-    """One pool per process (a warm Lambda reuses it): the users' connections are queried at once."""
-    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="ws-users")
-
-
 def of_users(user_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Each user's open connection ids: one Query of the by_user index per user, sent together."""
+    """Each user's open connection ids: one BatchGetItem per 100 users (users without any are left out)."""
     users = list(dict.fromkeys(u for u in user_ids if u))
-
-    def query(user_id: str) -> list[str]:
-        return [c.connection_id for c in ConnectionModel.by_user.query(user_id)]
-
-    if len(users) <= 1:
-        return {user: query(user) for user in users}
-    return dict(zip(users, _queries().map(query, users)))
+    if not users:
+        return {}
+    return {item.user_id: sorted(item.connection_ids or ())
+            for item in UserConnectionsModel.batch_get(users, attributes_to_get=["user_id", "connection_ids"])}

@@ -18,7 +18,7 @@ from pynamodb.models import Model
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.domain.numbers import CUSTOM
-from chalicelib.persistence.connections import ConnectionModel, SubscriptionModel
+from chalicelib.persistence.connections import ConnectionModel, SubscriptionModel, UserConnectionsModel
 from chalicelib.persistence.limits import AccountTokenModel, RateCounterModel
 
 
@@ -721,5 +721,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     RateCounterModel,  # persistence/limits.py
     AccountTokenModel,
     ConnectionModel,  # persistence/connections.py
+    UserConnectionsModel,
     SubscriptionModel,
 )

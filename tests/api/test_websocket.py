@@ -158,15 +158,18 @@ def test_a_revoked_session_or_a_suspended_user_is_refused(api, rt):
 
 
 def test_disconnect_forgets_the_connection_and_its_subscriptions(api, rt):
-    from chalicelib.persistence.connections import ConnectionModel, subscribers
+    from chalicelib.persistence.connections import ConnectionModel, of_users, subscribers
 
     buyer = api.register("buyer")
     auction_id = auction(api, buyer)
     _, connection_id = rt.connect(buyer["token"])
     assert rt.send(connection_id, json.dumps({"action": "subscribe", "auction_id": auction_id}))["type"] == "subscribed"
     assert subscribers(auction_id) == [connection_id]
+    _, other = rt.connect(buyer["token"])
+    assert of_users([buyer["user"]["id"]]) == {buyer["user"]["id"]: sorted([connection_id, other])}
     rt.disconnect(connection_id)
     assert subscribers(auction_id) == []
+    assert of_users([buyer["user"]["id"]]) == {buyer["user"]["id"]: [other]}
     with pytest.raises(ConnectionModel.DoesNotExist):
         ConnectionModel.get(connection_id)
 

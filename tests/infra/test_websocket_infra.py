@@ -41,8 +41,9 @@ def test_only_the_senders_manage_connections_of_this_stacks_websocket_api():
             assert not managing and "WEBSOCKET_ENDPOINT" not in variables, name
 
 
-def test_the_connections_table_has_a_ttl_and_a_by_user_index():
-    table = RESOURCES["WsConnectionsTable"]["Properties"]
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "purge_at", "Enabled": True}
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by_user"]
-    assert RESOURCES["WsSubscriptionsTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+def test_connections_are_kept_with_a_ttl_and_indexed_by_user():
+    for table_id in ("WsConnectionsTable", "WsUserConnectionsTable", "WsSubscriptionsTable"):
+        table = RESOURCES[table_id]["Properties"]
+        assert table["TimeToLiveSpecification"] == {"AttributeName": "purge_at", "Enabled": True}, table_id
+    by_user = RESOURCES["WsUserConnectionsTable"]["Properties"]["KeySchema"]
+    assert by_user == [{"AttributeName": "user_id", "KeyType": "HASH"}]
