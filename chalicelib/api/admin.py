@@ -36,7 +36,7 @@ def reactivate(call: Call, user_id: str):
 
 @api.route("/admin/users/{user_id}/credits", "POST", summary="Credit a user's balance (Idempotency-Key header)",
            roles=ADMIN, body=schemas.CreditRequest, headers=schemas.CreditHeaders, response=schemas.CreditOut,
-           status=201, errors=(404,))
+           status=201, errors=(404, 409))
 def credit(call: Call, user_id: str):
     return admin.credit(user_id, call.body.amount, call.body.reason, call.headers.idempotency_key)
 

@@ -9,7 +9,7 @@ api = Api(__name__, tag="exchange")
 
 
 @api.route("/bids", "POST", summary="Bid in an open auction", roles=SELLERS_ONLY, body=schemas.PlaceBid,
-           response=schemas.BidOut, status=201, errors=(404, 409))
+           response=schemas.BidOut, status=201, errors=(402, 404, 409))
 def place_bid(call: Call):
     return bids.place_bid(call.principal, call.body.auction_id, call.body.amount)
 

@@ -9,6 +9,7 @@ OPEN, CLOSED = "open", "closed"  # as stored
 ACTIVE, COMPLETED = "active", "completed"
 SHOWN_AS = {OPEN: ACTIVE, CLOSED: COMPLETED}
 MAX_QUEUE_DELAY_SECONDS = 900  # SQS delays a message at most 15 minutes
+MAX_DURATION_SECONDS = 900  # an auction's longest: only bids placed since then can stand in an open one
 
 
 def close_delay(ends_at: datetime, now: datetime) -> int:

@@ -127,5 +127,11 @@ class StandingBid:
 
 def auction_winner(bids: list[StandingBid], reserve_price: int) -> StandingBid | None:
     """Highest valid bid (at or above reserve) wins; ties go to the earlier bid."""
-    valid = [b for b in bids if b.amount >= reserve_price]
-    return min(valid, key=lambda b: (-b.amount, b.placed_at, b.seller_id), default=None)
+    return next(iter(auction_order(bids, reserve_price)), None)
+
+
+def auction_order(bids: list, reserve_price: int) -> list:
+    """The valid bids (at or above reserve), the winner first: when a winner can no longer pay, the call
+    falls to the next. `bids` have amount, placed_at and seller_id."""
+    valid = [b for b in bids if int(b.amount) >= reserve_price]
+    return sorted(valid, key=lambda b: (-int(b.amount), b.placed_at, b.seller_id))

@@ -472,7 +472,6 @@ class CallModel(BaseModel):
     status = UnicodeAttribute()
     owner_status = UnicodeAttribute()  # "<owner_id>#<status>", moved with every status change
     auction_id = UnicodeAttribute(null=True)
-    auction_result = JSONAttribute(null=True)  # {"winner": {...} | None}, written when its auction is decided
     seller_id = UnicodeAttribute(null=True)
     profile_id = UnicodeAttribute(null=True)
     price = NumberAttribute(null=True)  # minor units the seller pays (held from routing until the end)
@@ -563,6 +562,9 @@ class BidProfileModel(BaseModel):
     bid_amount = NumberAttribute(null=True)  # minor units
     destination_number = UnicodeAttribute(null=True)
     active = BooleanAttribute(default=True)
+    # Taken out of the market (inactive) because its seller was suspended or deactivated; back when the
+    # seller is active again.
+    paused = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     # Bumped by every write; a write is conditional on the revision it read, so the profile and its

@@ -14,28 +14,40 @@ MoneyOut = Annotated[int, PlainSerializer(format_money, return_type=str, when_us
                      Field(json_schema_extra={"type": "string", "pattern": r"^-?\d+\.\d{2,4}$"})]
 
 
-# Request bodies are parsed with Decimal for numbers, so 12.5 arrives exact; "12.50" works too.
-# Documented as a decimal string (what we recommend sending); a JSON number is accepted as well.
+# Request bodies are parsed with Decimal for numbers, so 12.5 arrives exact; "12.50" works too. Both
+# are documented: a decimal string (what we recommend) or a JSON number (what the seeds send), at most 4
+# decimal places either way.
+def money_in(pattern: str, description: str, *, maximum: int, exclusive_minimum: bool = False) -> WithJsonSchema:
+    lowest = {"exclusiveMinimum": 0} if exclusive_minimum else {"minimum": 0}
+    return WithJsonSchema({"anyOf": [{"type": "string", "pattern": pattern},
+                                     {"type": "number", **lowest, "maximum": maximum}],
+                           "description": description})
+
+
 _POSITIVE = r"^(?:[1-9]\d{0,9}(?:\.\d{1,4})?|0\.(?:[1-9]\d{0,3}|0[1-9]\d{0,2}|00[1-9]\d?|000[1-9]))$"
 PositiveMoneyIn = Annotated[
     Decimal,
     Field(gt=0, max_digits=14, decimal_places=4),
-    WithJsonSchema({"type": "string", "pattern": _POSITIVE,
-                    "description": "USD amount greater than zero, up to 4 decimal places, e.g. \"12.50\""}),
+    money_in(_POSITIVE, "USD amount greater than zero, up to 4 decimal places, e.g. \"12.50\"",
+             maximum=9_999_999_999, exclusive_minimum=True),
 ]
-
-
-_AT_LEAST_ZERO = r"^(?:0|[1-9]\d{0,6})(?:\.\d{1,4})?$"
+NonNegativeMoneyIn = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=4),
+    money_in(r"^\d{1,10}(?:\.\d{1,4})?$", "USD amount, zero or more, up to 4 decimal places",
+             maximum=9_999_999_999),
+]
 CreditLimitIn = Annotated[
     Decimal,
     Field(ge=0, le=1_000_000, max_digits=11, decimal_places=4),
-    WithJsonSchema({"type": "string", "pattern": _AT_LEAST_ZERO,
-                    "description": "USD the account may go below zero, 0 to 1,000,000, e.g. \"250.00\""}),
+    money_in(r"^(?:(?:0|[1-9]\d{0,5})(?:\.\d{1,4})?|1000000(?:\.0{1,4})?)$",
+             "USD the account may go below zero, 0 to 1,000,000, e.g. \"250.00\"", maximum=1_000_000),
 ]
 
 
 class BillingAccountOut(ResponseModel):
     account_id: str
+    user_id: str | None = Field(validation_alias="owner_id", description="Its owner (the account_id, for a user's)")
     currency: Literal[CURRENCY]
     balance: MoneyOut
     earnings: MoneyOut

@@ -3,14 +3,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt, WithJsonSchema, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.domain.auctions import ACTIVE, COMPLETED, SHOWN_AS
+from chalicelib.domain.auctions import ACTIVE, COMPLETED, MAX_DURATION_SECONDS, SHOWN_AS
 from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, SOURCES, STATUSES
 from chalicelib.domain.compliance import is_region
 from chalicelib.domain.phones import E164_PATTERN, is_e164
-from chalicelib.schemas.billing import MoneyOut, PositiveMoneyIn
+from chalicelib.schemas.billing import MoneyOut, NonNegativeMoneyIn, PositiveMoneyIn
 from chalicelib.schemas.common import (
     UUID_PATTERN,
     PageQuery,
@@ -21,12 +21,6 @@ from chalicelib.schemas.common import (
     UserPageQuery,
 )
 
-NonNegativeMoneyIn = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=14, decimal_places=4),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,10}(?:\.\d{1,4})?$",
-                    "description": "USD amount, zero or more, up to 4 decimal places"}),
-]
 CallStatus = Literal[STATUSES]  # the lifecycle's statuses, as domain/calls.py states them
 CallDirection = Literal[DIRECTIONS]
 StateCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="US state or CA province, e.g. CA")]
@@ -232,6 +226,8 @@ class BidProfileOut(ResponseModel):
     bid_amount: MoneyOut | None = Field(description="null: the profile bids in auctions only")
     destination_number: str | None = Field(description="null: the profile bids in auctions only")
     active: bool
+    paused: Annotated[bool, BeforeValidator(bool)] = Field(False, description=(
+        "Taken out of the market while its seller is suspended or deactivated; active again after"))
     created_at: datetime
     updated_at: datetime
 
@@ -239,7 +235,8 @@ class BidProfileOut(ResponseModel):
 class CreateAuction(StrictModel):
     call_id: str = Field(pattern=UUID_PATTERN)
     reserve_price: NonNegativeMoneyIn = Decimal(0)
-    duration: StrictInt = Field(30, ge=1, le=900, description="Seconds until the auction closes by itself")
+    duration: StrictInt = Field(30, ge=1, le=MAX_DURATION_SECONDS,
+                                description="Seconds until the auction closes by itself")
 
     @field_validator("reserve_price", mode="before")
     @classmethod

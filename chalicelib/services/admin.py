@@ -17,6 +17,7 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.ledger import get_account, platform_books, post, set_credit_limit
 from chalicelib.persistence.models import UserModel
 from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.services import bid_profiles, bids
 from chalicelib.services.identity import revoke_all_sessions
 
 TIMED = "SUSPENDED"  # suspension_key value of users in the timed_suspensions index
@@ -73,6 +74,7 @@ def suspend(admin: Principal, user_id: str, reason: str, duration_days: int | No
         UserModel.updated_at.set(now),
     ])
     revoke_all_sessions(user_id, "suspended")
+    _out_of_market(user_id, now)
     if notify_user:
         ends = f" until {until:%Y-%m-%d %H:%M} UTC" if until else ""
         _notify(user_id, "account_suspended", "Your account has been suspended",
@@ -90,8 +92,10 @@ def update_user(admin: Principal, user_id: str, credit_limit, active: bool | Non
     if active is False and user.status != DEACTIVATED:
         user.update(actions=_status_actions(DEACTIVATED, clock.now()))
         revoke_all_sessions(user_id, "deactivated")
+        _out_of_market(user_id, clock.now())
     elif active is True and user.status != ACTIVE:
         user.update(actions=_status_actions(ACTIVE, clock.now()))
+        bid_profiles.resume_sellers_profiles(user_id)
     return {**_fields(user), "billing": account or get_account(user_id)}
 
 
@@ -101,7 +105,15 @@ def reactivate(user_id: str) -> UserModel:
     now = clock.now()
     if user.status != ACTIVE:
         user.update(actions=_status_actions(ACTIVE, now))
+        bid_profiles.resume_sellers_profiles(user_id)
     return user
+
+
+def _out_of_market(user_id: str, now: datetime) -> None:
+    """A suspended or deactivated seller takes no more calls: its profiles are paused and its standing
+    bids withdrawn at once (routing also passes over it, should a call be on its way)."""
+    bid_profiles.pause_sellers_profiles(user_id)
+    bids.withdraw_standing_bids(user_id, now)
 
 
 def _status_actions(status: str, now: datetime) -> list:
@@ -126,6 +138,7 @@ def lift_expired_suspensions(now: datetime) -> int:
                 actions=_status_actions(ACTIVE, now),
                 condition=(UserModel.status == SUSPENDED) & (UserModel.suspended_until <= now),
             )
+            bid_profiles.resume_sellers_profiles(entry.user_id)
             lifted += 1
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":

@@ -33,10 +33,18 @@ def not_found() -> NotFound:
 
 
 def create_auction(principal: Principal, call_id: str, reserve_price, duration: int) -> AuctionModel:
+    """A pending call's auction. A call whose last auction closed without a seller able to take it (the
+    call is still pending) may be auctioned again: the new auction replaces the closed one."""
     call = calls.buyers_call(principal, call_id)
     if call.status != lifecycle.PENDING:
         raise InvalidState("Only a pending call can be auctioned")
     now = clock.now()
+    if call.auction_id is None:
+        unchanged = CallModel.auction_id.does_not_exist()
+    elif get_auction(call.auction_id).status == CLOSED:
+        unchanged = CallModel.auction_id == call.auction_id
+    else:
+        raise Conflict("The call already has an auction", code="AUCTION_EXISTS")
     auction = AuctionModel(
         auction_id=str(uuid.uuid4()), call_id=call.call_id, owner_id=call.owner_id,
         reserve_price=to_minor(reserve_price), call_facts=asdict(calls.facts(call)), status=OPEN, open_key=OPEN_KEY,
@@ -45,7 +53,7 @@ def create_auction(principal: Principal, call_id: str, reserve_price, duration: 
         with transact_write() as tx:
             tx.save(auction, condition=AuctionModel.auction_id.does_not_exist())
             tx.update(call, actions=[CallModel.auction_id.set(auction.auction_id)],
-                      condition=(CallModel.status == lifecycle.PENDING) & CallModel.auction_id.does_not_exist())
+                      condition=(CallModel.status == lifecycle.PENDING) & unchanged)
     except TransactWriteError as error:
         if failed_items(error):
             raise Conflict("The call already has an auction", code="AUCTION_EXISTS") from None
@@ -143,8 +151,6 @@ def _decide(auction: AuctionModel, now: datetime) -> list[BidModel]:
                 AuctionModel.winner.set(winner) if winner else AuctionModel.winner.remove(),
                 AuctionModel.bid_count.set(len(bids)), AuctionModel.decided_at.set(now),
             ], condition=AuctionModel.decided_at.does_not_exist())
-            # The call carries the result, so routing it reads the call and not the auction too.
-            tx.update(CallModel(call_id=auction.call_id), actions=[CallModel.auction_result.set({"winner": winner})])
             if winner:
                 analytics.count_auction_won(tx, best.seller_id)
     except TransactWriteError as error:

@@ -103,15 +103,45 @@ def _changed(profile: BidProfileModel, changes: dict) -> BidProfileModel:
         after.destination_number = changes["destination_number"]
     if changes.get("active") is not None:
         after.active = changes["active"]
+        after.paused = None  # the seller's own word on it stands, and a resumption leaves it alone
     return after
 
 
 def update_profile(principal: Principal, profile_id: str, changes: dict) -> BidProfileModel:
     """The profile and its route entries change together: entries move with the geography, copy the new
     bid, destination and criteria, and go when the profile is deactivated (route_entries.py)."""
+    return _rewrite(lambda: get_profile(principal, profile_id), lambda before: _changed(before, changes))
+
+
+def pause_sellers_profiles(seller_id: str) -> int:
+    """A suspended or deactivated seller's active profiles leave the market at once (route entries and
+    book), marked paused."""
+    def paused(before: BidProfileModel) -> BidProfileModel:
+        after = _changed(before, {"active": False})
+        after.paused = True
+        return after
+
+    return _rewrite_sellers(seller_id, lambda p: p.active, paused)
+
+
+def resume_sellers_profiles(seller_id: str) -> int:
+    """The seller is active again: the profiles its suspension paused come back."""
+    return _rewrite_sellers(seller_id, lambda p: p.paused and not p.active, lambda p: _changed(p, {"active": True}))
+
+
+def _rewrite_sellers(seller_id: str, which, change) -> int:
+    chosen = [p.profile_id for p in BidProfileModel.by_seller.query(seller_id) if which(p)]
+    for profile_id in chosen:
+        _rewrite(lambda: fetch(BidProfileModel, profile_id, _not_found()), change)
+    return len(chosen)
+
+
+def _rewrite(read, change) -> BidProfileModel:
+    """`change(profile)` stored with the profile's route entries and its seller's book, conditional on
+    the profile and the book being as read (read again after losing a race)."""
     for _ in range(WRITE_ATTEMPTS):
-        before = get_profile(principal, profile_id)
-        after = _changed(before, changes)
+        before = read()
+        after = change(before)
         try:
             with transact_write() as tx:
                 tx.save(after, condition=_unchanged(before))

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.caller import Principal
-from chalicelib.domain.auctions import OPEN
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.auctions import MAX_DURATION_SECONDS, OPEN
+from chalicelib.domain.errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from chalicelib.domain.money import to_minor
 from chalicelib.persistence import counters, seller_books
 from chalicelib.persistence.db import connection, failed_items, transact_write
-from chalicelib.persistence.models import AuctionModel, BidModel, SellerBookModel
+from chalicelib.persistence.models import AccountModel, AuctionModel, BidModel, SellerBookModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import auctions, bid_profiles
 from chalicelib.services import events
@@ -23,7 +24,7 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     """One read (the auction, with its call's facts, and the seller's book of profiles) and one
     conditional transaction: the auction is still open and this seller's standing bid, if any, is lower."""
     now = clock.now()
-    auction, book = _auction_and_book(auction_id, principal.user_id)
+    auction, book, spendable = _auction_book_and_funds(auction_id, principal.user_id)
     if auction.status != OPEN or auction.ends_at <= now:
         raise Conflict("The auction is closed", code="AUCTION_CLOSED")
     minor = to_minor(amount)
@@ -32,6 +33,8 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     matching = bid_profiles.matching(seller_books.profiles_of(book), auctions.facts_of(auction))
     if not matching:
         raise ValidationFailed("You have no active bid profile matching this call", code="NO_MATCHING_PROFILE")
+    if minor > spendable:  # checked again when the winner's price is held, and passed over then if short
+        raise PaymentRequired("Your balance and credit limit cannot cover this bid", code="INSUFFICIENT_FUNDS")
     within = [p for p in matching if bid_profiles.budget_of(p) is None or minor <= bid_profiles.budget_of(p)]
     if not within:
         raise ValidationFailed("Bid exceeds your profile's max_budget", code="BUDGET_EXCEEDED")
@@ -89,13 +92,30 @@ def withdraw_bid(principal: Principal, bid_id: str) -> None:
     bid = get_bid(principal, bid_id)
     if bid.seller_id != principal.user_id:
         raise _not_found()
-    now = clock.now()
+    _withdraw(bid, clock.now())
+
+
+def withdraw_standing_bids(seller_id: str, now: datetime) -> int:
+    """A suspended or deactivated seller's bids leave every auction still open. Only bids placed within
+    an auction's longest duration can stand in one, so only those are read."""
+    withdrawn = 0
+    since = now - timedelta(seconds=MAX_DURATION_SECONDS)
+    for bid in BidModel.by_seller.query(seller_id, BidModel.placed_at >= since):
+        try:
+            _withdraw(bid, now)
+            withdrawn += 1
+        except (Conflict, NotFound):  # closed already (it took part), or gone meanwhile
+            continue
+    return withdrawn
+
+
+def _withdraw(bid: BidModel, now: datetime) -> None:
     try:
         with transact_write() as tx:
             still_open = tx.condition_check(AuctionModel, bid.auction_id,
                                             condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
-            tx.delete(bid, condition=BidModel.bid_id == bid_id)
-            counters.add(tx, counters.bids(principal.user_id), -1)
+            tx.delete(bid, condition=BidModel.bid_id == bid.bid_id)
+            counters.add(tx, counters.bids(bid.seller_id), -1)
     except TransactWriteError as error:
         failed = failed_items(error)
         if still_open in failed:
@@ -105,18 +125,24 @@ def withdraw_bid(principal: Principal, bid_id: str) -> None:
         raise
 
 
-def _auction_and_book(auction_id: str, seller_id: str) -> tuple[AuctionModel, SellerBookModel]:
-    """The auction and the seller's book of profiles, in one (consistent) round trip."""
+def _auction_book_and_funds(auction_id: str, seller_id: str) -> tuple[AuctionModel, SellerBookModel, int]:
+    """The auction, the seller's book of profiles and what its account may spend, in one (consistent)
+    round trip."""
     with TransactGet(connection=connection()) as tx:
         auction, book = tx.get(AuctionModel, auction_id), tx.get(SellerBookModel, seller_id)
+        account = tx.get(AccountModel, seller_id)
     try:
         found = auction.get()
     except AuctionModel.DoesNotExist:
         raise auctions.not_found() from None
     try:
-        return found, book.get()
+        spendable = int(account.get().spendable)
+    except AccountModel.DoesNotExist:
+        spendable = 0
+    try:
+        return found, book.get(), spendable
     except SellerBookModel.DoesNotExist:
-        return found, SellerBookModel(seller_id=seller_id, profiles={})
+        return found, SellerBookModel(seller_id=seller_id, profiles={}), spendable
 
 
 def list_bids(principal: Principal, page: int, limit: int, next_token: str | None) -> Page:

@@ -13,6 +13,7 @@ from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
+from chalicelib.domain import routing
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, ValidationFailed
 from chalicelib.domain.ledger import hold
@@ -20,10 +21,20 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import post
-from chalicelib.persistence.models import AccountModel, AuctionModel, BidProfileModel, CallModel, ProfileSpendModel
-from chalicelib.services import auctions, bid_profiles, calls
-from chalicelib.services.access import fetch
+from chalicelib.persistence.models import (AccountModel, AuctionModel, BidModel, BidProfileModel, CallModel,
+                                            ProfileSpendModel)
+from chalicelib.services import auctions, bid_profiles, calls, sellers
 from chalicelib.services import events
+
+
+# Sellers found able by a read that a routing still finds unable when it holds the price (they spent or
+# were budgeted meanwhile) before the call is left unrouted: a bound on one request's writes.
+MAX_SELLERS_TRIED = 5
+
+
+class SellerUnavailable(Exception):
+    """The seller about to take a call cannot: it cannot pay the price now, or its profile's budget for
+    the day is used up. Whoever was routing takes the next one."""
 
 
 def _no_bids() -> ValidationFailed:
@@ -31,35 +42,47 @@ def _no_bids() -> ValidationFailed:
 
 
 def route_call(principal: Principal, call_id: str) -> CallModel:
+    """To the auction's winner, or without an auction to the best matching profile; a seller that is
+    suspended, deactivated or cannot pay is passed over for the next (the next valid bid, the next
+    profile), so no bid can block the market."""
     call = calls.buyers_call(principal, call_id)
     lifecycle.ensure_transition(call.status, lifecycle.QUEUED)
     now = clock.now()
     if call.auction_id:
-        profile, price = _auction_winner(call, now)
+        offers = _auction_offers(call, now)
         same_auction = CallModel.auction_id == call.auction_id
     else:
-        profile = bid_profiles.best_for(calls.facts(call), call.owner_id, now)
-        if profile is None:
-            raise _no_bids()
-        price = int(profile.bid_amount)
+        offers = [(p, int(p.bid_amount)) for p in bid_profiles.ranked_for(calls.facts(call), call.owner_id, now)]
         same_auction = CallModel.auction_id.does_not_exist()  # no auction was opened meanwhile
-    return _route(call, profile, price, same_auction, now)
+    if not offers:
+        raise _no_bids()
+    prices = {profile.profile_id: price for profile, price in offers}
+    able, _ = sellers.able([profile for profile, _ in offers], lambda p: prices[p.profile_id], now)
+    for tried, profile in enumerate(able):
+        if tried == MAX_SELLERS_TRIED:
+            break
+        try:
+            return _route(call, profile, prices[profile.profile_id], same_auction, now)
+        except SellerUnavailable:
+            continue
+    raise ValidationFailed("No bidder for this call can take it now", code="NO_BIDS_AVAILABLE")
 
 
-def _auction_winner(call: CallModel, now: datetime) -> tuple[BidProfileModel, int]:
-    """The decision closing wrote on the call; without one, the auction closes now if its time is up."""
-    result = call.auction_result
-    if result is None:
-        auction = AuctionModel.get(call.auction_id, consistent_read=True)
+def _auction_offers(call: CallModel, now: datetime) -> list[tuple[BidProfileModel, int]]:
+    """The auction's valid bids, its winner first, each with its profile; an auction whose time is up
+    closes now."""
+    auction = AuctionModel.get(call.auction_id, consistent_read=True)
+    if auction.decided_at is None:
         if auction.status == OPEN and auction.ends_at > now:
             raise Conflict("The call's auction is still open", code="AUCTION_OPEN")
-        result = {"winner": auctions.close_auction(auction.auction_id, now).winner}
-    winner = result["winner"]
-    if not winner:
-        raise _no_bids()
-    profile = fetch(BidProfileModel, winner["profile_id"], ValidationFailed(
-        "The winning seller has deleted its bid profile", code="NO_BIDS_AVAILABLE"))
-    return profile, int(winner["amount"])
+        auction = auctions.close_auction(auction.auction_id, now)
+    if not auction.winner:
+        return []
+    ordered = routing.auction_order(list(BidModel.query(call.auction_id, consistent_read=True)),
+                                    int(auction.reserve_price))
+    profiles = {p.profile_id: p for p in BidProfileModel.batch_get({b.profile_id for b in ordered})}
+    # A bid whose profile was deleted since is passed over.
+    return [(profiles[b.profile_id], int(b.amount)) for b in ordered if b.profile_id in profiles]
 
 
 def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, now: datetime) -> CallModel:
@@ -110,11 +133,11 @@ def dial(call: CallModel, profile: BidProfileModel, now: datetime) -> CallModel:
 def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: datetime, hold_key: str,
                 write_call) -> CallModel:
     """Hold `price` from the profile's seller and count it against the profile's daily budget, in the
-    transaction in which `write_call(tx, changes)` gives the call its seller."""
+    transaction in which `write_call(tx, changes)` gives the call its seller; SellerUnavailable when the
+    seller cannot pay or the budget is used up."""
     budget = bid_profiles.budget_of(profile)
-    budget_used_up = ValidationFailed("The winning seller's daily budget is used up", code="NO_BIDS_AVAILABLE")
     if budget is not None and budget < price:
-        raise budget_used_up
+        raise SellerUnavailable("budget")
     spend = ProfileSpendModel(spend_key=bid_profiles.spend_key(profile.profile_id, now))
     written: dict = {}
 
@@ -137,12 +160,12 @@ def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: date
         post(hold(hold_key, profile.seller_id, price, f"Call {call.call_id}: price held until it ends", call.call_id),
              now, also=route, replay_ok=False)
     except PaymentRequired:
-        raise PaymentRequired("The winning seller cannot pay for this call", code="INSUFFICIENT_FUNDS") from None
+        raise SellerUnavailable("funds") from None
     except TransactWriteError as error:
         failed = failed_items(error)
         if call in failed:
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
         if spend in failed:
-            raise budget_used_up from None
+            raise SellerUnavailable("budget") from None
         raise
     return events.call_moved(call, written)

@@ -15,22 +15,19 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain import numbers as number_rules
 from chalicelib.domain import phones
-from chalicelib.domain.accounts import ACTIVE, effective_status
-from chalicelib.domain.errors import Forbidden, InvalidState, PaymentRequired, ValidationFailed
+from chalicelib.domain.errors import Forbidden, InvalidState
 from chalicelib.gateways import twilio_voice
 from chalicelib.observability import logger
 from chalicelib.persistence.calls import move_status
-from chalicelib.persistence.db import connection, transact_write
-from chalicelib.persistence.models import (AccountModel, BidProfileModel, CallModel, NumberModel, PhoneClaimModel,
-                                            UserModel)
-from chalicelib.services import bid_profiles, calls, compliance, routing, settlement
+from chalicelib.persistence.db import transact_write
+from chalicelib.persistence.models import AccountModel, BidProfileModel, CallModel, NumberModel, PhoneClaimModel
+from chalicelib.services import bid_profiles, calls, compliance, routing, sellers, settlement
 from chalicelib.services import events
 
 # Call ids of Twilio's calls derive from their CallSid: one call per CallSid, however often it is posted.
@@ -42,9 +39,6 @@ ANSWERED = frozenset({"completed", "answered"})  # DialCallStatus of a bridged c
 CALLER_HUNG_UP = "canceled"  # DialCallStatus when the caller hung up before anyone answered
 # A dialed leg's CallStatus and where it moves the call (busy, no-answer, failed and canceled come to
 # the Dial's action, which rings the next seller).
-# Sellers read per round trip while looking for eligible ones: a user and an account each, plus the buyer's
-# account, within one TransactGetItems (25 items is the limit moto keeps; DynamoDB's is 100).
-SELLERS_PER_READ = 12
 LEG_PROGRESS = {"ringing": lifecycle.RINGING, "in-progress": lifecycle.IN_PROGRESS,
                 "answered": lifecycle.IN_PROGRESS, "completed": lifecycle.COMPLETED}
 
@@ -151,7 +145,7 @@ def _ring_next(call: CallModel, now: datetime) -> str:
         for profile in profiles:
             try:
                 call = routing.dial(call, profile, now)
-            except (PaymentRequired, ValidationFailed):  # spent or budgeted meanwhile: the next one
+            except routing.SellerUnavailable:  # spent or budgeted meanwhile: the next one
                 continue
             return _dial_twiml(call, buyer_available)
     _end_unconnected(call)
@@ -160,56 +154,12 @@ def _ring_next(call: CallModel, now: datetime) -> str:
 
 def _eligible(call: CallModel, now: datetime) -> tuple[Iterator[BidProfileModel], int]:
     """Profiles that may take the call, best first: matching, with budget left today, never the buyer's own
-    (bid_profiles.ranked_for), of sellers neither suspended nor deactivated who can pay the price now,
-    and never a seller this call already rang; and what the buyer's account may still spend. Sellers and
-    their accounts are read a few at a time, best first, each batch in one round trip (the buyer's account
-    with the first), and only as far as the ring tree goes."""
+    (bid_profiles.ranked_for), of sellers who may act and can pay the price now (services/sellers.py),
+    and never a seller this call already rang; and what the buyer's account may still spend."""
     tried = {attempt["seller_id"] for attempt in call.attempts or []}
     profiles = [p for p in bid_profiles.ranked_for(calls.facts(call), call.owner_id, now)
                 if p.seller_id not in tried]
-    sellers = list(dict.fromkeys(p.seller_id for p in profiles))
-    first = sellers[:SELLERS_PER_READ]
-    active, spendable = _sellers(first, now, also_account=call.owner_id)
-    buyer_available = spendable.pop(call.owner_id)
-
-    def eligible() -> Iterator[BidProfileModel]:
-        read = set(first)
-        for profile in profiles:
-            if profile.seller_id not in read:
-                batch = [s for s in sellers if s not in read][:SELLERS_PER_READ]
-                more_active, more_spendable = _sellers(batch, now)
-                active.update(more_active)
-                spendable.update(more_spendable)
-                read.update(batch)
-            if profile.seller_id in active and spendable.get(profile.seller_id, 0) >= int(profile.bid_amount):
-                yield profile
-
-    return eligible(), buyer_available
-
-
-def _sellers(sellers: list[str], now: datetime, also_account: str | None = None) -> tuple[set[str], dict[str, int]]:
-    """Which of the sellers may act, and what each account (and `also_account`) may spend: one round trip."""
-    account_ids = [*sellers, *([also_account] if also_account else [])]
-    with TransactGet(connection=connection()) as tx:
-        users = [tx.get(UserModel, seller) for seller in sellers]
-        accounts = [tx.get(AccountModel, account_id) for account_id in account_ids]
-    active = {seller for seller, user in zip(sellers, users) if _status(user, now) == ACTIVE}
-    return active, {account_id: _spendable(account) for account_id, account in zip(account_ids, accounts)}
-
-
-def _status(user, now: datetime) -> str | None:
-    try:
-        found = user.get()
-    except UserModel.DoesNotExist:
-        return None
-    return effective_status(found.status, found.suspended_until, now)
-
-
-def _spendable(account) -> int:
-    try:
-        return int(account.get().spendable)
-    except AccountModel.DoesNotExist:
-        return 0
+    return sellers.able(profiles, lambda p: int(p.bid_amount), now, also_account=call.owner_id)
 
 
 def _dial_twiml(call: CallModel, buyer_available: int | None = None) -> str:

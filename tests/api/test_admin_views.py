@@ -122,6 +122,7 @@ def test_a_credit_limit_lets_an_account_spend_below_zero_and_no_further(api, adm
 
 
 @pytest.mark.parametrize("body", [{"credit_limit": "-1.00"}, {"credit_limit": "1.00001"}, {"active": "no"},
+                                  {"credit_limit": -1},
                                   {"credit_limit": "2000000"}, {"role": "admin"}])
 def test_user_updates_are_validated(api, admin, body):
     user = api.register("buyer")

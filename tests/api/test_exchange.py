@@ -287,8 +287,8 @@ def test_routing_holds_the_price_so_the_seller_cannot_overspend(api, buyer):
     assert api.post(f"/calls/{first['id']}/route", token=buyer["token"]).status == 200
     held = api.get("/account/balance", token=seller["token"]).data
     assert held["balance"] == "0.00" and held["held"] == "5.00" and held["available"] == "0.00"
-    refused = api.post(f"/calls/{second['id']}/route", token=buyer["token"])
-    assert refused.status == 402 and refused.error["code"] == "INSUFFICIENT_FUNDS"
+    refused = api.post(f"/calls/{second['id']}/route", token=buyer["token"])  # its only seller cannot pay
+    assert refused.status == 400 and refused.error["code"] == "NO_BIDS_AVAILABLE"
     assert CallModel.get(second["id"]).status == "pending"
 
 
@@ -362,13 +362,19 @@ def test_an_admins_call_is_not_routed_to_its_own_profile(api, seller):
     assert routed["profile_id"] == other["id"] != own["id"]
 
 
-def test_routing_to_a_seller_who_cannot_pay_is_402(api, buyer):
+def test_routing_passes_over_a_seller_who_cannot_pay(api, buyer, seller, clock):
+    """An unfunded seller bidding 999.00 with no criteria does not block the market: the call goes to
+    the next profile, and with nobody able to pay it stays pending."""
     broke = api.register("seller")
-    profile(api, broke, bid="5.00")
+    profile(api, broke, bid="999.00")
     call = new_call(api, buyer)
-    result = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
-    assert result.status == 402 and result.error["type"] == "PAYMENT_REQUIRED"
+    nobody = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    assert nobody.status == 400 and nobody.error["code"] == "NO_BIDS_AVAILABLE"
     assert CallModel.get(call["id"]).status == "pending"
+    profile(api, seller, bid="3.00")
+    routed = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    assert routed.status == 200 and routed.data["seller_id"] == seller["user"]["id"]
+    assert api.get("/account/balance", token=broke["token"]).data["held"] == "0.00"
 
 
 def test_daily_budget_limits_instant_routing(api, buyer, seller):

@@ -14,7 +14,7 @@ from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import to_minor
 from chalicelib.caller import Principal
 from chalicelib.persistence.ledger import get_account, open_account, post
-from chalicelib.persistence.models import AuctionModel, BidModel, LedgerEntryModel
+from chalicelib.persistence.models import AuctionModel, BidModel, LedgerEntryModel, UserModel
 from chalicelib.services import auctions, bid_profiles, bids, calls, routing
 
 SELLERS = 100
@@ -59,7 +59,10 @@ def moto_server(_emulated_aws, clock):
 
 
 def user(account_type: str, clock, funds: str | None = None) -> Principal:
+    """An active user (routing asks whether a seller may act) with its account."""
     user_id = str(uuid.uuid4())
+    UserModel(user_id=user_id, email=f"{user_id}@example.com", password_hash="-", first_name="A", last_name="B",
+              account_type=account_type, created_at=clock(), updated_at=clock()).save()
     open_account(user_id, user_id, 0, clock()).save()
     if funds:
         post(admin_credit(f"funds:{user_id}", user_id, to_minor(funds), "test funds"), clock())

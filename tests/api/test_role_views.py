@@ -80,8 +80,10 @@ def test_a_buyers_dashboard_counts_its_calls_and_earnings(api, buyer):
     assert api.get("/analytics/dashboard", token=seller["token"]).data["summary"]["calls_paid"] == 1
 
 
-def test_a_sellers_dashboard_counts_wins_spend_and_average_price(api, buyer):
-    seller, rival = funded_seller(api), funded_seller(api)
+def test_a_sellers_dashboard_counts_wins_spend_and_average_price(api, buyer, clock):
+    seller = funded_seller(api)
+    clock.advance(seconds=1)  # the seller's profile is the older of two equal bids
+    rival = funded_seller(api)
     won, lost = (auction(api, buyer, new_call(api, buyer)) for _ in range(2))
     assert bid(api, seller, won["id"], "4.00").status == 201
     assert bid(api, rival, won["id"], "3.50").status == 201

@@ -55,21 +55,12 @@ def test_new_user_complete_flow_should_complete_full_user_registration_to_number
                                                                 "friendly_name": "My Configured Number"},
                          token=user["token"])
     assert configured.status == 200 and configured.body["success"] is True
-    # Step 7: the billing account (the seed reads data.userId: see the pending test below)
+    # Step 7: the billing account (the seed reads data.userId)
     billing = api.get("/billing/account", token=user["token"])
-    assert billing.status == 200 and billing.data["account_id"] == user_id
+    assert billing.status == 200 and billing.data["user_id"] == billing.data["account_id"] == user_id
     # Step 8: usage statistics
     dashboard = api.get("/analytics/dashboard", token=user["token"])
     assert dashboard.status == 200 and dashboard.data["summary"]["total_numbers"] == 1
-
-
-@pytest.mark.skip(reason="pending: bug: GET /billing/account has no user_id (seed 000 §5.1 step 7 reads "
-                         "data.userId); it names the owner account_id only")
-def test_new_user_complete_flow_billing_account_names_its_user(api):
-    """Complete User Journey › New User Complete Flow, step 7: `billingResponse.body.data.userId` is the user"""
-    user = new_user(api)
-    billing = api.get("/billing/account", token=user["token"])
-    assert billing.status == 200 and billing.data["user_id"] == user["user"]["id"]
 
 
 def test_new_user_complete_flow_should_handle_complete_error_recovery_flow(api, client, twilio_emulator):
