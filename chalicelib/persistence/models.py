@@ -477,7 +477,8 @@ class CallModel(BaseModel):
     price = NumberAttribute(null=True)  # minor units the seller pays (held from routing until the end)
     spend_key = UnicodeAttribute(null=True)  # the profile's daily budget the price was counted against
     destination_number = UnicodeAttribute(null=True)
-    duration_seconds = NumberAttribute(null=True)
+    duration_seconds = NumberAttribute(null=True)  # as reported (by Twilio for a live call, else its buyer)
+    billed_seconds = NumberAttribute(null=True)  # the talk time billed: bounded by what the buyer can pay
     cost = NumberAttribute(null=True)  # telephony cost, minor units: from the buyer's payout first, then its balance
     billable = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute()

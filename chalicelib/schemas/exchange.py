@@ -83,6 +83,9 @@ class CallOut(ResponseModel):
     price: MoneyOut | None
     destination_number: str | None
     duration: int | None = Field(validation_alias="duration_seconds")
+    billed_seconds: int | None = Field(None, description=(
+        "The talk time billed: the duration, bounded by what the call's payout and the buyer's balance and "
+        "credit limit can pay for at the telephony rate"))
     cost: MoneyOut | None
     billable: bool | None
     created_at: datetime

@@ -11,36 +11,63 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
-from chalicelib.domain.errors import InvalidState
+from chalicelib.domain.errors import InvalidState, PaymentRequired
 from chalicelib.domain.ledger import Posting, call_settlement, release
 from chalicelib.persistence import counters
 from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items
-from chalicelib.persistence.ledger import post
+from chalicelib.persistence.ledger import get_account, post
 from chalicelib.persistence.models import CallModel, ProfileSpendModel
 from chalicelib.services import analytics
 from chalicelib.services import events
 
 
+# A settlement the buyer's spending outran (its balance moved between the read and the posting) is
+# bounded again, this many times.
+SETTLE_ATTEMPTS = 3
+
+
 def settle(call: CallModel, duration: int) -> CallModel:
     """Completed after `duration` seconds: billable calls pay the buyer from the seller's hold, less the
     take, and the telephony comes out of that payout first (the buyer's balance pays only the rest); a
-    short call releases the hold and the day's budget. A live call's answered attempt records its outcome
-    with it. The seller's dashboard counts a billed call with its bill."""
+    short call releases the hold and the day's budget. Whatever the duration reported, the talk time
+    billed is bounded by what the payout and the buyer's balance and credit limit can pay for, and the
+    posting is conditional on that: no account ends below its credit limit. A live call's answered
+    attempt records its outcome with it; the seller's dashboard counts a billed call with its bill."""
     settings = get_settings()
     billable = duration >= settings.billable_threshold_seconds
     price = int(call.price)  # in progress means routed, and routing set the price
-    cost = lifecycle.telephony_cost(duration, settings.telephony_rate_per_minute) if billable else 0
-    posting = call_settlement(f"call_settlement:{call.call_id}", buyer_id=call.owner_id, seller_id=call.seller_id,
-                              price=price, take=lifecycle.platform_take(price, settings.take_rate_bps), cost=cost,
-                              billable=billable, reference=call.call_id)
-    now = clock.now()
-    changes = {"duration_seconds": duration, "cost": cost, "billable": billable, "completed_at": now}
-    if call.attempts:
-        changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "outcome": "answered",
-                                                     "ended_at": now.isoformat()}]
+    take = lifecycle.platform_take(price, settings.take_rate_bps)
     counted = (lambda tx: analytics.count_paid_call(tx, call.seller_id, price)) if billable else None
-    return _end(call, posting, lifecycle.COMPLETED, changes, give_back_budget=not billable, also=counted)
+    for _ in range(SETTLE_ATTEMPTS):
+        billed = _billed_seconds(call, duration, price - take) if billable else 0
+        cost = lifecycle.telephony_cost(billed, settings.telephony_rate_per_minute)
+        posting = call_settlement(f"call_settlement:{call.call_id}", buyer_id=call.owner_id,
+                                  seller_id=call.seller_id, price=price, take=take, cost=cost, billable=billable,
+                                  reference=call.call_id)
+        now = clock.now()
+        changes = {"duration_seconds": duration, "billed_seconds": billed, "cost": cost, "billable": billable,
+                   "completed_at": now}
+        if call.attempts:
+            changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "outcome": "answered",
+                                                         "ended_at": now.isoformat()}]
+        try:
+            return _end(call, posting, lifecycle.COMPLETED, changes, give_back_budget=not billable, also=counted,
+                        enforce_limits=True)
+        except PaymentRequired:  # the buyer spent meanwhile: bound the talk time again
+            continue
+    raise InvalidState("The buyer's balance kept changing; complete the call again")
+
+
+def _billed_seconds(call: CallModel, duration: int, payout: int) -> int:
+    """The duration, bounded by the talk time the payout, then the buyer's balance down to its credit
+    limit, can pay for (the buyer's account is read only when the payout alone cannot pay)."""
+    settings = get_settings()
+    rate = settings.telephony_rate_per_minute
+    if lifecycle.telephony_cost(duration, rate) <= payout:
+        return duration
+    available = int(get_account(call.owner_id).spendable)
+    return min(duration, lifecycle.talk_seconds_affordable(payout, available, rate, settings.max_call_seconds))
 
 
 def release_attempt(call: CallModel, outcome: str, now: datetime) -> CallModel:
@@ -71,7 +98,7 @@ def release_undelivered(call: CallModel, target: str) -> CallModel:
 
 
 def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_back_budget: bool,
-         also: Callable[[TransactWrite], None] | None = None) -> CallModel:
+         also: Callable[[TransactWrite], None] | None = None, enforce_limits: bool = False) -> CallModel:
     """Conditional on the status we read: a second ending, concurrent or not, moves no money and is
     INVALID_STATE."""
     now = clock.now()
@@ -84,7 +111,7 @@ def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_bac
         if also:
             also(tx)
 
-    _post(call, posting, now, write)
+    _post(call, posting, now, write, enforce_limits)
     return events.call_moved(call, written)
 
 
@@ -92,11 +119,12 @@ def _give_back_budget(tx: TransactWrite, call: CallModel) -> None:
     tx.update(ProfileSpendModel(spend_key=call.spend_key), actions=[ProfileSpendModel.spent.add(-int(call.price))])
 
 
-def _post(call: CallModel, posting: Posting, now: datetime, write) -> None:
+def _post(call: CallModel, posting: Posting, now: datetime, write, enforce_limits: bool = False) -> None:
     """The posting and the call's change in one transaction, conditional on the call being as read. The
-    seller's price was held at routing and the telephony was delivered: no credit limit applies now."""
+    seller's price was held at routing; a release gives back only what was held (no limit applies), and
+    a settlement's telephony is bounded by what the buyer can pay, which `enforce_limits` makes sure of."""
     try:
-        post(posting, now, enforce_limits=False, also=write, replay_ok=False)
+        post(posting, now, enforce_limits=enforce_limits, also=write, replay_ok=False)
     except TransactWriteError as error:
         if call in failed_items(error):
             raise InvalidState("The call changed state meanwhile; read it and try again") from None

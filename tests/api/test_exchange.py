@@ -343,6 +343,29 @@ def test_a_buyer_without_funds_sells_a_call_whose_payout_pays_its_minutes(api, s
     assert sum(e.amount for e in LedgerEntryModel.scan()) == 0
 
 
+def test_no_reported_duration_takes_the_buyer_below_its_credit_limit(api, seller):
+    """A buyer with 0.02 reports three calls of 86,400 s: each bills only the talk time its payout and
+    what the buyer may still spend can pay for, and the buyer ends at its credit limit, never below."""
+    buyer = api.register("buyer")
+    api.fund(buyer, "0.02")
+    profile(api, seller, bid="0.10")  # a 0.08 payout: four minutes at 0.02
+    billed = []
+    for _ in range(3):
+        call = new_call(api, buyer)
+        assert api.post(f"/calls/{call['id']}/route", token=buyer["token"]).status == 200
+        patch(api, buyer, call["id"], "ringing")
+        patch(api, buyer, call["id"], "in_progress")
+        done = api.post(f"/calls/{call['id']}/complete", {"duration": 86_400}, token=buyer["token"])
+        assert done.status == 200, done.body
+        assert done.data["duration"] == 86_400
+        billed.append((done.data["billed_seconds"], done.data["cost"]))
+    # The first call's payout and the buyer's 0.02 pay five minutes; then the payout alone pays four.
+    assert billed == [(300, "0.10"), (240, "0.08"), (240, "0.08")]
+    money = api.get("/account/balance", token=buyer["token"]).data
+    assert money["balance"] == "0.00" and money["available"] == "0.00" and money["earnings"] == "0.00"
+    assert sum(e.amount for e in LedgerEntryModel.scan()) == 0
+
+
 def test_a_buyer_who_cannot_pay_what_the_payout_does_not_cover_cannot_route(api, seller):
     broke = api.register("buyer")
     profile(api, seller, bid="0.01")  # a $0.01 payout cannot pay a $0.02 minute
