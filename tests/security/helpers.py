@@ -1,0 +1,132 @@
+"""Shared setup of the OWASP modules API1, API3, API5, API6, API9 and API10 (tests/security/conftest.py is
+shared with the other modules, so these live here): a small market built over the API, the ledger's
+invariants, and a client that keeps every answer it read so a test can search them all for leaks.
+
+Import the fixtures where they are used: `from tests.security.helpers import market  # noqa: F401`."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from tests.helpers import Api, Result
+
+CALLER = "+14155552671"  # San Francisco, CA: the person who rings
+CALLEE = "+12125552671"  # New York, NY: the buyer's number
+DESTINATION = "+13125552671"  # where sellers' calls ring
+UNKNOWN = "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c"
+ROLES = ("buyer", "seller", "admin")
+
+
+class RecordingApi(Api):
+    """An Api that keeps the text of every answer, so a test can look for what must never be in one."""
+
+    def __init__(self, client: Any):
+        super().__init__(client)
+        self.answers: list[tuple[str, str, str]] = []  # (method, path, body text)
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None,
+             headers: dict | None = None, raw: str | bytes | None = None) -> Result:
+        result = super().call(method, path, body, token, headers, raw)
+        self.answers.append((method, path, json.dumps(result.body) if result.body is not None else ""))
+        return result
+
+    def texts(self) -> str:
+        return "\n".join(text for _, _, text in self.answers)
+
+
+class Market:
+    """Users, money, profiles, calls and auctions over the API, with one admin (made once: each admin is a
+    password hash and a login)."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self._admin: dict | None = None
+
+    @property
+    def admin(self) -> dict:
+        if self._admin is None:
+            self._admin = self.api.admin()
+            self._admin["user"] = {"id": self._admin["user_id"]}
+        return self._admin
+
+    def user(self, account_type: str, funds: str | None = None) -> dict:
+        user = self.api.register(account_type)
+        if funds:
+            self.fund(user, funds)
+        return user
+
+    def fund(self, user: dict, amount: str) -> None:
+        result = self.api.post(f"/admin/users/{user['user']['id']}/credits", {"amount": amount, "reason": "test"},
+                               token=self.admin["token"])
+        assert result.status == 201, result.body
+
+    def profile(self, seller: dict, bid: str | None = "5.00", **criteria: Any) -> dict:
+        body = {"criteria": criteria, "bid_amount": bid, "destination_number": DESTINATION}
+        result = self.api.post("/bid-profiles", body, token=seller["token"])
+        assert result.status == 201, result.body
+        return result.data
+
+    def call(self, buyer: dict, **overrides: Any) -> dict:
+        result = self.api.post("/calls", {"from_number": CALLER, "to_number": CALLEE, **overrides},
+                               token=buyer["token"])
+        assert result.status == 201, result.body
+        return result.data
+
+    def route(self, buyer: dict, call_id: str) -> Result:
+        return self.api.post(f"/calls/{call_id}/route", token=buyer["token"])
+
+    def auction(self, buyer: dict, call: dict, reserve: str = "1.00", duration: int = 60) -> dict:
+        result = self.api.post("/auctions", {"call_id": call["id"], "reserve_price": reserve, "duration": duration},
+                               token=buyer["token"])
+        assert result.status == 201, result.body
+        return result.data
+
+    def bid(self, seller: dict, auction_id: str, amount: str) -> Result:
+        return self.api.post("/bids", {"auction_id": auction_id, "amount": amount}, token=seller["token"])
+
+    def talk(self, buyer: dict, call_id: str) -> None:
+        """A routed call rings and is answered."""
+        for status in ("ringing", "in_progress"):
+            moved = self.api.call("PATCH", f"/calls/{call_id}/status", {"status": status}, token=buyer["token"])
+            assert moved.status == 200, moved.body
+
+    def complete(self, buyer: dict, call_id: str, duration: int = 95) -> Result:
+        return self.api.post(f"/calls/{call_id}/complete", {"duration": duration}, token=buyer["token"])
+
+    def balance(self, user: dict) -> dict:
+        """A user's money as an admin reads it (works whatever state the user's session is in)."""
+        result = self.api.get(f"/admin/users/{user['user']['id']}", token=self.admin["token"])
+        assert result.status == 200, result.body
+        return result.data["billing"]
+
+    def books_hold(self) -> None:
+        """The invariants after any attack: the ledger sums to zero in every bucket (no money made or lost),
+        and no user's account is below its credit limit."""
+        from chalicelib.persistence.models import AccountModel
+
+        books = self.api.get("/admin/ledger", token=self.admin["token"])
+        assert books.status == 200, books.body
+        assert books.data["balanced"] is True and books.data["sum"] == "0.00", books.data
+        below = [(a.account_id, int(a.balance), int(a.credit_limit)) for a in AccountModel.scan(consistent_read=True)
+                 if a.owner_id is not None and int(a.balance) + int(a.credit_limit) < 0]
+        assert below == []
+
+
+@pytest.fixture
+def afternoon(clock):
+    """13:00 in New York, 10:00 in San Francisco: inside the TCPA window for the calls made here."""
+    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)
+    return clock
+
+
+@pytest.fixture
+def recording_api(client):
+    return RecordingApi(client)
+
+
+@pytest.fixture
+def market(recording_api, afternoon):
+    return Market(recording_api)
