@@ -134,7 +134,7 @@ class ChangePasswordRequest(StrictModel):
 
 
 class ForgotPasswordRequest(StrictModel):
-    email: str = Field(min_length=1, max_length=MAX_EMAIL, json_schema_extra={"format": "email"})
+    email: EmailAddress = Field(max_length=MAX_EMAIL)
 
 
 _TOKEN = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$", description="The token from the mailed link")
