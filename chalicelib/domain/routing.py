@@ -13,6 +13,7 @@ class CallFacts:
     state: str | None
     call_type: str | None
     keywords: tuple[str, ...] = ()
+    verified: bool = False  # carried by the telephony provider (a live call), not reported by its buyer
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Candidate:
     call_types: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     budget_left: int | None = None  # today's max_budget minus what was spent; None = no cap
+    verified_only: bool = False  # takes only calls the telephony provider carried
 
 
 def matches(candidate: Candidate, call: CallFacts) -> bool:
@@ -34,7 +36,10 @@ def matches(candidate: Candidate, call: CallFacts) -> bool:
     target keywords; a call that states them must have one of the profile's call types and share one of
     its keywords (any case). Geography is where the call comes from: a profile that targets countries or
     states gets only calls known to come from one of them (a call's country and state come from its
-    number, and instant routing reads by them: `call_keys`)."""
+    number, and instant routing reads by them: `call_keys`). A verified_only profile takes only calls the
+    telephony provider carried, never ones a buyer reports through the API."""
+    if candidate.verified_only and not call.verified:
+        return False
     if candidate.countries and call.country not in candidate.countries:
         return False
     if candidate.states and call.state not in candidate.states:
@@ -83,6 +88,7 @@ def choose(candidates: list[Candidate], call: CallFacts, buyer_id: str | None = 
 # --- where instant routing looks: "<country or *>#<state or *>" keys -------------------------------
 
 ANY = "*"
+MAX_DUPLICATE_WINDOW_HOURS = 720  # a profile's longest duplicate_window_hours (30 days)
 
 
 def call_keys(call: CallFacts) -> list[str]:

@@ -481,6 +481,10 @@ class CallModel(BaseModel):
     billed_seconds = NumberAttribute(null=True)  # the talk time billed: bounded by what the buyer can pay
     cost = NumberAttribute(null=True)  # telephony cost, minor units: from the buyer's payout first, then its balance
     billable = BooleanAttribute(null=True)
+    # The routed profile's duplicate window: its seller was billed for this caller within it (the call is
+    # routed, not billable), or, when not, the key a bill of this call writes for later calls to find.
+    duplicate_caller = BooleanAttribute(null=True)
+    caller_key = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     routed_at = UTCDateTimeAttribute(null=True)
@@ -625,6 +629,20 @@ class ProfileSpendModel(BaseModel):
     purge_at = TTLAttribute(null=True)
 
 
+class CallerBilledModel(BaseModel):
+    """When a seller was last billed for a call from one caller: a profile with duplicate_window_hours
+    takes a caller's call within that window without paying for it."""
+
+    logical_name = "caller_billed"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    caller_key = UnicodeAttribute(hash_key=True)  # "<seller_id>#<caller's E.164 number>"
+    billed_at = UTCDateTimeAttribute()
+    purge_at = TTLAttribute(null=True)  # the longest window after the bill
+
+
 class OpenAuctions(GlobalSecondaryIndex):
     """Sparse: open auctions by end time, for the sweeper and for sellers looking for auctions to bid in."""
 
@@ -719,6 +737,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     RouteEntryModel,
     SellerBookModel,
     ProfileSpendModel,
+    CallerBilledModel,
     AuctionModel,
     BidModel,
     RateCounterModel,  # persistence/limits.py

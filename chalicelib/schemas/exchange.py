@@ -10,6 +10,7 @@ from chalicelib.domain.auctions import ACTIVE, COMPLETED, MAX_DURATION_SECONDS, 
 from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, SOURCES, STATUSES
 from chalicelib.domain.compliance import is_region
 from chalicelib.domain.phones import E164_PATTERN, is_e164
+from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
 from chalicelib.schemas.billing import MoneyOut, NonNegativeMoneyIn, PositiveMoneyIn
 from chalicelib.schemas.common import (
     UUID_PATTERN,
@@ -88,6 +89,8 @@ class CallOut(ResponseModel):
         "credit limit can pay for at the telephony rate"))
     cost: MoneyOut | None
     billable: bool | None
+    duplicate_caller: Annotated[bool, BeforeValidator(bool)] = Field(False, description=(
+        "Its seller was billed for this caller within its profile's duplicate_window_hours: routed, not billable"))
     created_at: datetime
     routed_at: datetime | None
     start_time: datetime | None = Field(None, validation_alias="started_at", description="When it went in progress")
@@ -182,6 +185,10 @@ class Criteria(StrictModel):
         default_factory=list, description="Call types wanted (a single string is accepted too)")
     keywords: list[Keyword] = Field(default_factory=list, max_length=20)
     max_budget: PositiveMoneyIn | None = Field(None, description="Daily spend cap, USD")
+    verified_only: StrictBool = Field(False, description=(
+        "Take only calls the telephony provider carried (live calls), never calls a buyer reports through the API"))
+    duplicate_window_hours: StrictInt | None = Field(None, ge=1, le=MAX_DUPLICATE_WINDOW_HOURS, description=(
+        "A call from a caller this seller was billed for within this many hours is routed, but not billable"))
 
     @field_validator("call_type", mode="after")
     @classmethod
@@ -220,6 +227,8 @@ class CriteriaOut(ResponseModel):
     call_type: list[str] = []
     keywords: list[str] = []
     max_budget: MoneyOut | None = None
+    verified_only: bool = False
+    duplicate_window_hours: int | None = None
 
 
 class BidProfileOut(ResponseModel):

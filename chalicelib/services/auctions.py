@@ -104,7 +104,8 @@ def facts_of(auction: AuctionModel) -> routing.CallFacts:
     if auction.call_facts is None:  # opened before auctions carried their call's facts
         return calls.facts(CallModel.get(auction.call_id))
     facts = auction.call_facts
-    return routing.CallFacts(facts["country"], facts["state"], facts["call_type"], tuple(facts["keywords"]))
+    return routing.CallFacts(facts["country"], facts["state"], facts["call_type"], tuple(facts["keywords"]),
+                             verified=facts.get("verified", False))
 
 
 def complete_auction(principal: Principal, auction_id: str) -> dict:

@@ -191,7 +191,8 @@ def candidate(profile: BidProfileModel, spent_today: int = 0) -> routing.Candida
         states=tuple(criteria.get("geography", {}).get("states") or ()),
         call_types=tuple(criteria.get("call_type") or ()),
         keywords=tuple(criteria.get("keywords") or ()),
-        budget_left=None if budget is None else budget - spent_today)
+        budget_left=None if budget is None else budget - spent_today,
+        verified_only=bool(criteria.get("verified_only")))
 
 
 def spend_key(profile_id: str, now: datetime) -> str:

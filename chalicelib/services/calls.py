@@ -27,7 +27,8 @@ def not_found() -> NotFound:
 
 def facts(call: CallModel) -> routing.CallFacts:
     """What the call states, for matching it to bid profiles."""
-    return routing.CallFacts(call.caller_country, call.caller_state, call.call_type, tuple(call.keywords or ()))
+    return routing.CallFacts(call.caller_country, call.caller_state, call.call_type, tuple(call.keywords or ()),
+                             verified=call.source == lifecycle.TWILIO)
 
 
 def create_call(principal: Principal, body: dict) -> CallModel:

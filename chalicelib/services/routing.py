@@ -21,8 +21,8 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import post
-from chalicelib.persistence.models import (AccountModel, AuctionModel, BidModel, BidProfileModel, CallModel,
-                                            ProfileSpendModel)
+from chalicelib.persistence.models import (AccountModel, AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
+                                            CallModel, ProfileSpendModel)
 from chalicelib.services import auctions, bid_profiles, calls, sellers
 from chalicelib.services import events
 
@@ -130,6 +130,22 @@ def dial(call: CallModel, profile: BidProfileModel, now: datetime) -> CallModel:
     return _hold_price(call, profile, price, now, f"call_hold:{call.call_id}:{attempt}", write_call)
 
 
+def _caller_history(call: CallModel, profile: BidProfileModel, now: datetime) -> dict:
+    """For a profile with a duplicate window: the call is a duplicate when its seller was billed for
+    this caller within the window (routed, but not billable); otherwise the key its bill will write."""
+    window = (profile.criteria or {}).get("duplicate_window_hours")
+    if not window:
+        return {}
+    key = f"{profile.seller_id}#{call.from_number}"
+    try:
+        billed_at = CallerBilledModel.get(key, consistent_read=True).billed_at
+    except CallerBilledModel.DoesNotExist:
+        billed_at = None
+    if billed_at is not None and billed_at > now - timedelta(hours=int(window)):
+        return {"duplicate_caller": True}
+    return {"caller_key": key}
+
+
 def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: datetime, hold_key: str,
                 write_call) -> CallModel:
     """Hold `price` from the profile's seller and count it against the profile's daily budget, in the
@@ -144,7 +160,7 @@ def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: date
     # An auction's winner may have no destination_number (a profile that bids in auctions only): the call
     # is routed to its seller all the same, with no number to ring.
     seller = {"updated_at": now, "seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
-              "spend_key": spend.spend_key}
+              "spend_key": spend.spend_key, **_caller_history(call, profile, now)}
     if profile.destination_number:
         seller["destination_number"] = profile.destination_number
 

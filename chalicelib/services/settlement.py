@@ -2,7 +2,7 @@
 routing held. Each ending is one transaction with the call's status change."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from pynamodb.exceptions import TransactWriteError
@@ -17,7 +17,8 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import get_account, post
-from chalicelib.persistence.models import CallModel, ProfileSpendModel
+from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
+from chalicelib.persistence.models import CallerBilledModel, CallModel, ProfileSpendModel
 from chalicelib.services import analytics
 from chalicelib.services import events
 
@@ -35,10 +36,18 @@ def settle(call: CallModel, duration: int) -> CallModel:
     posting is conditional on that: no account ends below its credit limit. A live call's answered
     attempt records its outcome with it; the seller's dashboard counts a billed call with its bill."""
     settings = get_settings()
-    billable = duration >= settings.billable_threshold_seconds
+    # A duplicate caller (the profile's duplicate window) was routed, but its seller pays nothing.
+    billable = duration >= settings.billable_threshold_seconds and not call.duplicate_caller
     price = int(call.price)  # in progress means routed, and routing set the price
     take = lifecycle.platform_take(price, settings.take_rate_bps)
-    counted = (lambda tx: analytics.count_paid_call(tx, call.seller_id, price)) if billable else None
+
+    def counted(tx: TransactWrite) -> None:
+        analytics.count_paid_call(tx, call.seller_id, price)
+        if call.caller_key:  # for the seller's later calls from this caller
+            billed_at = clock.now()
+            tx.save(CallerBilledModel(caller_key=call.caller_key, billed_at=billed_at,
+                                      purge_at=billed_at + timedelta(hours=MAX_DUPLICATE_WINDOW_HOURS)))
+
     for _ in range(SETTLE_ATTEMPTS):
         billed = _billed_seconds(call, duration, price - take) if billable else 0
         cost = lifecycle.telephony_cost(billed, settings.telephony_rate_per_minute)
@@ -52,8 +61,8 @@ def settle(call: CallModel, duration: int) -> CallModel:
             changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "outcome": "answered",
                                                          "ended_at": now.isoformat()}]
         try:
-            return _end(call, posting, lifecycle.COMPLETED, changes, give_back_budget=not billable, also=counted,
-                        enforce_limits=True)
+            return _end(call, posting, lifecycle.COMPLETED, changes, give_back_budget=not billable,
+                        also=counted if billable else None, enforce_limits=True)
         except PaymentRequired:  # the buyer spent meanwhile: bound the talk time again
             continue
     raise InvalidState("The buyer's balance kept changing; complete the call again")
@@ -77,7 +86,7 @@ def release_attempt(call: CallModel, outcome: str, now: datetime) -> CallModel:
     attempts = [*call.attempts[:-1], {**call.attempts[-1], "outcome": outcome, "ended_at": now.isoformat()}]
     posting = release(f"call_release:{call.call_id}:{attempt}", call.seller_id, int(call.price),
                       f"Call {call.call_id}: {outcome}", call.call_id)
-    cleared = ("seller_id", "profile_id", "price", "destination_number", "spend_key")
+    cleared = ("seller_id", "profile_id", "price", "destination_number", "spend_key", "duplicate_caller", "caller_key")
 
     def write(tx: TransactWrite) -> None:
         tx.update(call, actions=[CallModel.attempts.set(attempts), CallModel.updated_at.set(now),

@@ -61,7 +61,8 @@ def test_bid_profile_lifecycle(api, seller):
     # Seed 003: an update of one criterion keeps the rest of the targeting.
     budget = api.put(path, {"criteria": {"max_budget": 200.00}}, token=seller["token"]).data["criteria"]
     assert budget == {"geography": {"countries": ["US"], "states": ["CA"]}, "call_type": ["insurance"],
-                      "keywords": [], "max_budget": "200.00"}
+                      "keywords": [], "max_budget": "200.00", "verified_only": False,
+                      "duplicate_window_hours": None}
     updated = api.put(path, {"bid_amount": "8.00", "active": False}, token=seller["token"])
     assert updated.data["bid_amount"] == "8.00" and updated.data["active"] is False
     assert api.get("/bid-profiles", token=seller["token"]).body["pagination"]["total"] == 1

@@ -59,7 +59,8 @@ def test_a_deferred_model_validates_on_first_use_with_the_usual_errors():
         (("role",), "extra_forbidden")}
     # A nested model's own first use, after its parent built it inline; and a default that is a model.
     assert CriteriaOut.model_validate({}).model_dump(mode="json") == {
-        "geography": {"countries": [], "states": []}, "call_type": [], "keywords": [], "max_budget": None}
+        "geography": {"countries": [], "states": []}, "call_type": [], "keywords": [], "max_budget": None,
+        "verified_only": False, "duplicate_window_hours": None}
 
 
 def test_email_validator_is_imported_by_the_first_address_and_checks_as_emailstr_does():
