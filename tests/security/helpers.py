@@ -25,16 +25,17 @@ class RecordingApi(Api):
 
     def __init__(self, client: Any):
         super().__init__(client)
-        self.answers: list[tuple[str, str, str]] = []  # (method, path, body text)
+        self.answers: list[tuple[str, str, str | None, str]] = []  # (method, path, token, body text)
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None,
              headers: dict | None = None, raw: str | bytes | None = None) -> Result:
         result = super().call(method, path, body, token, headers, raw)
-        self.answers.append((method, path, json.dumps(result.body) if result.body is not None else ""))
+        self.answers.append((method, path, token, json.dumps(result.body) if result.body is not None else ""))
         return result
 
-    def texts(self) -> str:
-        return "\n".join(text for _, _, text in self.answers)
+    def texts(self, token: str | None = None) -> str:
+        """Every answer read so far, or those read with this token."""
+        return "\n".join(text for _, _, sent, text in self.answers if token is None or sent == token)
 
 
 class Market:
