@@ -187,6 +187,7 @@ async def fan_out(api: Api, ws_url: str, admin: str, subscribers: int, bids: int
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=100, help="the connections are spread over this many users")
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--bids", type=int, default=30)
     args = parser.parse_args()
@@ -196,9 +197,9 @@ def main() -> int:
     try:
         api = Api(base)
         admin = api.call("POST", "/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]})["tokens"]["access_token"]
-        tokens = [api.user("seller")["token"] for _ in range(10)]  # 100 connections each
+        tokens = [api.user("seller")["token"] for _ in range(args.users)]
         result = asyncio.run(pings(ws_url, tokens, args.connections))
-        print(f"{result['connections']} concurrent connections: {result['pongs']} answered pong "
+        print(f"{result['connections']} concurrent connections of {args.users} users: {result['pongs']} answered pong "
               f"({result['seconds']:.1f} s in all); handshake ($connect) p50 {result['connect_p50_ms']:.1f} ms "
               f"p99 {result['connect_p99_ms']:.1f} ms ({HANDSHAKES_AT_ONCE} at a time); ping -> pong with all open "
               f"p50 {result['pong_p50_ms']:.1f} ms p99 {result['pong_p99_ms']:.1f} ms")

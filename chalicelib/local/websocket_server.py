@@ -26,6 +26,7 @@ from chalicelib.observability import logger
 
 PATH = "/ws/events"
 SEND_TIMEOUT_SECONDS = 10
+HANDSHAKE_TIMEOUT_SECONDS = 30  # API Gateway waits up to 29 s for the $connect integration
 MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's WebSocket frame limit
 INTERNAL_ERROR = '{"message": "Internal server error"}'  # what API Gateway sends when a handler fails
 
@@ -84,7 +85,8 @@ class LocalWebSocketServer:
         self._stopped = asyncio.Event()
         where = {"sock": self._sock} if self._sock is not None else {"host": self.host, "port": self.port}
         async with serve(self._handle, process_request=self._process_request, max_size=MAX_MESSAGE_BYTES,
-                         compression=None, backlog=1024, ping_interval=None, **where) as server:
+                         compression=None, backlog=1024, ping_interval=None,
+                         open_timeout=HANDSHAKE_TIMEOUT_SECONDS, **where) as server:
             self._server = server
             self.port = server.sockets[0].getsockname()[1]
             self._started.set()

@@ -1,9 +1,13 @@
 """Open WebSocket connections and their auction subscriptions (the realtime API, services/realtime.py).
 
 A connection is one item, keyed by API Gateway's connection id (what a message handler knows). Connections
-are indexed by user in ws_user_connections: one item per user with the ids of its open connections,
-written in the transaction that opens or closes one, so the connections of a hundred users (the sellers an
-auction.started goes to) are one BatchGetItem, not a hundred Queries. A subscription is one item per
+are indexed by user in ws_user_connections: one item per user with the ids of its open connections (an
+atomic ADD / DELETE on a string set, after the connection is written and before it is deleted), so the
+connections of a hundred users (the sellers an auction.started goes to) are one BatchGetItem, not a
+hundred Queries. The two writes are not one transaction: none is needed, as each way they can part heals
+itself (an id whose connection is gone answers 410 and is removed; a connection missing from its user's
+item gets its subscriptions' events only, until it reconnects or expires), and every connect and
+disconnect stays two plain writes. A subscription is one item per
 (auction, connection), so an auction's subscribers are one Query. All carry a TTL a little past API
 Gateway's longest connection (2 hours): a connection whose $disconnect never ran disappears by itself, and
 one that is gone when an event is sent to it (410) is removed then, from its user's item too.
@@ -81,14 +85,11 @@ MODELS = (ConnectionModel, UserConnectionsModel, SubscriptionModel)
 
 def open_connection(connection_id: str, user_id: str, account_type: str, session_id: str,
                     now: datetime) -> ConnectionModel:
-    from chalicelib.persistence.db import transact_write  # db lists every model, this module's too
-
     connection = ConnectionModel(connection_id, user_id=user_id, account_type=account_type, session_id=session_id,
                                  connected_at=now, auctions=[], purge_at=now + CONNECTION_LIFETIME)
-    with transact_write() as tx:
-        tx.save(connection)
-        tx.update(UserConnectionsModel(user_id), actions=[UserConnectionsModel.connection_ids.add({connection_id}),
-                                                          UserConnectionsModel.purge_at.set(connection.purge_at)])
+    connection.save()
+    UserConnectionsModel(user_id).update(actions=[UserConnectionsModel.connection_ids.add({connection_id}),
+                                                  UserConnectionsModel.purge_at.set(connection.purge_at)])
     return connection
 
 
@@ -101,19 +102,16 @@ def get(connection_id: str) -> ConnectionModel | None:
 
 def close(connection_id: str) -> None:
     """Forget a connection and its subscriptions (its $disconnect, or a 410 when sending to it)."""
-    from chalicelib.persistence.db import transact_write
-
     connection = get(connection_id)
     if connection is None:
         return
+    # Its user's other connections are younger than now + the lifetime: the item outlives them.
+    UserConnectionsModel(connection.user_id).update(actions=[
+        UserConnectionsModel.connection_ids.delete({connection_id}),
+        UserConnectionsModel.purge_at.set(clock.now() + CONNECTION_LIFETIME)])
     for auction_id in connection.auctions or ():
         SubscriptionModel(auction_id, connection_id).delete()
-    with transact_write() as tx:
-        tx.delete(connection)
-        # Its user's other connections are younger than now + the lifetime: the item outlives them.
-        tx.update(UserConnectionsModel(connection.user_id), actions=[
-            UserConnectionsModel.connection_ids.delete({connection_id}),
-            UserConnectionsModel.purge_at.set(clock.now() + CONNECTION_LIFETIME)])
+    connection.delete()
 
 
 def subscribe(connection: ConnectionModel, auction_id: str) -> bool:
