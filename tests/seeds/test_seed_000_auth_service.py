@@ -2,8 +2,6 @@
 service with mocked Prisma, Redis, bcrypt and JWT. Each case has an HTTP meaning here, so each is run over the
 API with the seed's payloads; what the mocks were asked (bcrypt rounds, Prisma calls) becomes what is stored.
 """
-import pytest
-
 from chalicelib.persistence.models import SessionModel, UserModel
 from tests.helpers import error_fields
 
@@ -21,7 +19,6 @@ def sent_emails_to(address: str) -> list:
             for message in backend.sent_messages if address in str(getattr(message, "destinations", ""))]
 
 
-@pytest.mark.skip(reason="pending: issue 11 part 3 (a verification email on registration)")
 def test_auth_service_register_should_successfully_register_a_new_user(api):
     """AuthService › register › should successfully register a new user"""
     result = api.post("/auth/register", VALID_REGISTRATION)

@@ -96,7 +96,6 @@ def test_security_input_validation_xss_prevention(api):
     assert UserModel.count() == 0
 
 
-@pytest.mark.skip(reason="pending: issue 11 part 1 (rate limits: 429 RATE_LIMITED with Retry-After)")
 def test_security_input_validation_rate_limiting(api, settings):
     """TestSecurity_InputValidation / Rate Limiting (at the product's default limit per user, 100 a minute)"""
     settings(RATE_LIMIT_PER_MINUTE=100)
