@@ -1,9 +1,9 @@
 """Admin: users, suspension, credits."""
 from chalicelib.http import ADMIN, Api, Call
 from chalicelib.schemas import models
-from chalicelib.services import admin
+from chalicelib.services import admin, disputes
 
-schemas = models("admin")  # imported on first use, not at cold start
+schemas = models("admin", "exchange", "common")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="admin")
 
@@ -51,3 +51,16 @@ def update_user(call: Call, user_id: str):
            roles=ADMIN, response=schemas.AdminLedgerOut)
 def ledger(call: Call):
     return admin.books()
+
+
+@api.route("/admin/disputes", "GET", summary="Disputes waiting for a decision, oldest first", roles=ADMIN,
+           query=schemas.PageQuery, response=schemas.CallOut, paginated=True)
+def open_disputes(call: Call):
+    q = call.query
+    return disputes.list_open(q.page, q.limit, q.next_token)
+
+
+@api.route("/admin/disputes/{call_id}", "PUT", summary="Accept (the settlement is reversed) or reject a dispute",
+           roles=ADMIN, body=schemas.DisputeDecision, response=schemas.CallOut, errors=(404,))
+def decide_dispute(call: Call, call_id: str):
+    return disputes.decide(call_id, call.body.decision, call.body.note)

@@ -1,7 +1,7 @@
 """Calls: create, list, read, route, move along, complete."""
-from chalicelib.http import BUYERS, Api, Call
+from chalicelib.http import BUYERS, SELLERS_ONLY, Api, Call
 from chalicelib.schemas import models
-from chalicelib.services import calls, routing
+from chalicelib.services import calls, disputes, routing
 
 schemas = models("exchange")  # imported on first use, not at cold start
 
@@ -44,3 +44,10 @@ def change_status(call: Call, call_id: str):
            body=schemas.CompleteCall, response=schemas.CallOut, errors=(404,))
 def complete_call(call: Call, call_id: str):
     return calls.complete_call(call.principal, call_id, call.body.duration)
+
+
+@api.route("/calls/{call_id}/disputes", "POST", summary="Dispute a billed call its buyer reported (its seller, within "
+           "7 days)", roles=SELLERS_ONLY, body=schemas.DisputeRequest, response=schemas.DisputeOut, status=201,
+           errors=(404, 409))
+def dispute_call(call: Call, call_id: str):
+    return disputes.open_dispute(call.principal, call_id, call.body.reason)

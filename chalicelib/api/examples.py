@@ -58,6 +58,8 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "PlaceBid": {"auction_id": _AUCTION_ID, "amount": "4.50"},
     "CallStatusUpdate": {"status": "ringing"},
     "CompleteCall": {"duration": 95},
+    "DisputeRequest": {"reason": "Nobody called: the buyer's report does not match our phone system's records"},
+    "DisputeDecision": {"decision": "accepted", "note": "The buyer could not show the call was made"},
     # compliance (admins)
     "DncRequest": {"phone_number": "+12025550143", "reason": "Asked not to be called", "list_type": "internal"},
     "TcpaHours": {"start_time": "08:00", "end_time": "21:00", "timezone": "America/New_York"},

@@ -112,5 +112,14 @@ def call_settlement(idempotency_key: str, *, buyer_id: str, seller_id: str, pric
     return Posting(idempotency_key, "call_settlement", f"Call {reference}", tuple(legs), reference)
 
 
+def settlement_reversal(idempotency_key: str, settled: list[dict], reference: str) -> Posting:
+    """Undoes a call's settlement exactly (an accepted dispute): every leg the other way, and the price
+    captured from the seller's hold goes back to its balance. `settled` are the settlement's entries as
+    stored ({"account_id", "bucket", "amount"})."""
+    legs = tuple(Entry(leg["account_id"], BALANCE if leg["bucket"] == HELD else leg["bucket"], -int(leg["amount"]))
+                 for leg in settled)
+    return Posting(idempotency_key, "dispute_reversal", f"Call {reference}: dispute accepted", legs, reference)
+
+
 def is_platform(account_id: str) -> bool:
     return account_id.startswith("platform:")

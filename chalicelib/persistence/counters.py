@@ -46,6 +46,9 @@ def seller_calls(seller_id: str) -> str:
     return f"seller_calls#{seller_id}"
 
 
+OPEN_DISPUTES = "disputes#open"
+
+
 def bids(seller_id: str) -> str:
     return f"bids#{seller_id}"
 

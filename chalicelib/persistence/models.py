@@ -8,6 +8,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     ListAttribute,
@@ -448,6 +449,28 @@ class CallsBySeller(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class OpenDisputes(GlobalSecondaryIndex):
+    """Sparse: calls whose dispute waits for an admin's decision, oldest first."""
+
+    class Meta:
+        index_name = "open_disputes"
+        projection = AllProjection()
+
+    open_dispute = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class DisputeAttribute(MapAttribute):
+    """A seller's dispute of a billed call its buyer reported: open until an admin accepts (the
+    settlement is reversed) or rejects it."""
+
+    status = UnicodeAttribute()  # open | accepted | rejected
+    reason = UnicodeAttribute()
+    opened_at = UTCDateTimeAttribute()
+    decided_at = UTCDateTimeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+
+
 class CallModel(BaseModel):
     """A call brought by a buyer. Its status changes only by conditional writes (domain/calls.py)."""
 
@@ -485,6 +508,8 @@ class CallModel(BaseModel):
     # routed, not billable), or, when not, the key a bill of this call writes for later calls to find.
     duplicate_caller = BooleanAttribute(null=True)
     caller_key = UnicodeAttribute(null=True)
+    dispute = DisputeAttribute(null=True)
+    open_dispute = UnicodeAttribute(null=True)  # "OPEN" while its dispute waits (OpenDisputes)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     routed_at = UTCDateTimeAttribute(null=True)
@@ -496,6 +521,7 @@ class CallModel(BaseModel):
     by_owner = CallsByOwner()
     by_owner_status = CallsByOwnerStatus()
     by_seller = CallsBySeller()
+    open_disputes = OpenDisputes()
     everything = everything_index("created_at")
 
 

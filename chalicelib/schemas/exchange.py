@@ -68,6 +68,24 @@ class AttemptOut(ResponseModel):
     ended_at: datetime | None
 
 
+class DisputeOut(ResponseModel):
+    status: Literal["open", "accepted", "rejected"]
+    reason: str
+    opened_at: datetime
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+class DisputeRequest(StrictModel):
+    reason: SafeText(500) = Field(description="Why the call should not have been billed")
+
+
+class DisputeDecision(StrictModel):
+    decision: Literal["accepted", "rejected"] = Field(description=(
+        "accepted reverses the call's settlement exactly; rejected leaves it"))
+    note: SafeText(500) | None = None
+
+
 class CallOut(ResponseModel):
     id: str = Field(validation_alias="call_id")
     from_number: str
@@ -91,6 +109,7 @@ class CallOut(ResponseModel):
     billable: bool | None
     duplicate_caller: Annotated[bool, BeforeValidator(bool)] = Field(False, description=(
         "Its seller was billed for this caller within its profile's duplicate_window_hours: routed, not billable"))
+    dispute: DisputeOut | None = Field(None, description="Its seller's dispute, if any, and the decision")
     created_at: datetime
     routed_at: datetime | None
     start_time: datetime | None = Field(None, validation_alias="started_at", description="When it went in progress")

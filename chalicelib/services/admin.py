@@ -11,13 +11,12 @@ from chalicelib.domain.accounts import ACTIVE, DEACTIVATED, SUSPENDED, suspensio
 from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import format_money, to_minor
-from chalicelib.gateways import queues
 from chalicelib.caller import Principal
 from chalicelib.persistence import counters
 from chalicelib.persistence.ledger import get_account, platform_books, post, set_credit_limit
 from chalicelib.persistence.models import UserModel
 from chalicelib.persistence.pagination import Page, paginate
-from chalicelib.services import bid_profiles, bids
+from chalicelib.services import bid_profiles, bids, notifications
 from chalicelib.services.identity import revoke_all_sessions
 
 TIMED = "SUSPENDED"  # suspension_key value of users in the timed_suspensions index
@@ -77,7 +76,7 @@ def suspend(admin: Principal, user_id: str, reason: str, duration_days: int | No
     _out_of_market(user_id, now)
     if notify_user:
         ends = f" until {until:%Y-%m-%d %H:%M} UTC" if until else ""
-        _notify(user_id, "account_suspended", "Your account has been suspended",
+        notifications.send(user_id, "account_suspended", "Your account has been suspended",
                 f"Your account has been suspended{ends}. Reason: {reason}", now)
     return user
 
@@ -154,13 +153,6 @@ def credit(user_id: str, amount, reason: str, idempotency_key: str | None) -> di
     credited = max(entry["amount"] for entry in record.entries)  # the first posting's, on a retry
     return {"transaction_id": record.transaction_id, "amount": format_money(credited),
             "balance": get_account(user_id)}
-
-
-def _notify(user_id: str, kind: str, subject: str, message: str, now: datetime) -> None:
-    queues.send(queues.NOTIFICATIONS, {
-        "notification_id": str(uuid.uuid4()), "user_id": user_id, "kind": kind,
-        "subject": subject, "message": message, "created_at": now.isoformat(),
-    })
 
 
 def books() -> dict:

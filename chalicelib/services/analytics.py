@@ -58,10 +58,11 @@ def count_spend(user_id: str, amount: int):
     return add
 
 
-def count_paid_call(tx: TransactWrite, seller_id: str, price: int) -> None:
-    """A seller's billed call: its spend and its calls paid, in the transaction that bills it."""
+def count_paid_call(tx: TransactWrite, seller_id: str, price: int, calls: int = 1) -> None:
+    """A seller's billed call (or, negative, one refunded): its spend and its calls paid, in the
+    transaction that bills (or refunds) it."""
     tx.update(UserStatsModel(user_id=seller_id), actions=[UserStatsModel.spend.add(price),
-                                                           UserStatsModel.calls_paid.add(1)])
+                                                           UserStatsModel.calls_paid.add(calls)])
 
 
 def count_auction_won(tx: TransactWrite, seller_id: str) -> None:

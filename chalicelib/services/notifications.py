@@ -1,11 +1,14 @@
 """Users' notification inboxes: delivered once per message, however often SQS repeats it."""
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.caller import Principal
+from chalicelib.gateways import queues
 from chalicelib.observability import logger
 from chalicelib.persistence import counters
 from chalicelib.persistence.db import failed_items, transact_write
@@ -47,3 +50,11 @@ def deliver(message: "NotificationMessage") -> bool:
         logger.info("Duplicate notification ignored", extra={"notification_id": message.notification_id})
         return False
     return True
+
+
+def send(user_id: str, kind: str, subject: str, message: str, now: datetime) -> None:
+    """A message to a user's inbox, through the notifications queue (its worker writes it once)."""
+    queues.send(queues.NOTIFICATIONS, {
+        "notification_id": str(uuid.uuid4()), "user_id": user_id, "kind": kind,
+        "subject": subject, "message": message, "created_at": now.isoformat(),
+    })

@@ -99,3 +99,88 @@ def test_a_duplicate_window_is_validated(api):
         body = {"criteria": {"duplicate_window_hours": hours}, "bid_amount": "1.00",
                 "destination_number": "+13125550002"}
         assert api.post("/bid-profiles", body, token=seller["token"]).status == 400
+
+
+# --- disputes of reported calls -------------------------------------------------------------------
+
+@pytest.fixture
+def billed(api, buyer):
+    """A call its buyer reported complete (95 s), billed to the seller: 5.00 less the 20 % take."""
+    seller, _ = seller_with_profile(api, bid="5.00")
+    call = new_call(api, buyer)
+    api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    deliver(api, buyer, call["id"], seconds=95)
+    return seller, call["id"]
+
+
+def balances(api, *users):
+    return [(b["balance"], b["earnings"], b["held"]) for b in
+            (api.get("/account/balance", token=u["token"]).data for u in users)]
+
+
+def test_an_accepted_dispute_reverses_the_settlement_exactly(api, buyer, billed):
+    seller, call_id = billed
+    admin = api.admin()
+    before_books = api.get("/admin/ledger", token=admin["token"]).data
+    assert balances(api, seller, buyer) == [("95.00", "0.00", "0.00"), ("10.00", "3.96", "0.00")]
+
+    opened = api.post(f"/calls/{call_id}/disputes", {"reason": "No such call"}, token=seller["token"])
+    assert opened.status == 201 and opened.data["status"] == "open"
+    for user in (buyer, seller):  # both sides see it
+        assert api.get(f"/calls/{call_id}", token=user["token"]).data["dispute"]["reason"] == "No such call"
+    waiting = api.get("/admin/disputes", token=admin["token"])
+    assert [c["id"] for c in waiting.data] == [call_id] and waiting.body["pagination"]["total"] == 1
+
+    decided = api.put(f"/admin/disputes/{call_id}", {"decision": "accepted", "note": "No record"},
+                      token=admin["token"])
+    assert decided.status == 200 and decided.data["dispute"]["status"] == "accepted"
+    assert balances(api, seller, buyer) == [("100.00", "0.00", "0.00"), ("10.00", "0.00", "0.00")]
+    assert api.get(f"/calls/{call_id}", token=buyer["token"]).data["dispute"]["note"] == "No record"
+    assert api.get("/admin/disputes", token=admin["token"]).data == []
+    books = api.get("/admin/ledger", token=admin["token"]).data
+    assert books["balanced"] is True
+    platform = {a["account_id"]: a["balance"] for a in books["platform_accounts"]}
+    assert platform["platform:revenue"] == "0.00" and platform["platform:telephony"] == "0.00"
+    assert before_books["platform_accounts"] != books["platform_accounts"]
+    summary = api.get("/analytics/dashboard", token=seller["token"]).data["summary"]
+    assert summary["calls_paid"] == 0 and summary["spend"] == "0.00"
+
+    again = api.put(f"/admin/disputes/{call_id}", {"decision": "rejected"}, token=admin["token"])
+    assert again.status == 400 and again.error["code"] == "INVALID_STATE"  # decided once, reversed once
+    assert balances(api, seller) == [("100.00", "0.00", "0.00")]
+
+
+def test_a_rejected_dispute_moves_no_money(api, buyer, billed):
+    seller, call_id = billed
+    admin = api.admin()
+    api.post(f"/calls/{call_id}/disputes", {"reason": "No such call"}, token=seller["token"])
+    decided = api.put(f"/admin/disputes/{call_id}", {"decision": "rejected"}, token=admin["token"])
+    assert decided.data["dispute"]["status"] == "rejected"
+    assert balances(api, seller, buyer) == [("95.00", "0.00", "0.00"), ("10.00", "3.96", "0.00")]
+
+
+def test_who_may_dispute_what_and_when(api, buyer, billed, clock):
+    seller, call_id = billed
+    stranger = api.register("seller")
+    assert api.post(f"/calls/{call_id}/disputes", {"reason": "x"}, token=stranger["token"]).status == 404
+    assert api.post(f"/calls/{call_id}/disputes", {"reason": "x"}, token=buyer["token"]).status == 403
+    assert api.post(f"/calls/{call_id}/disputes", {"reason": "<b>"}, token=seller["token"]).status == 400
+    later(api, clock, seller, days=8)
+    late = api.post(f"/calls/{call_id}/disputes", {"reason": "x"}, token=seller["token"])
+    assert late.status == 409 and late.error["code"] == "DISPUTE_WINDOW_CLOSED"
+
+
+def test_a_call_is_disputed_once(api, buyer, billed):
+    seller, call_id = billed
+    assert api.post(f"/calls/{call_id}/disputes", {"reason": "x"}, token=seller["token"]).status == 201
+    twice = api.post(f"/calls/{call_id}/disputes", {"reason": "y"}, token=seller["token"])
+    assert twice.status == 409 and twice.error["code"] == "DISPUTE_EXISTS"
+
+
+def test_a_call_nobody_paid_for_is_not_disputable(api, buyer):
+    seller, _ = seller_with_profile(api, bid="5.00")
+    call = new_call(api, buyer)
+    api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    deliver(api, buyer, call["id"], seconds=10)  # too short to bill
+    refused = api.post(f"/calls/{call['id']}/disputes", {"reason": "x"}, token=seller["token"])
+    assert refused.status == 400 and refused.error["code"] == "NOT_DISPUTABLE"
