@@ -1,6 +1,6 @@
-"""Every HTTP-level test case of the two seeds (shared/seeds/000_*: the DID buy system, TypeScript; 003_*: the
-call exchange, Go), one test each, named after it, with the seed's name in its docstring. DIFFERENCES.md lists
-where we answer differently on purpose. A test marked `pending: issue N part M` waits for a feature that is being
+"""Every HTTP-level test case of the two seeds (000: the DID buy system, TypeScript; 003: the call exchange,
+Go), one test each, named after it, with the seed's name in its docstring. README.md ("Where we differ from
+the seeds, and why") lists where we answer differently on purpose. A test marked `pending: issue N part M` waits for a feature that is being
 built. A test marked `pending: bug: ...` asserts the seed's expectation, which the product does not meet yet.
 
 Not here:

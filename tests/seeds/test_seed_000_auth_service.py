@@ -120,7 +120,7 @@ def test_auth_service_refresh_token_should_successfully_refresh_valid_token(api)
 def test_auth_service_refresh_token_should_successfully_refresh_valid_token_extends_the_session(api, clock):
     """AuthService › refreshToken › should successfully refresh valid token: the seed's refresh writes the
     session's new expiresAt, so a session in use never expires. Ours has an absolute lifetime (a
-    difference on purpose: tests/seeds/DIFFERENCES.md): refreshing works within it, and not after it."""
+    difference on purpose: README.md, "Where we differ from the seeds"): refreshing works within it, and not after it."""
     token = api.register()["tokens"]["refresh_token"]
     clock.advance(days=20)
     refreshed = api.post("/auth/refresh", {"refresh_token": token})
