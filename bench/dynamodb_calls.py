@@ -98,6 +98,34 @@ def request(label: str, rows: list):
     rows[-1] += (sum(ITEMS.values()),)
 
 
+def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None:
+    """What each role reads (issue 10's views) and a dispute of the settled call."""
+    admin = api.admin()
+    auction = api.post("/auctions", {"call_id": api.post("/calls", {"from_number": "+14155552671",
+                                                                      "to_number": "+12125552671"},
+                                                           token=buyer["token"]).data["id"], "duration": 60},
+                       token=buyer["token"]).data
+    assert auction, "auction"
+    reads = [("GET /auctions?status=active (seller)", "/auctions?status=active", seller),
+             ("GET /analytics/dashboard (buyer)", "/analytics/dashboard", buyer),
+             ("GET /analytics/dashboard (seller)", "/analytics/dashboard", seller),
+             ("GET /calls (admin: everyone's)", "/calls", admin),
+             ("GET /calls?user_id= (admin)", f"/calls?user_id={buyer['user']['id']}", admin),
+             ("GET /billing/transactions (admin: all)", "/billing/transactions", admin),
+             ("GET /admin/ledger", "/admin/ledger", admin)]
+    for label, path, user in reads:
+        with request(label, rows):
+            assert api.get(path, token=user["token"]).status == 200
+    with request("PUT /admin/users/{id} (credit_limit)", rows):
+        assert api.put(f"/admin/users/{buyer['user']['id']}", {"credit_limit": "5.00"},
+                       token=admin["token"]).status == 200
+    with request("POST /calls/{id}/disputes", rows):
+        assert api.post(f"/calls/{settled_call}/disputes", {"reason": "No such call"},
+                        token=seller["token"]).status == 201
+    with request("PUT /admin/disputes/{id} (accepted: reversal)", rows):
+        assert api.put(f"/admin/disputes/{settled_call}", {"decision": "accepted"}, token=admin["token"]).status == 200
+
+
 def main() -> None:
     rows: list = []
     with product() as (client, api, _):
@@ -123,6 +151,7 @@ def main() -> None:
             api.call("PATCH", f"/calls/{call['id']}/status", {"status": status}, token=buyer["token"])
         with request("POST /calls/{id}/complete (settle)", rows):
             assert api.post(f"/calls/{call['id']}/complete", {"duration": 90}, token=buyer["token"]).status == 200
+        views(api, buyer, seller, call["id"], rows)
         instant = api.post("/calls", call_body, token=buyer["token"]).data
         with request("POST /calls/{id}/route (instant, 1 profile)", rows):
             assert api.post(f"/calls/{instant['id']}/route", token=buyer["token"]).status == 200
