@@ -57,6 +57,21 @@ def paginate(run_query: QueryRunner, read_total: Callable[[], int], *, scope: st
     return Page(items, page, limit, total, token)
 
 
+def paginate_index(index: Any, key: str, counter: Callable[[], int], *, condition: Any = None, scope: str,
+                   page: int, limit: int, next_token: str | None) -> Page:
+    """One key of an index, newest first. Without a filter the total is `counter` (kept by the writes);
+    with one, the page reads past what it skips and the total counts the key's matching items, which only
+    filtered listings pay for."""
+    def run(start_key, count):
+        return index.query(key, scan_index_forward=False, filter_condition=condition, last_evaluated_key=start_key,
+                           limit=count)
+
+    def total() -> int:
+        return counter() if condition is None else index.count(key, filter_condition=condition)
+
+    return paginate(run, total, scope=scope, page=page, limit=limit, next_token=next_token)
+
+
 def _skip(run_query: QueryRunner, count: int) -> dict | None:
     """The start key after the first `count` items (pages without a cursor)."""
     if count == 0:

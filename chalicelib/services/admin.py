@@ -15,7 +15,7 @@ from chalicelib.caller import Principal
 from chalicelib.persistence import counters
 from chalicelib.persistence.ledger import get_account, platform_books, post, set_credit_limit
 from chalicelib.persistence.models import UserModel
-from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.services import bid_profiles, bids, notifications
 from chalicelib.services.identity import revoke_all_sessions
 
@@ -28,18 +28,11 @@ def list_users(account_type: str | None, status: str | None, page: int, limit: i
         index, hash_key = UserModel.by_type, account_type
     else:
         index, hash_key = UserModel.all_users, "USER"
-    status_filter = (UserModel.status == status) if status else None
-
-    def run(start_key, count):
-        return index.query(hash_key, filter_condition=status_filter, scan_index_forward=False,
-                           last_evaluated_key=start_key, limit=count)
-
     # A status filter reads through the listing and counts what it finds (admins only; users are few
     # next to calls); without one, the total is a counter.
-    total = (lambda: index.count(hash_key, filter_condition=status_filter)) if status else \
-        (lambda: counters.value(counters.users(account_type)))
-    return paginate(run, total,
-                    scope=f"users:{account_type}:{status}", page=page, limit=limit, next_token=next_token)
+    return paginate_index(index, hash_key, lambda: counters.value(counters.users(account_type)),
+                          condition=(UserModel.status == status) if status else None,
+                          scope=f"users:{account_type}:{status}", page=page, limit=limit, next_token=next_token)
 
 
 def get_user(user_id: str) -> UserModel:

@@ -15,7 +15,7 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import EVERYTHING, CallModel
-from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.services import compliance, settlement
 from chalicelib.services.access import fetch, listed_user, owned
 from chalicelib.services import events
@@ -81,47 +81,22 @@ def list_calls(principal: Principal, status: str | None, page: int, limit: int, 
         return _sellers_calls(user.user_id, status, page, limit, next_token)
     owner = user.user_id
     index, key = (CallModel.by_owner_status, f"{owner}#{status}") if status else (CallModel.by_owner, owner)
-
-    def run(start_key, count):
-        return index.query(key, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
-
-    return paginate(run, lambda: counters.value(counters.calls(owner, status)),
-                    scope=f"calls:{owner}:{status}", page=page, limit=limit, next_token=next_token)
+    return paginate_index(index, key, lambda: counters.value(counters.calls(owner, status)),
+                          scope=f"calls:{owner}:{status}", page=page, limit=limit, next_token=next_token)
 
 
 def _sellers_calls(seller: str, status: str | None, page: int, limit: int, next_token: str | None) -> Page:
-    """Through the seller's index, its total a counter. A status is a filter on that index: the page reads
-    past the calls it skips, and the total counts the seller's calls in that status (both read through
-    the seller's routed calls, which only sellers with a status filter pay for)."""
-    condition = None if status is None else CallModel.status == status
-
-    def run(start_key, count):
-        return CallModel.by_seller.query(seller, scan_index_forward=False, filter_condition=condition,
-                                         last_evaluated_key=start_key, limit=count)
-
-    def total() -> int:
-        if condition is None:
-            return counters.value(counters.seller_calls(seller))
-        return CallModel.by_seller.count(seller, filter_condition=condition)
-
-    return paginate(run, total, scope=f"seller_calls:{seller}:{status}", page=page, limit=limit,
-                    next_token=next_token)
+    """Through the seller's index, its total a counter; a status filters that index."""
+    return paginate_index(CallModel.by_seller, seller, lambda: counters.value(counters.seller_calls(seller)),
+                          condition=None if status is None else CallModel.status == status,
+                          scope=f"seller_calls:{seller}:{status}", page=page, limit=limit, next_token=next_token)
 
 
 def _all_calls(status: str | None, page: int, limit: int, next_token: str | None) -> Page:
-    """Every call, newest first (admins). A status filters the index and its total is counted."""
-    condition = None if status is None else CallModel.status == status
-
-    def run(start_key, count):
-        return CallModel.everything.query(EVERYTHING, scan_index_forward=False, filter_condition=condition,
-                                          last_evaluated_key=start_key, limit=count)
-
-    def total() -> int:
-        if condition is None:
-            return counters.value_of_all(counters.ALL_CALLS)
-        return CallModel.everything.count(EVERYTHING, filter_condition=condition)
-
-    return paginate(run, total, scope=f"all_calls:{status}", page=page, limit=limit, next_token=next_token)
+    """Every call, newest first (admins); a status filters the index."""
+    return paginate_index(CallModel.everything, EVERYTHING, lambda: counters.value_of_all(counters.ALL_CALLS),
+                          condition=None if status is None else CallModel.status == status,
+                          scope=f"all_calls:{status}", page=page, limit=limit, next_token=next_token)
 
 
 def change_status(principal: Principal, call_id: str, target: str) -> CallModel:

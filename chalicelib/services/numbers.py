@@ -14,7 +14,7 @@ from chalicelib.gateways import twilio
 from chalicelib.persistence.db import transact_write
 from chalicelib.persistence import counters
 from chalicelib.persistence.models import EVERYTHING, NumberModel, PhoneClaimModel, SearchCacheModel, UserStatsModel
-from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.services import analytics
 from chalicelib.services.access import listed_user
 
@@ -55,44 +55,28 @@ def list_numbers(principal: Principal, status: str | None, digits: str | None, p
         return _all_numbers(status, digits, page, limit, next_token)
     owner = user.user_id
     index, key = (NumberModel.by_owner_status, f"{owner}#{status}") if status else (NumberModel.by_owner, owner)
-    contains = NumberModel.phone_number.contains(digits) if digits else None
 
-    def run(start_key, count):
-        return index.query(key, filter_condition=contains, scan_index_forward=False, last_evaluated_key=start_key,
-                           limit=count)
-
-    def total() -> int:
-        if digits:  # a substring search has no counter: it counts the owner's numbers that match
-            return index.count(key, filter_condition=contains)
+    def counted() -> int:
         stats = analytics.stats(owner)
-        return {None: stats.total_numbers, rules.ACTIVE: stats.active_numbers,
-                rules.RELEASED: stats.total_numbers - stats.active_numbers}[status]
+        return int({None: stats.total_numbers, rules.ACTIVE: stats.active_numbers,
+                    rules.RELEASED: stats.total_numbers - stats.active_numbers}[status])
 
-    return paginate(run, lambda: int(total()), scope=f"numbers:{owner}:{status}:{digits}", page=page, limit=limit,
-                    next_token=next_token)
+    # A substring search has no counter: it counts the owner's numbers that match.
+    return paginate_index(index, key, counted, condition=NumberModel.phone_number.contains(digits) if digits else None,
+                          scope=f"numbers:{owner}:{status}:{digits}", page=page, limit=limit, next_token=next_token)
 
 
 def _all_numbers(status: str | None, digits: str | None, page: int, limit: int, next_token: str | None) -> Page:
-    """Every number, newest first (admins). A filter (status or digits) reads through the index and
-    counts what matches."""
+    """Every number, newest first (admins); a status or digits filter the index."""
     condition = None
     if status:
         condition = NumberModel.status == status
     if digits:
         contains = NumberModel.phone_number.contains(digits)
         condition = contains if condition is None else condition & contains
-
-    def run(start_key, count):
-        return NumberModel.everything.query(EVERYTHING, filter_condition=condition, scan_index_forward=False,
-                                            last_evaluated_key=start_key, limit=count)
-
-    def total() -> int:
-        if condition is None:
-            return counters.value_of_all(counters.ALL_NUMBERS)
-        return NumberModel.everything.count(EVERYTHING, filter_condition=condition)
-
-    return paginate(run, total, scope=f"all_numbers:{status}:{digits}", page=page, limit=limit,
-                    next_token=next_token)
+    return paginate_index(NumberModel.everything, EVERYTHING, lambda: counters.value_of_all(counters.ALL_NUMBERS),
+                          condition=condition, scope=f"all_numbers:{status}:{digits}", page=page, limit=limit,
+                          next_token=next_token)
 
 
 def get_number(principal: Principal, number_id: str) -> NumberModel:

@@ -21,7 +21,7 @@ from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence import counters
 from chalicelib.persistence.models import EVERYTHING, NumberModel, OrderModel, PhoneClaimModel, UserStatsModel
-from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.services import analytics
 from chalicelib.services.access import listed_user
 
@@ -105,11 +105,7 @@ def list_orders(principal: Principal, page: int, limit: int, next_token: str | N
     else:
         index, key, scope = OrderModel.by_owner, user.user_id, f"orders:{user.user_id}"
         total = lambda: int(analytics.stats(user.user_id).orders)  # noqa: E731
-
-    def run(start_key, count):
-        return index.query(key, scan_index_forward=False, last_evaluated_key=start_key, limit=count)
-
-    listed = paginate(run, total, scope=scope, page=page, limit=limit, next_token=next_token)
+    listed = paginate_index(index, key, total, scope=scope, page=page, limit=limit, next_token=next_token)
     listed.items = [order_view(o) for o in listed.items]
     return listed
 
