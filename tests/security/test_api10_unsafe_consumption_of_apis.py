@@ -1,0 +1,254 @@
+"""OWASP API10:2023 Unsafe Consumption of APIs: what we take from Twilio is checked before it is believed.
+A webhook without a valid X-Twilio-Signature (missing, forged, made with another auth token, over another
+URL, or over other parameters) is 403 and changes nothing; a signed webhook with hostile fields (a huge or
+garbage CallSid, a From that is not E.164, a negative, malformed or absurd CallDuration/DialCallDuration,
+unknown statuses) never answers 5xx and never bills more than the talk time the call's <Dial> allowed; and
+errors of Twilio's REST API become our error envelope (502/503/429 with a code), never a traceback or
+Twilio's own words unchecked."""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from tests.api.test_webhooks import BASE, EXCHANGE_NUMBER, Twilio, buyer, seller, the_call  # noqa: F401 - fixture
+from tests.security.helpers import afternoon, market, recording_api  # noqa: F401 - fixtures
+
+SID = "CA" + "5" * 32
+
+
+@pytest.fixture
+def twilio(market):
+    return Twilio(market.api)
+
+
+@pytest.fixture
+def live(market, twilio, buyer):
+    """A live call on the buyer's exchange number, ringing a funded seller at 5.00, answered."""
+    rung = seller(market.api, "5.00", "+13125550002")
+    answer = twilio.voice(SID)
+    dial = ET.fromstring(answer.body).find("Dial")
+    assert dial is not None, answer.body
+    assert twilio.leg(SID, "in-progress").status_code == 204
+    return {"buyer": buyer, "seller": rung, "time_limit": int(dial.attrib["timeLimit"])}
+
+
+def state(market, live) -> tuple:
+    """Everything a forged or hostile webhook could move."""
+    from chalicelib.persistence.models import CallModel
+
+    call = the_call(SID)
+    return (CallModel.count(), call.status, call.duration_seconds, len(call.attempts),
+            market.balance(live["buyer"]), market.balance(live["seller"]))
+
+
+def envelope(response, status: int) -> dict:
+    assert response.status_code == status, response.body
+    body = json.loads(response.body)
+    assert body["success"] is False
+    return body["error"]
+
+
+FORGERIES = {
+    "missing": lambda url, params: None,
+    "empty": lambda url, params: "",
+    "garbage": lambda url, params: "bm90IHR3aWxpbw==",
+    "another auth token": lambda url, params: RequestValidator("not-our-token").compute_signature(url, params),
+    "another url": lambda url, params: RequestValidator(os.environ["TWILIO_AUTH_TOKEN"]).compute_signature(
+        url.replace(BASE, "https://attacker.example.com"), params),
+    "other parameters": lambda url, params: RequestValidator(os.environ["TWILIO_AUTH_TOKEN"]).compute_signature(
+        url, {**params, "CallDuration": "1", "DialCallDuration": "1", "From": "+14155550000"}),
+}
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/webhooks/twilio/voice", {"CallSid": "CA" + "6" * 32, "From": "+14155552671", "To": EXCHANGE_NUMBER,
+                                "CallStatus": "ringing"}),
+    ("/webhooks/twilio/dial", {"CallSid": SID, "DialCallStatus": "completed", "DialCallDuration": "14400"}),
+    ("/webhooks/twilio/status", {"CallSid": "CA" + "7" * 32, "ParentCallSid": SID, "CallStatus": "completed",
+                                 "CallDuration": "14400"}),
+])
+def test_a_webhook_not_signed_by_twilio_is_403_and_changes_nothing(market, twilio, live, path, params):
+    before = state(market, live)
+    url = f"{BASE}/api/v1{path}"
+    for name, forge in FORGERIES.items():
+        signature = forge(url, params)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        response = market.api.client.http.request("POST", f"/api/v1{path}", body=urlencode(params), headers=headers)
+        assert envelope(response, 403)["code"] == "INVALID_TWILIO_SIGNATURE", name
+    assert state(market, live) == before
+    market.books_hold()
+
+
+HOSTILE_SIDS = ["../../etc/passwd", "<Say>Owned</Say>", "' OR '1'='1", "CA\u202e" + "1" * 30, "CA%00", "{{7*7}}",
+                "CA" + "x" * 62, "CA" + "x" * 63, "C", ""]
+HOSTILE_FROMS = ["anonymous", "+0", "<script>alert(1)</script>", "+1415555267100000", "266696687", "",
+                 "+1 415 555 2671", "'; DROP TABLE calls; --", "+14155552671<Hangup/>", "\u202e+14155552671"]
+
+
+def test_hostile_call_sids_never_5xx_nor_reach_the_twiml(market, twilio, buyer):
+    seller(market.api, "5.00", "+13125550002")
+    for sid in HOSTILE_SIDS:
+        response = twilio.voice(sid)
+        assert response.status_code in (200, 400), (sid, response.status_code)
+        text = response.body.decode()
+        if response.status_code == 200:
+            root = ET.fromstring(text)  # well-formed TwiML
+            assert root.tag == "Response" and sid not in text and "Owned" not in text, sid
+        else:
+            assert json.loads(text)["success"] is False
+            assert len(sid) < 3 or sid not in text, sid
+    market.books_hold()
+
+
+def test_a_caller_that_is_not_e164_hears_goodbye_and_nothing_is_made(market, twilio, buyer):
+    from chalicelib.persistence.models import CallModel
+
+    rung = seller(market.api, "5.00", "+13125550002")
+    for n, caller in enumerate(HOSTILE_FROMS):
+        response = twilio.voice(f"CA{n:032d}", from_number=caller)
+        assert response.status_code in (200, 400), (caller, response.status_code)
+        if response.status_code == 200:
+            root = ET.fromstring(response.body)
+            assert root.find("Dial") is None and root.find("Hangup") is not None, caller
+            assert "script" not in response.body.decode() and "DROP" not in response.body.decode()
+    assert CallModel.count() == 0
+    assert market.balance(rung)["held"] == "0.00"
+    market.books_hold()
+
+
+def completion(path: str) -> dict:
+    """A signed completion of the live call, as the leg's status callback or as the Dial's action."""
+    if path.endswith("status"):
+        return {"CallSid": "CA" + uuid.uuid4().hex, "ParentCallSid": SID, "CallStatus": "completed"}
+    return {"CallSid": SID, "DialCallStatus": "completed"}
+
+
+UNKNOWN_STATUSES = ("hacked", "<completed/>", "COMPLETED", "")
+
+
+@pytest.mark.parametrize("path, field", [("/webhooks/twilio/status", "CallDuration"),
+                                         ("/webhooks/twilio/dial", "DialCallDuration")])
+def test_malformed_durations_are_refused_and_change_nothing(market, twilio, live, path, field):
+    before = state(market, live)
+    for duration in ("-5", "-86400", "abc", "1e9", "3.5", "0x10", "NaN", "\uff19\uff15", "9" * 5000):
+        answer = twilio.post(path, {**completion(path), field: duration})
+        assert answer.status_code == 400, (duration, answer.status_code)
+        assert json.loads(answer.body)["error"]["type"] == "VALIDATION_ERROR"
+    assert twilio.post(path, {**completion(path), "CallStatus" if path.endswith("status") else "DialCallStatus":
+                              "x" * 33, field: "95"}).status_code == 400
+    assert state(market, live) == before
+    market.books_hold()
+
+
+def test_a_status_callback_with_an_unknown_status_changes_nothing(market, twilio, live):
+    before = state(market, live)
+    for status in UNKNOWN_STATUSES:
+        answer = twilio.post("/webhooks/twilio/status", {**completion("status"), "CallStatus": status,
+                                                         "CallDuration": "95"})
+        assert answer.status_code == 204, (status, answer.status_code)
+    assert state(market, live) == before
+
+
+@pytest.mark.skip(reason="pending: bug: the Dial action takes any DialCallStatus it does not know (\"hacked\", "
+                         "\"COMPLETED\", \"\") for a seller who did not answer: an answered, in-progress call is "
+                         "released unbilled, ends no_answer and the caller hears 'nobody is available'")
+def test_a_dial_action_with_an_unknown_status_changes_nothing(market, twilio, live):
+    before = state(market, live)
+    for status in UNKNOWN_STATUSES:
+        answer = twilio.post("/webhooks/twilio/dial", {"CallSid": SID, "DialCallStatus": status,
+                                                       "DialCallDuration": "95"})
+        assert answer.status_code < 500, (status, answer.status_code)
+        assert state(market, live) == before, status
+
+
+@pytest.mark.parametrize("path, field", [("/webhooks/twilio/status", "CallDuration"),
+                                         ("/webhooks/twilio/dial", "DialCallDuration")])
+@pytest.mark.parametrize("duration", ["86400", "999999999999", "9" * 60])
+def test_an_absurd_duration_never_bills_more_than_the_dial_allowed(market, twilio, live, path, field, duration):
+    answer = twilio.post(path, {**completion(path), field: duration})
+    assert answer.status_code < 500, answer.body
+    call = market.api.get(f"/calls/{the_call(SID).call_id}", token=live["buyer"]["token"])
+    assert call.status == 200, call.body  # the call still reads back
+    if answer.status_code < 400:
+        assert call.data["status"] == "completed"
+        assert call.data["billed_seconds"] <= live["time_limit"]
+        assert market.balance(live["seller"])["balance"] == "45.00"  # the price, once
+    market.books_hold()
+
+
+@pytest.mark.skip(reason="pending: bug: a signed CallDuration/DialCallDuration of any size is stored as the call's "
+                         "duration (9 x 60 digits: DynamoDB numbers hold 38, so AWS would answer 500 and Twilio retry)")
+@pytest.mark.parametrize("path, field", [("/webhooks/twilio/status", "CallDuration"),
+                                         ("/webhooks/twilio/dial", "DialCallDuration")])
+def test_a_duration_twilio_cannot_have_measured_is_not_stored(market, twilio, live, path, field):
+    from chalicelib.config import get_settings
+
+    answer = twilio.post(path, {**completion(path), field: "9" * 60})
+    assert answer.status_code < 500
+    call = market.api.get(f"/calls/{the_call(SID).call_id}", token=live["buyer"]["token"]).data
+    # Twilio ends a call at 4 hours (max_call_seconds): a longer duration is refused (400) or bounded.
+    assert call["duration"] is None or call["duration"] <= get_settings().max_call_seconds
+
+
+# --- Twilio's REST API answering errors ------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, code, ours, our_code", [
+    (503, 20503, 503, "TELEPHONY_PROVIDER_UNAVAILABLE"),
+    (500, 20500, 503, "TELEPHONY_PROVIDER_UNAVAILABLE"),
+    (502, 20502, 503, "TELEPHONY_PROVIDER_UNAVAILABLE"),
+    (429, 20429, 429, "PROVIDER_RATE_LIMITED"),
+    (401, 20003, 502, "PROVIDER_PERMISSION_DENIED"),
+    (401, 20005, 502, "PROVIDER_ACCOUNT_INACTIVE"),
+    (400, 21999, 502, "TWILIO_21999"),
+    (404, 20404, 400, "NUMBER_TYPE_NOT_OFFERED"),  # the country's list of that type does not exist
+])
+def test_twilio_errors_become_our_envelope(market, twilio_emulator, status, code, ours, our_code):
+    buyer = market.user("buyer")
+    twilio_emulator.inject_faults(status, code, count=10, message="Service failure")
+    answer = market.api.get("/numbers/search?country_code=US&area_code=415&limit=1", token=buyer["token"])
+    assert answer.status == ours and answer.error["code"] == our_code, answer.body
+    assert answer.headers["content-type"] == "application/json" and answer.error["request_id"]
+    text = json.dumps(answer.body)
+    for leak in ("Traceback", "twilio.", "TwilioRestException", "Unable to fetch", "HTTP 5",
+                 twilio_emulator.account_sid, twilio_emulator.url):
+        assert leak not in text, leak
+
+
+def test_a_number_change_twilio_refuses_leaves_the_number_as_it_was(market, client, twilio_emulator):
+    from tests.api.test_numbers import buy, run_provisioning, search
+
+    api = market.api
+    owner = market.user("buyer", "20.00")
+    buy(api, owner["token"], search(api, owner["token"], "area_code=415&limit=1")[0]["phone_number"])
+    run_provisioning(client)
+    number = api.get("/numbers", token=owner["token"]).data[0]
+    for status, code, ours in ((503, 20503, 503), (401, 20003, 502)):
+        twilio_emulator.inject_faults(status, code, count=10)
+        changed = api.put(f"/numbers/{number['id']}", {"friendly_name": "Renamed"}, token=owner["token"])
+        released = api.call("DELETE", f"/numbers/{number['id']}", token=owner["token"])
+        twilio_emulator.clear_faults()
+        for answer in (changed, released):
+            assert answer.status == ours and answer.body["success"] is False, answer.body
+    assert api.get(f"/numbers/{number['id']}", token=owner["token"]).data == number
+    assert [n["friendly_name"] for n in twilio_emulator.owned_numbers()] == [number["friendly_name"]]
+    market.books_hold()
+
+
+@pytest.mark.skip(reason="pending: bug: an unmapped Twilio error's message is echoed verbatim into ours (markup "
+                         "and any length): 'Twilio error 21999: <script>alert(1)</script>'")
+def test_twilios_own_words_are_not_echoed_unchecked(market, twilio_emulator):
+    buyer = market.user("buyer")
+    for message in ("<script>alert(1)</script>", "x" * 5000, "Internal: stack at twilio.rest line 1"):
+        twilio_emulator.inject_faults(400, 21999, count=1, message=message)
+        answer = market.api.get("/numbers/search?country_code=US&area_code=415&limit=1", token=buyer["token"])
+        assert answer.status == 502 and answer.error["code"] == "TWILIO_21999"
+        assert "<" not in answer.error["message"] and len(answer.error["message"]) <= 500
+        assert "twilio.rest" not in answer.error["message"]
