@@ -21,10 +21,20 @@ def sent_messages() -> list:
     return found
 
 
+_ACTION = re.compile(r"/(verify-email|reset-password)\?token=([A-Za-z0-9_-]+)")
+
+
 def describe(message) -> str:
+    """Recipient and subject; the link, and (there is no web app locally) the API call the link's page makes."""
     recipients = ", ".join(address for addresses in (message.destinations or {}).values() for address in addresses)
     link = _LINK.search(getattr(message, "body", "") or "")
-    return f"Mail to {recipients}: {message.subject}" + (f"\n  link: {link.group(0)}" if link else "")
+    text = f"Mail to {recipients}: {message.subject}" + (f"\n  link: {link.group(0)}" if link else "")
+    action = _ACTION.search(link.group(0)) if link else None
+    if action:
+        page, token = action.groups()
+        body = f'{{"token": "{token}"}}' if page == "verify-email" else f'{{"token": "{token}", "new_password": "..."}}'
+        text += f"\n  (its page would POST {body} to /api/v1/auth/{page})"
+    return text
 
 
 class Mailbox:

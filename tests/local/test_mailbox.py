@@ -11,7 +11,8 @@ def test_each_mail_is_printed_once_with_its_recipient_subject_and_link(aws):
     assert mail.send(mail.Mail("reader@example.com", "Reset your password",
                                "Follow this link:\nhttps://app.example.com/reset-password?token=abc_123\n"))
     assert mailbox.poll() == printed == [
-        "Mail to reader@example.com: Reset your password\n  link: https://app.example.com/reset-password?token=abc_123"]
+        "Mail to reader@example.com: Reset your password\n  link: https://app.example.com/reset-password?token=abc_123"
+        '\n  (its page would POST {"token": "abc_123", "new_password": "..."} to /api/v1/auth/reset-password)']
     assert mailbox.poll() == []
 
 
