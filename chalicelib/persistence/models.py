@@ -621,8 +621,8 @@ class RouteEntryModel(BaseModel):
     profile_id = UnicodeAttribute(range_key=True)
     seller_id = UnicodeAttribute()
     criteria = JSONAttribute()  # the profile's, max_budget included
-    bid_amount = NumberAttribute()  # minor units
-    destination_number = UnicodeAttribute()
+    bid_amount = NumberAttribute(null=True)  # minor units; None: the profile bids in auctions only
+    destination_number = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

@@ -25,9 +25,10 @@ RESERVED_ITEMS = 10
 
 
 def keys_of(profile: BidProfileModel | None) -> set[str]:
-    """The keys an (active, routable) profile is found under; none for an inactive or absent one, nor for
-    one without a bid_amount or destination_number (it bids in auctions only: routing.routable)."""
-    if profile is None or not profile.active or not routing.routable(profile.bid_amount, profile.destination_number):
+    """The keys an active profile is found under; none for an inactive or absent one. A profile without a
+    bid_amount or destination_number is listed too (auction.started finds it), and instant routing
+    passes it over (routing.routable)."""
+    if profile is None or not profile.active:
         return set()
     geography = (profile.criteria or {}).get("geography") or {}
     return routing.profile_keys(geography.get("countries") or (), geography.get("states") or (), phones.state_codes)

@@ -269,8 +269,10 @@ def test_create_bid_profile_seller_creates_bid_profile(api):
     assert created.status == 201, created.body
     assert created.data["id"] and created.data["active"] is True and created.data["criteria"]
     assert created.data["bid_amount"] is None and created.data["destination_number"] is None
-    # Not a route candidate: it has no route entries, and is in its seller's book for bidding.
-    assert not list(RouteEntryModel.scan(RouteEntryModel.profile_id == created.data["id"]))
+    # Listed under its keys (so auction.started finds it) with no bid: instant routing passes it over.
+    entries = list(RouteEntryModel.scan(RouteEntryModel.profile_id == created.data["id"]))
+    assert sorted(e.route_key for e in entries) == ["US#CA", "US#NY"]
+    assert {e.bid_amount for e in entries} == {None}
     assert BidProfileModel.get(created.data["id"]).bid_amount is None
 
 
