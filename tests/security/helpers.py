@@ -124,10 +124,23 @@ def afternoon(clock):
 
 
 @pytest.fixture
+def quick_password_hashing(monkeypatch):
+    """argon2id at its lowest cost for the users these modules make by the dozen: what they test is who may
+    do what, not the hash's cost (API2 tests the hashing). Hashes keep argon2id's format."""
+    from argon2 import PasswordHasher
+
+    from chalicelib.domain import passwords
+
+    passwords._decoy_hash()  # cached: made at the real cost before the swap, for every later test of the process
+    quick = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", lambda: quick)
+
+
+@pytest.fixture
 def recording_api(client):
     return RecordingApi(client)
 
 
 @pytest.fixture
-def market(recording_api, afternoon):
+def market(recording_api, afternoon, quick_password_hashing):
     return Market(recording_api)

@@ -17,7 +17,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.api.test_webhooks import BASE, EXCHANGE_NUMBER, Twilio, buyer, seller, the_call  # noqa: F401 - fixture
-from tests.security.helpers import afternoon, market, recording_api  # noqa: F401 - fixtures
+from tests.security.helpers import afternoon, market, quick_password_hashing, recording_api  # noqa: F401 - fixtures
 
 SID = "CA" + "5" * 32
 
@@ -27,15 +27,20 @@ def twilio(market):
     return Twilio(market.api)
 
 
-@pytest.fixture
-def live(market, twilio, buyer):
-    """A live call on the buyer's exchange number, ringing a funded seller at 5.00, answered."""
-    rung = seller(market.api, "5.00", "+13125550002")
-    answer = twilio.voice(SID)
+def answered(twilio, sid: str) -> int:
+    """A live call arrives, rings the seller and is answered: the talk time its <Dial> allows."""
+    answer = twilio.voice(sid)
     dial = ET.fromstring(answer.body).find("Dial")
     assert dial is not None, answer.body
-    assert twilio.leg(SID, "in-progress").status_code == 204
-    return {"buyer": buyer, "seller": rung, "time_limit": int(dial.attrib["timeLimit"])}
+    assert twilio.leg(sid, "in-progress").status_code == 204
+    return int(dial.attrib["timeLimit"])
+
+
+@pytest.fixture
+def live(market, twilio, buyer):
+    """A live call (SID) on the buyer's exchange number, ringing a funded seller at 5.00, answered."""
+    rung = seller(market.api, "5.00", "+13125550002")
+    return {"buyer": buyer, "seller": rung, "time_limit": answered(twilio, SID)}
 
 
 def state(market, live) -> tuple:
@@ -66,23 +71,28 @@ FORGERIES = {
 }
 
 
-@pytest.mark.parametrize("path, params", [
+FORGED_REQUESTS = [  # each would create, bill or end a call if it were believed
     ("/webhooks/twilio/voice", {"CallSid": "CA" + "6" * 32, "From": "+14155552671", "To": EXCHANGE_NUMBER,
                                 "CallStatus": "ringing"}),
     ("/webhooks/twilio/dial", {"CallSid": SID, "DialCallStatus": "completed", "DialCallDuration": "14400"}),
+    ("/webhooks/twilio/dial", {"CallSid": SID, "DialCallStatus": "no-answer"}),
     ("/webhooks/twilio/status", {"CallSid": "CA" + "7" * 32, "ParentCallSid": SID, "CallStatus": "completed",
                                  "CallDuration": "14400"}),
-])
-def test_a_webhook_not_signed_by_twilio_is_403_and_changes_nothing(market, twilio, live, path, params):
+]
+
+
+def test_a_webhook_not_signed_by_twilio_is_403_and_changes_nothing(market, twilio, live):
     before = state(market, live)
-    url = f"{BASE}/api/v1{path}"
-    for name, forge in FORGERIES.items():
-        signature = forge(url, params)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if signature is not None:
-            headers["X-Twilio-Signature"] = signature
-        response = market.api.client.http.request("POST", f"/api/v1{path}", body=urlencode(params), headers=headers)
-        assert envelope(response, 403)["code"] == "INVALID_TWILIO_SIGNATURE", name
+    for path, params in FORGED_REQUESTS:
+        url = f"{BASE}/api/v1{path}"
+        for name, forge in FORGERIES.items():
+            signature = forge(url, params)
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            if signature is not None:
+                headers["X-Twilio-Signature"] = signature
+            response = market.api.client.http.request("POST", f"/api/v1{path}", body=urlencode(params),
+                                                      headers=headers)
+            assert envelope(response, 403)["code"] == "INVALID_TWILIO_SIGNATURE", (path, name)
     assert state(market, live) == before
     market.books_hold()
 
@@ -124,26 +134,28 @@ def test_a_caller_that_is_not_e164_hears_goodbye_and_nothing_is_made(market, twi
     market.books_hold()
 
 
-def completion(path: str) -> dict:
-    """A signed completion of the live call, as the leg's status callback or as the Dial's action."""
+def completion(path: str, sid: str = SID) -> dict:
+    """A completion of a live call, as the leg's status callback or as the Dial's action."""
     if path.endswith("status"):
-        return {"CallSid": "CA" + uuid.uuid4().hex, "ParentCallSid": SID, "CallStatus": "completed"}
-    return {"CallSid": SID, "DialCallStatus": "completed"}
+        return {"CallSid": "CA" + uuid.uuid4().hex, "ParentCallSid": sid, "CallStatus": "completed"}
+    return {"CallSid": sid, "DialCallStatus": "completed"}
 
 
 UNKNOWN_STATUSES = ("hacked", "<completed/>", "COMPLETED", "")
 
 
-@pytest.mark.parametrize("path, field", [("/webhooks/twilio/status", "CallDuration"),
-                                         ("/webhooks/twilio/dial", "DialCallDuration")])
-def test_malformed_durations_are_refused_and_change_nothing(market, twilio, live, path, field):
+DURATION_FIELDS = [("/webhooks/twilio/status", "CallDuration"), ("/webhooks/twilio/dial", "DialCallDuration")]
+
+
+def test_malformed_durations_are_refused_and_change_nothing(market, twilio, live):
     before = state(market, live)
-    for duration in ("-5", "-86400", "abc", "1e9", "3.5", "0x10", "NaN", "\uff19\uff15", "9" * 5000):
-        answer = twilio.post(path, {**completion(path), field: duration})
-        assert answer.status_code == 400, (duration, answer.status_code)
-        assert json.loads(answer.body)["error"]["type"] == "VALIDATION_ERROR"
-    assert twilio.post(path, {**completion(path), "CallStatus" if path.endswith("status") else "DialCallStatus":
-                              "x" * 33, field: "95"}).status_code == 400
+    for path, field in DURATION_FIELDS:
+        for duration in ("-5", "-86400", "abc", "1e9", "3.5", "0x10", "NaN", "\uff19\uff15", "9" * 5000):
+            answer = twilio.post(path, {**completion(path), field: duration})
+            assert answer.status_code == 400, (path, duration, answer.status_code)
+            assert json.loads(answer.body)["error"]["type"] == "VALIDATION_ERROR"
+        status_field = "CallStatus" if path.endswith("status") else "DialCallStatus"
+        assert twilio.post(path, {**completion(path), status_field: "x" * 33, field: "95"}).status_code == 400
     assert state(market, live) == before
     market.books_hold()
 
@@ -169,25 +181,24 @@ def test_a_dial_action_with_an_unknown_status_changes_nothing(market, twilio, li
         assert state(market, live) == before, status
 
 
-@pytest.mark.parametrize("path, field", [("/webhooks/twilio/status", "CallDuration"),
-                                         ("/webhooks/twilio/dial", "DialCallDuration")])
-@pytest.mark.parametrize("duration", ["86400", "999999999999", "9" * 60])
-def test_an_absurd_duration_never_bills_more_than_the_dial_allowed(market, twilio, live, path, field, duration):
-    answer = twilio.post(path, {**completion(path), field: duration})
-    assert answer.status_code < 500, answer.body
-    call = market.api.get(f"/calls/{the_call(SID).call_id}", token=live["buyer"]["token"])
-    assert call.status == 200, call.body  # the call still reads back
-    if answer.status_code < 400:
-        assert call.data["status"] == "completed"
-        assert call.data["billed_seconds"] <= live["time_limit"]
-        assert market.balance(live["seller"])["balance"] == "45.00"  # the price, once
+def test_an_absurd_duration_never_bills_more_than_the_dial_allowed(market, twilio, live):
+    cases = [(path, field, duration) for path, field in DURATION_FIELDS for duration in ("86400", "999999999999")]
+    for n, (path, field, duration) in enumerate(cases):
+        sid = f"CA{n:032d}"
+        time_limit = answered(twilio, sid)
+        answer = twilio.post(path, {**completion(path, sid), field: duration})
+        assert answer.status_code < 400, (path, duration, answer.body)
+        call = market.api.get(f"/calls/{the_call(sid).call_id}", token=live["buyer"]["token"])
+        assert call.data["status"] == "completed" and call.data["billed_seconds"] <= time_limit, (path, duration)
+    # The price, once a call: the answered SID call is still under way, its 5.00 held.
+    money = market.balance(live["seller"])
+    assert (money["balance"], money["held"]) == (f"{50 - 5 * (len(cases) + 1)}.00", "5.00")
     market.books_hold()
 
 
 @pytest.mark.skip(reason="pending: bug: a signed CallDuration/DialCallDuration of any size is stored as the call's "
                          "duration (9 x 60 digits: DynamoDB numbers hold 38, so AWS would answer 500 and Twilio retry)")
-@pytest.mark.parametrize("path, field", [("/webhooks/twilio/status", "CallDuration"),
-                                         ("/webhooks/twilio/dial", "DialCallDuration")])
+@pytest.mark.parametrize("path, field", DURATION_FIELDS)
 def test_a_duration_twilio_cannot_have_measured_is_not_stored(market, twilio, live, path, field):
     from chalicelib.config import get_settings
 
@@ -200,7 +211,7 @@ def test_a_duration_twilio_cannot_have_measured_is_not_stored(market, twilio, li
 
 # --- Twilio's REST API answering errors ------------------------------------------------------------------
 
-@pytest.mark.parametrize("status, code, ours, our_code", [
+TWILIO_FAULTS = [  # Twilio's status and code, and what we answer
     (503, 20503, 503, "TELEPHONY_PROVIDER_UNAVAILABLE"),
     (500, 20500, 503, "TELEPHONY_PROVIDER_UNAVAILABLE"),
     (502, 20502, 503, "TELEPHONY_PROVIDER_UNAVAILABLE"),
@@ -209,17 +220,21 @@ def test_a_duration_twilio_cannot_have_measured_is_not_stored(market, twilio, li
     (401, 20005, 502, "PROVIDER_ACCOUNT_INACTIVE"),
     (400, 21999, 502, "TWILIO_21999"),
     (404, 20404, 400, "NUMBER_TYPE_NOT_OFFERED"),  # the country's list of that type does not exist
-])
-def test_twilio_errors_become_our_envelope(market, twilio_emulator, status, code, ours, our_code):
+]
+
+
+def test_twilio_errors_become_our_envelope(market, twilio_emulator):
     buyer = market.user("buyer")
-    twilio_emulator.inject_faults(status, code, count=10, message="Service failure")
-    answer = market.api.get("/numbers/search?country_code=US&area_code=415&limit=1", token=buyer["token"])
-    assert answer.status == ours and answer.error["code"] == our_code, answer.body
-    assert answer.headers["content-type"] == "application/json" and answer.error["request_id"]
-    text = json.dumps(answer.body)
-    for leak in ("Traceback", "twilio.", "TwilioRestException", "Unable to fetch", "HTTP 5",
-                 twilio_emulator.account_sid, twilio_emulator.url):
-        assert leak not in text, leak
+    for n, (status, code, ours, our_code) in enumerate(TWILIO_FAULTS):
+        twilio_emulator.inject_faults(status, code, count=10, message="Service failure")
+        answer = market.api.get(f"/numbers/search?country_code=US&area_code={415 + n}&limit=1", token=buyer["token"])
+        twilio_emulator.clear_faults()
+        assert answer.status == ours and answer.error["code"] == our_code, (status, code, answer.body)
+        assert answer.headers["content-type"] == "application/json" and answer.error["request_id"]
+        text = json.dumps(answer.body)
+        for leak in ("Traceback", "twilio.", "TwilioRestException", "Unable to fetch", "HTTP 5",
+                     twilio_emulator.account_sid, twilio_emulator.url):
+            assert leak not in text, (code, leak)
 
 
 def test_a_number_change_twilio_refuses_leaves_the_number_as_it_was(market, client, twilio_emulator):

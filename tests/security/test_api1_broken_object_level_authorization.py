@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from tests.security.helpers import CALLEE, UNKNOWN, afternoon, market, recording_api  # noqa: F401 - fixtures
+from tests.security.helpers import CALLEE, UNKNOWN
+from tests.security.helpers import afternoon, market, quick_password_hashing, recording_api  # noqa: F401 - fixtures
 
 
 def refused(result, status: int = 404, *secrets: str) -> None:

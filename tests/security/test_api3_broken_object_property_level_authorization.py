@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import PASSWORD, error_fields, registration
-from tests.security.helpers import CALLEE, CALLER, UNKNOWN, afternoon, market, recording_api  # noqa: F401 - fixtures
+from tests.security.helpers import CALLEE, CALLER, UNKNOWN
+from tests.security.helpers import afternoon, market, quick_password_hashing, recording_api  # noqa: F401 - fixtures
 
 
 @pytest.mark.parametrize("field, value", [

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from tests.security.helpers import CALLEE, ROLES, UNKNOWN, afternoon, market, recording_api  # noqa: F401 - fixtures
+from tests.security.helpers import CALLEE, ROLES, UNKNOWN
+from tests.security.helpers import afternoon, market, quick_password_hashing, recording_api  # noqa: F401 - fixtures
 
 PUBLIC_OPERATIONS = {
     ("POST", "/auth/register"), ("POST", "/auth/login"), ("POST", "/auth/refresh"), ("POST", "/auth/forgot-password"),

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.security.helpers import afternoon, market, recording_api  # noqa: F401 - fixtures
+from tests.security.helpers import afternoon, market, quick_password_hashing, recording_api  # noqa: F401 - fixtures
 
 
 @pytest.fixture
