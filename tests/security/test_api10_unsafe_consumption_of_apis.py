@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.api.test_webhooks import BASE, EXCHANGE_NUMBER, Twilio, buyer, seller, the_call  # noqa: F401 - fixture
+from tests.api.test_webhooks import BASE, EXCHANGE_NUMBER, Twilio, buyer, the_call  # noqa: F401 - fixture
 from tests.security.helpers import afternoon, market, quick_password_hashing, recording_api  # noqa: F401 - fixtures
 
 SID = "CA" + "5" * 32
@@ -25,6 +25,14 @@ SID = "CA" + "5" * 32
 @pytest.fixture
 def twilio(market):
     return Twilio(market.api)
+
+
+def seller(market, bid: str, destination: str, funds: str = "50.00") -> dict:
+    """A seller whose one profile takes every call at `bid`, ringing `destination`."""
+    user = market.user("seller", funds)
+    body = {"criteria": {}, "bid_amount": bid, "destination_number": destination}
+    assert market.api.post("/bid-profiles", body, token=user["token"]).status == 201
+    return user
 
 
 def answered(twilio, sid: str) -> int:
@@ -39,7 +47,7 @@ def answered(twilio, sid: str) -> int:
 @pytest.fixture
 def live(market, twilio, buyer):
     """A live call (SID) on the buyer's exchange number, ringing a funded seller at 5.00, answered."""
-    rung = seller(market.api, "5.00", "+13125550002")
+    rung = seller(market, "5.00", "+13125550002")
     return {"buyer": buyer, "seller": rung, "time_limit": answered(twilio, SID)}
 
 
@@ -104,7 +112,7 @@ HOSTILE_FROMS = ["anonymous", "+0", "<script>alert(1)</script>", "+1415555267100
 
 
 def test_hostile_call_sids_never_5xx_nor_reach_the_twiml(market, twilio, buyer):
-    seller(market.api, "5.00", "+13125550002")
+    seller(market, "5.00", "+13125550002")
     for sid in HOSTILE_SIDS:
         response = twilio.voice(sid)
         assert response.status_code in (200, 400), (sid, response.status_code)
@@ -121,7 +129,7 @@ def test_hostile_call_sids_never_5xx_nor_reach_the_twiml(market, twilio, buyer):
 def test_a_caller_that_is_not_e164_hears_goodbye_and_nothing_is_made(market, twilio, buyer):
     from chalicelib.persistence.models import CallModel
 
-    rung = seller(market.api, "5.00", "+13125550002")
+    rung = seller(market, "5.00", "+13125550002")
     for n, caller in enumerate(HOSTILE_FROMS):
         response = twilio.voice(f"CA{n:032d}", from_number=caller)
         assert response.status_code in (200, 400), (caller, response.status_code)
