@@ -76,19 +76,19 @@ UNDOCUMENTED_PATHS = [
 ]
 
 
-@pytest.mark.parametrize("method", ["GET", "POST", "TRACE"])
-def test_a_path_no_route_has_is_404_with_the_envelope(server, method):  # noqa: F811 - the fixture
-    for path in UNDOCUMENTED_PATHS:
-        server.request(method, path, body=b"{}" if method == "POST" else None,
-                       headers={"Content-Type": "application/json"})
-        response = server.getresponse()
-        body = json.loads(response.read())
-        # A method http.server has no handler for (TRACE) is 405 whatever the path: the route is not revealed.
-        expected = {404: "ROUTE_NOT_FOUND", **({405: "METHOD_NOT_ALLOWED"} if method == "TRACE" else {})}
-        assert response.status in expected, (method, path, response.status)
-        assert body["success"] is False and body["error"]["code"] == expected[response.status], (method, path)
-        for name, value in SECURITY_HEADERS.items():
-            assert response.getheader(name) == value, (path, name)
+def test_a_path_no_route_has_is_404_with_the_envelope(server):  # noqa: F811 - the fixture
+    for method in ("GET", "POST", "TRACE"):
+        for path in UNDOCUMENTED_PATHS:
+            server.request(method, path, body=b"{}" if method == "POST" else None,
+                           headers={"Content-Type": "application/json"})
+            response = server.getresponse()
+            body = json.loads(response.read())
+            # A method http.server has no handler for (TRACE) is 405 whatever the path: the route is not revealed.
+            expected = {404: "ROUTE_NOT_FOUND", **({405: "METHOD_NOT_ALLOWED"} if method == "TRACE" else {})}
+            assert response.status in expected, (method, path, response.status)
+            assert body["success"] is False and body["error"]["code"] == expected[response.status], (method, path)
+            for name, value in SECURITY_HEADERS.items():
+                assert response.getheader(name) == value, (path, name)
 
 
 def test_the_app_is_not_in_debug_mode_in_any_stage():
