@@ -107,7 +107,9 @@ def test_a_buyer_cannot_report_calls_to_a_profile_that_takes_only_verified_ones(
     refused = market.route(buyer, call["id"])
     assert refused.status == 400 and refused.error["code"] == "NO_BIDS_AVAILABLE"
     auction = market.auction(buyer, call)
-    assert market.bid(careful, auction["id"], "8.00").status != 201
+    assert market.api.get("/auctions", token=careful["token"]).data == []  # not offered to it
+    refused = market.bid(careful, auction["id"], "8.00")
+    assert refused.status == 400 and refused.error["code"] == "NO_MATCHING_PROFILE"
     assert market.balance(careful)["held"] == "0.00"
     market.books_hold()
 
