@@ -70,8 +70,8 @@ class Market:
         post(admin_credit(f"test-funds:{uuid.uuid4()}", user["user"]["id"], to_minor(amount), "test funds"),
              clock.now())
 
-    def profile(self, seller: dict, bid: str | None = "5.00", **criteria: Any) -> dict:
-        body = {"criteria": criteria, "bid_amount": bid, "destination_number": DESTINATION}
+    def profile(self, seller: dict, bid: str | None = "5.00", destination: str = DESTINATION, **criteria: Any) -> dict:
+        body = {"criteria": criteria, "bid_amount": bid, "destination_number": destination}
         result = self.api.post("/bid-profiles", body, token=seller["token"])
         assert result.status == 201, result.body
         return result.data
