@@ -7,6 +7,7 @@ completed; an admin credit's Idempotency-Key credits once. After each: the ledge
 and no account is below its credit limit."""
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -162,8 +163,10 @@ def test_concurrent_completes_and_endings_settle_once(market, buyer):
     market.route(buyer, call["id"])
     market.talk(buyer, call["id"])
     principal = authenticate(buyer["token"])
+    start = threading.Barrier(12)
 
     def end(n):
+        start.wait()  # all at once
         try:
             if n % 6 == 5:
                 return calls.change_status(principal, call["id"], "failed").status
@@ -199,8 +202,14 @@ def test_an_idempotency_key_credits_once(market):
     reused = credit(ada, "900.00")
     assert reused.status == 409 and reused.error["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert credit(bob, "5.00").status == 201  # a key is the credited user's: another user's is another credit
+    start = threading.Barrier(8)
+
+    def retry(_):
+        start.wait()
+        return _credit_service(ada["user"]["id"], "racing")
+
     with ThreadPoolExecutor(8) as pool:  # the same retry, many times at once, below the HTTP layer
-        list(pool.map(lambda _: _credit_service(ada["user"]["id"], "racing"), range(8)))
+        list(pool.map(retry, range(8)))
     assert market.balance(ada)["balance"] == "21.00" and market.balance(bob)["balance"] == "5.00"
     market.books_hold()
 
