@@ -2,7 +2,8 @@
 shared with the other modules, so these live here): a small market built over the API, the ledger's
 invariants, and a client that keeps every answer it read so a test can search them all for leaks.
 
-Import the fixtures where they are used: `from tests.security.helpers import market  # noqa: F401`."""
+Import the fixtures where they are used, with those `market` needs (pytest finds fixtures by name in the
+module): `from tests.security.helpers import afternoon, market, quick_password_hashing, recording_api`."""
 from __future__ import annotations
 
 import json
