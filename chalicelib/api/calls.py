@@ -25,7 +25,7 @@ def list_calls(call: Call):
 @api.route("/calls/{call_id}", "GET", summary="A call (its buyer, its seller or an admin)", response=schemas.CallOut,
            errors=(404,))
 def get_call(call: Call, call_id: str):
-    return calls.get_call(call.principal, call_id)
+    return calls.shown(call.principal, calls.get_call(call.principal, call_id))
 
 
 @api.route("/calls/{call_id}/route", "POST", summary="Route to the auction winner or the best bid profile",

@@ -8,6 +8,8 @@ Twilio errors become product errors by Twilio's real codes.
 """
 from __future__ import annotations
 
+import re
+
 import functools
 import json
 import time
@@ -70,7 +72,16 @@ def to_product_error(failure: TwilioFailure) -> DomainError:
                            code="PROVIDER_RATE_LIMITED")
     if failure.transient:
         return ProviderUnavailable("The telephony provider is unavailable; try again shortly")
-    return ProviderError(f"Twilio error {failure.code}: {failure.message}", code=f"TWILIO_{failure.code}")
+    return ProviderError(f"Twilio error {failure.code}" + _plain(failure.message), code=f"TWILIO_{failure.code}")
+
+
+_PLAIN_SENTENCE = re.compile(r"[A-Za-z0-9 .,:;'()/+-]{1,200}")
+
+
+def _plain(message: str | None) -> str:
+    """Twilio's own words, when they are a short plain sentence (": Unable to create record: ..."); anything
+    else (markup, control characters, a page of text) is not passed on."""
+    return f": {message}" if message and _PLAIN_SENTENCE.fullmatch(message) else ""
 
 
 class TwilioCallFailed(Exception):

@@ -77,9 +77,14 @@ def auction_view(principal: Principal, auction_id: str) -> dict:
 
 
 def view(principal: Principal, auction: AuctionModel, bids: list[BidModel] | None = None) -> dict:
-    """The auction as its reader may see it; `bids`, when already read, are not read again."""
+    """The auction as its reader may see it: its buyer and admins see the bids and the winner; the winning
+    seller sees that it won; nobody else learns who bid or who won. `bids`, when already read, are not
+    read again."""
     shown = {name: getattr(auction, name) for name in auction.get_attributes()}
-    if auction.owner_id == principal.user_id or principal.is_admin:
+    insider = auction.owner_id == principal.user_id or principal.is_admin
+    if not insider and (auction.winner or {}).get("seller_id") != principal.user_id:
+        shown["winner"] = None
+    if insider:
         shown["bids"] = bids if bids is not None else list(BidModel.query(auction.auction_id, consistent_read=True))
         if auction.status == OPEN:
             shown["bid_count"] = len(shown["bids"])  # counted when it closes; until then, from the bids

@@ -61,6 +61,16 @@ def get_call(principal: Principal, call_id: str) -> CallModel:
     return call
 
 
+def shown(principal: Principal, call: CallModel) -> CallModel:
+    """The call as its reader may see it: a seller that is neither its buyer nor an admin sees only its own
+    attempts of a live call's ring tree, never its rivals' (a copy: the call read is left as it is)."""
+    if principal.user_id == call.owner_id or principal.is_admin or not call.attempts:
+        return call
+    copy = CallModel.from_raw_data(call.serialize())
+    copy.attempts = [a for a in call.attempts if a.get("seller_id") == principal.user_id]
+    return copy
+
+
 def buyers_call(principal: Principal, call_id: str) -> CallModel:
     """A call its buyer (or an admin) may move along: one created through the API. A call Twilio carried
     is driven by Twilio's callbacks alone (the provider is the truth): 409."""
@@ -78,7 +88,9 @@ def list_calls(principal: Principal, status: str | None, page: int, limit: int, 
     if user is None:
         return _all_calls(status, page, limit, next_token)
     if user.account_type == accounts.SELLER:
-        return _sellers_calls(user.user_id, status, page, limit, next_token)
+        listed = _sellers_calls(user.user_id, status, page, limit, next_token)
+        listed.items = [shown(principal, call) for call in listed.items]
+        return listed
     owner = user.user_id
     index, key = (CallModel.by_owner_status, f"{owner}#{status}") if status else (CallModel.by_owner, owner)
     return paginate_index(index, key, lambda: counters.value(counters.calls(owner, status)),

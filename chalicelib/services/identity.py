@@ -124,8 +124,11 @@ def _reserve_attempt(who: str, where: str, now: datetime) -> list[str]:
 
 
 def _user_by_email(email: str) -> UserModel | None:
+    key = email.strip().lower()
+    if not key:  # blank once trimmed (control characters): nobody has it, and DynamoDB keys are never empty
+        return None
     try:
-        claim = EmailClaimModel.get(email.strip().lower())
+        claim = EmailClaimModel.get(key)
         return UserModel.get(claim.user_id, consistent_read=True)
     except (EmailClaimModel.DoesNotExist, UserModel.DoesNotExist):
         return None

@@ -37,6 +37,7 @@ REFUSED = "We are sorry, this call cannot be connected. Goodbye."
 NOBODY = "We are sorry, nobody is available to take your call. Goodbye."
 ANSWERED = frozenset({"completed", "answered"})  # DialCallStatus of a bridged call
 CALLER_HUNG_UP = "canceled"  # DialCallStatus when the caller hung up before anyone answered
+NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", CALLER_HUNG_UP})  # the seller rung did not take it
 # A dialed leg's CallStatus and where it moves the call (busy, no-answer, failed and canceled come to
 # the Dial's action, which rings the next seller).
 LEG_PROGRESS = {"ringing": lifecycle.RINGING, "in-progress": lifecycle.IN_PROGRESS,
@@ -85,6 +86,9 @@ def dial_finished(call_sid: str, dial_status: str, dial_duration: int | None) ->
         return twilio_voice.hang_up()
     if dial_status in ANSWERED:
         _bill(call, dial_duration or 0)
+        return twilio_voice.hang_up()
+    if dial_status not in NOT_ANSWERED:  # a status Twilio does not document: the leg's callbacks decide
+        logger.warning("Unknown DialCallStatus", extra={"call_id": call.call_id, "dial_status": dial_status[:32]})
         return twilio_voice.hang_up()
     if call.seller_id is None:  # released by an earlier delivery of this action
         return _current_answer(call)
@@ -197,11 +201,12 @@ def _current_answer(call: CallModel) -> str:
 
 
 def _bill(call: CallModel, talk_seconds: int) -> None:
-    """Billed once: the Dial's action and the leg's completion both say it; the second finds it settled."""
+    """Billed once: the Dial's action and the leg's completion both say it; the second finds it settled.
+    Twilio ends a call at max_call_seconds, so a longer duration cannot be one it measured."""
     if call.status in lifecycle.ENDED or call.seller_id is None:
         return
     try:
-        settlement.settle(call, talk_seconds)
+        settlement.settle(call, min(talk_seconds, get_settings().max_call_seconds))
     except InvalidState:
         logger.info("Call already settled", extra={"call_id": call.call_id})
 
