@@ -491,3 +491,10 @@ def test_guessing_the_current_password_is_throttled_like_logins(api):
     right = api.post("/auth/change-password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
                      token=user["token"])
     assert right.status == 429 and right.error["code"] == "TOO_MANY_LOGIN_ATTEMPTS"
+
+
+@pytest.mark.parametrize("email", ["\u001e", "   ", "\t\n"])
+def test_a_login_email_blank_once_trimmed_is_refused_not_a_server_error(api, email):
+    """Schemathesis found it: such an email became an empty DynamoDB key (500)."""
+    result = api.post("/auth/login", {"email": email, "password": "Str0ng!Passw0rd"})
+    assert result.status in (400, 401) and result.body["success"] is False
