@@ -58,6 +58,6 @@ def test_an_auction_closed_but_not_decided_is_decided_by_its_next_reader(api, bu
     api.post(f"/auctions/{opened['id']}/complete", token=buyer["token"])
     assert AuctionModel.get(opened["id"], consistent_read=True).decided_at is None
     monkeypatch.undo()
-    shown = api.get(f"/auctions/{opened['id']}", token=sellers[0]["token"]).data
+    shown = api.get(f"/auctions/{opened['id']}", token=sellers[2]["token"]).data  # the winner sees it won
     assert shown["status"] == "completed" and shown["winner"]["seller_id"] == sellers[2]["user"]["id"]
     assert AuctionModel.get(opened["id"], consistent_read=True).decided_at is not None

@@ -112,11 +112,13 @@ class Product:
         assert response.status_code == 200, response.text
 
 
-@pytest.fixture(scope="session")
-def product():
+@contextlib.contextmanager
+def running_product():
+    """A `make run` runtime on free ports, stopped as Ctrl-C stops it."""
     port = free_port()
     runtime = Runtime(RUNTIME, runtime_environment(
         port,
+        WS_PORT=str(free_port()),  # not PORT + 1, which another runtime of the run may hold
         LOCAL_CLOCK_CONTROL_PORT="0",  # tests move time forward instead of waiting for it
         TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
         # Schedules once an hour of real time at the most: no end-to-end test waits for one, and the sweeper
@@ -129,3 +131,10 @@ def product():
     finally:
         if runtime.process.poll() is None:
             assert runtime.stop(signal.SIGINT) == 0, runtime.tail(40)  # what Ctrl-C sends
+
+
+@pytest.fixture(scope="session")
+def product():
+    """The runtime the end-to-end tests share (one xdist group: tests/conftest.py)."""
+    with running_product() as shared:
+        yield shared

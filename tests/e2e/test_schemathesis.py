@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, running_product
 
 pytestmark = pytest.mark.e2e
 # `make test` runs every phase at 15 examples per route; `make fuzz` runs deeper (SCHEMATHESIS_MAX_EXAMPLES).
@@ -15,7 +15,15 @@ PHASES = os.environ.get("SCHEMATHESIS_PHASES", "examples,coverage,fuzzing,statef
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
-def test_no_server_errors_and_responses_match_the_schema(product):
+@pytest.fixture(scope="module")
+def own_product():
+    """A runtime of its own: this long run is its own xdist group (tests/conftest.py), beside the others."""
+    with running_product() as product:
+        yield product
+
+
+def test_no_server_errors_and_responses_match_the_schema(own_product):
+    product = own_product
     admin = product.login(ADMIN_EMAIL, ADMIN_PASSWORD)["tokens"]["access_token"]
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", product.url("/openapi.json"),
