@@ -79,8 +79,12 @@ class Runtime:
                 self.process.wait(timeout=STOP_SECONDS)
 
 
+# A test of this process may have pointed Twilio at an emulator of its own: a runtime uses its own emulator.
+NOT_INHERITED = ("JWT_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL")
+
+
 def runtime_environment(port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "JWT_SECRET"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in NOT_INHERITED}
     env.update({"PORT": str(port), "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,
                 "PYTHONUNBUFFERED": "1", **extra})
     return env

@@ -205,8 +205,6 @@ def make_run():
     a newcomer does, with no users, rules or traffic from the other end-to-end tests."""
     port = free_port()
     env = runtime_environment(port, TWILIO_EMULATOR_PORT=str(free_port()), WS_PORT=str(free_port()))
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL"):
-        env.pop(name, None)  # a test of this process may have pointed Twilio elsewhere; make run uses its emulator
     runtime = Runtime(RUNTIME, env)
     try:
         runtime.wait_ready()
