@@ -6,56 +6,19 @@ each cell sends REQUESTS requests and stops.
 """
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
+from runtime import ADMIN, start_runtime
 
-ROOT = Path(__file__).resolve().parents[1]
 REQUESTS = 200
 LEVELS = (1, 4, 16)
-ADMIN = ("admin@example.com", "Bench!Admin-Passw0rd")
 CALL = {"from_number": "+14155552671", "to_number": "+12125552671", "direction": "inbound"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_runtime() -> tuple[subprocess.Popen, str, str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "JWT_SECRET"}
-    env.update(PORT=str(port), ADMIN_EMAIL=ADMIN[0], ADMIN_PASSWORD=ADMIN[1], PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
-    # Throughput, not the rate limits: one user makes thousands of requests a minute here.
-    for name in ("RATE_LIMIT_PER_MINUTE", "AUTH_RATE_LIMIT_PER_MINUTE", "NUMBER_SEARCH_RATE_LIMIT_PER_MINUTE"):
-        env.setdefault(name, "100000000")
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.runtime"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    aws_url, ready = None, threading.Event()
-
-    def read():
-        nonlocal aws_url
-        for line in process.stdout:
-            if "emulated AWS (moto server):" in line:
-                aws_url = line.split(":", 1)[1].strip()
-            if line.startswith("Ready."):
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not ready.wait(90):
-        process.kill()
-        raise SystemExit("the runtime did not start")
-    return process, f"http://127.0.0.1:{port}/api/v1", aws_url
 
 
 class Client:
@@ -117,7 +80,7 @@ def setup(client: Client) -> dict:
 def main() -> None:
     import boto3
 
-    process, base, aws_url = start_runtime()
+    process, base, aws_url = start_runtime('emulated AWS (moto server)')
     try:
         client = Client(base)
         state = setup(client)

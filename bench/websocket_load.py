@@ -13,57 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
 import uuid
-from pathlib import Path
 
 import requests
+from runtime import ADMIN, start_runtime
 
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN = ("admin@example.com", "Bench!Admin-Passw0rd")
 PASSWORD = "Str0ng!Passw0rd"
 CALL = {"from_number": "+14155552671", "to_number": "+12125552671", "direction": "inbound"}
 HANDSHAKES_AT_ONCE = 100  # clients opening at the same moment (all of them stay open together)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_runtime() -> tuple[subprocess.Popen, str, str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "JWT_SECRET"}
-    env.update(PORT=str(port), WS_PORT=str(free_port()), ADMIN_EMAIL=ADMIN[0], ADMIN_PASSWORD=ADMIN[1],
-               PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
-    for name in ("RATE_LIMIT_PER_MINUTE", "AUTH_RATE_LIMIT_PER_MINUTE"):  # load, not the rate limits
-        env.setdefault(name, "100000000")
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.runtime"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    ws_url, ready = None, threading.Event()
-
-    def read():
-        nonlocal ws_url
-        for line in process.stdout:
-            if "  websocket:" in line:
-                ws_url = line.split(":", 1)[1].strip()
-            if line.startswith("Ready."):
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not ready.wait(90):
-        process.kill()
-        raise SystemExit("the runtime did not start")
-    return process, f"http://127.0.0.1:{port}/api/v1", ws_url
 
 
 class Api:
@@ -193,7 +155,7 @@ def main() -> int:
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4 * args.connections + 256)), hard))
-    process, base, ws_url = start_runtime()
+    process, base, ws_url = start_runtime('websocket')
     try:
         api = Api(base)
         admin = api.call("POST", "/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]})["tokens"]["access_token"]
