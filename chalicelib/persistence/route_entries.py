@@ -9,7 +9,7 @@ max_budget, created_at), so every write of the profile rewrites all of them.
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -17,6 +17,9 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import phones, routing
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.models import BidProfileModel, RouteEntryModel
+
+if TYPE_CHECKING:  # imported when the first pool is made, not at cold start
+    from concurrent.futures import ThreadPoolExecutor
 
 # DynamoDB takes up to 100 items in a transaction; the profile's own items (the profile, counters)
 # are kept room for.
@@ -92,6 +95,8 @@ def profile_of(entry: RouteEntryModel) -> BidProfileModel:
 @functools.cache
 def _queries() -> ThreadPoolExecutor:
     """One pool per process (a warm Lambda reuses it): the call's keys are queried at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="route-keys")
 
 

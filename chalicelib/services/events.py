@@ -20,9 +20,8 @@ Who gets what (each only what they may see):
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from chalicelib import clock
 from chalicelib.domain import realtime, routing
@@ -35,6 +34,9 @@ from chalicelib.persistence import connections, ledger, route_entries
 from chalicelib.persistence.calls import apply
 from chalicelib.persistence.models import AccountModel, AuctionModel, BidModel, CallModel
 from chalicelib.services import bid_profiles
+
+if TYPE_CHECKING:  # imported when the first pool is made, not at cold start
+    from concurrent.futures import ThreadPoolExecutor
 
 # How a message names an event's audience ("to"):
 USERS = "users"  # [user ids]
@@ -145,6 +147,8 @@ def _auction(auction: AuctionModel) -> dict[str, Any]:
 @functools.cache
 def _sends() -> ThreadPoolExecutor:
     """One pool per process (a warm Lambda reuses it): an event goes to many connections at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     return ThreadPoolExecutor(max_workers=16, thread_name_prefix="ws-send")
 
 
