@@ -20,8 +20,10 @@ Who gets what (each only what they may see):
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from chalicelib import clock
 from chalicelib.domain import realtime, routing
@@ -48,10 +50,33 @@ CLOSE_USER = "close_user"  # not an event: close every connection of a user (sus
 
 # --- publishing (the request's side) -------------------------------------------------------------
 
+# The events of the request under way (batched), sent as one message at its end; None outside one.
+_batch: ContextVar[list[dict[str, Any]] | None] = ContextVar("realtime_batch", default=None)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Within it, events are gathered and go out as one SQS message at its end (an HTTP request's changes:
+    a route's call and balance events are one send, not two)."""
+    token = _batch.set([])
+    try:
+        yield
+    finally:
+        gathered = _batch.get()
+        _batch.reset(token)
+        if gathered:
+            _send({"events": gathered})
+
+
 def publish(*events: dict[str, Any]) -> None:
-    """One SQS message for the events of one change (none for no events). Never raises: the change has
-    committed already."""
-    if events:
+    """The events of a committed change: gathered when batched(), else one SQS message now (none for no
+    events). Never raises: the change has committed already."""
+    if not events:
+        return
+    gathered = _batch.get()
+    if gathered is not None:
+        gathered.extend(events)
+    else:
         _send({"events": list(events)})
 
 

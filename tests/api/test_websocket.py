@@ -298,3 +298,14 @@ def test_subscribing_a_connection_that_closed_meanwhile_leaves_nothing_behind(ap
     rt.disconnect(connection_id)  # between the message's read of its connection and its write
     assert connections.subscribe(read, auction_id) is False
     assert connections.subscribers(auction_id) == [] and connections.get(connection_id) is None
+
+
+def test_the_events_of_one_request_go_out_as_one_message(api, rt):
+    """Routing commits the call's move and the seller's hold: their events are one SQS send, not two."""
+    buyer, taker = api.register("buyer"), seller(api)
+    api.fund(buyer, "10.00")
+    call = api.post("/calls", CALL_FROM_CA, token=buyer["token"]).data
+    rt.fan_out()  # what registration, funding and the new call published
+    assert api.post(f"/calls/{call['id']}/route", {}, token=buyer["token"]).status == 200
+    (message,) = rt.fan_out()
+    assert {e["type"] for e in message["events"]} == {"call.status_changed", "balance.changed"}
