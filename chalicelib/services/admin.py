@@ -85,19 +85,20 @@ def update_user(admin: Principal, user_id: str, credit_limit, active: bool | Non
         user.update(actions=_status_actions(DEACTIVATED, clock.now()))
         revoke_all_sessions(user_id, "deactivated")
         _out_of_market(user_id, clock.now())
-    elif active is True and user.status != ACTIVE:
-        user.update(actions=_status_actions(ACTIVE, clock.now()))
-        bid_profiles.resume_sellers_profiles(user_id)
+    elif active is True:
+        if user.status != ACTIVE:
+            user.update(actions=_status_actions(ACTIVE, clock.now()))
+        bid_profiles.resume_sellers_profiles(user_id)  # again too: a resumption cut short is finished
     return {**_fields(user), "billing": account or get_account(user_id)}
 
 
 def reactivate(user_id: str) -> UserModel:
-    """Idempotent: reactivating an active user changes nothing."""
+    """Idempotent: reactivating an active user changes nothing but profiles a suspension left paused."""
     user = get_user(user_id)
     now = clock.now()
     if user.status != ACTIVE:
         user.update(actions=_status_actions(ACTIVE, now))
-        bid_profiles.resume_sellers_profiles(user_id)
+    bid_profiles.resume_sellers_profiles(user_id)  # again too: a resumption cut short is finished
     return user
 
 

@@ -121,3 +121,17 @@ def test_a_timed_suspension_ends_with_the_sellers_profiles_back(api, buyer, admi
     call = api.post("/calls", {"from_number": "+14155552671", "to_number": "+12125552671"}, token=token).data
     routed = api.post(f"/calls/{call['id']}/route", token=token)
     assert routed.data["seller_id"] == seller["user"]["id"]
+
+
+def test_reactivating_again_finishes_a_resumption_cut_short(api, buyer, admin, monkeypatch):
+    from chalicelib.services import bid_profiles
+
+    seller = seller_with(api, "100.00")
+    api.put(f"/admin/users/{seller['user']['id']}/suspend", {"reason": "check"}, token=admin["token"])
+    monkeypatch.setattr(bid_profiles, "resume_sellers_profiles", lambda seller_id: 0)  # the resumption is lost
+    api.put(f"/admin/users/{seller['user']['id']}/reactivate", token=admin["token"])
+    monkeypatch.undo()
+    (profile,) = BidProfileModel.by_seller.query(seller["user"]["id"])
+    assert profile.paused is True
+    api.put(f"/admin/users/{seller['user']['id']}/reactivate", token=admin["token"])
+    assert BidProfileModel.get(profile.profile_id).active is True
