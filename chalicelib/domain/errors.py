@@ -1,7 +1,7 @@
 """Typed domain errors. app's HTTP layer maps them to the error envelope in one place."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
