@@ -1,5 +1,4 @@
 """Register, login, refresh rotation, logout, profile: seed 000 §3.1/§4.1 and seed 003's security tests."""
-
 import pytest
 
 from chalicelib.domain import tokens
