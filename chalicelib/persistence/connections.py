@@ -23,22 +23,19 @@ from typing import Iterable
 from pynamodb.attributes import (ListAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
                                  UTCDateTimeAttribute)
 from pynamodb.exceptions import UpdateError
-from pynamodb.models import Model
 
 from chalicelib import clock
+from chalicelib.persistence.base import BaseModel
 
 # API Gateway closes a WebSocket connection after 2 hours at the most; items outlive that a little.
 CONNECTION_LIFETIME = timedelta(hours=2, minutes=10)
 
 
-class ConnectionModel(Model):
-    """An open WebSocket connection of an authenticated user. Bound to its table by persistence.db.configure,
-    as every model of ALL_MODELS (persistence.models.BaseModel's Meta; that module lists this one, so this
-    module cannot import it)."""
+class ConnectionModel(BaseModel):
+    """An open WebSocket connection of an authenticated user."""
 
-    class Meta:
-        table_name = None
-        billing_mode = "PAY_PER_REQUEST"
+    class Meta(BaseModel.Meta):
+        pass
 
     logical_name = "ws_connections"
 
@@ -51,12 +48,11 @@ class ConnectionModel(Model):
     purge_at = TTLAttribute()
 
 
-class UserConnectionsModel(Model):
+class UserConnectionsModel(BaseModel):
     """The index of connections by user: a user's open connection ids."""
 
-    class Meta:
-        table_name = None
-        billing_mode = "PAY_PER_REQUEST"
+    class Meta(BaseModel.Meta):
+        pass
 
     logical_name = "ws_user_connections"
 
@@ -65,12 +61,11 @@ class UserConnectionsModel(Model):
     purge_at = TTLAttribute()
 
 
-class SubscriptionModel(Model):
+class SubscriptionModel(BaseModel):
     """A connection that asked for an auction's bid events."""
 
-    class Meta:
-        table_name = None
-        billing_mode = "PAY_PER_REQUEST"
+    class Meta(BaseModel.Meta):
+        pass
 
     logical_name = "ws_subscriptions"
 

@@ -1,8 +1,6 @@
 """Counters that limit how often someone may do something, and the single-use tokens mailed to users.
 
 Both tables are bound, created and generated into infra/ like every other (they are in models.ALL_MODELS).
-This module does not import persistence.models (which lists these classes), so the binding base is its own:
-the same Meta as models.BaseModel.
 """
 from __future__ import annotations
 
@@ -10,26 +8,17 @@ from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.models import Model
+
+from chalicelib.persistence.base import BaseModel
 
 
-class _Table(Model):
-    """Table names and endpoints are bound at run time by persistence.configure(), as for models.BaseModel."""
-
-    class Meta:
-        table_name = None
-        billing_mode = "PAY_PER_REQUEST"
-
-    logical_name: str = ""
-
-
-class RateCounterModel(_Table):
+class RateCounterModel(BaseModel):
     """One item per subject and fixed window: requests counted with an atomic ADD (exact across every Lambda
     container), or attempts reserved with a conditional ADD. DynamoDB's TTL removes old windows."""
 
     logical_name = "rate_counters"
 
-    class Meta(_Table.Meta):
+    class Meta(BaseModel.Meta):
         pass
 
     counter_key = UnicodeAttribute(hash_key=True)  # "<scope>#<subject>#<window start, epoch seconds>"
@@ -80,13 +69,13 @@ def release(keys: list[str]) -> None:
                       condition=RateCounterModel.attempts > 0)
 
 
-class AccountTokenModel(_Table):
+class AccountTokenModel(BaseModel):
     """A token mailed to a user (email verification, password reset), stored only as its SHA-256. Used once:
     `used_at` is set on condition it is unset, in the transaction that does what the token allows."""
 
     logical_name = "account_tokens"
 
-    class Meta(_Table.Meta):
+    class Meta(BaseModel.Meta):
         pass
 
     token_hash = UnicodeAttribute(hash_key=True)

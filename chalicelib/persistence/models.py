@@ -15,23 +15,13 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.domain.numbers import CUSTOM
+from chalicelib.persistence.base import BaseModel
 from chalicelib.persistence.connections import ConnectionModel, SubscriptionModel, UserConnectionsModel
 from chalicelib.persistence.limits import AccountTokenModel, RateCounterModel
 
-
-class BaseModel(Model):
-    """Table names and endpoints are bound at run time by persistence.configure()."""
-
-    class Meta:
-        table_name = None
-        billing_mode = "PAY_PER_REQUEST"
-
-    # Logical table name: the physical one is settings.table_name(logical).
-    logical_name: str = ""
 
 
 EVERYTHING = "ALL"  # the `listing` of every item a table lists for admins (Everything)

@@ -1,7 +1,5 @@
 """Admins see every user's calls, numbers, orders and ledger entries, set credit limits, (de)activate
 users, and read the platform's books (issue 10 part 7)."""
-from datetime import datetime, timezone
-
 import pytest
 
 from tests.api.test_numbers import buy, run_provisioning, search
@@ -11,9 +9,7 @@ CALLER, CALLEE = "+14155552671", "+12125552671"
 UNKNOWN = "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c"
 
 
-@pytest.fixture(autouse=True)
-def afternoon_in_new_york(clock):
-    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """Bids write only their own item (the auction is condition-checked, never written), and closing decides
 the winner from the bids after the closing write: a bid that lands before it counts, one after it is
 refused, and a closer that stops between closing and deciding is finished by the next reader."""
-from datetime import datetime, timezone
-
 import pytest
 
 from chalicelib.persistence.models import AuctionModel
@@ -10,9 +8,7 @@ from chalicelib.services import auctions
 from tests.api.test_exchange import auction, bid, buyer, new_call, profile  # noqa: F401 - buyer is a fixture
 
 
-@pytest.fixture(autouse=True)
-def afternoon_in_new_york(clock):
-    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """The exchange over the API (seed 003 flows): bid profiles, calls, compliance, auctions, bids, routing,
 lifecycle and settlement."""
-from datetime import datetime, timezone
-
 import pytest
 
 from chalicelib.persistence.models import AccountModel, CallModel, ComplianceRefusalModel, LedgerEntryModel
@@ -12,9 +10,7 @@ CALLEE = "+12125552671"  # New York, NY
 UNKNOWN = "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c"
 
 
-@pytest.fixture(autouse=True)
-def afternoon_in_new_york(clock):
-    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)  # 13:00 in New York, 10:00 in SF
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 @pytest.fixture

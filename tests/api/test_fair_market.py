@@ -1,16 +1,12 @@
 """Nobody can block or game the market (issue 11 part 4): routing and auctions pass over sellers who
 cannot pay or may not act, a bid must be covered, and suspension takes a seller out at once."""
-from datetime import datetime, timezone
-
 import pytest
 
 from chalicelib.persistence.models import BidModel, BidProfileModel, RouteEntryModel
 from tests.api.test_exchange import auction, bid, buyer, new_call, profile  # noqa: F401 - buyer: a fixture
 
 
-@pytest.fixture(autouse=True)
-def afternoon_in_new_york(clock):
-    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """What each role sees of the exchange: a seller's open auctions to bid in, and each role's dashboard, kept
 by counters (issue 10 parts 6 and 8)."""
-from datetime import datetime, timezone
-
 import pytest
 
 from chalicelib.persistence.models import CallModel
@@ -10,9 +8,7 @@ from tests.api.test_exchange import auction, bid, buyer, new_call, patch, profil
 OHIO_CALLER = "+12165552671"  # Cleveland, OH
 
 
-@pytest.fixture(autouse=True)
-def afternoon_in_new_york(clock):
-    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 def funded_seller(api, **criteria):

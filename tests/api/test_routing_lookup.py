@@ -3,8 +3,6 @@ in step with every create, change, deactivation and delete of a profile."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
-
 import phonenumbers
 import pytest
 
@@ -20,9 +18,7 @@ CALLEE = "+13125552671"  # Chicago, IL
 DESTINATION = "+13125552671"
 
 
-@pytest.fixture(autouse=True)
-def afternoon(clock):
-    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)  # 10:00 in SF, 12:00 in Chicago
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 @pytest.fixture

@@ -21,9 +21,7 @@ SEED_CALLER = "+14155551234"  # San Francisco, CA: the seeds' caller
 SEED_TOLL_FREE = "+18005551234"  # US, no state
 
 
-@pytest.fixture(autouse=True)
-def afternoon_in_new_york(clock):
-    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)  # 13:00 in New York, 10:00 in SF
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 @pytest.fixture

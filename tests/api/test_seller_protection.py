@@ -1,8 +1,6 @@
 """Sellers are protected from reported calls (issue 11 parts 6 and 7): a verified_only profile takes only
 calls the telephony provider carried, and a profile's duplicate window makes a repeat caller's call routed
 but not billable."""
-from datetime import datetime, timezone
-
 import pytest
 
 from tests.api.test_exchange import buyer, new_call, patch  # noqa: F401 - buyer: a fixture
@@ -13,9 +11,7 @@ from tests.helpers import PASSWORD
 CALLER = "+14155552671"
 
 
-@pytest.fixture(autouse=True)
-def afternoon_in_new_york(clock):
-    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 def seller_with_profile(api, bid="5.00", destination="+13125550002", **criteria):

@@ -1,7 +1,11 @@
 """Sellers (issue 10, part 6): the calls routed to them, and their bids read and withdrawn."""
+import pytest
+
 from chalicelib.persistence import counters
-from tests.api.test_exchange import (UNKNOWN, afternoon_in_new_york, auction, bid, buyer, new_call,  # noqa: F401
+from tests.api.test_exchange import (UNKNOWN, auction, bid, buyer, new_call,  # noqa: F401
                                      profile, seller)
+
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 def route(api, buyer, call):

@@ -4,7 +4,6 @@ once on Twilio's talk time, whatever order and however often Twilio's callbacks 
 import os
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import pytest
@@ -18,9 +17,7 @@ EXCHANGE_NUMBER = "+14155550100"
 CALLER = "+14155552671"  # San Francisco, CA
 
 
-@pytest.fixture(autouse=True)
-def afternoon(clock):
-    clock.current = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New York: calling hours
 
 
 class Twilio:

@@ -302,7 +302,8 @@ def test_subscribing_a_connection_that_closed_meanwhile_leaves_nothing_behind(ap
 
 def test_the_events_of_one_request_go_out_as_one_message(api, rt):
     """Routing commits the call's move and the seller's hold: their events are one SQS send, not two."""
-    buyer, taker = api.register("buyer"), seller(api)
+    buyer = api.register("buyer")
+    seller(api)
     api.fund(buyer, "10.00")
     call = api.post("/calls", CALL_FROM_CA, token=buyer["token"]).data
     rt.fan_out()  # what registration, funding and the new call published
