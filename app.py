@@ -4,7 +4,7 @@ from chalice import Chalice
 from chalicelib.api import (admin, analytics, auctions, bid_profiles, bids, billing, calls, compliance, identity,
                             notifications, numbers, system, webhooks)
 from chalicelib.api import websocket
-from chalicelib.http import API_PREFIX, envelope_chalice_errors, publish_events_once
+from chalicelib.api.http import API_PREFIX, envelope_chalice_errors, publish_events_once
 from chalicelib.workers import auctions as auction_workers
 from chalicelib.workers import bind_tables
 from chalicelib.workers import events as event_worker

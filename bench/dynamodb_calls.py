@@ -20,7 +20,7 @@ ITEMS: Counter = Counter()  # items DynamoDB returned, by logical table
 def _count_items() -> None:
     from pynamodb.connection.base import Connection
 
-    from chalicelib.persistence.models import ALL_MODELS
+    from chalicelib.persistence.tables import ALL_MODELS
 
     original = Connection._make_api_call
 
@@ -55,7 +55,7 @@ def add_profiles(count: int, geographies: list, seller_ids: list[str], bids: ran
     """Active profiles and their route entries, written directly in batches (as the service would store
     them, without its transactions)."""
     from chalicelib.persistence import route_entries
-    from chalicelib.persistence.models import BidProfileModel, RouteEntryModel
+    from chalicelib.persistence.tables import BidProfileModel, RouteEntryModel
 
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with BidProfileModel.batch_write() as profiles, RouteEntryModel.batch_write() as entries:

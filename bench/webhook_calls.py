@@ -25,7 +25,7 @@ def main() -> None:
         from twilio.request_validator import RequestValidator
 
         from chalicelib.domain import numbers as rules
-        from chalicelib.persistence.models import NumberModel, PhoneClaimModel
+        from chalicelib.persistence.tables import NumberModel, PhoneClaimModel
 
         validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
 

@@ -28,7 +28,8 @@ from typing import Any
 
 from chalicelib.gateways.queues import QUEUES, QueueSpec
 from chalicelib.headers import SECURITY_HEADERS
-from chalicelib.persistence.models import ALL_MODELS, BaseModel
+from chalicelib.persistence.base import BaseModel
+from chalicelib.persistence.tables import ALL_MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES_FILE = ROOT / "infra" / "resources.json"

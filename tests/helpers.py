@@ -63,7 +63,8 @@ class Api:
         assert result.status == 201, result.body
 
     def admin(self) -> dict:
-        from chalicelib.services.identity import ensure_admin, login
+        from chalicelib.services.accounts import ensure_admin
+        from chalicelib.services.sessions import login
 
         email = f"admin{next(_emails)}@example.com"
         ensure_admin(email, PASSWORD)

@@ -1,5 +1,5 @@
 """Admin: users, suspension, credits."""
-from chalicelib.http import ADMIN, Api, Call
+from chalicelib.api.http import ADMIN, Api, Call
 from chalicelib.schemas import models
 from chalicelib.services import admin, disputes
 

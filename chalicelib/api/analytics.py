@@ -1,5 +1,5 @@
 """The caller's dashboard, from counters kept with the writes (no scans)."""
-from chalicelib.http import Api, Call
+from chalicelib.api.http import Api, Call
 from chalicelib.schemas import models
 from chalicelib.services import analytics
 

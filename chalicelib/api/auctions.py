@@ -1,5 +1,5 @@
 """Auctions of pending calls."""
-from chalicelib.http import BUYERS, SELLERS, Api, Call
+from chalicelib.api.http import BUYERS, SELLERS, Api, Call
 from chalicelib.schemas import models
 from chalicelib.services import auctions
 

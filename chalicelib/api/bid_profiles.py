@@ -1,5 +1,5 @@
 """Sellers' bid profiles."""
-from chalicelib.http import SELLERS, Api, Call, Reply
+from chalicelib.api.http import SELLERS, Api, Call, Reply
 from chalicelib.schemas import models
 from chalicelib.services import bid_profiles
 

@@ -1,5 +1,5 @@
 """Bids in open auctions."""
-from chalicelib.http import SELLERS, SELLERS_ONLY, Api, Call, Reply
+from chalicelib.api.http import SELLERS, SELLERS_ONLY, Api, Call, Reply
 from chalicelib.schemas import models
 from chalicelib.services import bids
 

@@ -1,5 +1,5 @@
 """The caller's billing account, statement and balance."""
-from chalicelib.http import Api, Call
+from chalicelib.api.http import Api, Call
 from chalicelib.schemas import models
 from chalicelib.services import billing
 

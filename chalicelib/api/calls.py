@@ -1,5 +1,5 @@
 """Calls: create, list, read, route, move along, complete."""
-from chalicelib.http import BUYERS, SELLERS_ONLY, Api, Call
+from chalicelib.api.http import BUYERS, SELLERS_ONLY, Api, Call
 from chalicelib.schemas import models
 from chalicelib.services import calls, disputes, routing
 

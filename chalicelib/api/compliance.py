@@ -1,5 +1,5 @@
 """Compliance lists: admins write, every account may read. And the calls compliance refused."""
-from chalicelib.http import ADMIN, BUYERS, Api, Call, Reply
+from chalicelib.api.http import ADMIN, BUYERS, Api, Call, Reply
 from chalicelib.schemas import models
 from chalicelib.services import compliance
 

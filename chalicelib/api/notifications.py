@@ -1,5 +1,5 @@
 """The caller's notification inbox."""
-from chalicelib.http import Api, Call
+from chalicelib.api.http import Api, Call
 from chalicelib.schemas import models
 from chalicelib.services import notifications
 

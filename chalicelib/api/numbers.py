@@ -1,5 +1,5 @@
 """The number store: search, purchase, orders, own numbers."""
-from chalicelib.http import BUYERS, NUMBER_SEARCH_LIMIT, PURCHASE_LIMIT, Api, Call, Reply
+from chalicelib.api.http import BUYERS, NUMBER_SEARCH_LIMIT, PURCHASE_LIMIT, Api, Call, Reply
 from chalicelib.schemas import models
 from chalicelib.services import numbers, orders
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api.examples import REQUEST_EXAMPLES
-from chalicelib.http import API_PREFIX, ROUTES, RouteSpec
+from chalicelib.api.http import API_PREFIX, ROUTES, RouteSpec
 from chalicelib.schemas import resolve
 from chalicelib.schemas.common import ErrorEnvelope, Pagination
 

@@ -3,7 +3,7 @@ import json
 
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import DomainError, FieldProblem
-from chalicelib.http import PUBLIC, Api, Call, Reply
+from chalicelib.api.http import PUBLIC, Api, Call, Reply
 from chalicelib.schemas import models
 from chalicelib.services import health as health_checks
 

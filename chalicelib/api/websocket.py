@@ -8,14 +8,14 @@ from typing import Any
 
 from chalicelib.domain.errors import DomainError
 from chalicelib.observability import logger
-from chalicelib.services import realtime
+from chalicelib.services import sockets
 
 
 def ws_connect(event: Any) -> dict:
     """Refusing answers a non-2xx status: API Gateway then fails the handshake with it."""
     token = (event.to_dict().get("queryStringParameters") or {}).get("token")
     try:
-        realtime.connect(event.connection_id, token)
+        sockets.connect(event.connection_id, token)
     except DomainError as error:
         logger.info("WebSocket connection refused", extra={"code": error.code})
         return {"statusCode": error.status}
@@ -23,10 +23,10 @@ def ws_connect(event: Any) -> dict:
 
 
 def ws_message(event: Any) -> dict:
-    realtime.receive(event.connection_id, event.to_dict().get("body"))
+    sockets.receive(event.connection_id, event.to_dict().get("body"))
     return {"statusCode": 200}
 
 
 def ws_disconnect(event: Any) -> dict:
-    realtime.disconnect(event.connection_id)
+    sockets.disconnect(event.connection_id)
     return {"statusCode": 200}

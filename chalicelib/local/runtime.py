@@ -179,7 +179,7 @@ def main() -> int:
     from chalicelib.local.mailbox import Mailbox
     from chalicelib.local.provision import provision
     from chalicelib.local.server import create_server
-    from chalicelib.services.identity import ensure_admin
+    from chalicelib.services.accounts import ensure_admin
 
     reset_settings()
     queues.reset()

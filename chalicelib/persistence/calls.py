@@ -9,7 +9,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock
 from chalicelib.domain.calls import lifecycle_times
 from chalicelib.persistence import counters
-from chalicelib.persistence.models import CallModel
+from chalicelib.persistence.tables import CallModel
 
 
 def move_status(tx: TransactWrite, call: CallModel, target: str, changes: dict[str, Any],

@@ -1,4 +1,4 @@
-"""Open WebSocket connections and their auction subscriptions (the realtime API, services/realtime.py).
+"""Open WebSocket connections and their auction subscriptions (the realtime API, services/sockets.py).
 
 A connection is one item, keyed by API Gateway's connection id (what a message handler knows). Connections
 are indexed by user in ws_user_connections: one item per user with the ids of its open connections (an
@@ -12,70 +12,21 @@ disconnect stays two plain writes. A subscription is one item per
 Gateway's longest connection (2 hours): a connection whose $disconnect never ran disappears by itself, and
 one that is gone when an event is sent to it (410) is removed then, from its user's item too.
 
-The models are listed in persistence.models.ALL_MODELS like every table (infra/ and the local tables
-are made from that list); they live here, with the reads and writes of connections.
+The tables are declared in persistence/tables/connections.py.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from pynamodb.attributes import (ListAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
-                                 UTCDateTimeAttribute)
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock
-from chalicelib.persistence.base import BaseModel
+from chalicelib.persistence.tables import ConnectionModel, SubscriptionModel, UserConnectionsModel
 
 # API Gateway closes a WebSocket connection after 2 hours at the most; items outlive that a little.
 CONNECTION_LIFETIME = timedelta(hours=2, minutes=10)
 
-
-class ConnectionModel(BaseModel):
-    """An open WebSocket connection of an authenticated user."""
-
-    class Meta(BaseModel.Meta):
-        pass
-
-    logical_name = "ws_connections"
-
-    connection_id = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute()
-    account_type = UnicodeAttribute()
-    session_id = UnicodeAttribute()
-    connected_at = UTCDateTimeAttribute()
-    auctions = ListAttribute(of=UnicodeAttribute, default=list)  # its subscriptions, removed with it
-    purge_at = TTLAttribute()
-
-
-class UserConnectionsModel(BaseModel):
-    """The index of connections by user: a user's open connection ids."""
-
-    class Meta(BaseModel.Meta):
-        pass
-
-    logical_name = "ws_user_connections"
-
-    user_id = UnicodeAttribute(hash_key=True)
-    connection_ids = UnicodeSetAttribute(null=True)  # DynamoDB drops an emptied set
-    purge_at = TTLAttribute()
-
-
-class SubscriptionModel(BaseModel):
-    """A connection that asked for an auction's bid events."""
-
-    class Meta(BaseModel.Meta):
-        pass
-
-    logical_name = "ws_subscriptions"
-
-    auction_id = UnicodeAttribute(hash_key=True)
-    connection_id = UnicodeAttribute(range_key=True)
-    user_id = UnicodeAttribute()
-    purge_at = TTLAttribute()
-
-
-MODELS = (ConnectionModel, UserConnectionsModel, SubscriptionModel)
 
 
 def open_connection(connection_id: str, user_id: str, account_type: str, session_id: str,

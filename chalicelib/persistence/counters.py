@@ -5,7 +5,7 @@ import random
 
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.persistence.models import CounterModel
+from chalicelib.persistence.tables import CounterModel
 
 
 def add(tx: TransactWrite, key: str, by: int = 1) -> None:

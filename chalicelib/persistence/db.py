@@ -11,7 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import Settings, get_settings
-from chalicelib.persistence.models import ALL_MODELS
+from chalicelib.persistence.tables import ALL_MODELS
 
 _bound_to: Settings | None = None
 _shared: Connection | None = None

@@ -12,7 +12,7 @@ from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRe
 from chalicelib.domain.ledger import BALANCE, BUCKETS, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
 from chalicelib.persistence import counters
 from chalicelib.persistence.db import failed_items, transact_write
-from chalicelib.persistence.models import EVERYTHING, AccountModel, LedgerEntryModel, LedgerTransactionModel
+from chalicelib.persistence.tables import EVERYTHING, AccountModel, LedgerEntryModel, LedgerTransactionModel
 from chalicelib.persistence.pagination import Page, paginate
 
 

@@ -16,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import phones, routing
 from chalicelib.persistence.db import failed_items, transact_write
-from chalicelib.persistence.models import BidProfileModel, RouteEntryModel
+from chalicelib.persistence.tables import BidProfileModel, RouteEntryModel
 
 if TYPE_CHECKING:  # imported when the first pool is made, not at cold start
     from concurrent.futures import ThreadPoolExecutor

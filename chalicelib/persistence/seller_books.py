@@ -9,7 +9,7 @@ from datetime import datetime
 
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.persistence.models import BidProfileModel, SellerBookModel
+from chalicelib.persistence.tables import BidProfileModel, SellerBookModel
 
 
 def read(seller_id: str) -> SellerBookModel:

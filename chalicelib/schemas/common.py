@@ -43,7 +43,7 @@ def _class_item(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
-# An id in a body or query: a UUID's 36 characters (path ids are checked as UUIDs by chalicelib/http.py).
+# An id in a body or query: a UUID's 36 characters (path ids are checked as UUIDs by chalicelib/api/http.py).
 UUID_PATTERN = r"^[0-9a-fA-F-]{36}$"
 
 # ASCII case-insensitive by spelling, so the runtime and the documented pattern are the same expression.

@@ -5,7 +5,7 @@ from typing import Any
 
 from chalicelib.caller import Principal
 from chalicelib.domain.errors import Forbidden, NotFound
-from chalicelib.persistence.models import UserModel
+from chalicelib.persistence.tables import UserModel
 
 
 def fetch(model: Any, key: str, not_found: Exception) -> Any:

@@ -14,10 +14,10 @@ from chalicelib.domain.money import format_money, to_minor
 from chalicelib.caller import Principal
 from chalicelib.persistence import counters
 from chalicelib.persistence.ledger import get_account, platform_books, post, set_credit_limit
-from chalicelib.persistence.models import UserModel
+from chalicelib.persistence.tables import UserModel
 from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.services import bid_profiles, bids, notifications
-from chalicelib.services.identity import revoke_all_sessions
+from chalicelib.services.sessions import revoke_all_sessions
 
 TIMED = "SUSPENDED"  # suspension_key value of users in the timed_suspensions index
 

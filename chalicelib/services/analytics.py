@@ -8,7 +8,7 @@ from chalicelib.caller import Principal
 from chalicelib.domain.accounts import SELLER
 from chalicelib.persistence import counters
 from chalicelib.persistence.db import connection
-from chalicelib.persistence.models import AccountModel, CounterModel, UserStatsModel
+from chalicelib.persistence.tables import AccountModel, CounterModel, UserStatsModel
 
 
 def stats(user_id: str) -> UserStatsModel:

@@ -18,7 +18,7 @@ from chalicelib.domain.money import to_minor
 from chalicelib.gateways import queues
 from chalicelib.persistence import seller_books
 from chalicelib.persistence.db import failed_items, transact_write
-from chalicelib.persistence.models import AuctionModel, BidModel, CallModel
+from chalicelib.persistence.tables import AuctionModel, BidModel, CallModel
 from chalicelib.persistence.pagination import Page
 from chalicelib.services import analytics, bid_profiles, calls
 from chalicelib.services.access import fetch, owned

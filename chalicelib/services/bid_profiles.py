@@ -14,7 +14,7 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.money import to_minor
 from chalicelib.persistence import counters, route_entries, seller_books
 from chalicelib.persistence.db import failed_items, transact_write
-from chalicelib.persistence.models import BidProfileModel, ProfileSpendModel
+from chalicelib.persistence.tables import BidProfileModel, ProfileSpendModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services.access import fetch, owned
 

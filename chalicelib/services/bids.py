@@ -14,7 +14,7 @@ from chalicelib.domain.errors import Conflict, NotFound, PaymentRequired, Valida
 from chalicelib.domain.money import to_minor
 from chalicelib.persistence import counters, seller_books
 from chalicelib.persistence.db import connection, failed_items, transact_write
-from chalicelib.persistence.models import AccountModel, AuctionModel, BidModel, SellerBookModel
+from chalicelib.persistence.tables import AccountModel, AuctionModel, BidModel, SellerBookModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import auctions, bid_profiles
 from chalicelib.services import events

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalicelib.caller import Principal
 from chalicelib.persistence.ledger import get_account, list_entries
-from chalicelib.persistence.models import AccountModel
+from chalicelib.persistence.tables import AccountModel
 from chalicelib.persistence.pagination import Page
 from chalicelib.services.access import listed_user
 

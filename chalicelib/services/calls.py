@@ -14,7 +14,7 @@ from chalicelib.domain.errors import Conflict, InvalidState, NotFound
 from chalicelib.persistence import counters
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import failed_items, transact_write
-from chalicelib.persistence.models import EVERYTHING, CallModel
+from chalicelib.persistence.tables import EVERYTHING, CallModel
 from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.services import compliance, settlement
 from chalicelib.services.access import fetch, listed_user, owned

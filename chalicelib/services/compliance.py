@@ -18,7 +18,7 @@ from chalicelib.domain.phones import is_e164
 from chalicelib.caller import Principal
 from chalicelib.persistence import counters
 from chalicelib.persistence.db import connection, transact_write
-from chalicelib.persistence.models import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
+from chalicelib.persistence.tables import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
 from chalicelib.persistence.pagination import Page, paginate
 
 TCPA, STATE = "tcpa_hours", "state"

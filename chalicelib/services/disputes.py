@@ -17,7 +17,7 @@ from chalicelib.domain.ledger import settlement_reversal
 from chalicelib.persistence import counters
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.ledger import post
-from chalicelib.persistence.models import CallModel, DisputeAttribute, LedgerTransactionModel
+from chalicelib.persistence.tables import CallModel, DisputeAttribute, LedgerTransactionModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import analytics, calls, notifications
 from chalicelib.services.access import fetch

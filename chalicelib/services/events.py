@@ -26,7 +26,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from chalicelib import clock
-from chalicelib.domain import realtime, routing
+from chalicelib.domain import events as domain_events
+from chalicelib.domain import routing
 from chalicelib.domain.auctions import SHOWN_AS
 from chalicelib.domain.ledger import Posting, is_platform
 from chalicelib.domain.money import format_money
@@ -34,7 +35,7 @@ from chalicelib.gateways import queues, websocket
 from chalicelib.observability import logger
 from chalicelib.persistence import connections, ledger, route_entries
 from chalicelib.persistence.calls import apply
-from chalicelib.persistence.models import AccountModel, AuctionModel, BidModel, CallModel
+from chalicelib.persistence.tables import AccountModel, AuctionModel, BidModel, CallModel
 from chalicelib.services import bid_profiles
 
 if TYPE_CHECKING:  # imported when the first pool is made, not at cold start
@@ -93,25 +94,25 @@ def _send(body: dict[str, Any]) -> None:
 
 
 def _event(event_type: str, data: dict[str, Any], to: dict[str, Any], now: datetime | None = None) -> dict:
-    return {**realtime.event(event_type, data, now or clock.now()), "to": to}
+    return {**domain_events.event(event_type, data, now or clock.now()), "to": to}
 
 
 def auction_started(auction: AuctionModel) -> None:
     facts = auction.call_facts or {}
-    publish(_event(realtime.AUCTION_STARTED, {
+    publish(_event(domain_events.AUCTION_STARTED, {
         "auction": _auction(auction),
         "country": facts.get("country"), "state": facts.get("state"), "call_type": facts.get("call_type"),
     }, {MATCHING: facts, "except": auction.owner_id}, auction.created_at))
 
 
 def bid_placed(auction: AuctionModel, bid: BidModel) -> None:
-    placed = _event(realtime.BID_PLACED, {"auction_id": auction.auction_id, "amount": format_money(int(bid.amount)),
+    placed = _event(domain_events.BID_PLACED, {"auction_id": auction.auction_id, "amount": format_money(int(bid.amount)),
                                           "placed_at": bid.placed_at.isoformat()},
                     {USERS: [auction.owner_id], AUCTION: auction.auction_id}, bid.placed_at)
-    outbid = _event(realtime.BID_OUTBID, {"auction_id": auction.auction_id, "amount": format_money(int(bid.amount))},
+    outbid = _event(domain_events.BID_OUTBID, {"auction_id": auction.auction_id, "amount": format_money(int(bid.amount))},
                     {OUTBID: {"auction_id": auction.auction_id, "bidder": bid.seller_id, "amount": int(bid.amount)}},
                     bid.placed_at)
-    outbid["event_id"] = realtime.derived_id(placed["event_id"], realtime.BID_OUTBID)
+    outbid["event_id"] = domain_events.derived_id(placed["event_id"], domain_events.BID_OUTBID)
     publish(placed, outbid)
 
 
@@ -126,10 +127,10 @@ def auction_decided(auction: AuctionModel, bidders: Iterable[str]) -> None:
             "winning_amount": format_money(int(auction.winner["amount"])) if auction.winner else None}
     events = []
     if winner:
-        events.append(_event(realtime.AUCTION_WON, data, {USERS: [winner]}, now))
+        events.append(_event(domain_events.AUCTION_WON, data, {USERS: [winner]}, now))
     losers = [seller for seller in bidders if seller != winner]
     if losers:
-        events.append(_event(realtime.AUCTION_LOST, data, {USERS: losers}, now))
+        events.append(_event(domain_events.AUCTION_LOST, data, {USERS: losers}, now))
     publish(*events)
 
 
@@ -141,11 +142,11 @@ def call_moved(call: CallModel, written: dict[str, Any]) -> CallModel:
     if call.status == previous:
         return call
     data = {"call_id": call.call_id, "status": call.status, "previous_status": previous, "source": call.source}
-    if realtime.call_event_type(call.status) == realtime.CALL_COMPLETED:
+    if domain_events.call_event_type(call.status) == domain_events.CALL_COMPLETED:
         data.update(duration=call.duration_seconds, billable=call.billable,
                     price=None if call.price is None else format_money(int(call.price)),
                     cost=None if call.cost is None else format_money(int(call.cost)))
-    publish(_event(realtime.call_event_type(call.status), data, {USERS: [call.owner_id, call.seller_id]},
+    publish(_event(domain_events.call_event_type(call.status), data, {USERS: [call.owner_id, call.seller_id]},
                    call.updated_at))
     return call
 
@@ -156,7 +157,7 @@ def balance_changed(posting: Posting, transaction_id: str, now: datetime) -> Non
     for entry in posting.entries:
         if not is_platform(entry.account_id):
             changes.setdefault(entry.account_id, {})[entry.bucket] = format_money(entry.amount)
-    publish(*(_event(realtime.BALANCE_CHANGED, {
+    publish(*(_event(domain_events.BALANCE_CHANGED, {
         "transaction_id": transaction_id, "kind": posting.kind, "reference": posting.reference, "changes": moved,
     }, {USERS: [account_id]}, now) for account_id, moved in changes.items()))
 
@@ -186,7 +187,7 @@ def fan_out(message: dict[str, Any]) -> dict[str, int]:
         to = queued["to"]
         envelope = {key: queued[key] for key in ("type", "event_id", "occurred_at", "data")}
         targets = _connections(to)
-        if targets and queued["type"] == realtime.BALANCE_CHANGED:
+        if targets and queued["type"] == domain_events.BALANCE_CHANGED:
             envelope["data"] = {**envelope["data"], **_balances(to[USERS][0])}
         delivered = list(_sends().map(lambda connection_id: websocket.send(connection_id, envelope), targets))
         for connection_id, ok in zip(targets, delivered):
@@ -223,7 +224,7 @@ def _matching_sellers(facts: dict[str, Any], buyer_id: str | None) -> list[str]:
 
 def _outbid_seller(auction_id: str, bidder: str, amount: int) -> str | None:
     standing = {b.seller_id: int(b.amount) for b in BidModel.query(auction_id, consistent_read=True)}
-    return realtime.outbid_seller(standing, bidder, amount)
+    return domain_events.outbid_seller(standing, bidder, amount)
 
 
 def _balances(account_id: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from chalicelib.domain import numbers as rules
 from chalicelib.domain.ledger import number_charge
 from chalicelib.persistence.ledger import post
-from chalicelib.persistence.models import NumberModel
+from chalicelib.persistence.tables import NumberModel
 from chalicelib.services import analytics
 
 

@@ -1,7 +1,7 @@
 """Whether the service's parts answer: each probe is one cheap call the functions' role may make."""
 from __future__ import annotations
 
-from chalicelib.persistence.models import UserModel
+from chalicelib.persistence.tables import UserModel
 
 HEALTH_PROBE_KEY = "health-probe"  # never a user id (those are UUIDs)
 

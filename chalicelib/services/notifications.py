@@ -12,7 +12,7 @@ from chalicelib.gateways import queues
 from chalicelib.observability import logger
 from chalicelib.persistence import counters
 from chalicelib.persistence.db import failed_items, transact_write
-from chalicelib.persistence.models import NotificationModel
+from chalicelib.persistence.tables import NotificationModel
 from chalicelib.persistence.pagination import Page, paginate
 
 if TYPE_CHECKING:

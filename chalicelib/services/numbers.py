@@ -13,7 +13,7 @@ from chalicelib.domain.errors import Conflict, NotFound, field_error
 from chalicelib.gateways import twilio
 from chalicelib.persistence.db import transact_write
 from chalicelib.persistence import counters
-from chalicelib.persistence.models import EVERYTHING, NumberModel, PhoneClaimModel, SearchCacheModel, UserStatsModel
+from chalicelib.persistence.tables import EVERYTHING, NumberModel, PhoneClaimModel, SearchCacheModel, UserStatsModel
 from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.services import analytics
 from chalicelib.services.access import listed_user

@@ -20,7 +20,7 @@ from chalicelib.observability import logger
 from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence import counters
-from chalicelib.persistence.models import EVERYTHING, NumberModel, OrderModel, PhoneClaimModel, UserStatsModel
+from chalicelib.persistence.tables import EVERYTHING, NumberModel, OrderModel, PhoneClaimModel, UserStatsModel
 from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.services import analytics
 from chalicelib.services.access import listed_user

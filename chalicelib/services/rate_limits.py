@@ -7,7 +7,7 @@ import hashlib
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import limits
-from chalicelib.persistence import limits as counters
+from chalicelib.persistence import rate_counters
 
 
 def subject_of_ip(client_ip: str | None) -> str:
@@ -20,7 +20,7 @@ def check(limit: str, subject: str) -> limits.Quota:
     go on the answer either way."""
     settings, now = get_settings(), clock.now()
     current = limits.window(now)
-    counts = counters.count(limits.counter_key(limit, subject, current), limits.counted(limit), current.purge_at)
+    counts = rate_counters.count(limits.counter_key(limit, subject, current), limits.counted(limit), current.purge_at)
     quota = limits.tightest([limits.Quota(limits.maximum(settings, name, limit), used, current)
                              for name, used in counts.items()])
     if quota.exceeded:

@@ -21,7 +21,7 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import post
-from chalicelib.persistence.models import (AccountModel, AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
+from chalicelib.persistence.tables import (AccountModel, AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
                                             CallModel, ProfileSpendModel)
 from chalicelib.services import auctions, bid_profiles, calls, sellers
 from chalicelib.services import events

@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactGet
 
 from chalicelib.domain.accounts import ACTIVE, effective_status
 from chalicelib.persistence.db import connection
-from chalicelib.persistence.models import AccountModel, UserModel
+from chalicelib.persistence.tables import AccountModel, UserModel
 
 # Sellers read per round trip: a user and an account each, plus one more account, within one
 # TransactGetItems (25 items is the limit moto keeps; DynamoDB's is 100).

@@ -18,7 +18,7 @@ from chalicelib.persistence.calls import apply, move_status
 from chalicelib.persistence.db import failed_items
 from chalicelib.persistence.ledger import get_account, post
 from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
-from chalicelib.persistence.models import CallerBilledModel, CallModel, ProfileSpendModel
+from chalicelib.persistence.tables import CallerBilledModel, CallModel, ProfileSpendModel
 from chalicelib.services import analytics
 from chalicelib.services import events
 

@@ -1,7 +1,7 @@
 """Admin user management and the ledger as users see it."""
 import pytest
 
-from chalicelib.persistence.models import AccountModel, LedgerEntryModel, LedgerTransactionModel, UserModel
+from chalicelib.persistence.tables import AccountModel, LedgerEntryModel, LedgerTransactionModel, UserModel
 from tests.helpers import PASSWORD
 
 UNKNOWN = "6f1c1d8e-3c7b-4b8e-9a3a-1d2e3f4a5b6c"

@@ -3,7 +3,7 @@ the winner from the bids after the closing write: a bid that lands before it cou
 refused, and a closer that stops between closing and deciding is finished by the next reader."""
 import pytest
 
-from chalicelib.persistence.models import AuctionModel
+from chalicelib.persistence.tables import AuctionModel
 from chalicelib.services import auctions
 from tests.api.test_exchange import auction, bid, buyer, new_call, profile  # noqa: F401 - buyer is a fixture
 

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.persistence.models import ComplianceRefusalModel
+from chalicelib.persistence.tables import ComplianceRefusalModel
 from tests.helpers import error_fields
 
 LOS_ANGELES = "+13105550000"  # the geocoder says "California", not "City, CA"

@@ -2,7 +2,7 @@
 lifecycle and settlement."""
 import pytest
 
-from chalicelib.persistence.models import AccountModel, CallModel, ComplianceRefusalModel, LedgerEntryModel
+from chalicelib.persistence.tables import AccountModel, CallModel, ComplianceRefusalModel, LedgerEntryModel
 from chalicelib.services.auctions import sweep_auctions
 
 CALLER = "+14155552671"  # San Francisco, CA

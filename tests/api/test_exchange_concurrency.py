@@ -14,7 +14,7 @@ from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import to_minor
 from chalicelib.caller import Principal
 from chalicelib.persistence.ledger import get_account, open_account, post
-from chalicelib.persistence.models import AuctionModel, BidModel, LedgerEntryModel, UserModel
+from chalicelib.persistence.tables import AuctionModel, BidModel, LedgerEntryModel, UserModel
 from chalicelib.services import auctions, bid_profiles, bids, calls, routing
 
 SELLERS = 100

@@ -2,7 +2,7 @@
 cannot pay or may not act, a bid must be covered, and suspension takes a seller out at once."""
 import pytest
 
-from chalicelib.persistence.models import BidModel, BidProfileModel, RouteEntryModel
+from chalicelib.persistence.tables import BidModel, BidProfileModel, RouteEntryModel
 from tests.api.test_exchange import auction, bid, buyer, new_call, profile  # noqa: F401 - buyer: a fixture
 
 

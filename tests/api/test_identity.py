@@ -2,8 +2,8 @@
 import pytest
 
 from chalicelib.domain import tokens
-from chalicelib.persistence.limits import AccountTokenModel
-from chalicelib.persistence.models import AccountModel, SessionModel, UserModel
+from chalicelib.persistence.tables import AccountTokenModel
+from chalicelib.persistence.tables import AccountModel, SessionModel, UserModel
 from tests.helpers import PASSWORD, error_fields, registration
 from tests.mailbox import last_mail, mail_count, mailed_token
 from tests.overrides import settings  # noqa: F401 - fixture
@@ -213,7 +213,7 @@ def test_concurrent_refreshes_with_one_token_cannot_both_succeed(api):
     import threading
 
     from chalicelib.domain.errors import AuthenticationFailed
-    from chalicelib.services import identity
+    from chalicelib.services import sessions
 
     token = api.register()["tokens"]["refresh_token"]
     start, outcomes = threading.Barrier(8), []
@@ -221,7 +221,7 @@ def test_concurrent_refreshes_with_one_token_cannot_both_succeed(api):
     def use() -> None:
         start.wait()
         try:
-            identity.refresh(token)
+            sessions.refresh(token)
             outcomes.append("ok")
         except AuthenticationFailed as error:
             outcomes.append(error.code)
@@ -236,12 +236,12 @@ def test_concurrent_refreshes_with_one_token_cannot_both_succeed(api):
 
 
 def test_unexpected_errors_are_a_500_envelope_without_internals(api, monkeypatch):
-    from chalicelib.services import identity
+    from chalicelib.services import sessions
 
     def explode(*args, **kwargs):
         raise RuntimeError("database password is hunter2")
 
-    monkeypatch.setattr(identity, "login", explode)
+    monkeypatch.setattr(sessions, "login", explode)
     result = api.post("/auth/login", {"email": "a@example.com", "password": "x"})
     assert result.status == 500
     assert result.error["type"] == "INTERNAL_ERROR" and result.error["request_id"]
@@ -321,9 +321,9 @@ def test_a_route_without_query_parameters_refuses_them(api):
 
 
 def test_registration_writes_the_first_session_with_the_user_so_a_retry_is_not_409(api, monkeypatch):
-    from chalicelib.services import identity
+    from chalicelib.services import sessions
 
-    original = identity._new_session
+    original = sessions.new_session
     taken = None
 
     def colliding_session(user_id, now):  # the session write fails: its id is already taken
@@ -335,13 +335,13 @@ def test_registration_writes_the_first_session_with_the_user_so_a_retry_is_not_4
         session.session_id = taken
         return session, secret
 
-    monkeypatch.setattr(identity, "_new_session", colliding_session)
+    monkeypatch.setattr(sessions, "new_session", colliding_session)
     body = registration()
     failed = api.post("/auth/register", body)
     assert failed.status == 500
     assert UserModel.count() == 0 and AccountModel.count() == 3  # nothing of the user was written
 
-    monkeypatch.setattr(identity, "_new_session", original)
+    monkeypatch.setattr(sessions, "new_session", original)
     retried = api.post("/auth/register", body)
     assert retried.status == 201
     session_id = retried.data["tokens"]["refresh_token"].split(".")[0]
@@ -354,7 +354,7 @@ def test_concurrent_logins_cannot_exceed_five_active_sessions(api, settings):
     moment one commits at a time, so evictions are counted against every session, not a stale view."""
     import threading
 
-    from chalicelib.services import identity
+    from chalicelib.services import sessions
 
     settings(LOGIN_MAX_FAILURES=10)  # 10 password checks in flight at once: more than the throttle lets through
 
@@ -365,7 +365,7 @@ def test_concurrent_logins_cannot_exceed_five_active_sessions(api, settings):
     def log_in() -> None:
         start.wait()
         try:
-            identity.login(user["email"], PASSWORD)
+            sessions.login(user["email"], PASSWORD)
             outcomes.append("ok")
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             outcomes.append(repr(error))
@@ -376,12 +376,12 @@ def test_concurrent_logins_cannot_exceed_five_active_sessions(api, settings):
     for thread in threads:
         thread.join()
     assert outcomes == ["ok"] * 10
-    sessions = list(SessionModel.by_user.query(user_id))
-    assert len(sessions) == 11
-    active = [s for s in sessions if not s.revoked]
+    written = list(SessionModel.by_user.query(user_id))
+    assert len(written) == 11
+    active = [s for s in written if not s.revoked]
     assert len(active) == 5
-    assert all(s.revoked_reason == "session_limit" for s in sessions if s.revoked)
-    assert sorted(identity._session_ids(user_id)) == sorted(s.session_id for s in active)
+    assert all(s.revoked_reason == "session_limit" for s in written if s.revoked)
+    assert sorted(sessions.session_ids(user_id)) == sorted(s.session_id for s in active)
 
 
 # --- account self-service ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from chalicelib.domain.errors import Conflict, PaymentRequired
 from chalicelib.domain.ledger import BALANCE, EARNINGS, HELD, admin_credit, call_settlement, hold, number_charge, \
     release, transfer
 from chalicelib.persistence.ledger import open_account, post
-from chalicelib.persistence.models import AccountModel, LedgerEntryModel, LedgerTransactionModel
+from chalicelib.persistence.tables import AccountModel, LedgerEntryModel, LedgerTransactionModel
 
 USERS = ("u1", "u2", "u3")
 amounts = st.integers(min_value=1, max_value=5_000_000)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pynamodb.connection.base import Connection
 
 from chalicelib.persistence import counters
-from chalicelib.persistence.models import CallModel, CounterModel
+from chalicelib.persistence.tables import CallModel, CounterModel
 
 PAGE = 20
 

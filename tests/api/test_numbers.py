@@ -5,7 +5,7 @@ import pytest
 
 from chalicelib.gateways import queues
 from chalicelib.local import dispatcher
-from chalicelib.persistence.models import (
+from chalicelib.persistence.tables import (
     AccountModel,
     LedgerTransactionModel,
     NumberModel,

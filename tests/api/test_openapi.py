@@ -1,7 +1,7 @@
 """The OpenAPI document is generated from the routes and is a valid OpenAPI 3.1 document."""
 from openapi_spec_validator import validate
 
-from chalicelib.http import ROUTES
+from chalicelib.api.http import ROUTES
 
 
 def test_document_is_valid_openapi_3_1(api):
@@ -32,7 +32,7 @@ def test_request_schemas_forbid_unknown_fields_and_name_required_ones(api):
 
 
 def test_health_probes_dynamodb_with_a_read_the_role_may_make(api, monkeypatch):
-    from chalicelib.persistence.models import UserModel
+    from chalicelib.persistence.tables import UserModel
 
     def denied(*args, **kwargs):  # DescribeTable is not in the functions' IAM policy
         raise AssertionError("AccessDenied: dynamodb:DescribeTable")

@@ -9,7 +9,7 @@ import app  # noqa: F401 - registers every route, so ROUTES is complete when the
 from chalicelib.api.examples import REQUEST_EXAMPLES
 from chalicelib.caller import validate
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.http import ROUTES
+from chalicelib.api.http import ROUTES
 from chalicelib.schemas import resolve
 from tools import api_docs
 

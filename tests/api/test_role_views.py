@@ -2,7 +2,7 @@
 by counters (issue 10 parts 6 and 8)."""
 import pytest
 
-from chalicelib.persistence.models import CallModel
+from chalicelib.persistence.tables import CallModel
 from tests.api.test_exchange import auction, bid, buyer, new_call, patch, profile  # noqa: F401 - buyer: a fixture
 
 OHIO_CALLER = "+12165552671"  # Cleveland, OH

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain import phones
 from chalicelib.domain.compliance import is_region
-from chalicelib.persistence.models import ALL_MODELS, BidProfileModel, RouteEntryModel
+from chalicelib.persistence.tables import ALL_MODELS, BidProfileModel, RouteEntryModel
 from chalicelib.services import bid_profiles
 from tests.api.test_exchange import buyer, seller  # noqa: F401 - fixtures: a funded buyer and seller
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.domain import numbers as number_rules
-from chalicelib.persistence.models import (
+from chalicelib.persistence.tables import (
     BidProfileModel, NumberModel, PhoneClaimModel, RouteEntryModel, SessionModel, UserModel,
 )
 from tests.api.test_numbers import run_provisioning

@@ -8,7 +8,7 @@ from chalicelib.domain.errors import Conflict, PaymentRequired
 from chalicelib.domain.ledger import admin_credit, number_charge
 from chalicelib.persistence import db
 from chalicelib.persistence.ledger import get_account, open_account, post
-from chalicelib.persistence.models import LedgerEntryModel
+from chalicelib.persistence.tables import LedgerEntryModel
 
 
 def cancelled(*codes: str) -> TransactWriteError:

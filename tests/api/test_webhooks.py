@@ -10,7 +10,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from chalicelib.domain import numbers as number_rules
-from chalicelib.persistence.models import AccountModel, CallModel, NumberModel, PhoneClaimModel
+from chalicelib.persistence.tables import AccountModel, CallModel, NumberModel, PhoneClaimModel
 
 BASE = "http://127.0.0.1:8000"  # PUBLIC_BASE_URL's default: what the signatures are computed over
 EXCHANGE_NUMBER = "+14155550100"
@@ -102,7 +102,7 @@ def balance(api, user) -> dict:
 
 
 def the_call(call_sid: str) -> CallModel:
-    from chalicelib.services.webhooks import call_id_of
+    from chalicelib.services.live_calls import call_id_of
 
     return CallModel.get(call_id_of(call_sid), consistent_read=True)
 

@@ -23,7 +23,7 @@ from chalice.utils import to_cfn_resource_name
 from chalicelib.gateways.queues import QUEUES
 from infra import bytecode
 from infra import generate as infra
-from chalicelib.persistence.models import ALL_MODELS
+from chalicelib.persistence.tables import ALL_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = json.loads((ROOT / "infra" / "resources.json").read_text())

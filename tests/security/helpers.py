@@ -108,7 +108,7 @@ class Market:
         """A user's money as it is stored (GET /account/balance shows the same fields), whatever the state of the
         user's sessions."""
         from chalicelib.domain.money import format_money
-        from chalicelib.persistence.models import AccountModel
+        from chalicelib.persistence.tables import AccountModel
 
         account = AccountModel.get(user["user"]["id"], consistent_read=True)
         return {name: format_money(int(getattr(account, name)))
@@ -118,7 +118,7 @@ class Market:
     def books_hold(self) -> None:
         """The invariants after any attack: the ledger sums to zero in every bucket (no money made or lost),
         and no user's account is below its credit limit."""
-        from chalicelib.persistence.models import AccountModel
+        from chalicelib.persistence.tables import AccountModel
 
         books = self.api.get("/admin/ledger", token=self.admin["token"])
         assert books.status == 200, books.body

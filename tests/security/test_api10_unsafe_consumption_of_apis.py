@@ -53,7 +53,7 @@ def live(market, twilio, buyer):
 
 def state(market, live) -> tuple:
     """Everything a forged or hostile webhook could move."""
-    from chalicelib.persistence.models import CallModel
+    from chalicelib.persistence.tables import CallModel
 
     call = the_call(SID)
     return (CallModel.count(), call.status, call.duration_seconds, len(call.attempts),
@@ -127,7 +127,7 @@ def test_hostile_call_sids_never_5xx_nor_reach_the_twiml(market, twilio, buyer):
 
 
 def test_a_caller_that_is_not_e164_hears_goodbye_and_nothing_is_made(market, twilio, buyer):
-    from chalicelib.persistence.models import CallModel
+    from chalicelib.persistence.tables import CallModel
 
     rung = seller(market, "5.00", "+13125550002")
     for n, caller in enumerate(HOSTILE_FROMS):

@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from chalicelib.domain.errors import AuthenticationFailed, RateLimited
-from chalicelib.services import identity
+from chalicelib.services import accounts, sessions
 from tests.api.test_exchange_concurrency import moto_server  # noqa: F401 - fixture
 from tests.helpers import PASSWORD
 from tests.mailbox import mailed_token
@@ -26,24 +26,24 @@ ATTACKER, OWNER = "198.51.100.66", "203.0.113.10"
 def password_checks(monkeypatch):
     """How many passwords login compares against a hash (argon2's work), counted across threads."""
     checks, lock = Counter(), threading.Lock()
-    original = identity.verify_password
+    original = sessions.verify_password
 
     def counted(password_hash, password):
         with lock:
             checks["made"] += 1
         return original(password_hash, password)
 
-    monkeypatch.setattr(identity, "verify_password", counted)
+    monkeypatch.setattr(sessions, "verify_password", counted)
     return checks
 
 
 def _registered(email: str) -> None:
-    identity.register(email, PASSWORD, "Ada", "Lovelace", None, "buyer")
+    accounts.register(email, PASSWORD, "Ada", "Lovelace", None, "buyer")
 
 
 def _attempt(email: str, password: str, ip: str = ATTACKER) -> str:
     try:
-        identity.login(email, password, client_ip=ip)
+        sessions.login(email, password, client_ip=ip)
         return "ok"
     except RateLimited:
         return "429"
@@ -153,14 +153,14 @@ def test_a_reset_token_is_single_use_and_expires_within_the_hour(api, clock):
 
 def test_reset_tokens_race_to_one_use(moto_server):
     _registered("twice@example.com")
-    identity.forgot_password("twice@example.com")
+    accounts.forgot_password("twice@example.com")
     token = mailed_token("twice@example.com", "reset-password")
     start = threading.Barrier(8)
 
     def use(n):
         start.wait()
         try:
-            identity.reset_password(token, f"N3w!Passw0rd-{n}")
+            accounts.reset_password(token, f"N3w!Passw0rd-{n}")
             return n
         except Exception as error:  # noqa: BLE001 - any refusal counts as not used
             return type(error).__name__

@@ -34,7 +34,7 @@ PROFILE_BOOKKEEPING = [("seller_id", UNKNOWN), ("profile_id", UNKNOWN), ("paused
 
 
 def test_a_bid_profile_takes_no_seller_or_bookkeeping_from_its_body(market):
-    from chalicelib.persistence.models import BidProfileModel
+    from chalicelib.persistence.tables import BidProfileModel
 
     api = market.api
     sam = market.user("seller")
@@ -57,7 +57,7 @@ ROUTING_AND_BILLING = [
 
 
 def test_a_call_takes_none_of_what_routing_and_billing_decide(market):
-    from chalicelib.persistence.models import CallModel
+    from chalicelib.persistence.tables import CallModel
 
     buyer = market.user("buyer")
     for field, value in ROUTING_AND_BILLING:
@@ -103,8 +103,8 @@ def test_no_body_sets_a_property_its_route_does_not_take(market):
 
 def test_no_answer_shows_a_hash_another_users_email_or_an_auctioned_callers_number(market):
     """A whole market day, every answer kept: then each reader's answers are searched."""
-    from chalicelib.persistence.limits import AccountTokenModel
-    from chalicelib.persistence.models import SessionModel, UserModel
+    from chalicelib.persistence.tables import AccountTokenModel
+    from chalicelib.persistence.tables import SessionModel, UserModel
 
     api = market.api
     ada = market.user("buyer", "10.00")

@@ -154,9 +154,9 @@ def test_concurrent_completes_and_endings_settle_once(market, buyer):
     """Ten completes and two failures of one call at once, from threads (each DynamoDB request atomic):
     one ending wins, and the price moves once or not at all."""
     from chalicelib.domain.errors import InvalidState
-    from chalicelib.persistence.models import LedgerEntryModel
+    from chalicelib.persistence.tables import LedgerEntryModel
     from chalicelib.services import calls
-    from chalicelib.services.identity import authenticate
+    from chalicelib.services.sessions import authenticate
 
     fair = fair_seller(market, bid="10.00")
     call = market.call(buyer)

@@ -2,7 +2,7 @@
 and logout over HTTP, with the seed's bodies in snake_case."""
 import pytest
 
-from chalicelib.persistence.models import AccountModel, SessionModel, UserModel
+from chalicelib.persistence.tables import AccountModel, SessionModel, UserModel
 from tests.helpers import PASSWORD
 
 VALID_REGISTRATION = {"email": "newuser@example.com", "password": "Test123!", "first_name": "New",

@@ -2,7 +2,7 @@
 service with mocked Prisma, Redis, bcrypt and JWT. Each case has an HTTP meaning here, so each is run over the
 API with the seed's payloads; what the mocks were asked (bcrypt rounds, Prisma calls) becomes what is stored.
 """
-from chalicelib.persistence.models import SessionModel, UserModel
+from chalicelib.persistence.tables import SessionModel, UserModel
 from tests.helpers import error_fields
 
 VALID_REGISTRATION = {"email": "test@example.com", "password": "Test123!", "first_name": "Test",

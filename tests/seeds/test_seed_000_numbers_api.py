@@ -8,7 +8,7 @@ SQS worker has bought the numbers. Lists answer `data: [...]` with `pagination` 
 import pytest
 
 from chalicelib.local.twilio_emulator import MAGIC_UNAVAILABLE
-from chalicelib.persistence.models import NumberModel, OrderModel
+from chalicelib.persistence.tables import NumberModel, OrderModel
 from tests.api.test_numbers import run_provisioning
 from tests.seeds.helpers import available_numbers, funded, own_numbers
 

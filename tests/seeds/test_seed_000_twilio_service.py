@@ -7,7 +7,7 @@ import pytest
 from chalicelib.local.twilio_emulator import (
     AVAILABLE_PHONE_NUMBERS, INCOMING_PHONE_NUMBER, INCOMING_PHONE_NUMBERS, MAGIC_UNAVAILABLE,
 )
-from chalicelib.persistence.models import NumberModel
+from chalicelib.persistence.tables import NumberModel
 from tests.api.test_numbers import run_provisioning
 from tests.seeds.helpers import available_numbers, funded, own_numbers
 

@@ -6,7 +6,7 @@ Our answers carry the record in `data` of the envelope {"success": true, "data":
 handlers answer the bare record."""
 import pytest
 
-from chalicelib.persistence.models import AuctionModel, CallModel
+from chalicelib.persistence.tables import AuctionModel, CallModel
 from tests.seeds.helpers import SEED_CALLER, SEED_TOLL_FREE, funded
 
 UNKNOWN_CALL = "550e8400-e29b-41d4-a716-446655440000"

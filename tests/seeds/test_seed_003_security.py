@@ -8,7 +8,7 @@ import pytest
 from chalicelib import clock as product_clock
 from chalicelib.config import get_settings
 from chalicelib.domain.tokens import ALGORITHM
-from chalicelib.persistence.models import UserModel
+from chalicelib.persistence.tables import UserModel
 from tests.helpers import registration
 from tests.overrides import settings  # noqa: F401 - fixture  # pyflakes: ignore
 from tests.seeds.helpers import SEED_CALLER, SEED_TOLL_FREE

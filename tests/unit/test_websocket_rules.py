@@ -1,23 +1,23 @@
-"""The realtime API's rules (domain/realtime.py): what a client may send, the events' shape, who was outbid."""
+"""The realtime API's rules (domain/events.py): what a client may send, the events' shape, who was outbid."""
 import json
 from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.domain import realtime
+from chalicelib.domain import events
 
 AUCTION = "0d9f6a2e-5c1b-4f7a-9e3d-8b2c4a6f1e05"  # fixed: test ids must be the same on every xdist worker
 
 
 @pytest.mark.parametrize("text, expected", [
-    ('{"action": "ping"}', realtime.ClientMessage("ping")),
-    ('{"action": "ping", "extra": 1}', realtime.ClientMessage("ping")),
-    (json.dumps({"action": "subscribe", "auction_id": AUCTION}), realtime.ClientMessage("subscribe", AUCTION)),
+    ('{"action": "ping"}', events.ClientMessage("ping")),
+    ('{"action": "ping", "extra": 1}', events.ClientMessage("ping")),
+    (json.dumps({"action": "subscribe", "auction_id": AUCTION}), events.ClientMessage("subscribe", AUCTION)),
     (json.dumps({"action": "unsubscribe", "auction_id": AUCTION.upper()}),
-     realtime.ClientMessage("unsubscribe", AUCTION)),
+     events.ClientMessage("unsubscribe", AUCTION)),
 ])
 def test_what_a_client_may_send(text, expected):
-    assert realtime.parse_client_message(text) == expected
+    assert events.parse_client_message(text) == expected
 
 
 @pytest.mark.parametrize("text, code", [
@@ -35,8 +35,8 @@ def test_what_a_client_may_send(text, expected):
     ('{"action": "subscribe", "auction_id": "{%s}"}' % AUCTION, "INVALID_UUID"),
 ])
 def test_anything_else_is_an_error_that_never_echoes_the_input(text, code):
-    with pytest.raises(realtime.ClientMessageError) as refused:
-        realtime.parse_client_message(text)
+    with pytest.raises(events.ClientMessageError) as refused:
+        events.parse_client_message(text)
     message = refused.value.as_message()
     assert message["type"] == "error" and message["code"] == code and set(message) == {"type", "code", "message"}
     assert "<" not in message["message"] and "dance" not in message["message"]
@@ -44,12 +44,12 @@ def test_anything_else_is_an_error_that_never_echoes_the_input(text, code):
 
 def test_an_event_has_its_four_fields_and_a_derived_event_keeps_one_id_for_every_delivery():
     now = datetime(2026, 11, 30, 15, tzinfo=timezone.utc)
-    event = realtime.event(realtime.BID_PLACED, {"amount": "2.00"}, now)
+    event = events.event(events.BID_PLACED, {"amount": "2.00"}, now)
     assert set(event) == {"type", "event_id", "occurred_at", "data"} and event["occurred_at"] == now.isoformat()
-    assert realtime.derived_id(event["event_id"], "bid.outbid") == realtime.derived_id(event["event_id"], "bid.outbid")
-    assert realtime.derived_id(event["event_id"], "bid.outbid") != event["event_id"]
-    assert realtime.call_event_type("completed") == realtime.CALL_COMPLETED
-    assert realtime.call_event_type("no_answer") == realtime.CALL_STATUS_CHANGED
+    assert events.derived_id(event["event_id"], "bid.outbid") == events.derived_id(event["event_id"], "bid.outbid")
+    assert events.derived_id(event["event_id"], "bid.outbid") != event["event_id"]
+    assert events.call_event_type("completed") == events.CALL_COMPLETED
+    assert events.call_event_type("no_answer") == events.CALL_STATUS_CHANGED
 
 
 @pytest.mark.parametrize("standing, bidder, amount, outbid", [
@@ -61,4 +61,4 @@ def test_an_event_has_its_four_fields_and_a_derived_event_keeps_one_id_for_every
     ({}, "b", 100, None),
 ])
 def test_the_seller_whose_standing_bid_was_passed(standing, bidder, amount, outbid):
-    assert realtime.outbid_seller(standing, bidder, amount) == outbid
+    assert events.outbid_seller(standing, bidder, amount) == outbid

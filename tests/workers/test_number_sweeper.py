@@ -3,7 +3,7 @@ the provisioning message was dead-lettered."""
 import pytest
 
 from chalicelib.gateways import queues, twilio
-from chalicelib.persistence.models import AccountModel, NumberModel, OrderModel
+from chalicelib.persistence.tables import AccountModel, NumberModel, OrderModel
 from chalicelib.services.orders import NOT_PROVISIONED
 from tests.api.test_numbers import buy, funded_buyer, run_provisioning, search
 from tests.helpers import Api

@@ -2,7 +2,7 @@
 from app import app
 from chalicelib.gateways import queues
 from chalicelib.local.dispatcher import Dispatcher
-from chalicelib.persistence.models import OrderModel
+from chalicelib.persistence.tables import OrderModel
 from tests.helpers import Api
 
 

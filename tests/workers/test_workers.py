@@ -6,7 +6,7 @@ from chalice.test import Client
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.local import dispatcher
-from chalicelib.persistence.models import NotificationModel, UserModel
+from chalicelib.persistence.tables import NotificationModel, UserModel
 from chalicelib.services.admin import lift_expired_suspensions
 from tests.helpers import PASSWORD, Api
 

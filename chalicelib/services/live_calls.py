@@ -26,7 +26,7 @@ from chalicelib.gateways import twilio_voice
 from chalicelib.observability import logger
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.db import transact_write
-from chalicelib.persistence.models import AccountModel, BidProfileModel, CallModel, NumberModel, PhoneClaimModel
+from chalicelib.persistence.tables import AccountModel, BidProfileModel, CallModel, NumberModel, PhoneClaimModel
 from chalicelib.services import bid_profiles, calls, compliance, routing, sellers, settlement
 from chalicelib.services import events
 

@@ -35,7 +35,7 @@ from chalicelib.persistence.db import configure
 from chalicelib.persistence.pagination import Page
 from chalicelib.schemas import resolve
 from chalicelib.services import events, rate_limits
-from chalicelib.services.identity import authenticate
+from chalicelib.services.sessions import authenticate
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

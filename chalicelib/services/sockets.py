@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain import realtime
+from chalicelib.domain import events
 from chalicelib.domain.errors import AuthenticationFailed
 from chalicelib.gateways import websocket
 from chalicelib.persistence import connections
-from chalicelib.persistence.models import AuctionModel
-from chalicelib.services.identity import authenticate
+from chalicelib.persistence.tables import AuctionModel
+from chalicelib.services.sessions import authenticate
 
 
 def connect(connection_id: str, token: str | None) -> None:
@@ -27,33 +27,33 @@ def connect(connection_id: str, token: str | None) -> None:
 def receive(connection_id: str, text: str | None) -> dict[str, Any]:
     """The answer to a client's message, sent back on its connection (and returned)."""
     try:
-        reply = _answer(connection_id, realtime.parse_client_message(text))
-    except realtime.ClientMessageError as error:
+        reply = _answer(connection_id, events.parse_client_message(text))
+    except events.ClientMessageError as error:
         reply = error.as_message()
     websocket.send(connection_id, reply)
     return reply
 
 
-def _answer(connection_id: str, message: realtime.ClientMessage) -> dict[str, Any]:
-    if message.action == realtime.PING:
-        return realtime.pong()
+def _answer(connection_id: str, message: events.ClientMessage) -> dict[str, Any]:
+    if message.action == events.PING:
+        return events.pong()
     connection = connections.get(connection_id)
     if connection is None:  # closed meanwhile (suspended, logged out everywhere)
         raise _closed()
-    if message.action == realtime.UNSUBSCRIBE:
+    if message.action == events.UNSUBSCRIBE:
         connections.unsubscribe(connection, message.auction_id)
         return {"type": "unsubscribed", "auction_id": message.auction_id}
     try:  # anyone signed in may see an auction (sellers must, to bid): it only has to exist
         AuctionModel.get(message.auction_id)
     except AuctionModel.DoesNotExist:
-        raise realtime.ClientMessageError("AUCTION_NOT_FOUND", "Auction not found") from None
+        raise events.ClientMessageError("AUCTION_NOT_FOUND", "Auction not found") from None
     if not connections.subscribe(connection, message.auction_id):
         raise _closed()
     return {"type": "subscribed", "auction_id": message.auction_id}
 
 
-def _closed() -> realtime.ClientMessageError:
-    return realtime.ClientMessageError("CONNECTION_CLOSED", "This connection has been closed")
+def _closed() -> events.ClientMessageError:
+    return events.ClientMessageError("CONNECTION_CLOSED", "This connection has been closed")
 
 
 def disconnect(connection_id: str) -> None:

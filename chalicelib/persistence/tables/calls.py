@@ -1,0 +1,116 @@
+"""Calls tables."""
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute, UTCDateTimeAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.persistence.base import BaseModel, EVERYTHING, everything_index
+
+
+class CallsByOwner(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CallsByOwnerStatus(GlobalSecondaryIndex):
+    """A buyer's calls in one status, newest first: a status-filtered list reads only what it returns."""
+
+    class Meta:
+        index_name = "by_owner_status"
+        projection = AllProjection()
+
+    owner_status = UnicodeAttribute(hash_key=True)  # "<owner_id>#<status>"
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CallsBySeller(GlobalSecondaryIndex):
+    """The calls routed to a seller, newest first: a call is in it while it has a seller (a released
+    attempt leaves it)."""
+
+    class Meta:
+        index_name = "by_seller"
+        projection = AllProjection()
+
+    seller_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OpenDisputes(GlobalSecondaryIndex):
+    """Sparse: calls whose dispute waits for an admin's decision, oldest first."""
+
+    class Meta:
+        index_name = "open_disputes"
+        projection = AllProjection()
+
+    open_dispute = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class DisputeAttribute(MapAttribute):
+    """A seller's dispute of a billed call its buyer reported: open until an admin accepts (the
+    settlement is reversed) or rejects it."""
+
+    status = UnicodeAttribute()  # open | accepted | rejected
+    reason = UnicodeAttribute()
+    opened_at = UTCDateTimeAttribute()
+    decided_at = UTCDateTimeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+
+
+class CallModel(BaseModel):
+    """A call brought by a buyer. Its status changes only by conditional writes (domain/calls.py)."""
+
+    logical_name = "calls"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    call_id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    from_number = UnicodeAttribute()
+    to_number = UnicodeAttribute()
+    direction = UnicodeAttribute()  # inbound | outbound
+    source = UnicodeAttribute(default="api")  # api (its buyer drives it) | twilio (Twilio's callbacks do)
+    call_sid = UnicodeAttribute(null=True)  # Twilio's CallSid of a call it carried
+    # Each seller a live call rang: {"seller_id", "profile_id", "price", "outcome", "started_at", "ended_at"}
+    attempts = JSONAttribute(default=list)
+    call_type = UnicodeAttribute(null=True)
+    keywords = ListAttribute(of=UnicodeAttribute, default=list)
+    caller_country = UnicodeAttribute(null=True)
+    caller_state = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    owner_status = UnicodeAttribute()  # "<owner_id>#<status>", moved with every status change
+    auction_id = UnicodeAttribute(null=True)
+    seller_id = UnicodeAttribute(null=True)
+    profile_id = UnicodeAttribute(null=True)
+    price = NumberAttribute(null=True)  # minor units the seller pays (held from routing until the end)
+    spend_key = UnicodeAttribute(null=True)  # the profile's daily budget the price was counted against
+    destination_number = UnicodeAttribute(null=True)
+    duration_seconds = NumberAttribute(null=True)  # as reported (by Twilio for a live call, else its buyer)
+    billed_seconds = NumberAttribute(null=True)  # the talk time billed: bounded by what the buyer can pay
+    cost = NumberAttribute(null=True)  # telephony cost, minor units: from the buyer's payout first, then its balance
+    billable = BooleanAttribute(null=True)
+    # The routed profile's duplicate window: its seller was billed for this caller within it (the call is
+    # routed, not billable), or, when not, the key a bill of this call writes for later calls to find.
+    duplicate_caller = BooleanAttribute(null=True)
+    caller_key = UnicodeAttribute(null=True)
+    dispute = DisputeAttribute(null=True)
+    open_dispute = UnicodeAttribute(null=True)  # "OPEN" while its dispute waits (OpenDisputes)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    routed_at = UTCDateTimeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)  # when it went in progress
+    ended_at = UTCDateTimeAttribute(null=True)  # when it reached any ending
+    completed_at = UTCDateTimeAttribute(null=True)
+    listing = UnicodeAttribute(default=EVERYTHING)
+
+    by_owner = CallsByOwner()
+    by_owner_status = CallsByOwnerStatus()
+    by_seller = CallsBySeller()
+    open_disputes = OpenDisputes()
+    everything = everything_index("created_at")
+

@@ -1,0 +1,53 @@
+"""Compliance tables."""
+from __future__ import annotations
+
+from pynamodb.attributes import JSONAttribute, UTCDateTimeAttribute, UnicodeAttribute
+
+from chalicelib.persistence.base import BaseModel
+
+
+class ComplianceRefusalModel(BaseModel):
+    """Every call compliance refused, with its reason (kept for audits)."""
+
+    logical_name = "compliance_refusals"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    refusal_key = UnicodeAttribute(range_key=True)  # "<created_at iso>#<uuid>"
+    from_number = UnicodeAttribute()
+    to_number = UnicodeAttribute()
+    code = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class DncEntryModel(BaseModel):
+    logical_name = "dnc"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    phone_number = UnicodeAttribute(hash_key=True)
+    reason = UnicodeAttribute()
+    list_type = UnicodeAttribute()
+    added_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ComplianceRuleModel(BaseModel):
+    """Small admin-kept rules, one partition per kind: "tcpa_hours" (one item), "state" (restricted
+    states, one item each), so listing a kind is one query."""
+
+    logical_name = "compliance_rules"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    kind = UnicodeAttribute(hash_key=True)
+    rule_key = UnicodeAttribute(range_key=True)
+    settings = JSONAttribute(default=dict)
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+

@@ -1,0 +1,178 @@
+"""Exchange tables."""
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, TTLAttribute, UTCDateTimeAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, KeysOnlyProjection, GlobalSecondaryIndex
+
+from chalicelib.persistence.base import BaseModel
+
+
+class ProfilesBySeller(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_seller"
+        projection = AllProjection()
+
+    seller_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class BidProfileModel(BaseModel):
+    logical_name = "bid_profiles"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    profile_id = UnicodeAttribute(hash_key=True)
+    seller_id = UnicodeAttribute()
+    criteria = JSONAttribute()  # {"countries", "states", "call_type", "keywords", "max_budget" (minor)}
+    # Both or either may be absent: such a profile bids in auctions only (domain/routing.routable).
+    bid_amount = NumberAttribute(null=True)  # minor units
+    destination_number = UnicodeAttribute(null=True)
+    active = BooleanAttribute(default=True)
+    # Taken out of the market (inactive) because its seller was suspended or deactivated; back when the
+    # seller is active again.
+    paused = BooleanAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    # Bumped by every write; a write is conditional on the revision it read, so the profile and its
+    # RouteEntryModel items change together (None: written before revisions were kept).
+    revision = NumberAttribute(null=True)
+
+    by_seller = ProfilesBySeller()
+
+
+class RouteEntryModel(BaseModel):
+    """Where instant routing finds an active bid profile: one item per "<country or *>#<state or *>" key
+    its geography targets (domain/routing.profile_keys), each a copy of the profile, so a call reads the
+    profiles of its own 4 keys (domain/routing.call_keys) and nothing else. Written in the transaction
+    that creates, changes or deletes the profile (persistence/route_entries.py); an inactive profile
+    has none."""
+
+    logical_name = "route_entries"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    route_key = UnicodeAttribute(hash_key=True)  # "US#CA", "US#*", "*#CA" or "*#*"
+    profile_id = UnicodeAttribute(range_key=True)
+    seller_id = UnicodeAttribute()
+    criteria = JSONAttribute()  # the profile's, max_budget included
+    bid_amount = NumberAttribute(null=True)  # minor units; None: the profile bids in auctions only
+    destination_number = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class SellerBookModel(BaseModel):
+    """A seller's active bid profiles in one item, so a bid reads them with the auction in one round trip:
+    {profile_id: {"criteria", "bid_amount", "created_at"}}. Rewritten (conditionally on `version`) in
+    the transaction that writes a profile (persistence/seller_books.py)."""
+
+    logical_name = "seller_books"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    seller_id = UnicodeAttribute(hash_key=True)
+    profiles = JSONAttribute(default=dict)
+    version = NumberAttribute(default=0)
+
+
+class ProfileSpendModel(BaseModel):
+    """What a profile's seller paid for calls on one day, against its daily max_budget."""
+
+    logical_name = "profile_spend"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    spend_key = UnicodeAttribute(hash_key=True)  # "<profile_id>#<YYYY-MM-DD>"
+    spent = NumberAttribute(default=0)
+    purge_at = TTLAttribute(null=True)
+
+
+class CallerBilledModel(BaseModel):
+    """When a seller was last billed for a call from one caller: a profile with duplicate_window_hours
+    takes a caller's call within that window without paying for it."""
+
+    logical_name = "caller_billed"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    caller_key = UnicodeAttribute(hash_key=True)  # "<seller_id>#<caller's E.164 number>"
+    billed_at = UTCDateTimeAttribute()
+    purge_at = TTLAttribute(null=True)  # the longest window after the bill
+
+
+class OpenAuctions(GlobalSecondaryIndex):
+    """Sparse: open auctions by end time, for the sweeper and for sellers looking for auctions to bid in."""
+
+    class Meta:
+        index_name = "open_by_end"
+        projection = AllProjection()
+
+    open_key = UnicodeAttribute(hash_key=True)
+    ends_at = UTCDateTimeAttribute(range_key=True)
+
+
+class AuctionModel(BaseModel):
+    logical_name = "auctions"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    auction_id = UnicodeAttribute(hash_key=True)
+    call_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    reserve_price = NumberAttribute()  # minor units
+    call_facts = JSONAttribute(null=True)  # what the call states, for matching bidders' profiles
+    status = UnicodeAttribute()  # open | closed (the wire says active | completed: domain/auctions.py)
+    open_key = UnicodeAttribute(null=True)  # "OPEN" while open
+    bid_count = NumberAttribute(default=0)  # the bids it closed with (bids do not write the auction)
+    ends_at = UTCDateTimeAttribute()
+    winner = JSONAttribute(null=True)  # {"bid_id", "seller_id", "profile_id", "amount", "placed_at"}
+    created_at = UTCDateTimeAttribute()
+    closed_at = UTCDateTimeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)  # when the winner was read from the bids, after closing
+
+    open_auctions = OpenAuctions()
+
+
+class BidsBySeller(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_seller"
+        projection = AllProjection()
+
+    seller_id = UnicodeAttribute(hash_key=True)
+    placed_at = UTCDateTimeAttribute(range_key=True)
+
+
+class BidsById(GlobalSecondaryIndex):
+    """A bid by its id (GET/DELETE /bids/{id}): the keys, to read the bid itself consistently."""
+
+    class Meta:
+        index_name = "by_bid_id"
+        projection = KeysOnlyProjection()
+
+    bid_id = UnicodeAttribute(hash_key=True)
+
+
+class BidModel(BaseModel):
+    """A seller's standing bid in an auction: one per seller, a higher re-bid replaces it."""
+
+    logical_name = "bids"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    auction_id = UnicodeAttribute(hash_key=True)
+    seller_id = UnicodeAttribute(range_key=True)
+    bid_id = UnicodeAttribute()
+    profile_id = UnicodeAttribute()
+    amount = NumberAttribute()  # minor units
+    placed_at = UTCDateTimeAttribute()
+
+    by_seller = BidsBySeller()
+    by_bid_id = BidsById()
+
