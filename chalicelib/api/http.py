@@ -1,7 +1,7 @@
 """The way every route is declared: who may call it, what it reads, what it answers.
 
 A route handler receives a parsed, authorised `Call` and returns data (or `Reply`); this module turns
-that into the success envelope and every error into the error envelope of PRODUCT.md. It is also the
+that into the success envelope and every error into the error envelope (README.md: every answer). It is also the
 registry the OpenAPI document is generated from.
 """
 from __future__ import annotations
@@ -34,7 +34,8 @@ from chalicelib.observability import logger
 from chalicelib.persistence.db import configure
 from chalicelib.persistence.pagination import Page
 from chalicelib.schemas import resolve
-from chalicelib.services import events, rate_limits
+from chalicelib.persistence.unit_of_work import batched
+from chalicelib.services import rate_limits
 from chalicelib.services.sessions import authenticate
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ BUYERS = frozenset({accounts.BUYER, accounts.ADMIN})
 SELLERS = frozenset({accounts.SELLER, accounts.ADMIN})
 SELLERS_ONLY = frozenset({accounts.SELLER})  # bidding is a seller's own act
 
-_SECURITY_HEADERS = SECURITY_HEADERS
 # Rate limits a route may declare (domain/limits.py): every authenticated route counts against its user's
 # limit unless it names a narrower one; the unauthenticated identity routes count per client IP (AUTH).
 USER_LIMIT, AUTH_LIMIT = limits.USER, limits.AUTH
@@ -199,7 +199,7 @@ def envelope_chalice_errors(event: Any, get_response: Callable) -> Response:
         request_id = _request_id(event)
         body = error_body(error, request_id)
         response = Response(body=json.dumps(body), status_code=error.status,
-                            headers={**response.headers, **_SECURITY_HEADERS, REQUEST_ID: request_id,
+                            headers={**response.headers, **SECURITY_HEADERS, REQUEST_ID: request_id,
                                      "Content-Type": "application/json"})
     if (getattr(event, "method", "") or "").upper() == "HEAD":
         response.body = ""
@@ -315,7 +315,7 @@ def _parse_headers(request: Any, spec: RouteSpec) -> Any:
 def _success(spec: RouteSpec, result: Any, request_id: str, quota: dict[str, str] | None = None) -> Response:
     reply = result if isinstance(result, Reply) else Reply(result)
     status = reply.status or spec.status
-    headers = {**_SECURITY_HEADERS, REQUEST_ID: request_id, **(quota or {}), **reply.headers}
+    headers = {**SECURITY_HEADERS, REQUEST_ID: request_id, **(quota or {}), **reply.headers}
     if reply.raw_body is not None:
         return Response(body=reply.raw_body, status_code=status, headers=headers)
     if status == 204:
@@ -343,7 +343,7 @@ def _dump(model: Any, data: Any) -> Any:
 def error_response(error: DomainError, request_id: str, quota: dict[str, str] | None = None) -> Response:
     """The one place a domain error becomes HTTP."""
     body = error_body(error, request_id)
-    headers = {**_SECURITY_HEADERS, REQUEST_ID: request_id, **(quota or {}), "Content-Type": "application/json"}
+    headers = {**SECURITY_HEADERS, REQUEST_ID: request_id, **(quota or {}), "Content-Type": "application/json"}
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     headers.update(error.headers)
@@ -352,5 +352,5 @@ def error_response(error: DomainError, request_id: str, quota: dict[str, str] | 
 
 def publish_events_once(event: Any, get_response: Callable) -> Response:
     """HTTP middleware: the realtime events of one request go out as one message, once it is answered."""
-    with events.batched():
+    with batched():
         return get_response(event)

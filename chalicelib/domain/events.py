@@ -1,4 +1,5 @@
-"""The realtime API's rules as plain values: the events, what a client may send, and who was outbid.
+"""The realtime API's rules as plain values: the events and whom each is for, what a client may send, and
+who was outbid.
 
 An event is `{"type", "event_id", "occurred_at", "data"}`; `event_id` is made once, when the event is
 published, and kept through redeliveries, so a client that gets an event twice (delivery is at least
@@ -13,7 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.auctions import SHOWN_AS
 from chalicelib.domain.calls import COMPLETED
+from chalicelib.domain.ledger import Posting, is_platform
+from chalicelib.domain.money import format_money
 
 AUCTION_STARTED = "auction.started"
 BID_PLACED = "bid.placed"
@@ -31,9 +35,97 @@ ACTIONS = (PING, SUBSCRIBE, UNSUBSCRIBE)
 MAX_MESSAGE_CHARS = 4096  # a client's message is a small JSON object; API Gateway's own limit is 128 KB
 
 
+# How an event names its audience ("to"), resolved to connections when it is fanned out:
+USERS = "users"  # [user ids]
+AUCTION = "auction"  # an auction id: its subscribers
+MATCHING = "matching"  # call facts: sellers with a matching active profile ("except": the buyer)
+OUTBID = "outbid"  # {"auction_id", "bidder", "amount"}: the seller whose standing bid was passed
+
+
 def event(event_type: str, data: dict[str, Any], now: datetime, event_id: str | None = None) -> dict[str, Any]:
     return {"type": event_type, "event_id": event_id or str(uuid.uuid4()), "occurred_at": now.isoformat(),
             "data": data}
+
+
+def addressed(event_type: str, data: dict[str, Any], to: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """An event with its audience, as it is queued."""
+    return {**event(event_type, data, now), "to": to}
+
+
+# --- the events of each change (built before it commits, published once it has) -------------------
+# Models are read by attribute only: the domain imports no persistence.
+
+def auction_started(auction: Any) -> dict[str, Any]:
+    facts = auction.call_facts or {}
+    return addressed(AUCTION_STARTED, {
+        "auction": _auction(auction),
+        "country": facts.get("country"), "state": facts.get("state"), "call_type": facts.get("call_type"),
+    }, {MATCHING: facts, "except": auction.owner_id}, auction.created_at)
+
+
+def bid_placed(auction: Any, bid: Any) -> list[dict[str, Any]]:
+    amount = format_money(int(bid.amount))
+    placed = addressed(BID_PLACED, {"auction_id": auction.auction_id, "amount": amount,
+                                    "placed_at": bid.placed_at.isoformat()},
+                       {USERS: [auction.owner_id], AUCTION: auction.auction_id}, bid.placed_at)
+    outbid = addressed(BID_OUTBID, {"auction_id": auction.auction_id, "amount": amount},
+                       {OUTBID: {"auction_id": auction.auction_id, "bidder": bid.seller_id, "amount": int(bid.amount)}},
+                       bid.placed_at)
+    outbid["event_id"] = derived_id(placed["event_id"], BID_OUTBID)
+    return [placed, outbid]
+
+
+def auction_decided(auction: Any, decided: dict[str, Any], bidders: list[str]) -> list[dict[str, Any]]:
+    """Each seller who bid learns whether it won; nothing when nobody bid."""
+    winner = decided["winner"]
+    bidders = sorted(set(bidders))
+    if not bidders:
+        return []
+    data = {"auction_id": auction.auction_id, "call_id": auction.call_id, "bid_count": len(bidders),
+            "winning_amount": format_money(int(winner["amount"])) if winner else None}
+    now = decided["decided_at"]
+    decided_events = []
+    if winner:
+        decided_events.append(addressed(AUCTION_WON, data, {USERS: [winner["seller_id"]]}, now))
+    losers = [seller for seller in bidders if not winner or seller != winner["seller_id"]]
+    if losers:
+        decided_events.append(addressed(AUCTION_LOST, data, {USERS: losers}, now))
+    return decided_events
+
+
+def call_moved(call: Any, written: dict[str, Any]) -> list[dict[str, Any]]:
+    """call.status_changed or call.completed, when `written` moves the call's status (by its buyer,
+    routing, settlement or Twilio's callbacks), to the call's buyer and seller."""
+    after = {name: getattr(call, name) for name in ("call_id", "status", "source", "owner_id", "seller_id",
+                                                   "duration_seconds", "billable", "price", "cost", "updated_at")}
+    after.update((name, value) for name, value in written.items() if name in after)
+    if after["status"] == call.status:
+        return []
+    data = {"call_id": call.call_id, "status": after["status"], "previous_status": call.status,
+            "source": after["source"]}
+    if call_event_type(after["status"]) == CALL_COMPLETED:
+        data.update(duration=after["duration_seconds"], billable=after["billable"],
+                    price=None if after["price"] is None else format_money(int(after["price"])),
+                    cost=None if after["cost"] is None else format_money(int(after["cost"])))
+    return [addressed(call_event_type(after["status"]), data, {USERS: [after["owner_id"], after["seller_id"]]},
+                      after["updated_at"])]
+
+
+def balance_changed(posting: Posting, transaction_id: str, now: datetime) -> list[dict[str, Any]]:
+    """Each user account a posting changes, to its owner (a user's account id is its user id)."""
+    changes: dict[str, dict[str, str]] = {}
+    for entry in posting.entries:
+        if not is_platform(entry.account_id):
+            changes.setdefault(entry.account_id, {})[entry.bucket] = format_money(entry.amount)
+    return [addressed(BALANCE_CHANGED, {
+        "transaction_id": transaction_id, "kind": posting.kind, "reference": posting.reference, "changes": moved,
+    }, {USERS: [account_id]}, now) for account_id, moved in changes.items()]
+
+
+def _auction(auction: Any) -> dict[str, Any]:
+    return {"id": auction.auction_id, "call_id": auction.call_id, "status": SHOWN_AS[auction.status],
+            "reserve_price": format_money(int(auction.reserve_price)), "ends_at": auction.ends_at.isoformat(),
+            "created_at": auction.created_at.isoformat()}
 
 
 def derived_id(event_id: str, name: str) -> str:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import random
 
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.persistence.tables import CounterModel
+from chalicelib.persistence.unit_of_work import UnitOfWork
 
 
-def add(tx: TransactWrite, key: str, by: int = 1) -> None:
-    """Counts `by` more (or fewer) under `key`, in the transaction that adds or removes the items."""
-    tx.update(CounterModel(counter_key=key), actions=[CounterModel.value.add(by)])
+def add(work: UnitOfWork, key: str, by: int = 1) -> None:
+    """Counts `by` more (or fewer) under `key`, in the unit of work that adds or removes the items."""
+    work.update(CounterModel(counter_key=key), actions=[CounterModel.value.add(by)])
 
 
 def value(key: str) -> int:
@@ -26,8 +25,8 @@ SHARDS = 16
 ALL_CALLS, ALL_NUMBERS, ALL_ORDERS, ALL_ENTRIES = "calls", "numbers", "orders", "ledger_entries"
 
 
-def add_to_all(tx: TransactWrite, listing: str, by: int = 1) -> None:
-    add(tx, f"{listing}#*#{random.randrange(SHARDS)}", by)
+def add_to_all(work: UnitOfWork, listing: str, by: int = 1) -> None:
+    add(work, f"{listing}#*#{random.randrange(SHARDS)}", by)
 
 
 def value_of_all(listing: str) -> int:

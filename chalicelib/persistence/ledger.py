@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Callable
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import events
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRequired
 from chalicelib.domain.ledger import BALANCE, BUCKETS, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
 from chalicelib.persistence import counters
-from chalicelib.persistence.db import failed_items, transact_write
 from chalicelib.persistence.tables import EVERYTHING, AccountModel, LedgerEntryModel, LedgerTransactionModel
 from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 
 
 def open_account(account_id: str, owner_id: str | None, credit_limit: int, now: datetime) -> AccountModel:
@@ -32,19 +31,16 @@ def ensure_platform_accounts(now: datetime) -> None:
                 raise  # anything but "already there"
 
 
-# Told of each posting once it has committed, never of a replay (services/events.py: balance.changed).
-posted: list[Callable[[Posting, str, datetime], None]] = []
-
-
-def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
-         also: Callable[[TransactWrite], None] | None = None, replay_ok: bool = True) -> LedgerTransactionModel:
-    """Apply a posting exactly once. A retry with the same idempotency key returns the first result;
-    a debit that would take a user's account past its credit limit posts nothing (402), unless
-    `enforce_limits` is off (charging for something already delivered). `also` adds writes that must
-    happen with the posting (counters, a state change), in the same transaction; when one of its
-    conditions fails, the TransactWriteError goes to the caller, whose items say best what happened (a
+def post(posting: Posting, now: datetime, work: UnitOfWork | None = None, *, enforce_limits: bool = True,
+         replay_ok: bool = True) -> LedgerTransactionModel:
+    """Apply a posting exactly once, with whatever else the caller's unit of work holds (a state change,
+    counters), in one commit. A retry with the same idempotency key returns the first result and owes
+    nothing again; a debit that would take a user's account past its credit limit posts nothing (402),
+    unless `enforce_limits` is off (charging for something already delivered). When a condition of the
+    caller's items fails, the TransactWriteError goes to the caller, whose items say best what happened (a
     call that changed state is not a 402, though the hold it expected is gone too). With `replay_ok` off, a
     posting already made raises InvalidState instead of returning it (a second completion must fail)."""
+    work = work or UnitOfWork()
     transaction_id = str(uuid.uuid4())
     record = LedgerTransactionModel(
         idempotency_key=posting.idempotency_key,
@@ -59,26 +55,25 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
     by_account: dict[str, list[Entry]] = {}
     for entry in posting.entries:
         by_account.setdefault(entry.account_id, []).append(entry)
+    work.save(record, condition=LedgerTransactionModel.idempotency_key.does_not_exist())
+    for leg, entry in enumerate(posting.entries):
+        work.save(LedgerEntryModel(
+            account_id=entry.account_id,
+            entry_key=f"{now.isoformat()}#{transaction_id}#{leg}",
+            transaction_id=transaction_id,
+            bucket=entry.bucket,
+            amount=entry.amount,
+            kind=posting.kind,
+            description=posting.description,
+            reference=posting.reference,
+            created_at=now,
+        ))
+    for account_id, entries in by_account.items():
+        work.update(AccountModel(account_id=account_id), **_account_change(account_id, entries, enforce_limits))
+    counters.add_to_all(work, counters.ALL_ENTRIES, len(posting.entries))
+    work.emit(*events.balance_changed(posting, transaction_id, now))
     try:
-        with transact_write() as tx:
-            tx.save(record, condition=LedgerTransactionModel.idempotency_key.does_not_exist())
-            for leg, entry in enumerate(posting.entries):
-                tx.save(LedgerEntryModel(
-                    account_id=entry.account_id,
-                    entry_key=f"{now.isoformat()}#{transaction_id}#{leg}",
-                    transaction_id=transaction_id,
-                    bucket=entry.bucket,
-                    amount=entry.amount,
-                    kind=posting.kind,
-                    description=posting.description,
-                    reference=posting.reference,
-                    created_at=now,
-                ))
-            for account_id, entries in by_account.items():
-                tx.update(AccountModel(account_id=account_id), **_account_change(account_id, entries, enforce_limits))
-            counters.add_to_all(tx, counters.ALL_ENTRIES, len(posting.entries))
-            if also:
-                also(tx)
+        work.commit()
     except TransactWriteError as error:
         failed = failed_items(error)
         if record in failed:
@@ -90,7 +85,7 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
                                code="IDEMPOTENCY_KEY_REUSED") from None
             return first
         if any(item is not record and not isinstance(item, AccountModel) for item in failed):
-            raise  # a condition of the caller's (`also`) failed too: the caller tells what happened
+            raise  # a condition of the caller's failed too: the caller tells what happened
         for account in failed:
             if isinstance(account, AccountModel) and account.account_id in by_account:
                 if not _account_exists(account.account_id):
@@ -98,8 +93,6 @@ def post(posting: Posting, now: datetime, *, enforce_limits: bool = True,
                 raise PaymentRequired("Insufficient balance: the account's credit limit would be exceeded",
                                       code="INSUFFICIENT_FUNDS") from None
         raise
-    for listener in posted:
-        listener(posting, transaction_id, now)
     return record
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.persistence.db import failed_conditions, transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_conditions
 from chalicelib.persistence.tables import RateCounterModel
 
 
@@ -24,9 +24,9 @@ def reserve(keys: dict[str, int], purge_at: datetime) -> str | None:
     (one transaction). None when reserved, else the first key that is at its limit."""
     items = [RateCounterModel(counter_key=key) for key in keys]
     try:
-        with transact_write() as tx:
+        with UnitOfWork() as work:
             for item, limit in zip(items, keys.values()):
-                tx.update(item, actions=[RateCounterModel.attempts.add(1), RateCounterModel.purge_at.set(purge_at)],
+                work.update(item, actions=[RateCounterModel.attempts.add(1), RateCounterModel.purge_at.set(purge_at)],
                           condition=RateCounterModel.attempts.does_not_exist() | (RateCounterModel.attempts < limit))
     except TransactWriteError as error:
         failed = [key for key, hit in zip(keys, failed_conditions(error)) if hit]
@@ -38,7 +38,7 @@ def reserve(keys: dict[str, int], purge_at: datetime) -> str | None:
 
 def release(keys: list[str]) -> None:
     """Gives reserved attempts back (the password was right): one transaction."""
-    with transact_write() as tx:
+    with UnitOfWork() as work:
         for key in keys:
-            tx.update(RateCounterModel(counter_key=key), actions=[RateCounterModel.attempts.add(-1)],
+            work.update(RateCounterModel(counter_key=key), actions=[RateCounterModel.attempts.add(-1)],
                       condition=RateCounterModel.attempts > 0)

@@ -12,10 +12,9 @@ import functools
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import phones, routing
-from chalicelib.persistence.db import failed_items, transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import BidProfileModel, RouteEntryModel
 
 if TYPE_CHECKING:  # imported when the first pool is made, not at cold start
@@ -47,8 +46,8 @@ def entries_of(profile: BidProfileModel | None) -> dict[str, RouteEntryModel]:
         created_at=profile.created_at, updated_at=profile.updated_at) for key in sorted(keys_of(profile))}
 
 
-def stage(tx: TransactWrite, before: BidProfileModel | None, after: BidProfileModel | None) -> list[RouteEntryModel]:
-    """Adds to `tx`, which writes the profile from `before` (None: new) to `after` (None: deleted), the
+def stage(work: UnitOfWork, before: BidProfileModel | None, after: BidProfileModel | None) -> list[RouteEntryModel]:
+    """Adds to `work`, which writes the profile from `before` (None: new) to `after` (None: deleted), the
     deletes of the entries `after` no longer has and the puts of all of its entries. Returns the puts
     that did not fit (only when a profile moves from many states to many countries, or back): `finish`
     writes them after the transaction. Meanwhile the profile is under fewer keys than it targets, never
@@ -57,14 +56,14 @@ def stage(tx: TransactWrite, before: BidProfileModel | None, after: BidProfileMo
     stale = sorted(old - new.keys())
     profile_id = (before or after).profile_id
     for key in stale:
-        tx.delete(RouteEntryModel(route_key=key, profile_id=profile_id))
+        work.delete(RouteEntryModel(route_key=key, profile_id=profile_id))
     if len(stale) + len(new) <= TRANSACTION_ITEMS - RESERVED_ITEMS:
         kept, later = list(new.values()), []
     else:
         kept = [entry for key, entry in new.items() if key in old]
         later = [entry for key, entry in new.items() if key not in old]
     for entry in kept:
-        tx.save(entry)
+        work.save(entry)
     return later
 
 
@@ -75,10 +74,10 @@ def finish(profile: BidProfileModel, later: list[RouteEntryModel]) -> None:
         return
     same = BidProfileModel.revision == profile.revision
     try:
-        with transact_write() as tx:
-            tx.update(profile, actions=[BidProfileModel.revision.set(profile.revision)], condition=same)
+        with UnitOfWork() as work:
+            work.update(profile, actions=[BidProfileModel.revision.set(profile.revision)], condition=same)
             for entry in later:
-                tx.save(entry)
+                work.save(entry)
     except TransactWriteError as error:
         if profile not in failed_items(error):
             raise

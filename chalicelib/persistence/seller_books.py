@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.persistence.tables import BidProfileModel, SellerBookModel
+from chalicelib.persistence.unit_of_work import UnitOfWork
 
 
 def read(seller_id: str) -> SellerBookModel:
@@ -19,8 +19,8 @@ def read(seller_id: str) -> SellerBookModel:
         return SellerBookModel(seller_id=seller_id, profiles={}, version=0)
 
 
-def stage(tx: TransactWrite, before: BidProfileModel | None, after: BidProfileModel | None) -> SellerBookModel:
-    """Adds the book's rewrite (the profile in, changed or out) to `tx`; returns it, for failed_items."""
+def stage(work: UnitOfWork, before: BidProfileModel | None, after: BidProfileModel | None) -> SellerBookModel:
+    """Adds the book's rewrite (the profile in, changed or out) to `work`; returns it, for failed_items."""
     profile = after or before
     book = read(profile.seller_id)
     read_version = int(book.version)
@@ -34,7 +34,7 @@ def stage(tx: TransactWrite, before: BidProfileModel | None, after: BidProfileMo
         profiles.pop(profile.profile_id, None)
     book.profiles, book.version = profiles, read_version + 1
     unchanged = SellerBookModel.version == read_version if read_version else SellerBookModel.seller_id.does_not_exist()
-    tx.save(book, condition=unchanged)
+    work.save(book, condition=unchanged)
     return book
 
 

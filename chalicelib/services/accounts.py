@@ -16,7 +16,7 @@ from chalicelib.domain.errors import Conflict, FieldProblem, ValidationFailed, f
 from chalicelib.domain.passwords import hash_password, verify_password
 from chalicelib.gateways import mail
 from chalicelib.persistence import account_tokens, counters, rate_counters
-from chalicelib.persistence.db import failed_conditions, failed_items, transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_conditions, failed_items
 from chalicelib.persistence.ledger import open_account
 from chalicelib.persistence.tables import AccountTokenModel, EmailClaimModel, SessionModel, UserModel
 from chalicelib.services import sessions
@@ -47,14 +47,14 @@ def create_user(email: str, password: str, first_name: str, last_name: str, comp
     )
     claim = EmailClaimModel(email=user.email, user_id=user.user_id)
     try:
-        with transact_write() as tx:
-            tx.save(claim, condition=EmailClaimModel.email.does_not_exist())
-            tx.save(user, condition=UserModel.user_id.does_not_exist())
-            tx.save(open_account(user.user_id, user.user_id, get_settings().default_credit_limit, now))
+        with UnitOfWork() as work:
+            work.save(claim, condition=EmailClaimModel.email.does_not_exist())
+            work.save(user, condition=UserModel.user_id.does_not_exist())
+            work.save(open_account(user.user_id, user.user_id, get_settings().default_credit_limit, now))
             if first_session is not None:
-                tx.save(first_session, condition=SessionModel.session_id.does_not_exist())
-            counters.add(tx, counters.users())
-            counters.add(tx, counters.users(account_type))
+                work.save(first_session, condition=SessionModel.session_id.does_not_exist())
+            counters.add(work, counters.users())
+            counters.add(work, counters.users(account_type))
     except TransactWriteError as error:
         if claim in failed_items(error):
             message = "An account with this email already exists"
@@ -92,12 +92,12 @@ def change_password(principal: Principal, current_password: str, new_password: s
                if s.session_id != principal.session_id)
 
 
-def _set_password(user: UserModel, new_password: str, now: datetime, tx=None) -> None:
+def _set_password(user: UserModel, new_password: str, now: datetime, work=None) -> None:
     """On condition the hash is still the one read: of two concurrent changes one wins, the other is 409."""
     actions = [UserModel.password_hash.set(hash_password(new_password)), UserModel.updated_at.set(now)]
     condition = UserModel.password_hash == user.password_hash
-    if tx is not None:
-        tx.update(user, actions=actions, condition=condition)
+    if work is not None:
+        work.update(user, actions=actions, condition=condition)
         return
     try:
         user.update(actions=actions, condition=condition)
@@ -135,10 +135,10 @@ def reset_password(token: str, new_password: str) -> int:
     now = clock.now()
     item, user = _redeem(token, RESET_PASSWORD, now)
     try:
-        with transact_write() as tx:
-            tx.update(item, actions=[AccountTokenModel.used_at.set(now)],
+        with UnitOfWork() as work:
+            work.update(item, actions=[AccountTokenModel.used_at.set(now)],
                       condition=AccountTokenModel.used_at.does_not_exist())
-            _set_password(user, new_password, now, tx)
+            _set_password(user, new_password, now, work)
     except TransactWriteError as error:
         if any(failed_conditions(error)):
             raise _invalid_token(RESET_PASSWORD) from None
@@ -159,10 +159,10 @@ def verify_email(token: str) -> UserModel:
     now = clock.now()
     item, user = _redeem(token, VERIFY_EMAIL, now)
     try:
-        with transact_write() as tx:
-            tx.update(item, actions=[AccountTokenModel.used_at.set(now)],
+        with UnitOfWork() as work:
+            work.update(item, actions=[AccountTokenModel.used_at.set(now)],
                       condition=AccountTokenModel.used_at.does_not_exist())
-            tx.update(user, actions=[UserModel.email_verified.set(True), UserModel.updated_at.set(now)],
+            work.update(user, actions=[UserModel.email_verified.set(True), UserModel.updated_at.set(now)],
                       condition=UserModel.email == item.email)
     except TransactWriteError as error:
         if any(failed_conditions(error)):

@@ -16,6 +16,7 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.ledger import get_account, platform_books, post, set_credit_limit
 from chalicelib.persistence.tables import UserModel
 from chalicelib.persistence.pagination import Page, paginate_index
+from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.services import bid_profiles, bids, notifications
 from chalicelib.services.sessions import revoke_all_sessions
 
@@ -57,20 +58,18 @@ def suspend(admin: Principal, user_id: str, reason: str, duration_days: int | No
     user = get_user(user_id)
     now = clock.now()
     until = suspension_end(now, duration_days)
-    user.update(actions=[
-        UserModel.status.set(SUSPENDED),
-        UserModel.suspension_reason.set(reason),
-        UserModel.suspended_at.set(now),
-        UserModel.suspended_until.set(until) if until else UserModel.suspended_until.remove(),
-        UserModel.suspension_key.set(TIMED) if until else UserModel.suspension_key.remove(),
-        UserModel.updated_at.set(now),
-    ])
+    suspended = {"status": SUSPENDED, "suspension_reason": reason, "suspended_at": now, "suspended_until": until,
+                 "suspension_key": TIMED if until else None, "updated_at": now}
+    with UnitOfWork() as work:
+        work.update(user, actions=[getattr(UserModel, name).set(value) if value is not None
+                                   else getattr(UserModel, name).remove() for name, value in suspended.items()])
+        work.assign(user, suspended)
+        if notify_user:
+            ends = f" until {until:%Y-%m-%d %H:%M} UTC" if until else ""
+            notifications.send(work, user_id, "account_suspended", "Your account has been suspended",
+                               f"Your account has been suspended{ends}. Reason: {reason}", now)
     revoke_all_sessions(user_id, "suspended")
     _out_of_market(user_id, now)
-    if notify_user:
-        ends = f" until {until:%Y-%m-%d %H:%M} UTC" if until else ""
-        notifications.send(user_id, "account_suspended", "Your account has been suspended",
-                f"Your account has been suspended{ends}. Reason: {reason}", now)
     return user
 
 

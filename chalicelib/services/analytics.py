@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactGet
 
 from chalicelib.caller import Principal
 from chalicelib.domain.accounts import SELLER
 from chalicelib.persistence import counters
 from chalicelib.persistence.db import connection
 from chalicelib.persistence.tables import AccountModel, CounterModel, UserStatsModel
+from chalicelib.persistence.unit_of_work import UnitOfWork
 
 
 def stats(user_id: str) -> UserStatsModel:
@@ -23,9 +24,9 @@ def dashboard(principal: Principal) -> dict:
     user_id = principal.user_id
     first, second = (counters.seller_calls(user_id), counters.bids(user_id)) if principal.account_type == SELLER \
         else (counters.calls(user_id), counters.calls(user_id, "completed"))
-    with TransactGet(connection=connection()) as tx:
-        futures = [tx.get(UserStatsModel, user_id), tx.get(CounterModel, first), tx.get(CounterModel, second),
-                   tx.get(AccountModel, user_id)]
+    with TransactGet(connection=connection()) as work:
+        futures = [work.get(UserStatsModel, user_id), work.get(CounterModel, first), work.get(CounterModel, second),
+                   work.get(AccountModel, user_id)]
     user_stats, first_count, second_count, account = (_value(f) for f in futures)
     user_stats = user_stats or UserStatsModel(user_id=user_id)
     first_count, second_count = (int(c.value) if c else 0 for c in (first_count, second_count))
@@ -50,20 +51,17 @@ def _value(future):
         return None
 
 
-def count_spend(user_id: str, amount: int):
-    """Adds to the owner's spend counter, in the transaction that spends."""
-
-    def add(tx: TransactWrite) -> None:
-        tx.update(UserStatsModel(user_id=user_id), actions=[UserStatsModel.spend.add(amount)])
-    return add
+def count_spend(work: UnitOfWork, user_id: str, amount: int) -> None:
+    """Adds to the owner's spend counter, in the unit of work that spends."""
+    work.update(UserStatsModel(user_id=user_id), actions=[UserStatsModel.spend.add(amount)])
 
 
-def count_paid_call(tx: TransactWrite, seller_id: str, price: int, calls: int = 1) -> None:
+def count_paid_call(work: UnitOfWork, seller_id: str, price: int, calls: int = 1) -> None:
     """A seller's billed call (or, negative, one refunded): its spend and its calls paid, in the
-    transaction that bills (or refunds) it."""
-    tx.update(UserStatsModel(user_id=seller_id), actions=[UserStatsModel.spend.add(price),
+    unit of work that bills (or refunds) it."""
+    work.update(UserStatsModel(user_id=seller_id), actions=[UserStatsModel.spend.add(price),
                                                            UserStatsModel.calls_paid.add(calls)])
 
 
-def count_auction_won(tx: TransactWrite, seller_id: str) -> None:
-    tx.update(UserStatsModel(user_id=seller_id), actions=[UserStatsModel.auctions_won.add(1)])
+def count_auction_won(work: UnitOfWork, seller_id: str) -> None:
+    work.update(UserStatsModel(user_id=seller_id), actions=[UserStatsModel.auctions_won.add(1)])

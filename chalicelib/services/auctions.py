@@ -11,18 +11,17 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.domain import calls as lifecycle
-from chalicelib.domain import routing
+from chalicelib.domain import events, routing
 from chalicelib.domain.auctions import CLOSED, OPEN, close_delay
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound
 from chalicelib.domain.money import to_minor
 from chalicelib.gateways import queues
 from chalicelib.persistence import seller_books
-from chalicelib.persistence.db import failed_items, transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import AuctionModel, BidModel, CallModel
 from chalicelib.persistence.pagination import Page
 from chalicelib.services import analytics, bid_profiles, calls
 from chalicelib.services.access import fetch, owned
-from chalicelib.services import events
 
 
 OPEN_KEY = "OPEN"  # the open_key of every open auction (the sparse open_by_end index)
@@ -50,17 +49,17 @@ def create_auction(principal: Principal, call_id: str, reserve_price, duration: 
         reserve_price=to_minor(reserve_price), call_facts=asdict(calls.facts(call)), status=OPEN, open_key=OPEN_KEY,
         ends_at=now + timedelta(seconds=duration), created_at=now)
     try:
-        with transact_write() as tx:
-            tx.save(auction, condition=AuctionModel.auction_id.does_not_exist())
-            tx.update(call, actions=[CallModel.auction_id.set(auction.auction_id)],
-                      condition=(CallModel.status == lifecycle.PENDING) & unchanged)
+        with UnitOfWork() as work:
+            work.save(auction, condition=AuctionModel.auction_id.does_not_exist())
+            work.update(call, actions=[CallModel.auction_id.set(auction.auction_id)],
+                        condition=(CallModel.status == lifecycle.PENDING) & unchanged)
+            # Closes it at its end time; the sweeper catches any message that is lost.
+            work.send(queues.AUCTION_CLOSING, {"auction_id": auction.auction_id}, delay_seconds=duration)
+            work.emit(events.auction_started(auction))
     except TransactWriteError as error:
         if failed_items(error):
             raise Conflict("The call already has an auction", code="AUCTION_EXISTS") from None
         raise
-    # Closes it at its end time; the sweeper catches any message that is lost.
-    queues.send(queues.AUCTION_CLOSING, {"auction_id": auction.auction_id}, delay_seconds=duration)
-    events.auction_started(auction)
     return auction
 
 
@@ -152,21 +151,20 @@ def _decide(auction: AuctionModel, now: datetime) -> list[BidModel]:
               "amount": best.amount, "placed_at": best.placed_at.isoformat()} if best else None
     decided = {"winner": winner, "bid_count": len(bids), "decided_at": now}
     try:
-        with transact_write() as tx:
-            tx.update(auction, actions=[
+        with UnitOfWork() as work:
+            work.update(auction, actions=[
                 AuctionModel.winner.set(winner) if winner else AuctionModel.winner.remove(),
                 AuctionModel.bid_count.set(len(bids)), AuctionModel.decided_at.set(now),
             ], condition=AuctionModel.decided_at.does_not_exist())
             if winner:
-                analytics.count_auction_won(tx, best.seller_id)
+                analytics.count_auction_won(work, best.seller_id)
+            # By the closer that decided it, once.
+            work.emit(*events.auction_decided(auction, decided, [b.seller_id for b in bids]))
+            work.assign(auction, decided)
     except TransactWriteError as error:
         if auction not in failed_items(error):
             raise
         auction.refresh(consistent_read=True)  # decided by another closer, the same way
-        return bids
-    for name, value in decided.items():
-        setattr(auction, name, value)
-    events.auction_decided(auction, [b.seller_id for b in bids])  # by the closer that decided it, once
     return bids
 
 

@@ -13,7 +13,7 @@ from chalicelib.domain import routing
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.money import to_minor
 from chalicelib.persistence import counters, route_entries, seller_books
-from chalicelib.persistence.db import failed_items, transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import BidProfileModel, ProfileSpendModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services.access import fetch, owned
@@ -60,11 +60,11 @@ def create_profile(principal: Principal, body: dict) -> BidProfileModel:
         active=body.get("active", True), created_at=now, updated_at=now, revision=1)
     for _ in range(WRITE_ATTEMPTS):
         try:
-            with transact_write() as tx:
-                tx.save(profile, condition=BidProfileModel.profile_id.does_not_exist())
-                counters.add(tx, counters.profiles(profile.seller_id))
-                book = seller_books.stage(tx, None, profile)
-                later = route_entries.stage(tx, None, profile)
+            with UnitOfWork() as work:
+                work.save(profile, condition=BidProfileModel.profile_id.does_not_exist())
+                counters.add(work, counters.profiles(profile.seller_id))
+                book = seller_books.stage(work, None, profile)
+                later = route_entries.stage(work, None, profile)
         except TransactWriteError as error:
             if book in failed_items(error):
                 continue  # another of the seller's profiles was written meanwhile
@@ -143,10 +143,10 @@ def _rewrite(read, change) -> BidProfileModel:
         before = read()
         after = change(before)
         try:
-            with transact_write() as tx:
-                tx.save(after, condition=_unchanged(before))
-                book = seller_books.stage(tx, before, after)
-                later = route_entries.stage(tx, before, after)
+            with UnitOfWork() as work:
+                work.save(after, condition=_unchanged(before))
+                book = seller_books.stage(work, before, after)
+                later = route_entries.stage(work, before, after)
         except TransactWriteError as error:
             if {after, book} & set(failed_items(error)):
                 continue  # written meanwhile (or deleted: the next read says so)
@@ -161,11 +161,11 @@ def delete_profile(principal: Principal, profile_id: str) -> None:
     for _ in range(WRITE_ATTEMPTS):
         profile = get_profile(principal, profile_id)
         try:
-            with transact_write() as tx:
-                tx.delete(profile, condition=_unchanged(profile))
-                counters.add(tx, counters.profiles(profile.seller_id), -1)
-                book = seller_books.stage(tx, profile, None)
-                route_entries.stage(tx, profile, None)
+            with UnitOfWork() as work:
+                work.delete(profile, condition=_unchanged(profile))
+                counters.add(work, counters.profiles(profile.seller_id), -1)
+                book = seller_books.stage(work, profile, None)
+                route_entries.stage(work, profile, None)
             return
         except TransactWriteError as error:
             if not {profile, book} & set(failed_items(error)):
@@ -204,16 +204,10 @@ def spent_today(profile_ids: list[str], now: datetime) -> dict[str, int]:
     return {s.spend_key.partition("#")[0]: int(s.spent) for s in ProfileSpendModel.batch_get(keys)}
 
 
-def best_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> BidProfileModel | None:
-    """Instant routing: the best active profile that matches the call, has budget left today and is not
-    the buyer's own; never one without a bid_amount or destination_number (those bid in auctions only)."""
-    profiles, candidates = _candidates(facts, now)
-    winner = routing.choose(candidates, facts, buyer_id=buyer_id)
-    return profiles[winner.profile_id] if winner else None
-
-
 def ranked_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> list[BidProfileModel]:
-    """Every profile best_for could pick, best first (a live call's ring tree)."""
+    """Instant routing's candidates, best first (and a live call's ring tree): the active profiles that match
+    the call, have budget left today and are not the buyer's own; never one without a bid_amount or
+    destination_number (those bid in auctions only)."""
     profiles, candidates = _candidates(facts, now)
     return [profiles[c.profile_id] for c in routing.rank(candidates, facts, buyer_id=buyer_id)]
 

@@ -9,15 +9,17 @@ from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.caller import Principal
+from chalicelib.domain import events
 from chalicelib.domain.auctions import MAX_DURATION_SECONDS, OPEN
 from chalicelib.domain.errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from chalicelib.domain.money import to_minor
 from chalicelib.persistence import counters, seller_books
-from chalicelib.persistence.db import connection, failed_items, transact_write
+from chalicelib.persistence.db import connection
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import AccountModel, AuctionModel, BidModel, SellerBookModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import auctions, bid_profiles
-from chalicelib.services import events
+
 
 
 def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
@@ -47,15 +49,15 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     # bids are first bids, so that is tried first; a standing bid makes it a re-bid, tried once more.
     for first_bid in (True, False):
         try:
-            with transact_write() as tx:
-                still_open = tx.condition_check(AuctionModel, auction_id,
-                                                condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
+            with UnitOfWork() as work:
+                still_open = work.condition_check(AuctionModel, auction_id,
+                                                  condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
                 if first_bid:
-                    tx.save(bid, condition=BidModel.seller_id.does_not_exist())
-                    counters.add(tx, counters.bids(principal.user_id))
+                    work.save(bid, condition=BidModel.seller_id.does_not_exist())
+                    counters.add(work, counters.bids(principal.user_id))
                 else:
-                    tx.save(bid, condition=BidModel.seller_id.exists() & (BidModel.amount < minor))
-            events.bid_placed(auction, bid)
+                    work.save(bid, condition=BidModel.seller_id.exists() & (BidModel.amount < minor))
+                work.emit(*events.bid_placed(auction, bid))
             return bid
         except TransactWriteError as error:
             failed = failed_items(error)
@@ -111,11 +113,11 @@ def withdraw_standing_bids(seller_id: str, now: datetime) -> int:
 
 def _withdraw(bid: BidModel, now: datetime) -> None:
     try:
-        with transact_write() as tx:
-            still_open = tx.condition_check(AuctionModel, bid.auction_id,
-                                            condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
-            tx.delete(bid, condition=BidModel.bid_id == bid.bid_id)
-            counters.add(tx, counters.bids(bid.seller_id), -1)
+        with UnitOfWork() as work:
+            still_open = work.condition_check(AuctionModel, bid.auction_id,
+                                              condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
+            work.delete(bid, condition=BidModel.bid_id == bid.bid_id)
+            counters.add(work, counters.bids(bid.seller_id), -1)
     except TransactWriteError as error:
         failed = failed_items(error)
         if still_open in failed:
@@ -128,9 +130,9 @@ def _withdraw(bid: BidModel, now: datetime) -> None:
 def _auction_book_and_funds(auction_id: str, seller_id: str) -> tuple[AuctionModel, SellerBookModel, int]:
     """The auction, the seller's book of profiles and what its account may spend, in one (consistent)
     round trip."""
-    with TransactGet(connection=connection()) as tx:
-        auction, book = tx.get(AuctionModel, auction_id), tx.get(SellerBookModel, seller_id)
-        account = tx.get(AccountModel, seller_id)
+    with TransactGet(connection=connection()) as work:
+        auction, book = work.get(AuctionModel, auction_id), work.get(SellerBookModel, seller_id)
+        account = work.get(AccountModel, seller_id)
     try:
         found = auction.get()
     except AuctionModel.DoesNotExist:

@@ -13,12 +13,11 @@ from chalicelib.domain import phones, routing
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound
 from chalicelib.persistence import counters
 from chalicelib.persistence.calls import move_status
-from chalicelib.persistence.db import failed_items, transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import EVERYTHING, CallModel
 from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.services import compliance, settlement
 from chalicelib.services.access import fetch, listed_user, owned
-from chalicelib.services import events
 
 
 def not_found() -> NotFound:
@@ -45,11 +44,11 @@ def create_call(principal: Principal, body: dict) -> CallModel:
 
 def save_new(call: CallModel) -> CallModel:
     """A new (pending) call, counted in its buyer's lists; TransactWriteError if its id exists."""
-    with transact_write() as tx:
-        tx.save(call, condition=CallModel.call_id.does_not_exist())
-        counters.add(tx, counters.calls(call.owner_id))
-        counters.add(tx, counters.calls(call.owner_id, lifecycle.PENDING))
-        counters.add_to_all(tx, counters.ALL_CALLS)
+    with UnitOfWork() as work:
+        work.save(call, condition=CallModel.call_id.does_not_exist())
+        counters.add(work, counters.calls(call.owner_id))
+        counters.add(work, counters.calls(call.owner_id, lifecycle.PENDING))
+        counters.add_to_all(work, counters.ALL_CALLS)
     return call
 
 
@@ -133,10 +132,10 @@ def complete_call(principal: Principal, call_id: str, duration: int) -> CallMode
 def _transition(call: CallModel, target: str) -> CallModel:
     """Conditional on the status we read: of two concurrent transitions only one applies."""
     try:
-        with transact_write() as tx:
-            written = move_status(tx, call, target, {"updated_at": clock.now()})
+        with UnitOfWork() as work:
+            move_status(work, call, target, {"updated_at": clock.now()})
     except TransactWriteError as error:
         if call in failed_items(error):
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
         raise
-    return events.call_moved(call, written)
+    return call

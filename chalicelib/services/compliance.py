@@ -17,7 +17,8 @@ from chalicelib.domain.errors import Conflict, Forbidden, NotFound, field_error
 from chalicelib.domain.phones import is_e164
 from chalicelib.caller import Principal
 from chalicelib.persistence import counters
-from chalicelib.persistence.db import connection, transact_write
+from chalicelib.persistence.db import connection
+from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.persistence.tables import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
 from chalicelib.persistence.pagination import Page, paginate
 
@@ -96,8 +97,8 @@ def tcpa_default() -> dict:
 
 
 def _window_and_dnc(to_number: str) -> tuple[dict, DncEntryModel | None]:
-    with TransactGet(connection=connection()) as tx:
-        window, dnc = tx.get(ComplianceRuleModel, TCPA, WINDOW), tx.get(DncEntryModel, to_number)
+    with TransactGet(connection=connection()) as work:
+        window, dnc = work.get(ComplianceRuleModel, TCPA, WINDOW), work.get(DncEntryModel, to_number)
     try:
         settings = window.get().settings
     except ComplianceRuleModel.DoesNotExist:
@@ -151,11 +152,11 @@ def check_call(owner_id: str, direction: str, from_number: str, to_number: str, 
     )
     if refusal is None:
         return
-    with transact_write() as tx:
-        tx.save(ComplianceRefusalModel(owner_id=owner_id, refusal_key=f"{now.isoformat()}#{uuid.uuid4()}",
+    with UnitOfWork() as work:
+        work.save(ComplianceRefusalModel(owner_id=owner_id, refusal_key=f"{now.isoformat()}#{uuid.uuid4()}",
                                        from_number=from_number, to_number=to_number, code=refusal.code,
                                        reason=refusal.reason, created_at=now))
-        counters.add(tx, counters.refusals(owner_id))
+        counters.add(work, counters.refusals(owner_id))
     raise rules.refuse(refusal)
 
 

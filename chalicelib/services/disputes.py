@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.caller import Principal
@@ -15,7 +14,7 @@ from chalicelib.domain import calls as lifecycle
 from chalicelib.domain.errors import Conflict, InvalidState
 from chalicelib.domain.ledger import settlement_reversal
 from chalicelib.persistence import counters
-from chalicelib.persistence.db import failed_items, transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.tables import CallModel, DisputeAttribute, LedgerTransactionModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -41,16 +40,16 @@ def open_dispute(principal: Principal, call_id: str, reason: str) -> DisputeAttr
         raise Conflict("A call can be disputed within 7 days of its completion", code="DISPUTE_WINDOW_CLOSED")
     dispute = DisputeAttribute(status=OPEN, reason=reason, opened_at=now)
     try:
-        with transact_write() as tx:
-            tx.update(call, actions=[CallModel.dispute.set(dispute), CallModel.open_dispute.set(OPEN_KEY)],
-                      condition=CallModel.dispute.does_not_exist() & (CallModel.seller_id == principal.user_id))
-            counters.add(tx, counters.OPEN_DISPUTES)
+        with UnitOfWork() as work:
+            work.update(call, actions=[CallModel.dispute.set(dispute), CallModel.open_dispute.set(OPEN_KEY)],
+                        condition=CallModel.dispute.does_not_exist() & (CallModel.seller_id == principal.user_id))
+            counters.add(work, counters.OPEN_DISPUTES)
+            _tell_both(work, call, "dispute_opened", "A call is disputed",
+                       f"Call {call.call_id} is disputed by its seller: {reason}", now)
     except TransactWriteError as error:
         if call in failed_items(error):
             raise Conflict("This call has been disputed already", code="DISPUTE_EXISTS") from None
         raise
-    _tell_both(call, "dispute_opened", "A call is disputed",
-               f"Call {call.call_id} is disputed by its seller: {reason}", now)
     return dispute
 
 
@@ -74,31 +73,28 @@ def decide(call_id: str, decision: str, note: str | None) -> CallModel:
     decided = DisputeAttribute(status=decision, reason=call.dispute.reason, opened_at=call.dispute.opened_at,
                                decided_at=now, note=note)
 
-    def record(tx: TransactWrite) -> None:
-        tx.update(call, actions=[CallModel.dispute.set(decided), CallModel.open_dispute.remove()],
-                  condition=CallModel.dispute.status == OPEN)
-        counters.add(tx, counters.OPEN_DISPUTES, -1)
-        if decision == ACCEPTED:
-            analytics.count_paid_call(tx, call.seller_id, -int(call.price), -1)
-
+    work = UnitOfWork()
+    work.update(call, actions=[CallModel.dispute.set(decided), CallModel.open_dispute.remove()],
+                condition=CallModel.dispute.status == OPEN)
+    counters.add(work, counters.OPEN_DISPUTES, -1)
+    work.assign(call, {"dispute": decided, "open_dispute": None})
+    _tell_both(work, call, f"dispute_{decision}", f"A dispute was {decision}",
+               f"The dispute of call {call.call_id} was {decision}" + (f": {note}" if note else ""), now)
     try:
         if decision == ACCEPTED:
+            analytics.count_paid_call(work, call.seller_id, -int(call.price), -1)
             settled = LedgerTransactionModel.get(f"call_settlement:{call.call_id}", consistent_read=True)
             reversal = settlement_reversal(f"dispute_reversal:{call.call_id}", settled.entries, call.call_id)
-            post(reversal, now, enforce_limits=False, also=record, replay_ok=False)
+            post(reversal, now, work, enforce_limits=False, replay_ok=False)
         else:
-            with transact_write() as tx:
-                record(tx)
+            work.commit()
     except (TransactWriteError, InvalidState) as error:
         if isinstance(error, InvalidState) or call in failed_items(error):
             raise InvalidState("The dispute has been decided already", code="INVALID_STATE") from None
         raise
-    call.dispute, call.open_dispute = decided, None
-    _tell_both(call, f"dispute_{decision}", f"A dispute was {decision}",
-               f"The dispute of call {call.call_id} was {decision}" + (f": {note}" if note else ""), now)
     return call
 
 
-def _tell_both(call: CallModel, kind: str, subject: str, message: str, now: datetime) -> None:
+def _tell_both(work: UnitOfWork, call: CallModel, kind: str, subject: str, message: str, now: datetime) -> None:
     for user_id in (call.owner_id, call.seller_id):
-        notifications.send(user_id, kind, subject, message, now)
+        notifications.send(work, user_id, kind, subject, message, now)

@@ -7,6 +7,7 @@ from chalicelib.domain import numbers as rules
 from chalicelib.domain.ledger import number_charge
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.tables import NumberModel
+from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.services import analytics
 
 
@@ -19,9 +20,11 @@ def charge_monthly_fees(now: datetime) -> int:
         number = NumberModel.get(key.number_id)
         if number.billed_through >= period:
             continue
+        work = UnitOfWork()
+        analytics.count_spend(work, number.owner_id, number.monthly_price)
         post(number_charge(f"number_monthly:{number.number_id}:{period}", number.owner_id, number.monthly_price,
                            f"Number {number.phone_number}: monthly fee {period}", number.number_id),
-             now, enforce_limits=False, also=analytics.count_spend(number.owner_id, number.monthly_price))
+             now, work, enforce_limits=False)
         number.update(actions=[NumberModel.billed_through.set(period)])
         charged += 1
     return charged

@@ -25,10 +25,9 @@ from chalicelib.domain.errors import Forbidden, InvalidState
 from chalicelib.gateways import twilio_voice
 from chalicelib.observability import logger
 from chalicelib.persistence.calls import move_status
-from chalicelib.persistence.db import transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.persistence.tables import AccountModel, BidProfileModel, CallModel, NumberModel, PhoneClaimModel
 from chalicelib.services import bid_profiles, calls, compliance, routing, sellers, settlement
-from chalicelib.services import events
 
 # Call ids of Twilio's calls derive from their CallSid: one call per CallSid, however often it is posted.
 TWILIO_CALLS = uuid.UUID("5f0c2d6e-3b9a-4e1f-8a7d-2c4b6e8f0a13")
@@ -116,9 +115,8 @@ def leg_status(call_sid: str, parent_call_sid: str | None, status: str, duration
         _bill(call, duration or 0)
         return
     try:
-        with transact_write() as tx:
-            written = move_status(tx, call, target, {"updated_at": clock.now()})
-        events.call_moved(call, written)
+        with UnitOfWork() as work:
+            move_status(work, call, target, {"updated_at": clock.now()})
     except TransactWriteError:  # another callback moved it meanwhile: it only ever moves forward
         logger.info("Status callback lost a race", extra={"call_id": call.call_id, "call_status": status})
 
@@ -218,9 +216,8 @@ def _end_unconnected(call: CallModel, target: str | None = None) -> None:
         return
     target = target or (lifecycle.NO_ANSWER if call.attempts else lifecycle.FAILED)
     try:
-        with transact_write() as tx:
-            written = move_status(tx, call, target, {"updated_at": clock.now()})
-        events.call_moved(call, written)
+        with UnitOfWork() as work:
+            move_status(work, call, target, {"updated_at": clock.now()})
     except TransactWriteError:
         logger.info("Call ended meanwhile", extra={"call_id": call.call_id})
 

@@ -11,7 +11,7 @@ from chalicelib.caller import Principal
 from chalicelib.gateways import queues
 from chalicelib.observability import logger
 from chalicelib.persistence import counters
-from chalicelib.persistence.db import failed_items, transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import NotificationModel
 from chalicelib.persistence.pagination import Page, paginate
 
@@ -41,9 +41,9 @@ def deliver(message: "NotificationMessage") -> bool:
         created_at=message.created_at,
     )
     try:
-        with transact_write() as tx:
-            tx.save(item, condition=NotificationModel.notification_key.does_not_exist())
-            counters.add(tx, counters.notifications(message.user_id))
+        with UnitOfWork() as work:
+            work.save(item, condition=NotificationModel.notification_key.does_not_exist())
+            counters.add(work, counters.notifications(message.user_id))
     except TransactWriteError as error:
         if item not in failed_items(error):
             raise
@@ -52,9 +52,10 @@ def deliver(message: "NotificationMessage") -> bool:
     return True
 
 
-def send(user_id: str, kind: str, subject: str, message: str, now: datetime) -> None:
-    """A message to a user's inbox, through the notifications queue (its worker writes it once)."""
-    queues.send(queues.NOTIFICATIONS, {
+def send(work: UnitOfWork, user_id: str, kind: str, subject: str, message: str, now: datetime) -> None:
+    """A message to a user's inbox, owed by the change `work` makes: through the notifications queue once
+    the change has committed (its worker writes it once)."""
+    work.send(queues.NOTIFICATIONS, {
         "notification_id": str(uuid.uuid4()), "user_id": user_id, "kind": kind,
         "subject": subject, "message": message, "created_at": now.isoformat(),
     })

@@ -11,7 +11,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import numbers as rules
 from chalicelib.domain.errors import Conflict, NotFound, field_error
 from chalicelib.gateways import twilio
-from chalicelib.persistence.db import transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.persistence import counters
 from chalicelib.persistence.tables import EVERYTHING, NumberModel, PhoneClaimModel, SearchCacheModel, UserStatsModel
 from chalicelib.persistence.pagination import Page, paginate_index
@@ -132,15 +132,15 @@ def release_number(principal: Principal, number_id: str) -> None:
         if failure.failure.code != 20404:  # already gone at Twilio: finish releasing here
             raise failure.product_error() from None
     now = clock.now()
-    with transact_write() as tx:
-        tx.update(number, actions=[NumberModel.status.set(rules.RELEASED),
+    with UnitOfWork() as work:
+        work.update(number, actions=[NumberModel.status.set(rules.RELEASED),
                                    NumberModel.owner_status.set(f"{number.owner_id}#{rules.RELEASED}"),
                                    NumberModel.released_at.set(now),
                                    NumberModel.billing_key.remove(), NumberModel.updated_at.set(now)],
                   condition=NumberModel.status == rules.ACTIVE)
-        tx.delete(PhoneClaimModel(phone_number=number.phone_number),
+        work.delete(PhoneClaimModel(phone_number=number.phone_number),
                   condition=PhoneClaimModel.number_id == number.number_id)
-        tx.update(UserStatsModel(user_id=number.owner_id), actions=[UserStatsModel.active_numbers.add(-1)])
+        work.update(UserStatsModel(user_id=number.owner_id), actions=[UserStatsModel.active_numbers.add(-1)])
 
 
 def _active(number: NumberModel) -> NumberModel:

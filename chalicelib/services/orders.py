@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.caller import Principal
@@ -17,7 +16,7 @@ from chalicelib.domain.errors import Conflict, FieldProblem, InvalidState, NotFo
 from chalicelib.domain.ledger import HELD, hold, number_charge, release
 from chalicelib.gateways import queues, twilio
 from chalicelib.observability import logger
-from chalicelib.persistence.db import failed_items, transact_write
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence import counters
 from chalicelib.persistence.tables import EVERYTHING, NumberModel, OrderModel, PhoneClaimModel, UserStatsModel
@@ -48,15 +47,14 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
         created_at=now, updated_at=now, pending_key=rules.ORDER_PENDING,
     )
 
-    def write_order(tx: TransactWrite) -> None:
-        tx.save(order, condition=OrderModel.order_id.does_not_exist())
-        tx.update(UserStatsModel(user_id=principal.user_id), actions=[UserStatsModel.orders.add(1)])
-        counters.add_to_all(tx, counters.ALL_ORDERS)
-
+    work = UnitOfWork()
+    work.save(order, condition=OrderModel.order_id.does_not_exist())
+    work.update(UserStatsModel(user_id=principal.user_id), actions=[UserStatsModel.orders.add(1)])
+    counters.add_to_all(work, counters.ALL_ORDERS)
     # The order's total is held from the balance with the order itself: the credit limit counts every
     # order not yet provisioned, so two orders each within the balance cannot together exceed it (402).
     post(hold(f"order_hold:{order.order_id}", principal.user_id, total, f"Order {order.order_id}: numbers",
-              order.order_id), now, also=write_order)
+              order.order_id), now, work)
     try:
         _enqueue(order.order_id)
     except Exception:  # the order is placed and paid for: the sweeper queues it (REQUEUE_AFTER)
@@ -160,12 +158,12 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
     )
     claim = PhoneClaimModel(phone_number=phone_number, number_id=number_id, owner_id=order.owner_id)
     try:
-        with transact_write() as tx:
-            tx.save(number, condition=NumberModel.number_id.does_not_exist())
-            tx.save(claim, condition=PhoneClaimModel.phone_number.does_not_exist())
-            tx.update(UserStatsModel(user_id=order.owner_id), actions=[
+        with UnitOfWork() as work:
+            work.save(number, condition=NumberModel.number_id.does_not_exist())
+            work.save(claim, condition=PhoneClaimModel.phone_number.does_not_exist())
+            work.update(UserStatsModel(user_id=order.owner_id), actions=[
                 UserStatsModel.total_numbers.add(1), UserStatsModel.active_numbers.add(1)])
-            counters.add_to_all(tx, counters.ALL_NUMBERS)
+            counters.add_to_all(work, counters.ALL_NUMBERS)
     except TransactWriteError as error:
         failed = failed_items(error)
         number_exists, claimed = number in failed, claim in failed
@@ -178,16 +176,13 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
     # The number is bought: captured from what was held for it when the order was placed, with the
     # spend counter and the item's success in the same transaction.
     actions, unchanged = _item_update(order, index, {"status": rules.ITEM_SUCCESS, "number_id": number_id})
-    count_spend = analytics.count_spend(order.owner_id, setup + monthly)
-
-    def record(tx: TransactWrite) -> None:
-        count_spend(tx)
-        tx.update(OrderModel(order_id=order.order_id), actions=actions, condition=unchanged)
-
+    work = UnitOfWork()
+    analytics.count_spend(work, order.owner_id, setup + monthly)
+    work.update(OrderModel(order_id=order.order_id), actions=actions, condition=unchanged)
     try:
         post(number_charge(f"number_purchase:{number_id}", order.owner_id, setup + monthly,
                            f"Number {phone_number}: setup and first month", number_id, from_bucket=HELD),
-             now, enforce_limits=False, also=record, replay_ok=False)
+             now, work, enforce_limits=False, replay_ok=False)
     except InvalidState:  # charged by an earlier delivery that did not get to record the item
         order.update(actions=actions, condition=unchanged)
     return number
@@ -228,10 +223,10 @@ def _fail_item(order: OrderModel, index: int, **changes) -> None:
     actions, unchanged = _item_update(order, index, {**changes, "status": rules.ITEM_FAILED})
     posting = release(f"order_release:{order.order_id}:{index}", order.owner_id, _item_price(item),
                       f"Order {order.order_id}: {item['phone_number']} not bought", order.order_id)
+    work = UnitOfWork()
+    work.update(OrderModel(order_id=order.order_id), actions=actions, condition=unchanged)
     try:
-        post(posting, clock.now(), also=lambda tx: tx.update(OrderModel(order_id=order.order_id), actions=actions,
-                                                           condition=unchanged),
-             replay_ok=False)
+        post(posting, clock.now(), work, replay_ok=False)
     except InvalidState:  # released by an earlier delivery that did not get to record the item
         order.update(actions=actions, condition=unchanged)
     logger.info("Number purchase failed", extra={"order_id": order.order_id, "reason": changes.get("reason")})

@@ -5,9 +5,9 @@ the same time."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Callable
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.caller import Principal
@@ -19,12 +19,11 @@ from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, Va
 from chalicelib.domain.ledger import hold
 from chalicelib.persistence import counters
 from chalicelib.persistence.calls import move_status
-from chalicelib.persistence.db import failed_items
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.tables import (AccountModel, AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
                                             CallModel, ProfileSpendModel)
 from chalicelib.services import auctions, bid_profiles, calls, sellers
-from chalicelib.services import events
 
 
 # Sellers found able by a read that a routing still finds unable when it holds the price (they spent or
@@ -91,18 +90,18 @@ def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, 
     settings = get_settings()
     needed = lifecycle.balance_needed_for_a_minute(lifecycle.payout(price, settings.take_rate_bps),
                                                    settings.telephony_rate_per_minute)
-    buyer_can_pay: list = []
+    work = UnitOfWork()
+    # Checked, not read.
+    buyer_can_pay = work.condition_check(AccountModel, call.owner_id, condition=AccountModel.spendable >= needed) \
+        if needed > 0 else None
 
-    def write_call(tx: TransactWrite, changes: dict) -> dict:
-        if needed > 0:  # checked, not read
-            buyer_can_pay.append(tx.condition_check(AccountModel, call.owner_id,
-                                                    condition=AccountModel.spendable >= needed))
-        return move_status(tx, call, lifecycle.QUEUED, {**changes, "routed_at": now}, condition=same_auction)
+    def write_call(changes: dict) -> None:
+        move_status(work, call, lifecycle.QUEUED, {**changes, "routed_at": now}, condition=same_auction)
 
     try:
-        return _hold_price(call, profile, price, now, f"call_hold:{call.call_id}", write_call)
+        return _hold_price(work, call, profile, price, now, f"call_hold:{call.call_id}", write_call)
     except TransactWriteError as error:
-        if buyer_can_pay and buyer_can_pay[0] in failed_items(error):
+        if buyer_can_pay is not None and buyer_can_pay in failed_items(error):
             raise PaymentRequired("Neither the call's payout nor your balance can pay for its minutes",
                                   code="INSUFFICIENT_FUNDS") from None
         raise
@@ -119,15 +118,18 @@ def dial(call: CallModel, profile: BidProfileModel, now: datetime) -> CallModel:
                                          "price": price, "outcome": None, "started_at": now.isoformat(),
                                          "ended_at": None}]
 
-    def write_call(tx: TransactWrite, changes: dict) -> dict:
+    work = UnitOfWork()
+
+    def write_call(changes: dict) -> None:
         changes = {**changes, "attempts": attempts}
         if call.status == lifecycle.PENDING:
-            return move_status(tx, call, lifecycle.QUEUED, {**changes, "routed_at": now})
-        tx.update(call, actions=[getattr(CallModel, name).set(value) for name, value in changes.items()],
-                  condition=(CallModel.status == call.status) & CallModel.seller_id.does_not_exist())
-        return changes
+            move_status(work, call, lifecycle.QUEUED, {**changes, "routed_at": now})
+            return
+        work.update(call, actions=[getattr(CallModel, name).set(value) for name, value in changes.items()],
+                    condition=(CallModel.status == call.status) & CallModel.seller_id.does_not_exist())
+        work.assign(call, changes)
 
-    return _hold_price(call, profile, price, now, f"call_hold:{call.call_id}:{attempt}", write_call)
+    return _hold_price(work, call, profile, price, now, f"call_hold:{call.call_id}:{attempt}", write_call)
 
 
 def _caller_history(call: CallModel, profile: BidProfileModel, now: datetime) -> dict:
@@ -146,16 +148,15 @@ def _caller_history(call: CallModel, profile: BidProfileModel, now: datetime) ->
     return {"caller_key": key}
 
 
-def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: datetime, hold_key: str,
-                write_call) -> CallModel:
+def _hold_price(work: UnitOfWork, call: CallModel, profile: BidProfileModel, price: int, now: datetime,
+                hold_key: str, write_call: Callable[[dict], None]) -> CallModel:
     """Hold `price` from the profile's seller and count it against the profile's daily budget, in the
-    transaction in which `write_call(tx, changes)` gives the call its seller; SellerUnavailable when the
+    unit of work in which `write_call(changes)` gives the call its seller; SellerUnavailable when the
     seller cannot pay or the budget is used up."""
     budget = bid_profiles.budget_of(profile)
     if budget is not None and budget < price:
         raise SellerUnavailable("budget")
     spend = ProfileSpendModel(spend_key=bid_profiles.spend_key(profile.profile_id, now))
-    written: dict = {}
 
     # An auction's winner may have no destination_number (a profile that bids in auctions only): the call
     # is routed to its seller all the same, with no number to ring.
@@ -164,17 +165,15 @@ def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: date
     if profile.destination_number:
         seller["destination_number"] = profile.destination_number
 
-    def route(tx: TransactWrite) -> None:
-        written.update(write_call(tx, seller))
-        counters.add(tx, counters.seller_calls(profile.seller_id))  # the call joins its seller's list
-        within_budget = None if budget is None else \
-            ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
-        tx.update(spend, actions=[ProfileSpendModel.spent.add(price),
-                                  ProfileSpendModel.purge_at.set(now + timedelta(days=3))], condition=within_budget)
-
+    write_call(seller)
+    counters.add(work, counters.seller_calls(profile.seller_id))  # the call joins its seller's list
+    within_budget = None if budget is None else \
+        ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
+    work.update(spend, actions=[ProfileSpendModel.spent.add(price),
+                                ProfileSpendModel.purge_at.set(now + timedelta(days=3))], condition=within_budget)
     try:
         post(hold(hold_key, profile.seller_id, price, f"Call {call.call_id}: price held until it ends", call.call_id),
-             now, also=route, replay_ok=False)
+             now, work, replay_ok=False)
     except PaymentRequired:
         raise SellerUnavailable("funds") from None
     except TransactWriteError as error:
@@ -184,4 +183,4 @@ def _hold_price(call: CallModel, profile: BidProfileModel, price: int, now: date
         if spend in failed:
             raise SellerUnavailable("budget") from None
         raise
-    return events.call_moved(call, written)
+    return call

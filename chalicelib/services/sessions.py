@@ -18,7 +18,8 @@ from chalicelib.domain.accounts import effective_status, ensure_may_act
 from chalicelib.domain.errors import AuthenticationFailed, DomainError, RateLimited
 from chalicelib.domain.passwords import verify_password
 from chalicelib.persistence import rate_counters
-from chalicelib.persistence.db import connection, failed_conditions, transact_write
+from chalicelib.persistence.db import connection
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_conditions
 from chalicelib.persistence.tables import EmailClaimModel, SessionModel, UserModel
 from chalicelib.services import events
 from chalicelib.services.rate_limits import subject_of_ip
@@ -100,11 +101,11 @@ def start_session(user: UserModel, now: datetime, device_info: dict | None = Non
         session, secret = new_session(user.user_id, now, device_info)
         ids = [s.session_id for s in live[len(evicted):]] + [session.session_id]
         try:
-            with transact_write() as tx:
-                tx.update(user, actions=[UserModel.session_ids.set(ids)], condition=UserModel.session_ids == listed)
-                tx.save(session, condition=SessionModel.session_id.does_not_exist())
+            with UnitOfWork() as work:
+                work.update(user, actions=[UserModel.session_ids.set(ids)], condition=UserModel.session_ids == listed)
+                work.save(session, condition=SessionModel.session_id.does_not_exist())
                 for old in evicted:
-                    tx.update(old, actions=[SessionModel.revoked.set(True),
+                    work.update(old, actions=[SessionModel.revoked.set(True),
                                             SessionModel.revoked_reason.set("session_limit")])
         except TransactWriteError as error:
             if any(failed_conditions(error)):
@@ -244,9 +245,9 @@ def authenticate(access_token: str) -> Principal:
     User and session are read in one round trip, so suspension and logout apply at once."""
     now = clock.now()
     claims = tokens.verify_access_token(get_settings(), access_token, now)
-    with TransactGet(connection=connection()) as tx:
-        user_future = tx.get(UserModel, claims.user_id)
-        session_future = tx.get(SessionModel, claims.session_id)
+    with TransactGet(connection=connection()) as work:
+        user_future = work.get(UserModel, claims.user_id)
+        session_future = work.get(SessionModel, claims.session_id)
     try:
         user, session = user_future.get(), session_future.get()
     except (UserModel.DoesNotExist, SessionModel.DoesNotExist):

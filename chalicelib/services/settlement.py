@@ -3,10 +3,8 @@ routing held. Each ending is one transaction with the call's status change."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Callable
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.config import get_settings
@@ -14,13 +12,12 @@ from chalicelib.domain import calls as lifecycle
 from chalicelib.domain.errors import InvalidState, PaymentRequired
 from chalicelib.domain.ledger import Posting, call_settlement, release
 from chalicelib.persistence import counters
-from chalicelib.persistence.calls import apply, move_status
-from chalicelib.persistence.db import failed_items
-from chalicelib.persistence.ledger import get_account, post
 from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
+from chalicelib.persistence.calls import move_status
+from chalicelib.persistence.ledger import get_account, post
 from chalicelib.persistence.tables import CallerBilledModel, CallModel, ProfileSpendModel
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.services import analytics
-from chalicelib.services import events
 
 
 # A settlement the buyer's spending outran (its balance moved between the read and the posting) is
@@ -41,13 +38,6 @@ def settle(call: CallModel, duration: int) -> CallModel:
     price = int(call.price)  # in progress means routed, and routing set the price
     take = lifecycle.platform_take(price, settings.take_rate_bps)
 
-    def counted(tx: TransactWrite) -> None:
-        analytics.count_paid_call(tx, call.seller_id, price)
-        if call.caller_key:  # for the seller's later calls from this caller
-            billed_at = clock.now()
-            tx.save(CallerBilledModel(caller_key=call.caller_key, billed_at=billed_at,
-                                      purge_at=billed_at + timedelta(hours=MAX_DUPLICATE_WINDOW_HOURS)))
-
     for _ in range(SETTLE_ATTEMPTS):
         billed = _billed_seconds(call, duration, price - take) if billable else 0
         cost = lifecycle.telephony_cost(billed, settings.telephony_rate_per_minute)
@@ -60,12 +50,23 @@ def settle(call: CallModel, duration: int) -> CallModel:
         if call.attempts:
             changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "outcome": "answered",
                                                          "ended_at": now.isoformat()}]
+        work = UnitOfWork()
+        if billable:
+            _count_bill(work, call, price, now)
         try:
-            return _end(call, posting, lifecycle.COMPLETED, changes, give_back_budget=not billable,
-                        also=counted if billable else None, enforce_limits=True)
+            return _end(work, call, posting, lifecycle.COMPLETED, changes, give_back_budget=not billable,
+                        enforce_limits=True)
         except PaymentRequired:  # the buyer spent meanwhile: bound the talk time again
             continue
     raise InvalidState("The buyer's balance kept changing; complete the call again")
+
+
+def _count_bill(work: UnitOfWork, call: CallModel, price: int, now: datetime) -> None:
+    """The seller's dashboard counts the bill, and the caller is remembered for its duplicate window."""
+    analytics.count_paid_call(work, call.seller_id, price)
+    if call.caller_key:  # for the seller's later calls from this caller
+        work.save(CallerBilledModel(caller_key=call.caller_key, billed_at=now,
+                                    purge_at=now + timedelta(hours=MAX_DUPLICATE_WINDOW_HOURS)))
 
 
 def _billed_seconds(call: CallModel, duration: int, payout: int) -> int:
@@ -88,52 +89,46 @@ def release_attempt(call: CallModel, outcome: str, now: datetime) -> CallModel:
                       f"Call {call.call_id}: {outcome}", call.call_id)
     cleared = ("seller_id", "profile_id", "price", "destination_number", "spend_key", "duplicate_caller", "caller_key")
 
-    def write(tx: TransactWrite) -> None:
-        tx.update(call, actions=[CallModel.attempts.set(attempts), CallModel.updated_at.set(now),
-                                 *(getattr(CallModel, name).remove() for name in cleared)],
-                  condition=(CallModel.status == call.status) & (CallModel.profile_id == call.profile_id))
-        _give_back_budget(tx, call)
-        counters.add(tx, counters.seller_calls(call.seller_id), -1)  # the call leaves its seller's list
-
-    _post(call, posting, now, write)
-    return apply(call, {"attempts": attempts, "updated_at": now, **dict.fromkeys(cleared)})
+    work = UnitOfWork()
+    work.update(call, actions=[CallModel.attempts.set(attempts), CallModel.updated_at.set(now),
+                               *(getattr(CallModel, name).remove() for name in cleared)],
+                condition=(CallModel.status == call.status) & (CallModel.profile_id == call.profile_id))
+    _give_back_budget(work, call)
+    counters.add(work, counters.seller_calls(call.seller_id), -1)  # the call leaves its seller's list
+    work.assign(call, {"attempts": attempts, "updated_at": now, **dict.fromkeys(cleared)})
+    _post(work, call, posting, now)
+    return call
 
 
 def release_undelivered(call: CallModel, target: str) -> CallModel:
     """Routed but never delivered: the price held from the seller goes back, with its daily budget."""
     posting = release(f"call_release:{call.call_id}", call.seller_id, int(call.price),
                       f"Call {call.call_id}: {target}", call.call_id)
-    return _end(call, posting, target, {}, give_back_budget=True)
+    return _end(UnitOfWork(), call, posting, target, {}, give_back_budget=True)
 
 
-def _end(call: CallModel, posting: Posting, target: str, changes: dict, give_back_budget: bool,
-         also: Callable[[TransactWrite], None] | None = None, enforce_limits: bool = False) -> CallModel:
-    """Conditional on the status we read: a second ending, concurrent or not, moves no money and is
-    INVALID_STATE."""
+def _end(work: UnitOfWork, call: CallModel, posting: Posting, target: str, changes: dict, give_back_budget: bool,
+         enforce_limits: bool = False) -> CallModel:
+    """The call's ending, with what `work` holds already. Conditional on the status we read: a second
+    ending, concurrent or not, moves no money and is INVALID_STATE."""
     now = clock.now()
-    written: dict = {}
-
-    def write(tx: TransactWrite) -> None:
-        written.update(move_status(tx, call, target, {**changes, "updated_at": now}))
-        if give_back_budget and call.spend_key:
-            _give_back_budget(tx, call)
-        if also:
-            also(tx)
-
-    _post(call, posting, now, write, enforce_limits)
-    return events.call_moved(call, written)
+    move_status(work, call, target, {**changes, "updated_at": now})
+    if give_back_budget and call.spend_key:
+        _give_back_budget(work, call)
+    _post(work, call, posting, now, enforce_limits)
+    return call
 
 
-def _give_back_budget(tx: TransactWrite, call: CallModel) -> None:
-    tx.update(ProfileSpendModel(spend_key=call.spend_key), actions=[ProfileSpendModel.spent.add(-int(call.price))])
+def _give_back_budget(work: UnitOfWork, call: CallModel) -> None:
+    work.update(ProfileSpendModel(spend_key=call.spend_key), actions=[ProfileSpendModel.spent.add(-int(call.price))])
 
 
-def _post(call: CallModel, posting: Posting, now: datetime, write, enforce_limits: bool = False) -> None:
-    """The posting and the call's change in one transaction, conditional on the call being as read. The
+def _post(work: UnitOfWork, call: CallModel, posting: Posting, now: datetime, enforce_limits: bool = False) -> None:
+    """The posting and the call's change in one commit, conditional on the call being as read. The
     seller's price was held at routing; a release gives back only what was held (no limit applies), and
     a settlement's telephony is bounded by what the buyer can pay, which `enforce_limits` makes sure of."""
     try:
-        post(posting, now, enforce_limits=enforce_limits, also=write, replay_ok=False)
+        post(posting, now, work, enforce_limits=enforce_limits, replay_ok=False)
     except TransactWriteError as error:
         if call in failed_items(error):
             raise InvalidState("The call changed state meanwhile; read it and try again") from None

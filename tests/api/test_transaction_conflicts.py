@@ -6,7 +6,7 @@ from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseC
 
 from chalicelib.domain.errors import Conflict, PaymentRequired
 from chalicelib.domain.ledger import admin_credit, number_charge
-from chalicelib.persistence import db
+from chalicelib.persistence import unit_of_work
 from chalicelib.persistence.ledger import get_account, open_account, post
 from chalicelib.persistence.tables import LedgerEntryModel
 
@@ -32,7 +32,7 @@ def conflicts(monkeypatch, aws):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Connection, "transact_write_items", transact_write_items)
-    monkeypatch.setattr(db, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(unit_of_work, "_sleep", lambda seconds: None)
     return state
 
 
@@ -47,10 +47,10 @@ def test_a_posting_that_meets_another_is_sent_again_and_posts_once(conflicts, cl
 
 def test_conflicts_that_do_not_end_fail_whole(conflicts, clock):
     open_account("u1", "u1", 0, clock()).save()
-    conflicts["left"] = db.CONFLICT_ATTEMPTS
+    conflicts["left"] = unit_of_work.CONFLICT_ATTEMPTS
     with pytest.raises(TransactWriteError):
         post(admin_credit("credit-1", "u1", 50_000, "funds"), clock())
-    assert conflicts["attempts"] == db.CONFLICT_ATTEMPTS
+    assert conflicts["attempts"] == unit_of_work.CONFLICT_ATTEMPTS
     assert get_account("u1").balance == 0
 
 
@@ -72,6 +72,6 @@ def test_an_idempotency_key_names_one_posting(aws, clock):
 
 
 def test_only_a_pure_conflict_is_retried():
-    assert db.only_conflicts(cancelled(None, "TransactionConflict"))
-    assert not db.only_conflicts(cancelled("ConditionalCheckFailed", "TransactionConflict"))
-    assert not db.only_conflicts(cancelled(None, None))
+    assert unit_of_work.only_conflicts(cancelled(None, "TransactionConflict"))
+    assert not unit_of_work.only_conflicts(cancelled("ConditionalCheckFailed", "TransactionConflict"))
+    assert not unit_of_work.only_conflicts(cancelled(None, None))
