@@ -96,8 +96,9 @@ def auction_decided(auction: Any, decided: dict[str, Any], bidders: list[str]) -
 def call_moved(call: Any, written: dict[str, Any]) -> list[dict[str, Any]]:
     """call.status_changed or call.completed, when `written` moves the call's status (by its buyer,
     routing, settlement or Twilio's callbacks), to the call's buyer and seller."""
-    after = {name: getattr(call, name) for name in ("call_id", "status", "source", "owner_id", "seller_id",
-                                                   "duration_seconds", "billable", "price", "cost", "updated_at")}
+    shown = ("call_id", "status", "source", "owner_id", "seller_id", "duration_seconds", "billable", "price", "cost",
+             "updated_at")
+    after = {name: getattr(call, name) for name in shown}
     after.update((name, value) for name, value in written.items() if name in after)
     if after["status"] == call.status:
         return []

@@ -28,7 +28,6 @@ from chalicelib.persistence.tables import ConnectionModel, SubscriptionModel, Us
 CONNECTION_LIFETIME = timedelta(hours=2, minutes=10)
 
 
-
 def open_connection(connection_id: str, user_id: str, account_type: str, session_id: str,
                     now: datetime) -> ConnectionModel:
     connection = ConnectionModel(connection_id, user_id=user_id, account_type=account_type, session_id=session_id,

@@ -27,7 +27,7 @@ def reserve(keys: dict[str, int], purge_at: datetime) -> str | None:
         with UnitOfWork() as work:
             for item, limit in zip(items, keys.values()):
                 work.update(item, actions=[RateCounterModel.attempts.add(1), RateCounterModel.purge_at.set(purge_at)],
-                          condition=RateCounterModel.attempts.does_not_exist() | (RateCounterModel.attempts < limit))
+                            condition=RateCounterModel.attempts.does_not_exist() | (RateCounterModel.attempts < limit))
     except TransactWriteError as error:
         failed = [key for key, hit in zip(keys, failed_conditions(error)) if hit]
         if not failed:
@@ -41,4 +41,4 @@ def release(keys: list[str]) -> None:
     with UnitOfWork() as work:
         for key in keys:
             work.update(RateCounterModel(counter_key=key), actions=[RateCounterModel.attempts.add(-1)],
-                      condition=RateCounterModel.attempts > 0)
+                        condition=RateCounterModel.attempts > 0)

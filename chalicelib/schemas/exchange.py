@@ -346,4 +346,3 @@ class CallListQuery(UserPageQuery):
 
 class AuctionCloseMessage(StrictModel):
     auction_id: str = Field(pattern=UUID_PATTERN)
-

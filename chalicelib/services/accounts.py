@@ -22,6 +22,7 @@ from chalicelib.persistence.tables import AccountTokenModel, EmailClaimModel, Se
 from chalicelib.services import sessions
 from chalicelib.services.sessions import Issued
 
+
 def register(email: str, password: str, first_name: str, last_name: str, company: str | None,
              account_type: str) -> Issued:
     now = clock.now()
@@ -115,8 +116,8 @@ def forgot_password(email: str) -> None:
     An address gets RESET_MAILS_PER_WINDOW links a window at most, counted whether or not it has an account."""
     now = clock.now()
     window = limits.window(now, get_settings().login_window_seconds)
-    if rate_counters.reserve({f"reset-mail#{sessions.email_digest(email)}#{window.start}": RESET_MAILS_PER_WINDOW},
-                        window.purge_at) is not None:
+    mails = {f"reset-mail#{sessions.email_digest(email)}#{window.start}": RESET_MAILS_PER_WINDOW}
+    if rate_counters.reserve(mails, window.purge_at) is not None:
         return
     user = sessions.user_by_email(email)
     if user is None:
@@ -137,7 +138,7 @@ def reset_password(token: str, new_password: str) -> int:
     try:
         with UnitOfWork() as work:
             work.update(item, actions=[AccountTokenModel.used_at.set(now)],
-                      condition=AccountTokenModel.used_at.does_not_exist())
+                        condition=AccountTokenModel.used_at.does_not_exist())
             _set_password(user, new_password, now, work)
     except TransactWriteError as error:
         if any(failed_conditions(error)):
@@ -161,9 +162,9 @@ def verify_email(token: str) -> UserModel:
     try:
         with UnitOfWork() as work:
             work.update(item, actions=[AccountTokenModel.used_at.set(now)],
-                      condition=AccountTokenModel.used_at.does_not_exist())
+                        condition=AccountTokenModel.used_at.does_not_exist())
             work.update(user, actions=[UserModel.email_verified.set(True), UserModel.updated_at.set(now)],
-                      condition=UserModel.email == item.email)
+                        condition=UserModel.email == item.email)
     except TransactWriteError as error:
         if any(failed_conditions(error)):
             raise _invalid_token(VERIFY_EMAIL) from None

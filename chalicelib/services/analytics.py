@@ -59,8 +59,8 @@ def count_spend(work: UnitOfWork, user_id: str, amount: int) -> None:
 def count_paid_call(work: UnitOfWork, seller_id: str, price: int, calls: int = 1) -> None:
     """A seller's billed call (or, negative, one refunded): its spend and its calls paid, in the
     unit of work that bills (or refunds) it."""
-    work.update(UserStatsModel(user_id=seller_id), actions=[UserStatsModel.spend.add(price),
-                                                           UserStatsModel.calls_paid.add(calls)])
+    work.update(UserStatsModel(user_id=seller_id),
+                actions=[UserStatsModel.spend.add(price), UserStatsModel.calls_paid.add(calls)])
 
 
 def count_auction_won(work: UnitOfWork, seller_id: str) -> None:

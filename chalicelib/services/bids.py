@@ -21,7 +21,6 @@ from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import auctions, bid_profiles
 
 
-
 def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     """One read (the auction, with its call's facts, and the seller's book of profiles) and one
     conditional transaction: the auction is still open and this seller's standing bid, if any, is lower."""
@@ -50,8 +49,8 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     for first_bid in (True, False):
         try:
             with UnitOfWork() as work:
-                still_open = work.condition_check(AuctionModel, auction_id,
-                                                  condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
+                open_now = (AuctionModel.status == OPEN) & (AuctionModel.ends_at > now)
+                still_open = work.condition_check(AuctionModel, auction_id, condition=open_now)
                 if first_bid:
                     work.save(bid, condition=BidModel.seller_id.does_not_exist())
                     counters.add(work, counters.bids(principal.user_id))

@@ -154,8 +154,8 @@ def check_call(owner_id: str, direction: str, from_number: str, to_number: str, 
         return
     with UnitOfWork() as work:
         work.save(ComplianceRefusalModel(owner_id=owner_id, refusal_key=f"{now.isoformat()}#{uuid.uuid4()}",
-                                       from_number=from_number, to_number=to_number, code=refusal.code,
-                                       reason=refusal.reason, created_at=now))
+                                         from_number=from_number, to_number=to_number, code=refusal.code,
+                                         reason=refusal.reason, created_at=now))
         counters.add(work, counters.refusals(owner_id))
     raise rules.refuse(refusal)
 

@@ -1,12 +1,12 @@
 """Realtime events: published after the change they tell of has committed, fanned out by a worker.
 
-A use case owes its events to its unit of work (services/unit_of_work.py), which publishes them once it
-has committed; domain/events.py builds them. Publishing is one SQS message (the events queue) with the events and whom each is for, sent after the
-write committed; it never fails the request that made the change (a failed send is logged, the change
-stands). The worker (workers/events.py) resolves each event's audience to open connections and sends it
-to each through API Gateway's connection management API (gateways/websocket.py); a connection that is
-gone (410) is removed. Delivery is at least once: a fan-out that fails part-way is delivered again by SQS,
-with the same `event_id`s.
+A use case owes its events to its unit of work (persistence/unit_of_work.py), which publishes them once
+it has committed; domain/events.py builds them. Publishing is one SQS message (the events queue) with the
+events and whom each is for, sent after the write committed; it never fails the request that made the
+change (a failed send is logged, the change stands). The worker (workers/events.py) resolves each event's
+audience to open connections and sends it to each through API Gateway's connection management API
+(gateways/websocket.py); a connection that is gone (410) is removed. Delivery is at least once: a
+fan-out that fails part-way is delivered again by SQS, with the same `event_id`s.
 
 Who gets what (each only what they may see):
 - auction.started: sellers with an active profile matching the call (found through the route entries of
@@ -120,4 +120,3 @@ def _close_user(user_id: str) -> dict[str, int]:
         connections.close(connection_id)
         closed += 1
     return {"closed": closed}
-

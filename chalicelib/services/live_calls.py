@@ -220,4 +220,3 @@ def _end_unconnected(call: CallModel, target: str | None = None) -> None:
             move_status(work, call, target, {"updated_at": clock.now()})
     except TransactWriteError:
         logger.info("Call ended meanwhile", extra={"call_id": call.call_id})
-

@@ -134,12 +134,12 @@ def release_number(principal: Principal, number_id: str) -> None:
     now = clock.now()
     with UnitOfWork() as work:
         work.update(number, actions=[NumberModel.status.set(rules.RELEASED),
-                                   NumberModel.owner_status.set(f"{number.owner_id}#{rules.RELEASED}"),
-                                   NumberModel.released_at.set(now),
-                                   NumberModel.billing_key.remove(), NumberModel.updated_at.set(now)],
-                  condition=NumberModel.status == rules.ACTIVE)
+                                     NumberModel.owner_status.set(f"{number.owner_id}#{rules.RELEASED}"),
+                                     NumberModel.released_at.set(now),
+                                     NumberModel.billing_key.remove(), NumberModel.updated_at.set(now)],
+                    condition=NumberModel.status == rules.ACTIVE)
         work.delete(PhoneClaimModel(phone_number=number.phone_number),
-                  condition=PhoneClaimModel.number_id == number.number_id)
+                    condition=PhoneClaimModel.number_id == number.number_id)
         work.update(UserStatsModel(user_id=number.owner_id), actions=[UserStatsModel.active_numbers.add(-1)])
 
 

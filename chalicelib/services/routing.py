@@ -22,7 +22,7 @@ from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.tables import (AccountModel, AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
-                                            CallModel, ProfileSpendModel)
+                                           CallModel, ProfileSpendModel)
 from chalicelib.services import auctions, bid_profiles, calls, sellers
 
 

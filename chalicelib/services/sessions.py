@@ -106,7 +106,7 @@ def start_session(user: UserModel, now: datetime, device_info: dict | None = Non
                 work.save(session, condition=SessionModel.session_id.does_not_exist())
                 for old in evicted:
                     work.update(old, actions=[SessionModel.revoked.set(True),
-                                            SessionModel.revoked_reason.set("session_limit")])
+                                              SessionModel.revoked_reason.set("session_limit")])
         except TransactWriteError as error:
             if any(failed_conditions(error)):
                 continue  # another login changed the list first: read it again

@@ -1,7 +1,8 @@
 """Calls tables."""
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute, UTCDateTimeAttribute, UnicodeAttribute
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,
+                                 UTCDateTimeAttribute, UnicodeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.persistence.base import BaseModel, EVERYTHING, everything_index
@@ -113,4 +114,3 @@ class CallModel(BaseModel):
     by_seller = CallsBySeller()
     open_disputes = OpenDisputes()
     everything = everything_index("created_at")
-

@@ -50,4 +50,3 @@ class ComplianceRuleModel(BaseModel):
     settings = JSONAttribute(default=dict)
     reason = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
-

@@ -1,7 +1,8 @@
 """Exchange tables."""
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, TTLAttribute, UTCDateTimeAttribute, UnicodeAttribute
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute, TTLAttribute,
+                                 UTCDateTimeAttribute, UnicodeAttribute)
 from pynamodb.indexes import AllProjection, KeysOnlyProjection, GlobalSecondaryIndex
 
 from chalicelib.persistence.base import BaseModel
@@ -175,4 +176,3 @@ class BidModel(BaseModel):
 
     by_seller = BidsBySeller()
     by_bid_id = BidsById()
-

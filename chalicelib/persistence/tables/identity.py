@@ -1,7 +1,8 @@
 """Identity tables."""
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, TTLAttribute, UTCDateTimeAttribute, UnicodeAttribute
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, TTLAttribute,
+                                 UTCDateTimeAttribute, UnicodeAttribute)
 from pynamodb.indexes import AllProjection, KeysOnlyProjection, GlobalSecondaryIndex
 
 from chalicelib.persistence.base import BaseModel

@@ -67,4 +67,3 @@ class LedgerEntryModel(BaseModel):
     listing = UnicodeAttribute(default=EVERYTHING)
 
     everything = everything_index("entry_key", UnicodeAttribute)
-

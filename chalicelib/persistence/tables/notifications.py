@@ -21,4 +21,3 @@ class NotificationModel(BaseModel):
     subject = UnicodeAttribute()
     message = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-

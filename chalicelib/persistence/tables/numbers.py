@@ -147,4 +147,3 @@ class SearchCacheModel(BaseModel):
     results = JSONAttribute()
     expires_at = UTCDateTimeAttribute()
     purge_at = TTLAttribute()
-

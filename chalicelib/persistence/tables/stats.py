@@ -34,4 +34,3 @@ class CounterModel(BaseModel):
 
     counter_key = UnicodeAttribute(hash_key=True)
     value = NumberAttribute(default=0)
-
