@@ -7,7 +7,6 @@ Canadian province of its own (`Network`): its calls come from a number there, an
 target that province alone. The other tests' profiles target the US, and this module's other tests other
 provinces, so none of them matches these calls: the tests hold in any order, at ordinary prices. (A profile
 that targets no geography would match every call: no test of the shared runtime may leave one behind.)"""
-import itertools
 import uuid
 from urllib.parse import urlencode
 
@@ -77,7 +76,8 @@ class Network:
         if funds:
             self.fund(seller, funds)
         created = self.product.call("POST", "/bid-profiles", token=seller["tokens"]["access_token"], json={
-            "criteria": {"geography": self.geography, **criteria}, "bid_amount": bid, "destination_number": destination})
+            "criteria": {"geography": self.geography, **criteria}, "bid_amount": bid,
+            "destination_number": destination})
         assert created.status_code == 201, created.text
         return seller
 
