@@ -270,7 +270,7 @@ def test_short_calls_are_not_billable(api, buyer, seller):
     patch(api, buyer, call["id"], "ringing")
     patch(api, buyer, call["id"], "in_progress")
     done = api.post(f"/calls/{call['id']}/complete", {"duration": 10}, token=buyer["token"]).data
-    assert done["billable"] is False and done["cost"] == "0.00"  # PRODUCT: only billable calls are paid for
+    assert done["billable"] is False and done["cost"] == "0.00"  # only billable calls are paid for
     seller_balance = api.get("/account/balance", token=seller["token"]).data
     assert seller_balance["balance"] == "100.00" and seller_balance["held"] == "0.00"
     assert api.get("/account/balance", token=buyer["token"]).data["balance"] == "10.00"

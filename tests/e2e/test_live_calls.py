@@ -2,8 +2,11 @@
 emulator's phone network (POST {emulator}/simulator/calls), which requests the product's signed
 webhooks as Twilio does and follows its TwiML. Money is checked to the cent in every story.
 
-Other end-to-end tests leave active bid profiles behind (bidding up to a few dollars); the sellers
-here bid hundreds, so a call rings them first."""
+The runtime is shared, and other end-to-end tests leave active bid profiles behind. So each test here has a
+Canadian province of its own (`Network`): its calls come from a number there, and its sellers' profiles
+target that province alone. The other tests' profiles target the US, and this module's other tests other
+provinces, so none of them matches these calls: the tests hold in any order, at ordinary prices. (A profile
+that targets no geography would match every call: no test of the shared runtime may leave one behind.)"""
 import uuid
 from urllib.parse import urlencode
 
@@ -15,20 +18,27 @@ from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TWILIO_AUTH_TOKEN
 from tests.e2e.test_identity_flow import register, wait_for
 
 pytestmark = pytest.mark.e2e
-CALLER = "+14155552671"  # San Francisco, CA
+# A caller in each province; each test of the shared runtime that routes live calls takes its own.
+CALLERS = {"BC": "+16045552671", "AB": "+14035552671", "MB": "+12045552671", "ON": "+14165552671",
+           "QC": "+15145552671", "SK": "+13065552671", "NB": "+15065552671", "NL": "+17095552671"}
+REALTIME_PROVINCE = "NL"  # test_realtime.py's
+_provinces = iter(p for p in CALLERS if p != REALTIME_PROVINCE)  # one for each test here
 
 
 class Network:
-    """The phone network of the running product's Twilio emulator, and Twilio's signed requests."""
+    """The phone network of the running product's Twilio emulator, and Twilio's signed requests. Its calls
+    come from `province` (of Canada), and its sellers' profiles target that province only."""
 
-    def __init__(self, product):
+    def __init__(self, product, province: str):
         self.product = product
+        self.caller = CALLERS[province]
+        self.geography = {"countries": ["CA"], "states": [province]}
         self.emulator = product.runtime.printed("Twilio emulator")
         self.admin = product.login(ADMIN_EMAIL, ADMIN_PASSWORD)["tokens"]["access_token"]
 
     def call(self, to: str, talk_seconds: int = 95, outcomes: dict | None = None) -> dict:
         response = requests.post(f"{self.emulator}/simulator/calls", timeout=60, json={
-            "from": CALLER, "to": to, "talk_seconds": talk_seconds, "dial_outcomes": outcomes or {}})
+            "from": self.caller, "to": to, "talk_seconds": talk_seconds, "dial_outcomes": outcomes or {}})
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -61,12 +71,13 @@ class Network:
         assert order["status"] == "COMPLETED", order
         return buyer, found[0]["phone_number"]
 
-    def seller(self, bid: str, destination: str, funds: str | None = "1000.00", **criteria) -> dict:
+    def seller(self, bid: str, destination: str, funds: str | None = "100.00", **criteria) -> dict:
         seller = register(self.product, "seller")
         if funds:
             self.fund(seller, funds)
         created = self.product.call("POST", "/bid-profiles", token=seller["tokens"]["access_token"], json={
-            "criteria": criteria, "bid_amount": bid, "destination_number": destination})
+            "criteria": {"geography": self.geography, **criteria}, "bid_amount": bid,
+            "destination_number": destination})
         assert created.status_code == 201, created.text
         return seller
 
@@ -78,9 +89,12 @@ def destination() -> str:
     return f"+1312555{uuid.uuid4().int % 10_000:04d}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def network(product):
-    return Network(product)
+    """A province no other test of the run has had."""
+    province = next(_provinces, None)
+    assert province, "more tests here than provinces in CALLERS"
+    return Network(product, province)
 
 
 def call_of(network, buyer: dict) -> dict:
@@ -92,56 +106,56 @@ def call_of(network, buyer: dict) -> dict:
 
 def test_the_best_seller_answers_and_the_call_is_settled_once(network):
     buyer, number = network.buyer_with_number()
-    best, second = network.seller("700.00", destination()), network.seller("600.00", destination())
+    best, second = network.seller("5.00", destination()), network.seller("4.00", destination())
     result = network.call(number, talk_seconds=95)
     assert result["status"] == "completed"
     assert [(d["outcome"], d["duration"]) for d in result["dialed"]] == [("answered", 95)]
     assert all(r["status"] in (200, 204) for r in result["requests"])
     call = call_of(network, buyer)
     assert (call["status"], call["duration"], call["seller_id"]) == ("completed", 95, best["user"]["id"])
-    # 700.00 paid by the seller; the buyer earns 80% (560.00) less 2 started minutes at $0.02, taken from it.
-    assert network.balance(best)["balance"] == "300.00" and network.balance(best)["held"] == "0.00"
-    assert network.balance(second)["balance"] == "1000.00"
+    # 5.00 paid by the seller; the buyer earns 80% (4.00) less 2 started minutes at $0.02, taken from it.
+    assert network.balance(best)["balance"] == "95.00" and network.balance(best)["held"] == "0.00"
+    assert network.balance(second)["balance"] == "100.00"
     buyer_balance = network.balance(buyer)
-    assert (buyer_balance["balance"], buyer_balance["earnings"]) == ("0.00", "559.96")
+    assert (buyer_balance["balance"], buyer_balance["earnings"]) == ("0.00", "3.96")
 
 
 def test_the_first_seller_does_not_answer_and_the_second_does(network):
     buyer, number = network.buyer_with_number()
     first_number, second_number = destination(), destination()
-    first, second = network.seller("710.00", first_number), network.seller("610.00", second_number)
+    first, second = network.seller("5.00", first_number), network.seller("4.00", second_number)
     result = network.call(number, talk_seconds=61, outcomes={first_number: "no-answer"})
     assert [(d["number"], d["outcome"]) for d in result["dialed"]] == [(first_number, "no-answer"),
                                                                        (second_number, "answered")]
     call = call_of(network, buyer)
     assert [(a["seller_id"], a["outcome"]) for a in call["attempts"]] == [
         (first["user"]["id"], "no-answer"), (second["user"]["id"], "answered")]
-    assert network.balance(first)["balance"] == "1000.00" and network.balance(first)["held"] == "0.00"
-    assert network.balance(second)["balance"] == "390.00"
+    assert network.balance(first)["balance"] == "100.00" and network.balance(first)["held"] == "0.00"
+    assert network.balance(second)["balance"] == "96.00"  # 4.00 paid; the buyer earns 3.20 less 2 minutes
     buyer_balance = network.balance(buyer)
-    assert (buyer_balance["balance"], buyer_balance["earnings"]) == ("0.00", "487.96")
+    assert (buyer_balance["balance"], buyer_balance["earnings"]) == ("0.00", "3.16")
 
 
 def test_nobody_answers_a_polite_hangup_and_no_money_moves(network):
     buyer, number = network.buyer_with_number()
     numbers = [destination() for _ in range(3)]
-    sellers = [network.seller(f"{720 + i}.00", n) for i, n in enumerate(numbers)]
+    sellers = [network.seller(f"{3 + i}.00", n) for i, n in enumerate(numbers)]
     result = network.call(number, outcomes={numbers[0]: "busy", numbers[1]: "no-answer", numbers[2]: "failed"})
-    # Best first (722, 721, 720), each once; then the ring tree's three attempts are spent.
+    # Best first (5.00, 4.00, 3.00), each once; then the ring tree's three attempts are spent.
     assert [(d["number"], d["outcome"]) for d in result["dialed"]] == [
         (numbers[2], "failed"), (numbers[1], "no-answer"), (numbers[0], "busy")]
     assert result["said"] and "nobody is available" in result["said"][-1]
     assert call_of(network, buyer)["status"] == "no_answer"
     for seller in sellers:
-        assert (network.balance(seller)["balance"], network.balance(seller)["held"]) == ("1000.00", "0.00")
+        assert (network.balance(seller)["balance"], network.balance(seller)["held"]) == ("100.00", "0.00")
     assert (network.balance(buyer)["balance"], network.balance(buyer)["earnings"]) == ("0.00", "0.00")
 
 
 def test_a_forged_signature_is_403_and_changes_nothing(network):
     buyer, number = network.buyer_with_number()
-    network.seller("730.00", destination())
+    network.seller("5.00", destination())
     request = {"url": network.product.url("/webhooks/twilio/voice"),
-               "params": {"CallSid": "CA" + uuid.uuid4().hex, "From": CALLER, "To": number}}
+               "params": {"CallSid": "CA" + uuid.uuid4().hex, "From": network.caller, "To": number}}
     assert network.replay(request, signature="Zm9yZ2VkIGJ5IG5vYm9keQ==").status_code == 403
     calls = network.product.call("GET", "/calls", token=buyer["tokens"]["access_token"]).json()
     assert calls["pagination"]["total"] == 0
@@ -149,7 +163,7 @@ def test_a_forged_signature_is_403_and_changes_nothing(network):
 
 def test_every_callback_twice_and_out_of_order_bills_once(network):
     buyer, number = network.buyer_with_number()
-    best = network.seller("740.00", destination())
+    best = network.seller("5.00", destination())
     result = network.call(number, talk_seconds=95)
     callbacks = [r for r in result["requests"] if "/webhooks/twilio/voice" not in r["url"]]
     assert callbacks, result["requests"]
@@ -160,30 +174,30 @@ def test_every_callback_twice_and_out_of_order_bills_once(network):
     assert network.replay(result["requests"][0]).status_code == 200  # the voice request again
     call = call_of(network, buyer)
     assert (call["status"], call["duration"]) == ("completed", 95)
-    assert network.balance(best)["balance"] == "260.00"
-    assert (network.balance(buyer)["balance"], network.balance(buyer)["earnings"]) == ("0.00", "591.96")
+    assert network.balance(best)["balance"] == "95.00"
+    assert (network.balance(buyer)["balance"], network.balance(buyer)["earnings"]) == ("0.00", "3.96")
 
 
 def test_suspended_unfunded_and_spent_sellers_are_skipped(network):
     buyer, number = network.buyer_with_number()
-    suspended = network.seller("990.00", destination())
+    suspended = network.seller("9.00", destination())
     network.product.call("PUT", f"/admin/users/{suspended['user']['id']}/suspend", token=network.admin,
                          json={"reason": "e2e"})
-    network.seller("980.00", destination(), funds=None)
-    network.seller("970.00", destination(), max_budget="500.00")
+    network.seller("8.00", destination(), funds=None)
+    network.seller("7.00", destination(), max_budget="5.00")
     fine_number = destination()
-    fine = network.seller("750.00", fine_number)
+    fine = network.seller("5.00", fine_number)
     result = network.call(number, talk_seconds=30)
     assert [d["number"] for d in result["dialed"]] == [fine_number]
-    assert network.balance(fine)["balance"] == "250.00"
+    assert network.balance(fine)["balance"] == "95.00"
     billing = network.product.call("GET", f"/admin/users/{suspended['user']['id']}",  # it may not log in
                                    token=network.admin).json()["data"]["billing"]
-    assert (billing["balance"], billing["held"]) == ("1000.00", "0.00")
+    assert (billing["balance"], billing["held"]) == ("100.00", "0.00")
 
 
 def test_the_buyer_cannot_move_a_call_twilio_carries(network):
     buyer, number = network.buyer_with_number()
-    network.seller("760.00", destination())
+    network.seller("5.00", destination())
     result = network.call(number, talk_seconds=40)
     assert result["status"] == "completed", result
     call = call_of(network, buyer)

@@ -3,7 +3,8 @@ bids, bids, bid profiles, numbers, orders, notifications, compliance refusals, b
 entries, admin routes) answers another user's id as one that does not exist (404), or 403 where the route
 or `?user_id=` is not for the caller, and never with the owner's data. A seller sees only the calls routed
 to it. Writes on another's object (PUT, PATCH, DELETE, POST) change nothing, as the owner and an admin
-read back; and the books still balance afterwards."""
+read back; and afterwards every account holds exactly what its open calls and orders set aside, and none is
+below its credit limit (Market.books_hold)."""
 from __future__ import annotations
 
 import json

@@ -3,8 +3,8 @@ unfunded seller bidding 999.00 on everything cannot block routing; a bid its sel
 is 402; a suspended or deactivated seller wins nothing and has nothing held; a buyer cannot sell its call to
 itself, nor to a profile that takes only calls the telephony provider vouches for; reported durations cannot
 take a buyer past its credit limit; a call settles once however often (and however concurrently) it is
-completed; an admin credit's Idempotency-Key credits once. After each: the ledger is balanced (sum 0.00)
-and no account is below its credit limit."""
+completed; an admin credit's Idempotency-Key credits once. After each: every account holds exactly what
+its open calls set aside, and none is below its credit limit (Market.books_hold)."""
 from __future__ import annotations
 
 import threading

@@ -1,7 +1,7 @@
 """Every HTTP-level test case of the two seeds (000: the DID buy system, TypeScript; 003: the call exchange,
-Go), one test each, named after it, with the seed's name in its docstring. README.md ("Where we differ from
-the seeds, and why") lists where we answer differently on purpose. A test marked `pending: issue N part M` waits for a feature that is being
-built. A test marked `pending: bug: ...` asserts the seed's expectation, which the product does not meet yet.
+Go), one test each, named after it, with the seed's name in its docstring. Every one of them runs and must pass:
+none is skipped or expected to fail. Where we answer differently on purpose, the test asserts what we do (its
+docstring or a comment says how it differs), and README.md ("Where we differ from the seeds, and why") says why.
 
 Not here:
 - The seeds' test scaffolding (jest config, setup, TestHelpers, mocks, builders, CI): it holds no test case.

@@ -56,8 +56,8 @@ def test_auth_api_register_should_create_billing_account_for_new_user(api):
 
 def test_auth_api_register_should_reject_duplicate_email_registration(api):
     """Auth API › POST /api/v1/auth/register › should reject duplicate email registration.
-    The seed expects 409 and then checks it with its 400 helper; 409 CONFLICT it is (PRODUCT.md), the detail
-    names the field and the code as the helper wants."""
+    The seed expects 409 and then checks it with its 400 helper; 409 CONFLICT it is (every conflict is 409
+    here), and the detail names the field and the code as the helper wants."""
     assert api.post("/auth/register", VALID_REGISTRATION).status == 201
     result = api.post("/auth/register", VALID_REGISTRATION)
     assert result.status == 409 and result.body["success"] is False

@@ -6,7 +6,7 @@ import re
 import pytest
 from openapi_schema_validator import OAS31Validator
 
-from tests.seeds.helpers import SEED_CALLER, SEED_TOLL_FREE
+from tests.seeds.helpers import SEED_CALLER, SEED_TOLL_FREE, funded
 
 
 @pytest.fixture
@@ -46,10 +46,24 @@ def test_api_contract_create_call_invalid_phone_number(api, document):
 
 
 def test_api_contract_route_call_valid_request(api, document):
-    """TestAPIContract / route call - valid request (a well-formed id of no call: whatever the answer, it is
-    one the document declares, in the shape it declares)"""
+    """TestAPIContract / route call - valid request (the seed's setup mocks a routing that succeeds: here a funded
+    seller's profile matches the call, the call is routed to it, and the answer is the routed call the document
+    declares for 200)"""
     buyer = api.register("buyer")
-    path = "/calls/550e8400-e29b-41d4-a716-446655440000/route"
+    seller = funded(api, "seller", "20.00")  # the price is held from the seller's balance
+    profile = api.post("/bid-profiles", {"criteria": {"geography": {"countries": ["US"]}}, "bid_amount": "5.00",
+                                         "destination_number": "+13125552671"}, token=seller["token"])
+    assert profile.status == 201, profile.body
+    call = api.post("/calls", {"from_number": SEED_CALLER, "to_number": SEED_TOLL_FREE, "direction": "inbound"},
+                    token=buyer["token"])
+    assert call.status == 201, call.body
+    path = f"/calls/{call.data['id']}/route"
     result = api.post(path, token=buyer["token"])
-    assert result.status == 404
+    assert result.status == 200, result.body
     validate_response(document, "POST", path, result)
+    routed = result.data
+    assert (routed["id"], routed["status"], routed["buyer_id"]) == (call.data["id"], "queued", buyer["user"]["id"])
+    assert (routed["seller_id"], routed["profile_id"]) == (seller["user"]["id"], profile.data["id"])
+    assert routed["price"] == "5.00" and routed["destination_number"] == "+13125552671"
+    money = api.get("/account/balance", token=seller["token"]).data
+    assert (money["balance"], money["held"]) == ("15.00", "5.00")  # the price, held until the call ends

@@ -3,7 +3,7 @@ lifecycle, the multi-seller auction from call to billing, and the flow's error s
 
 What differs here, and is asserted: sellers pay the winning price from their balance, so the seed's sellers are
 funded first; the buyer who brought the call earns its payout, and the call's telephony cost comes out of that
-payout, so the buyer's balance is not reduced (PRODUCT.md's money model)."""
+payout, so the buyer's balance is not reduced (buyers bring calls and earn, sellers pay)."""
 from decimal import Decimal
 
 import pytest
