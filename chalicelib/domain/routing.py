@@ -1,7 +1,6 @@
 """Who gets a call: auction winners and instant routing, as pure functions over candidates."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -64,27 +63,6 @@ def affordable(candidate: Candidate) -> bool:
     return candidate.budget_left is None or candidate.budget_left >= candidate.bid_amount
 
 
-def choose(candidates: list[Candidate], call: CallFacts, buyer_id: str | None = None) -> Candidate | None:
-    """Highest bid among matching candidates with budget left, never the buyer's own profiles (a call
-    is not sold to the account that brought it); ties go to the older profile, then the smaller id, so
-    the same inputs always pick the same winner.
-
-    One pass that looks no further at a candidate bidding less than the best so far: the candidates
-    come in an order unrelated to their bids (route entries are sorted by random profile ids), so few
-    get past that comparison. Instant routing and live calls call `rank`, not this."""
-    best: Candidate | None = None
-    best_bid: float = -math.inf
-    for c in candidates:
-        bid = c.bid_amount
-        if bid is None or bid < best_bid:
-            continue
-        if c.seller_id == buyer_id or not matches(c, call) or not affordable(c):
-            continue
-        if best is None or (-bid, c.created_at, c.profile_id) < (-best.bid_amount, best.created_at, best.profile_id):
-            best, best_bid = c, bid
-    return best
-
-
 # --- where instant routing looks: "<country or *>#<state or *>" keys -------------------------------
 
 ANY = "*"
@@ -118,9 +96,11 @@ def profile_keys(countries: tuple[str, ...] | list[str], states: tuple[str, ...]
 
 
 def rank(candidates: list[Candidate], call: CallFacts, buyer_id: str | None = None) -> list[Candidate]:
-    """Every candidate `choose` could pick, best first: the order instant routing tries sellers in, and a
-    live call's ring tree dials them in (services/bid_profiles.ranked_for). It sorts every eligible
-    candidate: bench/routing.py measures it over 1,000 and 10,000 matching ones."""
+    """The candidates that may take the call, best first: matching, with budget left, never the buyer's own
+    profiles (a call is not sold to the account that brought it); the highest bid first, ties to the
+    older profile, then the smaller id, so the same inputs always give the same order. The order
+    instant routing tries sellers in, and a live call's ring tree dials them in
+    (services/bid_profiles.ranked_for); bench/routing.py measures it over 1,000 and 10,000 matching ones."""
     eligible = [c for c in candidates if c.seller_id != buyer_id and matches(c, call) and affordable(c)]
     return sorted(eligible, key=lambda c: (-c.bid_amount, c.created_at, c.profile_id))
 

@@ -14,15 +14,21 @@ def candidate(profile_id, bid, **kwargs):
     return routing.Candidate(profile_id, f"seller-{profile_id}", bid, kwargs.pop("created_at", T0), **kwargs)
 
 
+def best(candidates, call, buyer_id=None):
+    """The candidate instant routing tries first."""
+    ranked = routing.rank(candidates, call, buyer_id=buyer_id)
+    return ranked[0] if ranked else None
+
+
 def test_highest_matching_bid_wins():
-    chosen = routing.choose([candidate("a", 500), candidate("b", 900, states=("TX",)), candidate("c", 700)], CA_CALL)
+    chosen = best([candidate("a", 500), candidate("b", 900, states=("TX",)), candidate("c", 700)], CA_CALL)
     assert chosen.profile_id == "c"
 
 
 def test_ties_go_to_the_older_profile_then_the_smaller_id():
     older = candidate("z", 500, created_at=T0 - timedelta(days=1))
-    assert routing.choose([candidate("a", 500), older], CA_CALL).profile_id == "z"
-    assert routing.choose([candidate("b", 500), candidate("a", 500)], CA_CALL).profile_id == "a"
+    assert best([candidate("a", 500), older], CA_CALL).profile_id == "z"
+    assert best([candidate("b", 500), candidate("a", 500)], CA_CALL).profile_id == "a"
 
 
 @pytest.mark.parametrize("criteria, matches", [
@@ -35,14 +41,14 @@ def test_criteria(criteria, matches):
 
 
 def test_a_call_is_never_sold_to_the_buyer_who_brought_it():
-    best, other = candidate("a", 900), candidate("b", 500)
-    assert routing.choose([best, other], CA_CALL, buyer_id=best.seller_id).profile_id == "b"
-    assert routing.choose([best], CA_CALL, buyer_id=best.seller_id) is None
+    highest, other = candidate("a", 900), candidate("b", 500)
+    assert best([highest, other], CA_CALL, buyer_id=highest.seller_id).profile_id == "b"
+    assert best([highest], CA_CALL, buyer_id=highest.seller_id) is None
 
 
 def test_budget_left_today_limits_candidates():
-    assert routing.choose([candidate("a", 500, budget_left=499)], CA_CALL) is None
-    assert routing.choose([candidate("a", 500, budget_left=500)], CA_CALL).profile_id == "a"
+    assert best([candidate("a", 500, budget_left=499)], CA_CALL) is None
+    assert best([candidate("a", 500, budget_left=500)], CA_CALL).profile_id == "a"
 
 
 def test_auction_winner_is_the_highest_at_or_above_reserve_earliest_on_ties():
@@ -133,8 +139,8 @@ def test_what_a_call_states_still_excludes_profiles_that_target_something_else(c
 
 def test_a_profile_without_a_bid_amount_is_never_chosen_or_ranked():
     auctions_only, priced = candidate("a", None), candidate("b", 100)
-    assert routing.choose([auctions_only], CA_CALL) is None
-    assert routing.choose([auctions_only, priced], CA_CALL).profile_id == "b"
+    assert best([auctions_only], CA_CALL) is None
+    assert best([auctions_only, priced], CA_CALL).profile_id == "b"
     assert routing.rank([auctions_only, priced], CA_CALL) == [priced]
     assert routing.routable(100, "+13125552671")
     assert not routing.routable(None, "+13125552671") and not routing.routable(100, None)

@@ -58,7 +58,7 @@ class LedgerEntryModel(BaseModel):
     account_id = UnicodeAttribute(hash_key=True)
     entry_key = UnicodeAttribute(range_key=True)  # "<created_at iso>#<transaction_id>#<leg>"
     transaction_id = UnicodeAttribute()
-    bucket = UnicodeAttribute()  # balance | earnings
+    bucket = UnicodeAttribute()  # balance | earnings | held
     amount = NumberAttribute()  # signed minor units: + credits the account, - debits it
     kind = UnicodeAttribute()
     description = UnicodeAttribute()
