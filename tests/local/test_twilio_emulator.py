@@ -19,7 +19,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from chalicelib.gateways.twilio_http import BaseUrlHttpClient, redirect
-from chalicelib.local.twilio_emulator import (
+from local.twilio_emulator import (
     TOLL_FREE_PREFIXES, Block, TwilioEmulator, contains_pattern, nanp_candidates, stock,
 )
 
@@ -437,7 +437,7 @@ def test_the_client_keeps_the_sdks_timeout(emulator):
 
 
 def test_runs_standalone_and_prints_its_url():
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.twilio_emulator", "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "local.twilio_emulator", "--port", "0"],
                                stdout=subprocess.PIPE, text=True)
     try:
         url = process.stdout.readline().strip()
@@ -453,7 +453,7 @@ def test_standalone_takes_port_and_auth_token_from_the_environment():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "TWILIO_EMULATOR_PORT": str(port), "TWILIO_AUTH_TOKEN": "token-of-the-environment"}
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.twilio_emulator"], stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "local.twilio_emulator"], stdout=subprocess.PIPE,
                                text=True, env=env)
     try:
         url = process.stdout.readline().strip()

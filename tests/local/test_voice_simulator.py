@@ -22,8 +22,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from chalicelib.gateways.twilio_http import BaseUrlHttpClient
-from chalicelib.local import call as call_script
-from chalicelib.local.twilio_emulator import (
+from local import call as call_script
+from local.twilio_emulator import (
     APPLICATION_ERROR, MAX_TWIML_DOCUMENTS, SIMULATOR_PATH, CallScript, SimulatorInputError, TwilioEmulator,
 )
 

@@ -23,11 +23,11 @@ parameters; follows the TwiML (`<Say>`, `<Play>`, `<Pause>`, `<Hangup>`, `<Rejec
 `<Dial>` with one `<Number>`); sends the dialed leg's status callbacks and the `<Dial action>` request;
 and answers, once the call has ended, what happened and every request it made (see `VoiceSimulator`).
 Talk and ringing are simulated time: nothing waits unless a `sleep` is injected.
-`python -m chalicelib.local.call` drives it from a shell (`make call`).
+`python -m local.call` drives it from a shell (`make call`).
 
 For tests: request counts per (method, kind) and injected faults (`inject_faults`), also over HTTP
 for other processes: `POST /_emulator/faults`, `GET /_emulator/state`, `POST /_emulator/reset`.
-Run alone: `python -m chalicelib.local.twilio_emulator --port 8020` (defaults: TWILIO_EMULATOR_PORT, else
+Run alone: `python -m local.twilio_emulator --port 8020` (defaults: TWILIO_EMULATOR_PORT, else
 a free port; the auth token is TWILIO_AUTH_TOKEN, else DEFAULT_AUTH_TOKEN, as for `TwilioEmulator()`).
 """
 from __future__ import annotations
