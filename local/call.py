@@ -4,7 +4,7 @@
         [--outcome +12125550150=no-answer ...] [--emulator URL] [--json]
 
 Asks the phone network of the Twilio emulator (`POST {emulator}/simulator/calls`, see
-local.twilio_emulator.VoiceSimulator) to place the call: the emulator requests the number's
+local.twilio_emulator.voice_simulator.VoiceSimulator) to place the call: the emulator requests the number's
 voice URL as Twilio would, follows the TwiML, sends the dialed legs' status callbacks and the <Dial>
 actions, and answers once the call has ended. This prints each request (URL, key parameters, status, the
 TwiML verbs answered), the numbers dialed and what they did, and the call's final status. Talk and ringing
@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from typing import Any, TextIO
 
-from local.twilio_emulator import DEFAULT_TALK_SECONDS, DIAL_OUTCOMES, SIMULATOR_PATH
+from local.twilio_emulator.call_script import DEFAULT_TALK_SECONDS, DIAL_OUTCOMES, SIMULATOR_PATH
 
 # The parameters worth a look in each kind of request (all of them are in --json).
 KEY_PARAMETERS = {

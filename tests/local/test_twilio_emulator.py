@@ -19,9 +19,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from chalicelib.gateways.twilio_http import BaseUrlHttpClient, redirect
-from local.twilio_emulator import (
-    TOLL_FREE_PREFIXES, Block, TwilioEmulator, contains_pattern, nanp_candidates, stock,
-)
+from local.twilio_emulator import TwilioEmulator
+from local.twilio_emulator.stock import TOLL_FREE_PREFIXES, Block, contains_pattern, nanp_candidates, stock
 
 RFC2822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 LOCAL_TYPES = {PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
