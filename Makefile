@@ -20,12 +20,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 TWILIO_EMULATOR_PORT ?= 8020
 
 run: $(STAMP)
-	TWILIO_EMULATOR_PORT=$(TWILIO_EMULATOR_PORT) $(PY) -m chalicelib.local.runtime
+	TWILIO_EMULATOR_PORT=$(TWILIO_EMULATOR_PORT) $(PY) -m local.runtime
 
 # One simulated phone call to a number of the running `make run`, told step by step:
 # make call FROM=+14155552671 TO=<exchange number> [TALK=95] [OUTCOMES="+13125552671=no-answer"]
 call: $(STAMP)
-	TWILIO_EMULATOR_PORT=$(TWILIO_EMULATOR_PORT) $(PY) -m chalicelib.local.call --from $(FROM) --to $(TO) $(if $(TALK),--talk $(TALK)) $(foreach o,$(OUTCOMES),--outcome $(o))
+	TWILIO_EMULATOR_PORT=$(TWILIO_EMULATOR_PORT) $(PY) -m local.call --from $(FROM) --to $(TO) $(if $(TALK),--talk $(TALK)) $(foreach o,$(OUTCOMES),--outcome $(o))
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup

@@ -33,7 +33,7 @@ def product() -> Iterator[tuple]:
     """(chalice test client, tests.helpers.Api, Twilio emulator), on fresh emulated AWS."""
     from moto import mock_aws
 
-    from chalicelib.local.twilio_emulator import TwilioEmulator
+    from local.twilio_emulator import TwilioEmulator
 
     _count_dynamodb()
     with TwilioEmulator() as emulator, mock_aws():
@@ -42,7 +42,7 @@ def product() -> Iterator[tuple]:
         from chalice.test import Client
 
         from app import app
-        from chalicelib.local.provision import provision
+        from local.provision import provision
         from tests.helpers import Api
 
         provision()

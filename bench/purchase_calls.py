@@ -27,7 +27,7 @@ def measured(label: str, sqs_calls: Counter, emulator, rows: list):
 
 def main() -> None:
     from chalicelib.gateways import queues
-    from chalicelib.local.dispatcher import sqs_event
+    from local.dispatcher import sqs_event
 
     rows: list = []
     with product() as (client, api, emulator):

@@ -28,7 +28,7 @@ def start_runtime(printed: str) -> tuple[subprocess.Popen, str, str | None]:
                PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
     for name in UNLIMITED:
         env.setdefault(name, "100000000")
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.runtime"], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "local.runtime"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url, ready = None, threading.Event()
 

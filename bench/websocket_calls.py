@@ -38,8 +38,8 @@ class Sockets:
 
 
 def main() -> None:
-    from chalicelib.local.connections_endpoint import ConnectionsEndpoint
-    from chalicelib.local.websocket_server import api_gateway_event
+    from local.connections_endpoint import ConnectionsEndpoint
+    from local.websocket_server import api_gateway_event
 
     sockets = Sockets()
     endpoint = ConnectionsEndpoint("127.0.0.1", 0, sockets).start()

@@ -382,7 +382,7 @@ def function_overrides() -> dict[str, Any]:
 # --- the template -----------------------------------------------------------------------------
 
 # What API Gateway answers by itself (no such route, throttling, its own errors) in our error envelope,
-# as the local server does (chalicelib/local/server.py). SAM writes them into the API definition.
+# as the local server does (local/server.py). SAM writes them into the API definition.
 _GATEWAY_ERRORS = {
     "MISSING_AUTHENTICATION_TOKEN": (404, "NOT_FOUND", "ROUTE_NOT_FOUND", '"No such endpoint"'),
     "THROTTLED": (429, "RATE_LIMITED", "RATE_LIMITED", '"Too many requests"'),

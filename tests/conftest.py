@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.local.atomic_moto import make_dynamodb_requests_atomic
+from local.atomic_moto import make_dynamodb_requests_atomic
 
 # Tests never talk to real AWS, and never read credentials from the machine.
 os.environ.update({
@@ -86,7 +86,7 @@ def clock():
 def twilio_emulator():
     """The local Twilio emulator; the app's real twilio SDK is pointed at it by configuration."""
     from chalicelib.gateways import twilio
-    from chalicelib.local.twilio_emulator import TwilioEmulator
+    from local.twilio_emulator import TwilioEmulator
 
     with TwilioEmulator() as emulator:
         os.environ.update({"TWILIO_API_BASE_URL": emulator.url, "TWILIO_ACCOUNT_SID": emulator.account_sid,
@@ -103,7 +103,7 @@ def _emulated_aws(twilio_emulator):
 
     from chalicelib.config import reset_settings
     from chalicelib.gateways import queues
-    from chalicelib.local.provision import provision
+    from local.provision import provision
     from chalicelib.persistence import db
 
     with mock_aws():
@@ -143,7 +143,7 @@ def _empty_emulated_aws() -> None:
                 with queue._messages_lock:
                     queue._messages, queue._pending_messages, queue.deleted_messages = [], set(), set()
     if present != product_queues:  # a test deleted one: all of them as provisioning makes them
-        from chalicelib.local.provision import create_queues
+        from local.provision import create_queues
 
         queues.queue_url.cache_clear()
         create_queues()

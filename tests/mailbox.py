@@ -6,7 +6,7 @@ import re
 
 def last_mail(to: str):
     """The latest message to `to` (moto keeps every message of the session: the latest is this test's)."""
-    from chalicelib.local.mailbox import sent_messages
+    from local.mailbox import sent_messages
 
     mine = [m for m in sent_messages() if to in [a for addresses in m.destinations.values() for a in addresses]]
     assert mine, f"no mail to {to}"
@@ -22,6 +22,6 @@ def mailed_token(to: str, path: str) -> str:
 
 
 def mail_count(to: str) -> int:
-    from chalicelib.local.mailbox import sent_messages
+    from local.mailbox import sent_messages
 
     return sum(to in [a for addresses in m.destinations.values() for a in addresses] for m in sent_messages())

@@ -1,4 +1,4 @@
-"""The WebSocket API (API Gateway WebSocket API in AWS; chalicelib/local/websocket_server.py under
+"""The WebSocket API (API Gateway WebSocket API in AWS; local/websocket_server.py under
 `make run`): $connect, every message ($default) and $disconnect, each a Lambda handler. app.py registers
 these functions on the app under their own names (Chalice's websocket handlers live on the app, not on
 blueprints), so Lambda's `app.<name>` finds them."""

@@ -1,6 +1,6 @@
 """Mail through Amazon SES: one client per process, boto3 imported by the first message.
 
-Under `make run` and in tests SES is moto's (SES_ENDPOINT, or moto in-process); chalicelib/local/mailbox.py
+Under `make run` and in tests SES is moto's (SES_ENDPOINT, or moto in-process); local/mailbox.py
 prints what was sent so a person can follow the link."""
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The SDK builds every URL on https://api.twilio.com (or another *.twilio.com host for other products,
 regions and edges). Given to `twilio.rest.Client(sid, token, http_client=...)`, this client sends
-the same requests to `base_url` instead, e.g. the local emulator in `chalicelib.local.twilio_emulator`,
+the same requests to `base_url` instead, e.g. the local emulator in `local.twilio_emulator`,
 keeping everything else of the SDK's own client: session reuse, timeouts, logging.
 Imported only where Twilio is used, as `twilio` is heavy to import.
 """

@@ -1,7 +1,7 @@
 """Sending to WebSocket clients: API Gateway's connection management API (`apigatewaymanagementapi`),
 `POST /@connections/{id}` to send and `DELETE /@connections/{id}` to close. The same client code runs in
 AWS and under `make run`, where settings.websocket_endpoint points at the local runtime's stand-in for the
-API (chalicelib/local/connections_endpoint.py), which delivers to the sockets of its WebSocket server.
+API (local/connections_endpoint.py), which delivers to the sockets of its WebSocket server.
 A connection that is gone answers 410 (GoneException): `send` and `close` then return False."""
 from __future__ import annotations
 

@@ -510,7 +510,7 @@ def test_no_bid_at_reserve_closes_without_winner(api, buyer, seller, clock):
 
 def test_the_delayed_message_closes_the_auction_at_its_end(api, client, buyer, seller, clock):
     from chalicelib.gateways import queues
-    from chalicelib.local.dispatcher import sqs_event
+    from local.dispatcher import sqs_event
 
     profile(api, seller)
     created = auction(api, buyer, new_call(api, buyer), duration=5)

@@ -28,7 +28,7 @@ def moto_server(_emulated_aws, clock):
 
     from chalicelib.config import reset_settings
     from chalicelib.gateways import queues
-    from chalicelib.local.provision import provision
+    from local.provision import provision
     from chalicelib.persistence import db
     from chalicelib.persistence.ledger import ensure_platform_accounts
 

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from chalicelib.gateways import queues
-from chalicelib.local import dispatcher
+from local import dispatcher
 from chalicelib.persistence.tables import (
     AccountModel,
     LedgerTransactionModel,

@@ -1,6 +1,6 @@
 """The WebSocket API's handlers and the events' fan-out, on moto, in-process.
 
-The handlers are invoked as Lambda invokes them (API Gateway's event shapes, chalicelib/local/websocket_server.py
+The handlers are invoked as Lambda invokes them (API Gateway's event shapes, local/websocket_server.py
 builds them); what they send goes through the product's apigatewaymanagementapi client to the local
 connection management endpoint (a real HTTP server), which hands each message to `Sockets` below instead
 of a socket. Events are read from the events queue and given to the fan-out worker, one message at a time.
@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from chalicelib.local.connections_endpoint import ConnectionsEndpoint
-from chalicelib.local.websocket_server import api_gateway_event
+from local.connections_endpoint import ConnectionsEndpoint
+from local.websocket_server import api_gateway_event
 from tests.helpers import Api
 
 CALL_FROM_CA = {"from_number": "+14155552671", "to_number": "+12125552671", "direction": "inbound"}

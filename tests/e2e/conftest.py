@@ -1,4 +1,4 @@
-"""Starts the real `make run` runtime (python -m chalicelib.local.runtime) on free ports."""
+"""Starts the real `make run` runtime (python -m local.runtime) on free ports."""
 from __future__ import annotations
 
 import contextlib
@@ -20,7 +20,7 @@ ADMIN_PASSWORD = "E2e!Admin-Passw0rd"
 TWILIO_AUTH_TOKEN = "e2e-twilio-auth-token"  # the emulator's, so tests can sign as Twilio does
 STARTUP_SECONDS = 60
 STOP_SECONDS = 20  # bounds: the runtime stops every part within a few seconds (dispatcher grace: 5 s)
-RUNTIME = (sys.executable, "-m", "chalicelib.local.runtime")
+RUNTIME = (sys.executable, "-m", "local.runtime")
 
 
 def free_port() -> int:
@@ -111,7 +111,7 @@ class Product:
         return response.json()["data"]
 
     def advance_clock(self, seconds: float) -> None:
-        """Move the product's time (and SQS's delays) forward: chalicelib/local/clock.py."""
+        """Move the product's time (and SQS's delays) forward: local/clock.py."""
         response = requests.post(f"{self._clock_url}/clock/advance", json={"seconds": seconds}, timeout=30)
         assert response.status_code == 200, response.text
 

@@ -296,12 +296,13 @@ def packaged(request, tmp_path_factory) -> tuple[str, dict[str, Any], Path]:
 
     It packages a copy of the project without requirements.txt: for requirements Chalice runs
     `pip download` of Lambda wheels, which needs the network (or a warm .chalice/deployments cache),
-    and they change nothing in sam.json. The app, chalicelib, .chalice and infra/ are the real ones.
+    and they change nothing in sam.json. The app, chalicelib, .chalice and infra/ are the real ones; local/
+    (the `make run` runtime) sits beside them as in the repository, for Chalice to leave out.
     """
     stage = request.param
     project = tmp_path_factory.mktemp(f"package-{stage}")
     ignore = shutil.ignore_patterns("__pycache__", "deployments", "venv")
-    for item in ("app.py", "chalicelib", ".chalice", "infra", "vendor"):
+    for item in ("app.py", "chalicelib", ".chalice", "infra", "vendor", "local"):
         source = ROOT / item
         if source.is_dir():
             shutil.copytree(source, project / item, ignore=ignore)
@@ -343,6 +344,17 @@ def test_the_package_ships_bytecode_for_lambdas_python(packaged):
                if f"{Path(source).parent / '__pycache__' / Path(source).stem}.{tag}.pyc".removeprefix("./")
                not in names]
     assert sources and not missing, missing
+
+
+def test_packaged_zip_holds_chalicelib_and_none_of_the_local_runtime(packaged):
+    """Lambda gets app.py and chalicelib/, not the `make run` runtime: no local/, no Twilio emulator, no moto."""
+    _, _, sam = packaged
+    names = set(zipfile.ZipFile(sam.parent / "deployment.zip").namelist())
+    sources = {path.relative_to(ROOT).as_posix() for path in (ROOT / "chalicelib").rglob("*.py")}
+    assert "app.py" in names and sources and not sources - names, sorted(sources - names)
+    local_runtime = [name for name in names if "local" in name.split("/")[:-1] or "twilio_emulator" in name
+                     or name.split("/")[0] == "moto" or name.startswith("moto-")]
+    assert not local_runtime, sorted(local_runtime)
 
 
 def test_packaged_template_has_the_models_tables_and_merged_overrides(packaged):

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from chalice.app import ScheduledEventConfig, SQSEventConfig
 
-from chalicelib.local.dispatcher import Dispatcher, LambdaContext, rate_seconds
+from local.dispatcher import Dispatcher, LambdaContext, rate_seconds
 
 WAIT = 10  # seconds: an upper bound for background delivery, never a fixed pause
 

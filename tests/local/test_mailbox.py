@@ -1,6 +1,6 @@
 """`make run` prints each mail the product sends through (moto's) SES: recipient, subject and link."""
 from chalicelib.gateways import mail
-from chalicelib.local.mailbox import Mailbox
+from local.mailbox import Mailbox
 
 
 def test_each_mail_is_printed_once_with_its_recipient_subject_and_link(aws):

@@ -19,9 +19,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from chalicelib.gateways.twilio_http import BaseUrlHttpClient, redirect
-from chalicelib.local.twilio_emulator import (
-    TOLL_FREE_PREFIXES, Block, TwilioEmulator, contains_pattern, nanp_candidates, stock,
-)
+from local.twilio_emulator import TwilioEmulator
+from local.twilio_emulator.stock import TOLL_FREE_PREFIXES, Block, contains_pattern, nanp_candidates, stock
 
 RFC2822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 LOCAL_TYPES = {PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -437,7 +436,7 @@ def test_the_client_keeps_the_sdks_timeout(emulator):
 
 
 def test_runs_standalone_and_prints_its_url():
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.twilio_emulator", "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "local.twilio_emulator", "--port", "0"],
                                stdout=subprocess.PIPE, text=True)
     try:
         url = process.stdout.readline().strip()
@@ -453,7 +452,7 @@ def test_standalone_takes_port_and_auth_token_from_the_environment():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "TWILIO_EMULATOR_PORT": str(port), "TWILIO_AUTH_TOKEN": "token-of-the-environment"}
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.twilio_emulator"], stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "local.twilio_emulator"], stdout=subprocess.PIPE,
                                text=True, env=env)
     try:
         url = process.stdout.readline().strip()

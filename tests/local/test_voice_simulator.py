@@ -22,10 +22,10 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from chalicelib.gateways.twilio_http import BaseUrlHttpClient
-from chalicelib.local import call as call_script
-from chalicelib.local.twilio_emulator import (
-    APPLICATION_ERROR, MAX_TWIML_DOCUMENTS, SIMULATOR_PATH, CallScript, SimulatorInputError, TwilioEmulator,
-)
+from local import call as call_script
+from local.twilio_emulator import TwilioEmulator
+from local.twilio_emulator.call_script import SIMULATOR_PATH, CallScript, SimulatorInputError
+from local.twilio_emulator.voice_simulator import APPLICATION_ERROR, MAX_TWIML_DOCUMENTS
 
 START = datetime(2026, 3, 2, 15, 0, 0, tzinfo=timezone.utc)
 CALLER = "+13125550123"  # a Chicago caller (555-01xx: fictional, valid for phonenumbers)

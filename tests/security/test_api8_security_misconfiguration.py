@@ -12,7 +12,7 @@ import pytest
 from chalice.config import Config
 
 from chalicelib.headers import SECURITY_HEADERS
-from chalicelib.local.server import ProductHTTPServer, ProductRequestHandler
+from local.server import ProductHTTPServer, ProductRequestHandler
 from infra import generate
 from tests.helpers import PASSWORD
 

@@ -7,7 +7,7 @@ SQS worker has bought the numbers. Lists answer `data: [...]` with `pagination` 
 `data.numbers`)."""
 import pytest
 
-from chalicelib.local.twilio_emulator import MAGIC_UNAVAILABLE
+from local.twilio_emulator.resources import MAGIC_UNAVAILABLE
 from chalicelib.persistence.tables import NumberModel, OrderModel
 from tests.api.test_numbers import run_provisioning
 from tests.seeds.helpers import available_numbers, funded, own_numbers

@@ -4,7 +4,7 @@ through the API that uses it: search, purchase (provisioned by the SQS worker), 
 the seed mocks an error, the emulator answers it (magic numbers, injected faults)."""
 import pytest
 
-from chalicelib.local.twilio_emulator import (
+from local.twilio_emulator.resources import (
     AVAILABLE_PHONE_NUMBERS, INCOMING_PHONE_NUMBER, INCOMING_PHONE_NUMBERS, MAGIC_UNAVAILABLE,
 )
 from chalicelib.persistence.tables import NumberModel

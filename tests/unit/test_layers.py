@@ -1,6 +1,7 @@
 """A request walks one way: api -> services -> domain / persistence / gateways, and no module imports
 itself through others, inside a layer or across layers. Checked on the imports of every module (at any
-depth in the file, so a lazy import cannot hide a cycle)."""
+depth in the file, so a lazy import cannot hide a cycle). What Lambda runs (app.py and chalicelib/) never
+reaches for the `make run` runtime in local/, which is not deployed."""
 import ast
 from collections import deque
 from pathlib import Path
@@ -24,7 +25,8 @@ MAY_IMPORT = {
 }
 
 
-def imports_of(path: Path) -> set[str]:
+def imported_names(path: Path) -> set[str]:
+    """Every absolute module name the file imports, and module.name for each name taken from a module."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -32,7 +34,11 @@ def imports_of(path: Path) -> set[str]:
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-    return {name for name in found if name.startswith("chalicelib.")}
+    return found
+
+
+def imports_of(path: Path) -> set[str]:
+    return {name for name in imported_names(path) if name.startswith("chalicelib.")}
 
 
 def module_name(path: Path) -> str:
@@ -52,7 +58,7 @@ def test_every_layer_imports_only_what_is_below_it():
     for path in PACKAGE.rglob("*.py"):
         name = module_name(path)
         rules = MAY_IMPORT.get(layer_of(name))
-        if rules is None:  # api/, http.py, local/: the edges
+        if rules is None:  # api/ (routes, http.py) and the top-level modules: the edges
             continue
         problems += [f"{name} imports {imported}" for imported in sorted(imports_of(path))
                      if not allowed(layer_of(name), imported, rules)]
@@ -164,3 +170,10 @@ def test_the_circle_finder_finds_every_circle_and_only_circles():
     graph = {"a": {"b": 1}, "b": {"c": 2, "d": 3}, "c": {"a": 4}, "d": {}, "e": {"f": 5}, "f": {"e": 6}, "g": {"a": 7}}
     assert sorted(cycles(graph)) == [["a", "b", "c", "a"], ["e", "f", "e"]]
     assert cycles({"a": {"b": 1}, "b": {"c": 2}, "c": {}}) == []
+
+
+def test_nothing_deployed_imports_the_local_runtime():
+    """local/ is left out of the deployment package: an import of it would fail in Lambda, not in tests."""
+    offenders = {module_name(path): sorted(found) for path in [*PACKAGE.rglob("*.py"), ROOT / "app.py"]
+                 if (found := {n for n in imported_names(path) if n == "local" or n.startswith("local.")})}
+    assert not offenders, offenders

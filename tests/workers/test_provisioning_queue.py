@@ -1,7 +1,7 @@
 """The provisioning queue as SQS runs it: failed deliveries come back, then go to the dead-letter queue."""
 from app import app
 from chalicelib.gateways import queues
-from chalicelib.local.dispatcher import Dispatcher
+from local.dispatcher import Dispatcher
 from chalicelib.persistence.tables import OrderModel
 from tests.helpers import Api
 

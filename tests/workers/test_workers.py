@@ -5,7 +5,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.local import dispatcher
+from local import dispatcher
 from chalicelib.persistence.tables import NotificationModel, UserModel
 from chalicelib.services.admin import lift_expired_suspensions
 from tests.helpers import PASSWORD, Api

@@ -2,7 +2,7 @@
 
 SQS: each `on_sqs_message` handler gets a poller that long-polls its queue (on moto server, which
 honours DelaySeconds and visibility timeouts by its clock: the runtime's, which tests can move forward,
-chalicelib/local/clock.py), builds the Lambda SQS event and calls the handler. A
+local/clock.py), builds the Lambda SQS event and calls the handler. A
 message is deleted when the handler succeeds (or is not named in `batchItemFailures`); otherwise it
 becomes visible again after the visibility timeout and, after maxReceiveCount, goes to the DLQ.
 Schedules: each `schedule(Rate(...))` handler is called at its rate with a scheduled event.

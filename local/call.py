@@ -1,10 +1,10 @@
 """`make call FROM=+1... TO=+1...`: a phone call to a number of the running product, told step by step.
 
-    python -m chalicelib.local.call --from +13125550123 --to +14155550100 [--talk 95]
+    python -m local.call --from +13125550123 --to +14155550100 [--talk 95]
         [--outcome +12125550150=no-answer ...] [--emulator URL] [--json]
 
 Asks the phone network of the Twilio emulator (`POST {emulator}/simulator/calls`, see
-chalicelib.local.twilio_emulator.VoiceSimulator) to place the call: the emulator requests the number's
+local.twilio_emulator.voice_simulator.VoiceSimulator) to place the call: the emulator requests the number's
 voice URL as Twilio would, follows the TwiML, sends the dialed legs' status callbacks and the <Dial>
 actions, and answers once the call has ended. This prints each request (URL, key parameters, status, the
 TwiML verbs answered), the numbers dialed and what they did, and the call's final status. Talk and ringing
@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from typing import Any, TextIO
 
-from chalicelib.local.twilio_emulator import DEFAULT_TALK_SECONDS, DIAL_OUTCOMES, SIMULATOR_PATH
+from local.twilio_emulator.call_script import DEFAULT_TALK_SECONDS, DIAL_OUTCOMES, SIMULATOR_PATH
 
 # The parameters worth a look in each kind of request (all of them are in --json).
 KEY_PARAMETERS = {
@@ -54,7 +54,7 @@ def _outcome(text: str) -> tuple[str, str]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m chalicelib.local.call",
+    parser = argparse.ArgumentParser(prog="python -m local.call",
                                      description="Call a number of the running product through the Twilio "
                                                  "emulator's phone network, and tell what happened.")
     parser.add_argument("--from", dest="caller", required=True, help="the caller, E.164 (+13125550123)")

@@ -7,7 +7,7 @@ ws://127.0.0.1:$WS_PORT/ws/events that does what API Gateway's WebSocket API doe
 - the handlers are the ones Lambda calls (`app.handler_map`), run on a pool of threads, as Lambda runs
   them beside the socket;
 - what the product sends goes through its own `apigatewaymanagementapi` client to the connection
-  management endpoint (chalicelib/local/connections_endpoint.py), which calls `deliver` / `close` here.
+  management endpoint (local/connections_endpoint.py), which calls `deliver` / `close` here.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from chalicelib.local.dispatcher import LambdaContext
+from local.dispatcher import LambdaContext
 from chalicelib.observability import logger
 
 PATH = "/ws/events"

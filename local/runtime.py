@@ -9,7 +9,7 @@
 - the local Twilio emulator, to which the real twilio SDK is pointed (unless TWILIO_ACCOUNT_SID is set:
   then the same code talks to Twilio itself);
 - one admin account (ADMIN_EMAIL / ADMIN_PASSWORD, or generated and printed);
-- for tests, with LOCAL_CLOCK_CONTROL_PORT set: a clock they can move forward (chalicelib/local/clock.py).
+- for tests, with LOCAL_CLOCK_CONTROL_PORT set: a clock they can move forward (local/clock.py).
 Ctrl-C (or SIGTERM) stops every part, even when started with SIGINT ignored (a background job).
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _start_twilio():
     """The emulator, unless real Twilio credentials are in the environment."""
     if os.environ.get("TWILIO_ACCOUNT_SID"):
         return None
-    from chalicelib.local.twilio_emulator import TwilioEmulator
+    from local.twilio_emulator import TwilioEmulator
 
     emulator = TwilioEmulator(host=LOOPBACK, port=int(os.environ.get("TWILIO_EMULATOR_PORT", "0"))).start()
     os.environ.update({"TWILIO_API_BASE_URL": emulator.url, "TWILIO_ACCOUNT_SID": emulator.account_sid,
@@ -38,11 +38,11 @@ def _start_twilio():
 
 
 def _start_clock_control():
-    """With LOCAL_CLOCK_CONTROL_PORT set: a clock tests can move forward (chalicelib/local/clock.py)."""
+    """With LOCAL_CLOCK_CONTROL_PORT set: a clock tests can move forward (local/clock.py)."""
     port = os.environ.get("LOCAL_CLOCK_CONTROL_PORT")
     if port is None:
         return None
-    from chalicelib.local.clock import ClockControl, LocalClock
+    from local.clock import ClockControl, LocalClock
 
     clock = LocalClock()
     clock.install()
@@ -70,7 +70,7 @@ def _bind_connections_endpoint():
     """The stand-in for API Gateway's connection management API, bound now so that the product's client
     (gateways/websocket.py) is configured with its URL before settings are read; it serves once the
     WebSocket server it delivers to has started."""
-    from chalicelib.local.connections_endpoint import ConnectionsEndpoint
+    from local.connections_endpoint import ConnectionsEndpoint
 
     endpoint = ConnectionsEndpoint(LOOPBACK, int(os.environ.get("WEBSOCKET_ENDPOINT_PORT", "0")))
     os.environ["WEBSOCKET_ENDPOINT"] = endpoint.url
@@ -95,7 +95,7 @@ def _bind_websocket_port(port: int) -> socket.socket:
 
 def _start_websockets(app, ws_socket: socket.socket, connections_endpoint):
     """The WebSocket API (on its bound port), delivering what the endpoint is sent."""
-    from chalicelib.local.websocket_server import LocalWebSocketServer
+    from local.websocket_server import LocalWebSocketServer
 
     server = LocalWebSocketServer(app, LOOPBACK, sock=ws_socket).start()
     connections_endpoint.start(server)
@@ -107,7 +107,7 @@ def start_aws():
 
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.local.atomic_moto import make_dynamodb_requests_atomic
+    from local.atomic_moto import make_dynamodb_requests_atomic
 
     make_dynamodb_requests_atomic()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log drowns ours
@@ -175,10 +175,10 @@ def main() -> int:
 
     from chalicelib.config import get_settings, reset_settings
     from chalicelib.gateways import mail, queues
-    from chalicelib.local.dispatcher import Dispatcher
-    from chalicelib.local.mailbox import Mailbox
-    from chalicelib.local.provision import provision
-    from chalicelib.local.server import create_server
+    from local.dispatcher import Dispatcher
+    from local.mailbox import Mailbox
+    from local.provision import provision
+    from local.server import create_server
     from chalicelib.services.accounts import ensure_admin
 
     reset_settings()

@@ -1,0 +1,292 @@
+"""The emulator as one loopback HTTP server: Twilio's REST API over one account (resources.py), the phone
+network (`POST /simulator/calls`, voice_simulator.py) and, for tests driving the emulator of another process,
+the control API (`/_emulator/...`). `with TwilioEmulator() as twilio: ...`, or alone:
+`python -m local.twilio_emulator --port 8020`."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import threading
+from collections import Counter
+from dataclasses import asdict
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from local.twilio_emulator.account import (
+    DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, EmulatorState, Fault, OwnedNumber, new_sid,
+)
+from local.twilio_emulator.call_script import SIMULATOR_PATH, CallScript, SimulatorInputError
+from local.twilio_emulator.resources import Request, answer
+from local.twilio_emulator.voice_simulator import VoiceSimulator
+
+logger = logging.getLogger(__name__)
+
+
+class TwilioEmulator:
+    """Twilio's REST API for numbers, on loopback. `with TwilioEmulator() as twilio: ...`"""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, account_sid: str = DEFAULT_ACCOUNT_SID,
+                 auth_token: str | None = None, *, clock: Callable[[], datetime] | None = None,
+                 sleep: Callable[[float], None] | None = None) -> None:
+        """`auth_token` None: TWILIO_AUTH_TOKEN from the environment, else DEFAULT_AUTH_TOKEN, so `make run`
+        with TWILIO_AUTH_TOKEN set (and no TWILIO_ACCOUNT_SID) authenticates and signs with that token.
+        `clock` and `sleep` time the voice simulator (see VoiceSimulator): by default the product's clock
+        (chalicelib.clock), and simulated time passes without waiting."""
+        if auth_token is None:
+            auth_token = os.environ.get("TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN
+        self._host, self._port = host, port
+        self._account_sid, self._auth_token = account_sid, auth_token
+        self.simulator = VoiceSimulator(self, clock=clock, sleep=sleep)
+        self._lock = threading.Lock()  # the server answers on many threads; state changes one at a time
+        self._state = EmulatorState(self._account_sid)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle
+
+    def start(self) -> "TwilioEmulator":
+        self._server = ThreadingHTTPServer((self._host, self._port), _Handler)
+        self._server.daemon_threads = True
+        self._server.emulator = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="twilio-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join()
+            self._server = self._thread = None
+
+    def __enter__(self) -> "TwilioEmulator":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def account_sid(self) -> str:
+        return self._account_sid
+
+    @property
+    def auth_token(self) -> str:
+        return self._auth_token
+
+    # for tests
+
+    @property
+    def request_count(self) -> int:
+        """REST requests served (every answer counts, errors and injected faults included)."""
+        with self._lock:
+            return sum(self._state.counts.values())
+
+    @property
+    def request_counts(self) -> Counter:
+        """REST requests served per (method, kind), e.g. `[("POST", "incoming_phone_numbers")]`."""
+        with self._lock:
+            return Counter(self._state.counts)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._state.counts.clear()
+
+    def reset(self) -> None:
+        """Forget every bought number, call, fault and count: a fresh account."""
+        with self._lock:
+            self._state = EmulatorState(self._account_sid)
+
+    def inject_faults(self, status: int, code: int, count: int = 1, method: str | None = None,
+                      kind: str | None = None, message: str | None = None) -> None:
+        """The next `count` requests (of this method and kind, if given) fail with status and code."""
+        with self._lock:
+            self._state.faults.append(Fault(int(status), int(code), int(count),
+                                            method.upper() if method else None, kind, message))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._state.faults.clear()
+
+    def owned_numbers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [number.to_json(self._account_sid) for number in self._state.owned.values()]
+
+    def snapshot(self) -> dict[str, Any]:
+        """What `GET /_emulator/state` answers."""
+        with self._lock:
+            counts = {f"{method} {kind}": n for (method, kind), n in sorted(self._state.counts.items())}
+            return {
+                "url": self.url, "account_sid": self._account_sid,
+                "request_count": sum(self._state.counts.values()), "request_counts": counts,
+                "owned_numbers": [{"sid": n.sid, "phone_number": n.phone_number,
+                                   "friendly_name": n.settings["friendly_name"],
+                                   "voice_url": n.settings["voice_url"]} for n in self._state.owned.values()],
+                "faults": [asdict(fault) for fault in self._state.faults],
+            }
+
+    # the voice simulator (the phone network)
+
+    def simulate_call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Place one call from the phone network, as `POST /simulator/calls` does with this JSON body, and
+        answer what happened once it has ended. SimulatorInputError for a request that makes no sense."""
+        return self.simulator.place(CallScript.from_json(request))
+
+    def simulator_request(self, method: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        """`POST /simulator/calls` over HTTP: (status, JSON body)."""
+        if method != "POST":
+            return 405, {"error": "METHOD_NOT_ALLOWED", "message": f"{SIMULATOR_PATH} takes POST"}
+        try:
+            body = json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return 400, SimulatorInputError(None, "the body must be a JSON object").body()
+        try:
+            return 200, self.simulate_call(body)
+        except SimulatorInputError as error:
+            return 400, error.body()
+        except Exception as error:  # a bug here must reach the caller, not hang it
+            logger.exception("the voice simulator failed")
+            return 500, {"error": "SIMULATOR_FAILED", "message": repr(error)}
+
+    def _number_called(self, phone_number: str) -> OwnedNumber | None:
+        """A copy of the account's number (the last bought, for the magic number bought again and again)."""
+        with self._lock:
+            for number in reversed(list(self._state.owned.values())):
+                if number.phone_number == phone_number:
+                    return OwnedNumber(number.sid, number.phone_number, number.kind, number.date_created,
+                                       number.date_updated, dict(number.settings))
+            return None
+
+    def _save_call(self, call: dict[str, Any]) -> None:
+        """A call the simulator placed, as `Calls/{Sid}.json` answers it."""
+        with self._lock:
+            self._state.calls[call["sid"]] = dict(call)
+
+    # one REST request
+
+    def handle(self, request: Request) -> tuple[int, dict[str, Any] | None]:
+        """Answer one REST request: (HTTP status, JSON body or None)."""
+        with self._lock:
+            return answer(self._state, self._auth_token, request)
+
+    # the control API (/_emulator/...), for a test driving the emulator of another process
+
+    def control(self, method: str, path: str, values: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        try:
+            return self._control(method, path, values)
+        except (KeyError, TypeError, ValueError) as error:
+            return 400, {"message": f"bad control request: {error!r}"}
+
+    def _control(self, method: str, path: str, values: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        if (method, path) == ("GET", "/_emulator/state"):
+            return 200, self.snapshot()
+        if (method, path) == ("POST", "/_emulator/faults"):
+            self.inject_faults(values["status"], values["code"], values.get("count", 1),
+                               values.get("method"), values.get("kind"), values.get("message"))
+            return 201, self.snapshot()
+        if (method, path) == ("DELETE", "/_emulator/faults"):
+            self.clear_faults()
+            return 204, None
+        if (method, path) == ("POST", "/_emulator/reset"):
+            if values.get("scope") == "counts":
+                self.reset_counts()
+            else:
+                self.reset()
+            return 204, None
+        return 404, {"message": f"no control endpoint {method} {path}"}
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's requests session expects
+    disable_nagle_algorithm = True  # else headers and body, written apart, wait on delayed ACKs (40 ms)
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_POST(self) -> None:
+        self._answer("POST")
+
+    def do_DELETE(self) -> None:
+        self._answer("DELETE")
+
+    def do_PUT(self) -> None:
+        self._answer("PUT")
+
+    def _answer(self, method: str) -> None:
+        emulator: TwilioEmulator = self.server.emulator  # type: ignore[attr-defined]
+        url = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if url.path == SIMULATOR_PATH:  # the phone network: no auth, not counted
+            status, payload = emulator.simulator_request(method, raw)
+            self._send(status, payload)
+            return
+        body = self._form_or_json(raw)
+        if url.path.startswith("/_emulator/"):  # the control API: no auth, not counted
+            status, payload = emulator.control(method, url.path, {**_first_values(url.query), **body})
+        else:
+            query, authorization = _first_values(url.query), self.headers.get("Authorization")
+            request = Request(method, url.path, query, body, authorization)
+            status, payload = emulator.handle(request)
+        self._send(status, payload)
+
+    def _form_or_json(self, data: bytes) -> dict[str, Any]:
+        raw = data.decode("utf-8", "replace")
+        if not raw:
+            return {}
+        if self.headers.get("Content-Type", "").startswith("application/json"):
+            try:
+                return dict(json.loads(raw))
+            except ValueError:
+                return {}
+        return _first_values(raw)
+
+    def _send(self, status: int, payload: dict[str, Any] | None) -> None:
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="Twilio API"')
+        self.send_header("Twilio-Request-Id", new_sid("RQ"))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass  # one line per request would drown the test and `make run` output
+
+
+def _first_values(encoded: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(encoded, keep_blank_values=True).items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Local emulator of Twilio's REST API for phone numbers.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("TWILIO_EMULATOR_PORT") or 0),
+                        help="default TWILIO_EMULATOR_PORT, else 0: a free port")
+    parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
+    parser.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN,
+                        help="default TWILIO_AUTH_TOKEN, else the emulator's fixed token")
+    args = parser.parse_args(argv)
+    emulator = TwilioEmulator(args.host, args.port, args.account_sid, args.auth_token).start()
+    print(emulator.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
