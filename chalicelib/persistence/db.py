@@ -4,14 +4,17 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import get_settings
 from chalicelib.persistence.tables import ALL_MODELS
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 _bound_to: Settings | None = None
 _shared: Connection | None = None
