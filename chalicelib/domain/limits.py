@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from chalicelib.config import Settings
 from chalicelib.domain.errors import RateLimited
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 WINDOW_SECONDS = 60
 

@@ -7,11 +7,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import jwt
 
-from chalicelib.config import Settings
 from chalicelib.domain.errors import AuthenticationFailed
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 ALGORITHM = "HS256"
 ACCESS = "access"

@@ -2,10 +2,15 @@
 Transactions are units of work (persistence/unit_of_work.py)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pynamodb.connection import Connection
 
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import get_settings
 from chalicelib.persistence.tables import ALL_MODELS
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 _bound_to: Settings | None = None
 _shared: Connection | None = None

@@ -11,6 +11,7 @@ from chalicelib.caller import validate
 from chalicelib.observability import logger
 from chalicelib.schemas import models
 from chalicelib.services.auctions import close_if_due, sweep_auctions
+from chalicelib.workers import process_records
 
 schemas = models("exchange")  # imported on first use, not at cold start
 
@@ -19,10 +20,13 @@ bp = Blueprint(__name__)
 
 @bp.on_sqs_message(queue=AUCTION_CLOSING, batch_size=1)
 def close_auctions(event):
-    for record in event:
-        message = validate(schemas.AuctionCloseMessage, json.loads(record.body))
-        closed = close_if_due(message.auction_id, clock.now())
-        logger.info("Auction close message", extra={"auction_id": message.auction_id, "closed": closed})
+    return process_records(event, _close_auction)
+
+
+def _close_auction(record) -> None:
+    message = validate(schemas.AuctionCloseMessage, json.loads(record.body))
+    closed = close_if_due(message.auction_id, clock.now())
+    logger.info("Auction close message", extra={"auction_id": message.auction_id, "closed": closed})
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES))

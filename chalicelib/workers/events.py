@@ -8,12 +8,16 @@ from chalice import Blueprint
 from chalicelib.gateways.queues import EVENTS
 from chalicelib.observability import logger
 from chalicelib.services.events import fan_out
+from chalicelib.workers import process_records
 
 bp = Blueprint(__name__)
 
 
 @bp.on_sqs_message(queue=EVENTS, batch_size=1)
 def deliver_events(event):
-    for record in event:
-        result = fan_out(json.loads(record.body))
-        logger.debug("Realtime events delivered", extra=result)
+    return process_records(event, _deliver_events)
+
+
+def _deliver_events(record) -> None:
+    result = fan_out(json.loads(record.body))
+    logger.debug("Realtime events delivered", extra=result)

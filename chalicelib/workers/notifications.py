@@ -9,6 +9,7 @@ from chalicelib.caller import validate
 from chalicelib.gateways.queues import NOTIFICATIONS
 from chalicelib.schemas import models
 from chalicelib.services.notifications import deliver
+from chalicelib.workers import process_records
 
 schemas = models("notifications")  # imported on first use, not at cold start
 
@@ -17,5 +18,8 @@ bp = Blueprint(__name__)
 
 @bp.on_sqs_message(queue=NOTIFICATIONS, batch_size=1)
 def deliver_notifications(event):
-    for record in event:
-        deliver(validate(schemas.NotificationMessage, json.loads(record.body)))
+    return process_records(event, _deliver_notification)
+
+
+def _deliver_notification(record) -> None:
+    deliver(validate(schemas.NotificationMessage, json.loads(record.body)))

@@ -12,6 +12,7 @@ from chalicelib.gateways.queues import NUMBER_PROVISIONING
 from chalicelib.schemas import models
 from chalicelib.services.fees import charge_monthly_fees
 from chalicelib.services.orders import provision_order, sweep_pending_orders
+from chalicelib.workers import process_records
 
 schemas = models("numbers")  # imported on first use, not at cold start
 
@@ -20,10 +21,13 @@ bp = Blueprint(__name__)
 
 @bp.on_sqs_message(queue=NUMBER_PROVISIONING, batch_size=1)
 def provision_numbers(event):
-    for record in event:
-        message = validate(schemas.ProvisionMessage, json.loads(record.body))
-        status = provision_order(message.order_id)
-        logger.info("Order provisioned", extra={"order_id": message.order_id, "status": status})
+    return process_records(event, _provision_number_order)
+
+
+def _provision_number_order(record) -> None:
+    message = validate(schemas.ProvisionMessage, json.loads(record.body))
+    status = provision_order(message.order_id)
+    logger.info("Order provisioned", extra={"order_id": message.order_id, "status": status})
 
 
 @bp.schedule(Rate(1, unit=Rate.DAYS))

@@ -13,7 +13,8 @@ ROOT = Path(__file__).parents[2]
 
 # Loaded on first use only: each costs a cold start milliseconds to hundreds of milliseconds.
 NOT_AT_IMPORT = ("email_validator", "argon2", "twilio", "phonenumbers.geocoder", "phonenumbers.timezone",
-                 "chalicelib.api.openapi")
+                 "chalicelib.api.openapi", "pydantic_settings",
+                 "aws_lambda_powertools.utilities.parameters", "aws_lambda_powertools.utilities.batch")
 
 
 def _in_fresh_interpreter(code: str) -> dict:

@@ -12,12 +12,9 @@ from chalicelib.domain.errors import AuthenticationFailed, Forbidden
 from chalicelib.domain.passwords import hash_password, policy_problem, verify_password
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
-SETTINGS = Settings(
-    stage="test", region="us-east-1", resource_prefix="t-", dynamodb_endpoint=None, sqs_endpoint=None,
-    jwt_secret="unit-secret-0123456789abcdef0123456789", jwt_issuer="iss", jwt_audience="aud",
-    access_token_ttl_seconds=900, refresh_token_ttl_seconds=3600, max_active_sessions=5, max_body_bytes=65536,
-    default_credit_limit=0, log_level="INFO",
-)
+# The JWT secret is not a field: it is the environment's (JWT_SECRET, tests/conftest.py), read on each use.
+SETTINGS = Settings(stage="test", resource_prefix="t-", jwt_issuer="iss", jwt_audience="aud",
+                    access_token_ttl_seconds=900, refresh_token_ttl_seconds=3600)
 CLAIMS = tokens.AccessClaims("user-1", "buyer", "session-1")
 
 
@@ -168,12 +165,8 @@ def test_prod_needs_a_jwt_secret_of_at_least_32_bytes(monkeypatch, stage, secret
     from chalicelib import config
 
     monkeypatch.setenv("JWT_SECRET", secret)
-    config.secret.cache_clear()
-    try:
-        if ok:
-            assert config._jwt_secret(stage) == secret
-        else:
-            with pytest.raises(RuntimeError, match="32 bytes"):
-                config._jwt_secret(stage)
-    finally:
-        config.secret.cache_clear()
+    if ok:
+        assert config._jwt_secret(stage) == secret
+    else:
+        with pytest.raises(RuntimeError, match="32 bytes"):
+            config._jwt_secret(stage)

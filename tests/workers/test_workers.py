@@ -2,6 +2,7 @@
 import json
 import uuid
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from chalice.test import Client
 
 from chalicelib.domain.errors import ValidationFailed
@@ -36,9 +37,12 @@ def test_notification_is_delivered_once_however_often_sqs_repeats_it(client, aws
 
 
 def test_poison_message_fails_so_sqs_retries_then_dead_letters(client, aws):
-    # Raising is how a Lambda SQS consumer says "not processed": SQS redelivers, then dead-letters.
-    with pytest.raises(ValidationFailed):
+    # Raising is how a Lambda SQS consumer says "not processed": SQS redelivers, then dead-letters. A batch
+    # whose every record failed (here its one record) raises powertools' BatchProcessingError, which
+    # carries each record's own exception.
+    with pytest.raises(BatchProcessingError) as failed:
         client.lambda_.invoke("deliver_notifications", sqs_event(client, {"unexpected": True}))
+    assert [type(exception) for _, exception, _ in failed.value.child_exceptions] == [ValidationFailed]
     assert NotificationModel.count() == 0
 
     # The same message on the real queue, delivered as SQS and Lambda do (the dispatcher): every delivery
@@ -67,6 +71,34 @@ def test_poison_message_fails_so_sqs_retries_then_dead_letters(client, aws):
     assert json.loads(dead["Body"]) == {"unexpected": True}
     assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages", []) == []
     assert NotificationModel.count() == 0
+
+
+def test_only_the_failed_record_of_a_batch_is_reported_retried_and_the_others_are_done_once(client, aws):
+    """Every worker takes batches of one today; a larger batch (as Lambda would hand over with a larger
+    batch_size) reports its failed records alone in batchItemFailures, and SQS redelivers only those."""
+    user_id = Api(client).register()["user"]["id"]
+    event = sqs_event(client, notification(user_id, "n-1"), {"unexpected": True}, notification(user_id, "n-2"))
+    poison = event["Records"][1]["messageId"]
+    response = client.lambda_.invoke("deliver_notifications", event)
+    assert response.payload == {"batchItemFailures": [{"itemIdentifier": poison}]}
+    assert {n.notification_id for n in NotificationModel.query(user_id)} == {"n-1", "n-2"}
+
+    # On the real queue, delivered as SQS and Lambda do (the dispatcher): the good message is deleted
+    # after one delivery, the poison one comes back.
+    from app import app
+    from chalicelib.gateways import queues
+
+    sqs = queues._client()
+    url = queues.queue_url(queues.NOTIFICATIONS)
+    queues.send(queues.NOTIFICATIONS, notification(user_id, "n-3"))
+    queues.send(queues.NOTIFICATIONS, {"unexpected": True})
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    assert len(messages) == 2
+    consumer = dispatcher.Dispatcher(app, sqs, str, "us-east-1")
+    consumer.deliver(app.handler_map["deliver_notifications"], "deliver_notifications", messages, url, "arn")
+    [again] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert json.loads(again["Body"]) == {"unexpected": True}
+    assert NotificationModel.count() == 3
 
 
 def test_suspension_notification_reaches_the_inbox_through_the_queue(client, aws):
