@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chalicelib import config
+from chalicelib import secret_store
 
 LOCAL_BASE_URL = "http://127.0.0.1:8000"
 MAX_PASSWORD_RESET_TTL_SECONDS = 3600  # a reset link lives an hour at the most, whatever the environment says
@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     ring_timeout_seconds: int = 20
     max_dial_attempts: int = 3
     max_call_seconds: ClassVar[int] = 4 * 3600  # Twilio's own limit on a call: no setting
+    # Calls reported through the API: one routed and never ended expires (its hold goes back) after this
+    # long (Twilio's own longest call); a buyer has at most this many routed and not ended at once.
+    reported_call_ttl_hours: int = 4
+    max_open_reported_calls: int = 10
     # TCPA calling window when an admin has set none, and the zone for numbers without one.
     default_timezone: str = "America/New_York"
     # Rate limits (requests a minute, fixed windows counted in DynamoDB): per user on authenticated routes,
@@ -81,8 +85,8 @@ class Settings(BaseSettings):
     @property
     def jwt_secret(self) -> str:
         """Not a field, so not frozen in settings that get_settings() caches: read on each use through
-        config.secret(), so a secret rotated in SSM is picked up within config.SECRET_MAX_AGE_SECONDS."""
-        return config._jwt_secret(self.stage)
+        secret_store.secret(), so a secret rotated in SSM is picked up within SECRET_MAX_AGE_SECONDS."""
+        return secret_store.jwt_secret(self.stage)
 
     def table_name(self, logical: str) -> str:
         return f"{self.resource_prefix}{logical}"

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
-from chalicelib.config import get_settings, secret
+from chalicelib.config import get_settings
+from chalicelib.secret_store import secret
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, RateLimited, ValidationFailed
 
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from chalicelib.config import secret
+from chalicelib.secret_store import secret
 
 # What every dialed leg reports to the status webhook.
 DIALED_LEG_EVENTS = "initiated ringing answered completed"

@@ -1,5 +1,5 @@
 """Settings from the environment (chalicelib/settings.py), and secrets from SSM that a warm container picks up
-again after they are rotated (chalicelib/config.py)."""
+again after they are rotated (chalicelib/config.py, chalicelib/secret_store.py)."""
 from datetime import datetime, timedelta
 
 import boto3
@@ -7,7 +7,7 @@ import pytest
 from moto import mock_aws
 from pydantic import ValidationError
 
-from chalicelib import config
+from chalicelib import secret_store
 from chalicelib.config import Settings, get_settings, reset_settings
 
 UNSET = ("STAGE", "RESOURCE_PREFIX", "AWS_REGION", "AWS_DEFAULT_REGION", "PUBLIC_BASE_URL", "APP_BASE_URL")
@@ -127,7 +127,7 @@ def test_a_jwt_secret_rotated_in_ssm_is_picked_up_once_the_cached_value_is_max_a
             assert settings.jwt_secret == "the-first-secret"
 
             ssm.put_parameter(Name=parameter, Value="the-rotated-secret", Type="SecureString", Overwrite=True)
-            clock.advance(config.SECRET_MAX_AGE_SECONDS - 1)
+            clock.advance(secret_store.SECRET_MAX_AGE_SECONDS - 1)
             assert settings.jwt_secret == "the-first-secret"  # from the cache: SSM was not asked
 
             clock.advance(2)

@@ -162,11 +162,11 @@ def test_an_access_token_issued_in_the_future_is_refused():
     ("dev", "short", True),
 ])
 def test_prod_needs_a_jwt_secret_of_at_least_32_bytes(monkeypatch, stage, secret, ok):
-    from chalicelib import config
+    from chalicelib import secret_store
 
     monkeypatch.setenv("JWT_SECRET", secret)
     if ok:
-        assert config._jwt_secret(stage) == secret
+        assert secret_store.jwt_secret(stage) == secret
     else:
         with pytest.raises(RuntimeError, match="32 bytes"):
-            config._jwt_secret(stage)
+            secret_store.jwt_secret(stage)

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "chalicelib"
 
 # What each layer may import from chalicelib (besides itself and the leaves every layer may use).
-LEAVES = {"chalicelib.config", "chalicelib.clock", "chalicelib.observability", "chalicelib.caller",
+LEAVES = {"chalicelib.config", "chalicelib.secret_store", "chalicelib.clock", "chalicelib.observability", "chalicelib.caller",
           "chalicelib.domain", "chalicelib.schemas"}
 MAY_IMPORT = {
     "chalicelib.domain": {"chalicelib.config", "chalicelib.domain"},
