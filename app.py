@@ -8,6 +8,7 @@ from chalicelib.api.http import API_PREFIX, envelope_chalice_errors, publish_eve
 from chalicelib.workers import auctions as auction_workers
 from chalicelib.workers import bind_tables
 from chalicelib.workers import events as event_worker
+from chalicelib.workers import holds as hold_worker
 from chalicelib.workers import notifications as notification_worker
 from chalicelib.workers import numbers as number_workers
 from chalicelib.workers import suspensions
@@ -22,7 +23,7 @@ for module in (system, identity, admin, billing, notifications, numbers, analyti
                bids, compliance, webhooks):
     app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)
 
-for worker in (notification_worker, suspensions, number_workers, auction_workers, event_worker):
+for worker in (notification_worker, suspensions, number_workers, auction_workers, event_worker, hold_worker):
     app.register_blueprint(worker.bp)
 
 # The realtime API (chalicelib/api/websocket.py): an API Gateway WebSocket API in AWS, a WebSocket server

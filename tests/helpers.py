@@ -1,6 +1,7 @@
 """Small helpers to call the API through chalice.test.Client as a user would."""
 from __future__ import annotations
 
+import uuid
 import itertools
 import json
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class Api:
         """Credit a user's balance (an admin credit, as in production)."""
         admin = self.admin()
         result = self.post(f"/admin/users/{user['user']['id']}/credits", {"amount": amount, "reason": "test funds"},
-                           token=admin["token"])
+                           token=admin["token"], headers={"Idempotency-Key": str(uuid.uuid4())})
         assert result.status == 201, result.body
 
     def admin(self) -> dict:

@@ -1,7 +1,7 @@
 """Admin: users, suspension, credits."""
 from chalicelib.api.http import ADMIN, Api, Call
 from chalicelib.schemas import models
-from chalicelib.services import admin, disputes
+from chalicelib.services import admin, disputes, holds
 
 schemas = models("admin", "exchange", "common")  # imported on first use, not at cold start
 
@@ -51,6 +51,19 @@ def update_user(call: Call, user_id: str):
            roles=ADMIN, response=schemas.AdminLedgerOut)
 def ledger(call: Call):
     return admin.books()
+
+
+@api.route("/admin/holds", "GET", summary="Open holds, oldest first: the money held for calls not ended",
+           roles=ADMIN, query=schemas.HoldListQuery, response=list[schemas.HoldOut])
+def open_holds(call: Call):
+    return holds.list_open(call.query.limit)
+
+
+@api.route("/admin/calls/{call_id}/release", "POST",
+           summary="End a stuck call by hand: it expires and its hold goes back (idempotent, kept on the call)",
+           roles=ADMIN, body=schemas.ReleaseRequest, response=schemas.CallOut, errors=(404,))
+def release_call(call: Call, call_id: str):
+    return holds.release_by_hand(call.principal, call_id, call.body.reason)
 
 
 @api.route("/admin/disputes", "GET", summary="Disputes waiting for a decision, oldest first", roles=ADMIN,

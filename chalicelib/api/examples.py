@@ -37,6 +37,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "SuspendRequest": {"reason": "Chargebacks under review", "duration_days": 7, "notify_user": True},
     "CreditRequest": {"amount": "50.00", "reason": "Welcome credit"},
     "UserUpdate": {"credit_limit": "25.00"},
+    "ReleaseRequest": {"reason": "The buyer's integration stopped reporting; the seller asked for its money back"},
     # numbers
     "PurchaseRequest": {"numbers": [
         {"phone_number": "+15005550006", "friendly_name": "Sales line",
@@ -67,7 +68,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     # Twilio's webhooks (form fields, signed with X-Twilio-Signature)
     "VoiceRequest": {"CallSid": "CA0123456789abcdef0123456789abcdef", "From": "+14155552671", "To": "+15005550006"},
     "DialAction": {"CallSid": "CA0123456789abcdef0123456789abcdef", "DialCallStatus": "completed",
-                   "DialCallDuration": 95},
+                   "DialCallDuration": 95, "DialCallSid": "CA89abcdef0123456789abcdef01234567"},
     "StatusCallback": {"CallSid": "CA89abcdef0123456789abcdef01234567",
                        "ParentCallSid": "CA0123456789abcdef0123456789abcdef",
                        "CallStatus": "completed", "CallDuration": 95},

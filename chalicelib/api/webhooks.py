@@ -25,7 +25,7 @@ def voice(call: Call):
            signed_by=live_calls.verify)
 def dial(call: Call):
     b = call.body
-    return twiml(live_calls.dial_finished(b.call_sid, b.dial_call_status, b.dial_call_duration))
+    return twiml(live_calls.dial_finished(b.call_sid, b.dial_call_status, b.dial_call_duration, b.dial_call_sid))
 
 
 @api.route("/webhooks/twilio/status", "POST", summary="Twilio: a dialed leg's status callback", roles=PUBLIC,

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.domain.errors import InvalidState
 
 PENDING, QUEUED, RINGING, IN_PROGRESS, COMPLETED = "pending", "queued", "ringing", "in_progress", "completed"
 FAILED, CANCELED, NO_ANSWER, BUSY = "failed", "canceled", "no_answer", "busy"
-STATUSES = (PENDING, QUEUED, RINGING, IN_PROGRESS, COMPLETED, FAILED, CANCELED, NO_ANSWER, BUSY)
-UNDELIVERED = frozenset({FAILED, CANCELED, NO_ANSWER, BUSY})  # endings in which nobody is billed
+# A routed call that never ended within its bound (or that an admin ended by hand): its hold went back.
+EXPIRED = "expired"
+STATUSES = (PENDING, QUEUED, RINGING, IN_PROGRESS, COMPLETED, FAILED, CANCELED, NO_ANSWER, BUSY, EXPIRED)
+UNDELIVERED = frozenset({FAILED, CANCELED, NO_ANSWER, BUSY, EXPIRED})  # endings in which nobody is billed
 ENDED = UNDELIVERED | {COMPLETED}
 # Who drives a call: its buyer through the API (the seeds' flow), or Twilio's callbacks for a call it carried.
 API, TWILIO = "api", "twilio"
@@ -24,7 +26,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     RINGING: frozenset({IN_PROGRESS, CANCELED, FAILED, NO_ANSWER, BUSY}),
     IN_PROGRESS: frozenset({COMPLETED, FAILED}),
     COMPLETED: frozenset(), FAILED: frozenset(), CANCELED: frozenset(), NO_ANSWER: frozenset(), BUSY: frozenset(),
+    EXPIRED: frozenset(),  # only the hold job and admins expire a call (services/holds.py), never its buyer
 }
+ROUTED = frozenset({QUEUED, RINGING, IN_PROGRESS})  # a seller's price is held (or its ring tree is between sellers)
 
 
 def ensure_transition(current: str, target: str) -> None:
@@ -88,3 +92,17 @@ def lifecycle_times(target: str, now: datetime) -> dict[str, datetime]:
     if target in ENDED:
         return {"ended_at": now}
     return {}
+
+
+# Twilio ends a call within its Dial's timeLimit; past that and this grace, a live call's hold is overdue.
+HOLD_GRACE = timedelta(minutes=5)
+
+
+def live_hold_due(rung_at: datetime, ring_seconds: int, time_limit: int) -> datetime:
+    """When a live call's hold is overdue: its seller's phone rang, then talked as long as the Dial allowed."""
+    return rung_at + timedelta(seconds=ring_seconds + time_limit) + HOLD_GRACE
+
+
+def reported_hold_due(routed_at: datetime, ttl_hours: int) -> datetime:
+    """When a call its buyer reported through the API and never ended is overdue."""
+    return routed_at + timedelta(hours=ttl_hours)

@@ -193,6 +193,28 @@ def release(sid: str) -> None:
     call(lambda: client().incoming_phone_numbers(sid).delete())
 
 
+def fetch_call(sid: str) -> dict | None:
+    """A call as Twilio knows it ({"sid", "status", "duration", "parent_call_sid"}), None when it knows none."""
+    try:
+        return _call(call(lambda: client().calls(sid).fetch()))
+    except TwilioCallFailed as failure:
+        if failure.failure.status == 404:
+            return None
+        raise
+
+
+def legs_of(parent_sid: str) -> list[dict]:
+    """The calls a call dialed (its <Dial>'s legs), newest first."""
+    return [_call(leg) for leg in call(lambda: client().calls.list(parent_call_sid=parent_sid, limit=20))]
+
+
+def _call(resource: Any) -> dict:
+    duration = resource.duration
+    return {"sid": resource.sid, "status": resource.status, "to": resource.to,
+            "duration": int(duration) if duration not in (None, "") else None,
+            "parent_call_sid": resource.parent_call_sid}
+
+
 def _number(resource: Any) -> dict:
     return {"sid": resource.sid, "phone_number": resource.phone_number, "friendly_name": resource.friendly_name,
             "voice_url": resource.voice_url, "voice_method": resource.voice_method}

@@ -12,6 +12,14 @@ def add(work: UnitOfWork, key: str, by: int = 1) -> None:
     work.update(CounterModel(counter_key=key), actions=[CounterModel.value.add(by)])
 
 
+def add_within(work: UnitOfWork, key: str, maximum: int) -> CounterModel:
+    """Counts one more under `key` on condition it has fewer than `maximum`; the item, for failed_items."""
+    counter = CounterModel(counter_key=key)
+    work.update(counter, actions=[CounterModel.value.add(1)],
+                condition=CounterModel.value.does_not_exist() | (CounterModel.value < maximum))
+    return counter
+
+
 def value(key: str) -> int:
     try:
         return int(CounterModel.get(key, consistent_read=True).value)
@@ -37,6 +45,11 @@ def value_of_all(listing: str) -> int:
 
 def calls(owner_id: str, status: str | None = None) -> str:
     return f"calls#{owner_id}" if status is None else f"calls#{owner_id}#{status}"
+
+
+def open_reported_calls(owner_id: str) -> str:
+    """A buyer's calls reported through the API that are routed (a seller's price is held) and not ended."""
+    return f"open_reported_calls#{owner_id}"
 
 
 def seller_calls(seller_id: str) -> str:

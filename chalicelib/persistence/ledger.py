@@ -9,6 +9,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from chalicelib.domain import events
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRequired
 from chalicelib.domain.ledger import BALANCE, BUCKETS, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
+from chalicelib.domain.money import format_money
 from chalicelib.persistence import counters
 from chalicelib.persistence.tables import EVERYTHING, AccountModel, LedgerEntryModel, LedgerTransactionModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -80,7 +81,8 @@ def post(posting: Posting, now: datetime, work: UnitOfWork | None = None, *, enf
             if not replay_ok:
                 raise InvalidState("This has already been done", code="INVALID_STATE") from None
             first = LedgerTransactionModel.get(posting.idempotency_key, consistent_read=True)
-            if first.entries != record.entries:  # as Stripe: a key names one request, not any request
+            # As Stripe: a key names one request (its amounts and its description), not any request.
+            if (first.entries, first.description) != (record.entries, record.description):
                 raise Conflict("This idempotency key was used for a different request",
                                code="IDEMPOTENCY_KEY_REUSED") from None
             return first
@@ -148,13 +150,18 @@ def list_entries(account_id: str | None, page: int, limit: int, next_token: str 
 
 def set_credit_limit(account_id: str, credit_limit: int, attempts: int = 3) -> AccountModel:
     """A new credit limit, with `spendable` (balance + limit) moved by the difference in the same write,
-    conditional on the limit read: postings ADD to spendable meanwhile and are not lost."""
+    conditional on the limit read: postings ADD to spendable meanwhile and are not lost. A limit that
+    the account's debt already passes is 409 (the account would be below its limit at once)."""
     for _ in range(attempts):
         account = get_account(account_id)
+        if int(account.balance) + credit_limit < 0:
+            raise Conflict(f"The account owes more than that: its balance is {format_money(int(account.balance))}",
+                           code="CREDIT_LIMIT_BELOW_DEBT")
         try:
             account.update(actions=[AccountModel.credit_limit.set(credit_limit),
                                     AccountModel.spendable.add(credit_limit - int(account.credit_limit))],
-                           condition=AccountModel.credit_limit == account.credit_limit)
+                           condition=(AccountModel.credit_limit == account.credit_limit)
+                           & (AccountModel.balance >= -credit_limit))
             return account
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":

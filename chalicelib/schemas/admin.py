@@ -53,9 +53,10 @@ _IDEMPOTENCY_KEY = re.compile(_IDEMPOTENCY_KEY_PATTERN)
 class CreditHeaders(WireModel):
     """Headers of POST /admin/users/{user_id}/credits."""
 
-    idempotency_key: Annotated[str | None, AfterValidator(_idempotency_key)] = Field(
-        None, alias="Idempotency-Key",
-        description="Retries with the same key credit once. " + IDEMPOTENCY_KEY_RULE + ".",
+    idempotency_key: Annotated[str, AfterValidator(_idempotency_key)] = Field(
+        alias="Idempotency-Key",
+        description=("Required. Retries with the same key credit once; the same key with another body is 409 "
+                     "IDEMPOTENCY_KEY_REUSED. " + IDEMPOTENCY_KEY_RULE + "."),
         json_schema_extra={"minLength": 1, "maxLength": 255, "pattern": _IDEMPOTENCY_KEY_PATTERN})
 
 
@@ -96,3 +97,27 @@ class AdminLedgerOut(ResponseModel):
     accounts: int = Field(description="Accounts read")
     snapshot: bool = Field(description=(
         "True when two reads in a row found no posting in between, so the sums are of one moment"))
+    open_holds: MoneyOut = Field(description=(
+        "What the open holds hold: the price of every routed call not ended, and every unfinished number order"))
+    holds_match: bool = Field(description=(
+        "True when every account's held money summed is exactly open_holds: no money is held for nothing"))
+
+
+class HoldListQuery(StrictModel):
+    limit: int = Field(50, ge=1, le=500, description="How many of the oldest open holds")
+
+
+class HoldOut(ResponseModel):
+    call_id: str
+    status: str
+    source: str
+    buyer_id: str
+    seller_id: str | None = Field(description="None while a live call is between two sellers (nothing held)")
+    held: MoneyOut | None
+    held_since: datetime
+    age_seconds: int
+    due_at: datetime = Field(description="When the hold job ends the call if nothing else has")
+
+
+class ReleaseRequest(StrictModel):
+    reason: SafeText(500)

@@ -119,6 +119,9 @@ class NumberOut(ResponseModel):
     setup_price: MoneyOut
     monthly_price: MoneyOut
     order_id: str
+    fee_due_since: datetime | None = Field(None, description=(
+        "Set while a monthly fee the balance could not pay suspends the number: callers hear that it is "
+        "unavailable, and the fee is charged again each day until the balance can pay it"))
     created_at: datetime
     released_at: datetime | None
 

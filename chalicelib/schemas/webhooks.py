@@ -23,6 +23,8 @@ class DialAction(TwilioRequest):
 
     dial_call_status: str = Field(alias="DialCallStatus", max_length=32)
     dial_call_duration: int | None = Field(None, alias="DialCallDuration", ge=0)
+    # The dialed leg: which ring attempt this action ends (a repeated or late action changes nothing).
+    dial_call_sid: str | None = Field(None, alias="DialCallSid", max_length=64)
 
 
 class StatusCallback(TwilioRequest):

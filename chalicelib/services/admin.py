@@ -17,7 +17,7 @@ from chalicelib.persistence.ledger import get_account, platform_books, post, set
 from chalicelib.persistence.tables import UserModel
 from chalicelib.persistence.pagination import Page, paginate_index
 from chalicelib.persistence.unit_of_work import UnitOfWork
-from chalicelib.services import bid_profiles, bids, notifications
+from chalicelib.services import bid_profiles, bids, holds, notifications
 from chalicelib.services.sessions import revoke_all_sessions
 
 TIMED = "SUSPENDED"  # suspension_key value of users in the timed_suspensions index
@@ -138,10 +138,10 @@ def lift_expired_suspensions(now: datetime) -> int:
     return lifted
 
 
-def credit(user_id: str, amount, reason: str, idempotency_key: str | None) -> dict:
+def credit(user_id: str, amount, reason: str, idempotency_key: str) -> dict:
     get_user(user_id)
     minor = to_minor(amount)
-    key = f"admin_credit:{user_id}:{idempotency_key or uuid.uuid4()}"
+    key = f"admin_credit:{user_id}:{idempotency_key}"
     record = post(admin_credit(key, user_id, minor, reason), clock.now())
     credited = max(entry["amount"] for entry in record.entries)  # the first posting's, on a retry
     return {"transaction_id": record.transaction_id, "amount": format_money(credited),
@@ -149,4 +149,16 @@ def credit(user_id: str, amount, reason: str, idempotency_key: str | None) -> di
 
 
 def books() -> dict:
-    return platform_books()
+    """The platform's books, and whether the money every account holds is exactly what the open holds hold.
+    The two are read apart: a read of the holds before and after the books that agree, around books read
+    as of one moment, compare one moment (tried a few times while money moves)."""
+    for _ in range(BOOKS_ATTEMPTS):
+        before = holds.held_in_total()
+        read = platform_books()
+        after = holds.held_in_total()
+        if before == after and read["snapshot"]:
+            break
+    return {**read, "open_holds": after, "holds_match": read["totals"]["held"] == after}
+
+
+BOOKS_ATTEMPTS = 3

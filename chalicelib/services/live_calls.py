@@ -2,11 +2,14 @@
 
 A call that arrives on an ACTIVE exchange-routed number becomes a call (`source: "twilio"`, keyed by
 its CallSid, so Twilio repeating itself never makes two), is checked against the state restrictions,
-and rings the best eligible seller (<Dial>). When that seller does not answer, the Dial's action
-releases its hold and rings the next (a ring tree, never the same seller twice, at most
-MAX_DIAL_ATTEMPTS). Status callbacks move the call along, only ever forward, and the call is billed
-once, on Twilio's talk time of the bridged leg. Anything else gets a polite goodbye and costs nobody
-anything.
+and rings the best eligible seller (<Dial>). When that seller does not answer, its hold goes back (on the
+leg's own status callback or the Dial's action, whichever comes first), and the Dial's action rings the
+next (a ring tree, never the same seller twice, at most MAX_DIAL_ATTEMPTS). Each ring attempt is known
+by its leg's CallSid: a repeated or late action or callback of an earlier attempt changes nothing, and
+an action gets the answer it got the first time. Status callbacks move the call along, only ever forward,
+and the call is billed once, on Twilio's talk time of the bridged leg. Anything else gets a polite
+goodbye and costs nobody anything. A call whose callbacks never come is ended by the hold job
+(services/holds.py), from what Twilio says of it.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from chalicelib.gateways import twilio_voice
 from chalicelib.observability import logger
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.unit_of_work import UnitOfWork
-from chalicelib.persistence.tables import AccountModel, BidProfileModel, CallModel, NumberModel, PhoneClaimModel
+from chalicelib.persistence.tables import BidProfileModel, CallModel, NumberModel, PhoneClaimModel
 from chalicelib.services import bid_profiles, calls, compliance, routing, sellers, settlement
 
 # Call ids of Twilio's calls derive from their CallSid: one call per CallSid, however often it is posted.
@@ -34,11 +37,12 @@ TWILIO_CALLS = uuid.UUID("5f0c2d6e-3b9a-4e1f-8a7d-2c4b6e8f0a13")
 NOT_IN_SERVICE = "The number you have called is not in service. Goodbye."
 REFUSED = "We are sorry, this call cannot be connected. Goodbye."
 NOBODY = "We are sorry, nobody is available to take your call. Goodbye."
+UNAVAILABLE = "The number you have called is temporarily unavailable. Please try again later. Goodbye."
 ANSWERED = frozenset({"completed", "answered"})  # DialCallStatus of a bridged call
 CALLER_HUNG_UP = "canceled"  # DialCallStatus when the caller hung up before anyone answered
 NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", CALLER_HUNG_UP})  # the seller rung did not take it
-# A dialed leg's CallStatus and where it moves the call (busy, no-answer, failed and canceled come to
-# the Dial's action, which rings the next seller).
+# A dialed leg's CallStatus and where it moves the call (busy, no-answer, failed and canceled release the
+# attempt's hold; the Dial's action rings the next seller).
 LEG_PROGRESS = {"ringing": lifecycle.RINGING, "in-progress": lifecycle.IN_PROGRESS,
                 "answered": lifecycle.IN_PROGRESS, "completed": lifecycle.COMPLETED}
 
@@ -60,6 +64,8 @@ def incoming(call_sid: str, from_number: str, to_number: str) -> str:
     number = _exchange_number(to_number)
     if number is None or not phones.is_e164(from_number):
         return twilio_voice.goodbye(NOT_IN_SERVICE)
+    if number.fee_due_since is not None:  # suspended until its owner's balance pays its monthly fee
+        return twilio_voice.goodbye(UNAVAILABLE)
     try:
         compliance.check_call(number.owner_id, lifecycle.INBOUND, from_number, to_number, now)
     except Forbidden:  # recorded with the buyer's refusals
@@ -77,48 +83,83 @@ def incoming(call_sid: str, from_number: str, to_number: str) -> str:
     return _ring_next(call, now)
 
 
-def dial_finished(call_sid: str, dial_status: str, dial_duration: int | None) -> str:
-    """The Dial's action: a bridged call is billed; a seller who did not answer gives way to the next."""
+def dial_finished(call_sid: str, dial_status: str, dial_duration: int | None, leg_sid: str | None = None) -> str:
+    """The Dial's action: a bridged call is billed; a seller who did not answer gives way to the next. The
+    action of an attempt that ended already (a repeat, or a late one) gets the answer it got then."""
     now = clock.now()
     call = _find(call_sid)
-    if call is None or call.status in lifecycle.ENDED:
+    if call is None:
+        return twilio_voice.hang_up()
+    index = _attempt_of(call, leg_sid)
+    if index is not None and call.attempts[index].get("answer"):
+        return call.attempts[index]["answer"]
+    if call.status in lifecycle.ENDED or index != len(call.attempts or []) - 1:
         return twilio_voice.hang_up()
     if dial_status in ANSWERED:
-        _bill(call, dial_duration or 0)
+        _bill(call, dial_duration or 0, leg_sid)
         return twilio_voice.hang_up()
     if dial_status not in NOT_ANSWERED:  # a status Twilio does not document: the leg's callbacks decide
         logger.warning("Unknown DialCallStatus", extra={"call_id": call.call_id, "dial_status": dial_status[:32]})
         return twilio_voice.hang_up()
-    if call.seller_id is None:  # released by an earlier delivery of this action
-        return _current_answer(call)
-    try:
-        call = settlement.release_attempt(call, dial_status, now)
-    except InvalidState:  # a concurrent delivery released it
-        return _current_answer(_find(call_sid))
+    if call.attempts[index].get("outcome") is None:  # not released by the leg's own callback yet
+        try:
+            call = settlement.release_attempt(call, dial_status, now, leg_sid)
+        except InvalidState:  # a concurrent delivery released it
+            return _current_answer(_find(call_sid))
     if dial_status == CALLER_HUNG_UP:  # nobody is left to connect: the call ends, nobody pays
-        _end_unconnected(call, lifecycle.CANCELED)
+        _end_unconnected(call, lifecycle.CANCELED, answer=twilio_voice.hang_up())
         return twilio_voice.hang_up()
     return _ring_next(call, now)
 
 
 def leg_status(call_sid: str, parent_call_sid: str | None, status: str, duration: int | None) -> None:
-    """A status callback: the dialed leg's progress moves the call forward (never back), and its completion
-    bills it. Unknown calls are logged and left alone (Twilio would retry an error forever)."""
+    """A status callback: the dialed leg's progress moves the call forward (never back), its completion bills
+    it, and a leg nobody answered gives its hold back. A callback of an earlier attempt's leg changes
+    nothing. Unknown calls are logged and left alone (Twilio would retry an error forever)."""
     call = _find(parent_call_sid or call_sid)
-    target = LEG_PROGRESS.get(status)
     if call is None:
         logger.info("Status callback for an unknown call", extra={"call_status": status})
         return
+    leg_sid = call_sid if parent_call_sid else None
+    index = _attempt_of(call, leg_sid)
+    if index is None or index != len(call.attempts) - 1 or call.attempts[index].get("outcome") is not None:
+        return  # an earlier attempt's leg, or one that has ended
+    if status in NOT_ANSWERED:
+        try:
+            settlement.release_attempt(call, status, clock.now(), leg_sid)
+        except InvalidState:  # the Dial's action released it first
+            logger.info("Leg released meanwhile", extra={"call_id": call.call_id, "call_status": status})
+        return
+    target = LEG_PROGRESS.get(status)
     if target is None or call.seller_id is None or not lifecycle.moves_forward(call.status, target):
         return
     if target == lifecycle.COMPLETED:
-        _bill(call, duration or 0)
+        _bill(call, duration or 0, leg_sid)
         return
     try:
         with UnitOfWork() as work:
-            move_status(work, call, target, {"updated_at": clock.now()})
+            move_status(work, call, target, {"updated_at": clock.now(), **_bound(call, leg_sid)})
     except TransactWriteError:  # another callback moved it meanwhile: it only ever moves forward
         logger.info("Status callback lost a race", extra={"call_id": call.call_id, "call_status": status})
+
+
+def _attempt_of(call: CallModel, leg_sid: str | None) -> int | None:
+    """The ring attempt a leg belongs to: the one that knows its CallSid, else the current one while it
+    knows none (the first callback or action of a leg tells its CallSid); None for a leg we never rang."""
+    attempts = call.attempts or []
+    for index, attempt in enumerate(attempts):
+        if leg_sid and attempt.get("leg_sid") == leg_sid:
+            return index
+    if attempts and (leg_sid is None or not attempts[-1].get("leg_sid")):
+        return len(attempts) - 1
+    return None
+
+
+def _bound(call: CallModel, leg_sid: str | None) -> dict:
+    """The call's attempts with the current one knowing its leg, when it did not yet."""
+    if not leg_sid or not call.attempts or call.attempts[-1].get("leg_sid"):
+        return {}
+    return {"attempts": [*call.attempts[:-1], {**call.attempts[-1], "leg_sid": leg_sid}]}
 
 
 def _find(call_sid: str) -> CallModel | None:
@@ -140,18 +181,22 @@ def _exchange_number(phone_number: str) -> NumberModel | None:
 
 
 def _ring_next(call: CallModel, now: datetime) -> str:
-    """Ring the best eligible seller not tried yet, or say goodbye (nobody pays anything)."""
+    """Ring the best eligible seller not tried yet, or say goodbye (nobody pays anything). The answer is
+    recorded on the attempt that just ended, for a repeat of its Dial's action."""
     settings = get_settings()
     if len(call.attempts or []) < settings.max_dial_attempts:
         profiles, buyer_available = _eligible(call, now)
         for profile in profiles:
+            time_limit = _talk_limit(int(profile.bid_amount), buyer_available)
+            answer = _dial_twiml(call.from_number, profile.destination_number, time_limit)
             try:
-                call = routing.dial(call, profile, now)
+                routing.dial(call, profile, now, time_limit, previous_answer=answer)
             except routing.SellerUnavailable:  # spent or budgeted meanwhile: the next one
                 continue
-            return _dial_twiml(call, buyer_available)
-    _end_unconnected(call)
-    return twilio_voice.goodbye(NOBODY)
+            return answer
+    goodbye = twilio_voice.goodbye(NOBODY)
+    _end_unconnected(call, answer=goodbye)
+    return goodbye
 
 
 def _eligible(call: CallModel, now: datetime) -> tuple[Iterator[BidProfileModel], int]:
@@ -164,59 +209,55 @@ def _eligible(call: CallModel, now: datetime) -> tuple[Iterator[BidProfileModel]
     return sellers.able(profiles, lambda p: int(p.bid_amount), now, also_account=call.owner_id)
 
 
-def _dial_twiml(call: CallModel, buyer_available: int | None = None) -> str:
+def _dial_twiml(caller: str, destination: str, time_limit: int) -> str:
     settings = get_settings()
     base = settings.public_base_url
-    if buyer_available is None:
-        buyer_available = _spendable_now(call.owner_id)
     return twilio_voice.dial(
-        call.destination_number, caller_id=call.from_number, action_url=f"{base}{number_rules.DIAL_ACTION_PATH}",
+        destination, caller_id=caller, action_url=f"{base}{number_rules.DIAL_ACTION_PATH}",
         status_url=f"{base}{number_rules.STATUS_CALLBACK_PATH}", ring_seconds=settings.ring_timeout_seconds,
-        time_limit=_talk_limit(call, buyer_available))
+        time_limit=time_limit)
 
 
-def _spendable_now(account_id: str) -> int:
-    try:
-        return int(AccountModel.get(account_id, consistent_read=True).spendable)
-    except AccountModel.DoesNotExist:
-        return 0
-
-
-def _talk_limit(call: CallModel, buyer_available: int) -> int:
+def _talk_limit(price: int, buyer_available: int | None) -> int:
     """The talk time the buyer's payout plus what its account may still spend can pay for at the telephony
     rate: no call takes the buyer below its credit limit."""
     settings = get_settings()
-    payout = lifecycle.payout(int(call.price), settings.take_rate_bps)
-    return lifecycle.talk_seconds_affordable(payout, buyer_available, settings.telephony_rate_per_minute,
+    payout = lifecycle.payout(price, settings.take_rate_bps)
+    return lifecycle.talk_seconds_affordable(payout, buyer_available or 0, settings.telephony_rate_per_minute,
                                              settings.max_call_seconds)
 
 
 def _current_answer(call: CallModel) -> str:
-    """What a repeated request gets: the same answer as the first, for the call as it now stands."""
+    """What a repeated request gets: the same answer as the first, for the call as it now stands (the
+    current attempt's Dial, with the time limit it was given)."""
     if call.status not in lifecycle.ENDED and call.destination_number and call.seller_id:
-        return _dial_twiml(call)
+        return _dial_twiml(call.from_number, call.destination_number, int(call.attempts[-1]["time_limit"]))
     return twilio_voice.goodbye(NOBODY)
 
 
-def _bill(call: CallModel, talk_seconds: int) -> None:
+def _bill(call: CallModel, talk_seconds: int, leg_sid: str | None = None) -> None:
     """Billed once: the Dial's action and the leg's completion both say it; the second finds it settled.
-    Twilio ends a call at max_call_seconds, so a longer duration cannot be one it measured."""
+    Twilio ends a call at max_call_seconds, so a longer duration cannot be one it measured. A settlement
+    that cannot finish raises (SETTLEMENT_CONTENDED): Twilio is answered an error, never a success."""
     if call.status in lifecycle.ENDED or call.seller_id is None:
         return
     try:
-        settlement.settle(call, min(talk_seconds, get_settings().max_call_seconds))
-    except InvalidState:
+        settlement.settle(call, min(talk_seconds, get_settings().max_call_seconds), leg_sid)
+    except InvalidState:  # the call's status changed meanwhile: settled (or ended) by the other one
         logger.info("Call already settled", extra={"call_id": call.call_id})
 
 
-def _end_unconnected(call: CallModel, target: str | None = None) -> None:
+def _end_unconnected(call: CallModel, target: str | None = None, answer: str | None = None) -> None:
     """Nobody took the call: it ends as no_answer (after ringing sellers) or failed (no seller to ring),
-    or as `target`."""
+    or as `target`; the last attempt records the `answer` its Dial's action got."""
     if call.status in lifecycle.ENDED:
         return
     target = target or (lifecycle.NO_ANSWER if call.attempts else lifecycle.FAILED)
+    changes: dict = {"updated_at": clock.now()}
+    if call.attempts and answer is not None:
+        changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "answer": answer}]
     try:
         with UnitOfWork() as work:
-            move_status(work, call, target, {"updated_at": clock.now()})
+            move_status(work, call, target, changes)
     except TransactWriteError:
         logger.info("Call ended meanwhile", extra={"call_id": call.call_id})

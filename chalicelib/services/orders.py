@@ -62,6 +62,14 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
     return order
 
 
+def held_for_pending_orders() -> int:
+    """What every unfinished order still holds: the price of each of its items not bought or failed yet
+    (the sparse `pending` index, never a scan)."""
+    keys = [key.order_id for key in OrderModel.pending.query(rules.ORDER_PENDING)]
+    return sum(_item_price(item) for order in OrderModel.batch_get(keys, consistent_read=True)
+               for item in order.items if item["status"] == rules.ITEM_PENDING)
+
+
 def _item_price(item: dict) -> int:
     return rules.first_charge(phones.kind_of(item["phone_number"]))
 

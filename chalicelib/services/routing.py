@@ -15,9 +15,9 @@ from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain import routing
 from chalicelib.domain.auctions import OPEN
-from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, ValidationFailed
+from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, RateLimited, ValidationFailed
 from chalicelib.domain.ledger import hold
-from chalicelib.persistence import counters
+from chalicelib.persistence import counters, holds
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.ledger import post
@@ -94,29 +94,42 @@ def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, 
     # Checked, not read.
     buyer_can_pay = work.condition_check(AccountModel, call.owner_id, condition=AccountModel.spendable >= needed) \
         if needed > 0 else None
+    # A buyer holds no more sellers' money at once than MAX_OPEN_REPORTED_CALLS calls that never end.
+    open_calls = counters.add_within(work, counters.open_reported_calls(call.owner_id), settings.max_open_reported_calls)
 
     def write_call(changes: dict) -> None:
         move_status(work, call, lifecycle.QUEUED, {**changes, "routed_at": now}, condition=same_auction)
 
+    due = lifecycle.reported_hold_due(now, settings.reported_call_ttl_hours)
     try:
-        return _hold_price(work, call, profile, price, now, f"call_hold:{call.call_id}", write_call)
+        return _hold_price(work, call, profile, price, now, due, f"call_hold:{call.call_id}", write_call)
     except TransactWriteError as error:
-        if buyer_can_pay is not None and buyer_can_pay in failed_items(error):
+        failed = failed_items(error)
+        if buyer_can_pay is not None and buyer_can_pay in failed:
             raise PaymentRequired("Neither the call's payout nor your balance can pay for its minutes",
                                   code="INSUFFICIENT_FUNDS") from None
+        if open_calls in failed:
+            raise RateLimited(f"You have {settings.max_open_reported_calls} routed calls that have not ended; "
+                              "complete or end one first", code="TOO_MANY_OPEN_CALLS") from None
         raise
 
 
-def dial(call: CallModel, profile: BidProfileModel, now: datetime) -> CallModel:
-    """A live call rings the next seller of its ring tree: the price is held as routing holds it, and the
-    attempt is recorded. The first attempt routes the pending call; later ones follow a released one
-    (queued, with no seller). The payout pays for the minutes (the Dial's time limit), not the buyer's
-    balance."""
+def dial(call: CallModel, profile: BidProfileModel, now: datetime, time_limit: int,
+         previous_answer: str | None = None) -> CallModel:
+    """A live call rings the next seller of its ring tree for at most `time_limit` seconds of talk: the
+    price is held as routing holds it, and the attempt is recorded. The first attempt routes the pending
+    call; later ones follow a released one (queued, with no seller), and record on the released attempt
+    the TwiML its Dial's action was answered (`previous_answer`: this dial). The payout pays for the
+    minutes (the Dial's time limit), not the buyer's balance."""
     attempt = len(call.attempts or [])
     price = int(profile.bid_amount)
-    attempts = [*(call.attempts or []), {"seller_id": profile.seller_id, "profile_id": profile.profile_id,
-                                         "price": price, "outcome": None, "started_at": now.isoformat(),
-                                         "ended_at": None}]
+    earlier = list(call.attempts or [])
+    if earlier and previous_answer is not None:
+        earlier[-1] = {**earlier[-1], "answer": previous_answer}
+    attempts = [*earlier, {"seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
+                           "destination_number": profile.destination_number, "time_limit": time_limit,
+                           "leg_sid": None, "outcome": None, "started_at": now.isoformat(), "ended_at": None}]
+    due = lifecycle.live_hold_due(now, get_settings().ring_timeout_seconds, time_limit)
 
     work = UnitOfWork()
 
@@ -129,7 +142,7 @@ def dial(call: CallModel, profile: BidProfileModel, now: datetime) -> CallModel:
                     condition=(CallModel.status == call.status) & CallModel.seller_id.does_not_exist())
         work.assign(call, changes)
 
-    return _hold_price(work, call, profile, price, now, f"call_hold:{call.call_id}:{attempt}", write_call)
+    return _hold_price(work, call, profile, price, now, due, f"call_hold:{call.call_id}:{attempt}", write_call)
 
 
 def _caller_history(call: CallModel, profile: BidProfileModel, now: datetime) -> dict:
@@ -149,10 +162,10 @@ def _caller_history(call: CallModel, profile: BidProfileModel, now: datetime) ->
 
 
 def _hold_price(work: UnitOfWork, call: CallModel, profile: BidProfileModel, price: int, now: datetime,
-                hold_key: str, write_call: Callable[[dict], None]) -> CallModel:
+                due: datetime, hold_key: str, write_call: Callable[[dict], None]) -> CallModel:
     """Hold `price` from the profile's seller and count it against the profile's daily budget, in the
     unit of work in which `write_call(changes)` gives the call its seller; SellerUnavailable when the
-    seller cannot pay or the budget is used up."""
+    seller cannot pay or the budget is used up. The call joins the open holds, overdue at `due`."""
     budget = bid_profiles.budget_of(profile)
     if budget is not None and budget < price:
         raise SellerUnavailable("budget")
@@ -161,7 +174,8 @@ def _hold_price(work: UnitOfWork, call: CallModel, profile: BidProfileModel, pri
     # An auction's winner may have no destination_number (a profile that bids in auctions only): the call
     # is routed to its seller all the same, with no number to ring.
     seller = {"updated_at": now, "seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
-              "spend_key": spend.spend_key, **_caller_history(call, profile, now)}
+              "spend_key": spend.spend_key, **_caller_history(call, profile, now),
+              **holds.opened(call.call_id, now, due)}
     if profile.destination_number:
         seller["destination_number"] = profile.destination_number
 

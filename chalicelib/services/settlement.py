@@ -9,7 +9,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
-from chalicelib.domain.errors import InvalidState, PaymentRequired
+from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired
 from chalicelib.domain.ledger import Posting, call_settlement, release
 from chalicelib.persistence import counters
 from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
@@ -25,7 +25,7 @@ from chalicelib.services import analytics
 SETTLE_ATTEMPTS = 3
 
 
-def settle(call: CallModel, duration: int) -> CallModel:
+def settle(call: CallModel, duration: int, leg_sid: str | None = None) -> CallModel:
     """Completed after `duration` seconds: billable calls pay the buyer from the seller's hold, less the
     take, and the telephony comes out of that payout first (the buyer's balance pays only the rest); a
     short call releases the hold and the day's budget. Whatever the duration reported, the talk time
@@ -49,7 +49,8 @@ def settle(call: CallModel, duration: int) -> CallModel:
                    "completed_at": now}
         if call.attempts:
             changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "outcome": "answered",
-                                                         "ended_at": now.isoformat()}]
+                                                         "ended_at": now.isoformat(),
+                                                         "leg_sid": leg_sid or call.attempts[-1].get("leg_sid")}]
         work = UnitOfWork()
         if billable:
             _count_bill(work, call, price, now)
@@ -58,7 +59,9 @@ def settle(call: CallModel, duration: int) -> CallModel:
                         enforce_limits=True)
         except PaymentRequired:  # the buyer spent meanwhile: bound the talk time again
             continue
-    raise InvalidState("The buyer's balance kept changing; complete the call again")
+    # Not done, and never taken for done: the caller answers an error (Twilio's callback, the SQS message or
+    # the buyer's request is not a success), and the hold job settles the call if nobody else does.
+    raise Conflict("The buyer's balance kept changing; the call is not settled yet", code="SETTLEMENT_CONTENDED")
 
 
 def _count_bill(work: UnitOfWork, call: CallModel, price: int, now: datetime) -> None:
@@ -80,31 +83,38 @@ def _billed_seconds(call: CallModel, duration: int, payout: int) -> int:
     return min(duration, lifecycle.talk_seconds_affordable(payout, available, rate, settings.max_call_seconds))
 
 
-def release_attempt(call: CallModel, outcome: str, now: datetime) -> CallModel:
+def release_attempt(call: CallModel, outcome: str, now: datetime, leg_sid: str | None = None) -> CallModel:
     """A seller of a live call's ring tree did not answer (busy, no-answer, failed, canceled): its held price
-    and budget go back, the attempt records why, and the call, still queued, waits for the next seller."""
+    and budget go back, the attempt records why (and its leg, when known), and the call, still queued,
+    waits for the next seller. Once per attempt: the hold's release is keyed by it."""
     attempt = len(call.attempts) - 1
-    attempts = [*call.attempts[:-1], {**call.attempts[-1], "outcome": outcome, "ended_at": now.isoformat()}]
+    attempts = [*call.attempts[:-1], {**call.attempts[-1], "outcome": outcome, "ended_at": now.isoformat(),
+                                      "leg_sid": leg_sid or call.attempts[-1].get("leg_sid")}]
     posting = release(f"call_release:{call.call_id}:{attempt}", call.seller_id, int(call.price),
                       f"Call {call.call_id}: {outcome}", call.call_id)
     cleared = ("seller_id", "profile_id", "price", "destination_number", "spend_key", "duplicate_caller", "caller_key")
+    # Nothing is held now, but the call stays among the open ones: if the Dial's action that rings the next
+    # seller never comes, the hold job ends it (services/holds.py).
+    due = now + timedelta(seconds=get_settings().ring_timeout_seconds) + lifecycle.HOLD_GRACE
 
     work = UnitOfWork()
     work.update(call, actions=[CallModel.attempts.set(attempts), CallModel.updated_at.set(now),
-                               *(getattr(CallModel, name).remove() for name in cleared)],
+                               CallModel.hold_due_at.set(due), *(getattr(CallModel, name).remove() for name in cleared)],
                 condition=(CallModel.status == call.status) & (CallModel.profile_id == call.profile_id))
     _give_back_budget(work, call)
     counters.add(work, counters.seller_calls(call.seller_id), -1)  # the call leaves its seller's list
-    work.assign(call, {"attempts": attempts, "updated_at": now, **dict.fromkeys(cleared)})
+    work.assign(call, {"attempts": attempts, "updated_at": now, "hold_due_at": due, **dict.fromkeys(cleared)})
     _post(work, call, posting, now)
     return call
 
 
-def release_undelivered(call: CallModel, target: str) -> CallModel:
-    """Routed but never delivered: the price held from the seller goes back, with its daily budget."""
+def release_undelivered(call: CallModel, target: str, work: UnitOfWork | None = None,
+                        changes: dict | None = None) -> CallModel:
+    """Routed but never delivered: the price held from the seller goes back, with its daily budget (and
+    whatever `work` holds already, and `changes` to the call)."""
     posting = release(f"call_release:{call.call_id}", call.seller_id, int(call.price),
                       f"Call {call.call_id}: {target}", call.call_id)
-    return _end(UnitOfWork(), call, posting, target, {}, give_back_budget=True)
+    return _end(work or UnitOfWork(), call, posting, target, changes or {}, give_back_budget=True)
 
 
 def _end(work: UnitOfWork, call: CallModel, posting: Posting, target: str, changes: dict, give_back_budget: bool,
@@ -112,6 +122,8 @@ def _end(work: UnitOfWork, call: CallModel, posting: Posting, target: str, chang
     """The call's ending, with what `work` holds already. Conditional on the status we read: a second
     ending, concurrent or not, moves no money and is INVALID_STATE."""
     now = clock.now()
+    if call.source == lifecycle.API:  # one open reported call fewer: the buyer may route another (max_open_reported_calls)
+        counters.add(work, counters.open_reported_calls(call.owner_id), -1)
     move_status(work, call, target, {**changes, "updated_at": now})
     if give_back_budget and call.spend_key:
         _give_back_budget(work, call)

@@ -32,9 +32,9 @@ def _provision_number_order(record) -> None:
 
 @bp.schedule(Rate(1, unit=Rate.DAYS))
 def charge_number_fees(event):
-    charged = charge_monthly_fees(clock.now())
-    logger.info("Monthly number fees charged", extra={"numbers": charged})
-    return {"charged": charged}
+    outcome = charge_monthly_fees(clock.now())
+    logger.info("Monthly number fees", extra=outcome)
+    return outcome
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES))

@@ -353,6 +353,17 @@ def create_call(state: EmulatorState, request: Request) -> tuple[int, dict[str, 
     return 201, call
 
 
+def list_calls(state: EmulatorState, request: Request) -> tuple[int, dict[str, Any]]:
+    """Calls, newest first, filtered as Twilio filters them by ParentCallSid, To and Status."""
+    query = request.query
+    page_size = page_size_of(query)
+    filters = {name: query[name] for name in ("ParentCallSid", "To", "Status") if name in query}
+    fields = {"ParentCallSid": "parent_call_sid", "To": "to", "Status": "status"}
+    calls = [c for c in reversed(list(state.calls.values()))
+             if all(c.get(fields[name]) == value for name, value in filters.items())]
+    return 200, _page("calls", calls[:page_size], request.path, filters, 0, page_size, len(calls) <= page_size)
+
+
 def fetch_call(state: EmulatorState, request: Request, sid: str) -> tuple[int, dict[str, Any]]:
     call = state.calls.get(sid)
     if call is None:
@@ -382,7 +393,7 @@ ROUTES = [  # (pattern of the path after the account, kind, {method: resource})
      INCOMING_PHONE_NUMBERS, {"GET": list_numbers, "POST": buy}),
     (re.compile(r"IncomingPhoneNumbers/(?P<sid>PN[0-9a-fA-F]{32})\.json"),
      INCOMING_PHONE_NUMBER, {"GET": fetch_number, "POST": update_number, "DELETE": release_number}),
-    (re.compile(r"Calls\.json"), CALLS, {"POST": create_call}),
+    (re.compile(r"Calls\.json"), CALLS, {"GET": list_calls, "POST": create_call}),
     (re.compile(r"Calls/(?P<sid>CA[0-9a-fA-F]{32})\.json"), CALL, {"GET": fetch_call}),
 ]
 

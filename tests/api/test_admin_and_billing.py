@@ -1,4 +1,5 @@
 """Admin user management and the ledger as users see it."""
+import uuid
 import pytest
 
 from chalicelib.persistence.tables import AccountModel, LedgerEntryModel, LedgerTransactionModel, UserModel
@@ -154,7 +155,7 @@ def test_credit_posts_a_balanced_idempotent_transaction(api, admin):
 def test_credit_amount_validation(api, admin, amount):
     user = api.register()
     result = api.post(f"/admin/users/{user['user']['id']}/credits", {"amount": amount, "reason": "x"},
-                      token=admin["token"])
+                      token=admin["token"], headers={"Idempotency-Key": str(uuid.uuid4())})
     assert result.status == 400 and "amount" in {d["field"] for d in result.error["details"]}
     assert LedgerTransactionModel.count() == 0
 
@@ -167,8 +168,29 @@ def test_non_json_numbers_are_refused(api, admin):
 
 
 def test_credit_to_unknown_user_is_404(api, admin):
-    result = api.post(f"/admin/users/{UNKNOWN}/credits", {"amount": "1", "reason": "x"}, token=admin["token"])
+    result = api.post(f"/admin/users/{UNKNOWN}/credits", {"amount": "1", "reason": "x"}, token=admin["token"],
+                      headers={"Idempotency-Key": "unknown-user"})
     assert result.status == 404
+
+
+def test_a_credit_needs_an_idempotency_key(api, admin):
+    user = api.register()
+    result = api.post(f"/admin/users/{user['user']['id']}/credits", {"amount": "1.00", "reason": "x"},
+                      token=admin["token"])
+    assert result.status == 400 and result.error["details"][0]["field"] == "Idempotency-Key"
+    assert api.get("/account/balance", token=user["token"]).data["balance"] == "0.00"
+
+
+@pytest.mark.parametrize("changed", [{"amount": "2.00", "reason": "Welcome credit"},
+                                     {"amount": "1.00", "reason": "Another reason"}])
+def test_a_key_reused_with_another_body_is_409_and_credits_nothing_more(api, admin, changed):
+    user = api.register()
+    url, headers = f"/admin/users/{user['user']['id']}/credits", {"Idempotency-Key": "reused"}
+    assert api.post(url, {"amount": "1.00", "reason": "Welcome credit"}, token=admin["token"],
+                    headers=headers).status == 201
+    reused = api.post(url, changed, token=admin["token"], headers=headers)
+    assert reused.status == 409 and reused.error["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert api.get("/account/balance", token=user["token"]).data["balance"] == "1.00"
 
 
 def test_billing_account_is_the_callers_own(api):
@@ -202,5 +224,5 @@ def test_the_idempotency_key_header_is_documented(api):
     document = api.get("/openapi.json").body
     params = document["paths"]["/admin/users/{user_id}/credits"]["post"]["parameters"]
     header = next(p for p in params if p["in"] == "header")
-    assert header["name"] == "Idempotency-Key" and header["required"] is False
+    assert header["name"] == "Idempotency-Key" and header["required"] is True
     assert header["schema"]["type"] == "string" and header["schema"]["maxLength"] == 255

@@ -113,8 +113,11 @@ def test_a_credit_limit_lets_an_account_spend_below_zero_and_no_further(api, adm
     balance = api.get("/account/balance", token=buyer["token"]).data
     assert balance["balance"] == "-2.50" and balance["available"] == "0.50"
 
-    lowered = api.put(f"/admin/users/{buyer['user']['id']}", {"credit_limit": "0"}, token=admin["token"])
-    assert lowered.data["billing"]["available"] == "-2.50"
+    # A limit the debt already passes would leave the account below it at once: 409.
+    refused = api.put(f"/admin/users/{buyer['user']['id']}", {"credit_limit": "0"}, token=admin["token"])
+    assert refused.status == 409 and refused.error["code"] == "CREDIT_LIMIT_BELOW_DEBT"
+    lowered = api.put(f"/admin/users/{buyer['user']['id']}", {"credit_limit": "2.50"}, token=admin["token"])
+    assert lowered.data["billing"]["available"] == "0.00"
 
 
 @pytest.mark.parametrize("body", [{"credit_limit": "-1.00"}, {"credit_limit": "1.00001"}, {"active": "no"},

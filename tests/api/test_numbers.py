@@ -1,4 +1,5 @@
 """The number store over the API, with the local Twilio emulator behind the real SDK (seed 000 §4.2, §5.1)."""
+import uuid
 import json
 
 import pytest
@@ -9,6 +10,7 @@ from chalicelib.persistence.tables import (
     AccountModel,
     LedgerTransactionModel,
     NumberModel,
+    PhoneClaimModel,
     OrderModel,
     UserStatsModel,
 )
@@ -22,7 +24,7 @@ def buyer(api):
     user = api.register("buyer")
     admin = api.admin()
     api.post(f"/admin/users/{user['user']['id']}/credits", {"amount": "100.00", "reason": "test funds"},
-             token=admin["token"])
+             token=admin["token"], headers={"Idempotency-Key": str(uuid.uuid4())})
     return user
 
 
@@ -258,10 +260,11 @@ def scheduled(client, name):
 def test_monthly_fees_are_charged_once_per_period(api, client, buyer, clock):
     buy(api, buyer["token"], search(api, buyer["token"])[0]["phone_number"])
     run_provisioning(client)
-    assert scheduled(client, "charge_number_fees") == {"charged": 0}  # the first month was charged at purchase
+    none = {"charged": 0, "suspended": 0}
+    assert scheduled(client, "charge_number_fees") == none  # the first month was charged at purchase
     clock.advance(days=31)
-    assert scheduled(client, "charge_number_fees") == {"charged": 1}
-    assert scheduled(client, "charge_number_fees") == {"charged": 0}
+    assert scheduled(client, "charge_number_fees") == {"charged": 1, "suspended": 0}
+    assert scheduled(client, "charge_number_fees") == none
     user_id = buyer["user"]["id"]
     assert AccountModel.get(user_id).balance == (100 - 2.50 - 1.50) * 10_000
     kinds = sorted(t.kind for t in LedgerTransactionModel.scan())
@@ -269,12 +272,52 @@ def test_monthly_fees_are_charged_once_per_period(api, client, buyer, clock):
     assert UserStatsModel.get(user_id).spend == 40_000  # the dashboard's spend counts the monthly fee
 
 
+def test_a_monthly_fee_the_balance_cannot_pay_suspends_the_number_until_it_can(api, client, clock):
+    """Never a posting below the credit limit: the number is suspended instead (callers hear that it is
+    unavailable), charged again each day, and back once the balance pays."""
+    from chalicelib.services import live_calls
+
+    owner = funded_buyer(api, "2.50")  # exactly the purchase: setup and the first month
+    number = search(api, owner["token"])[0]["phone_number"]
+    buy(api, owner["token"], number)
+    run_provisioning(client)
+    assert AccountModel.get(owner["user"]["id"]).balance == 0
+    clock.advance(days=31)
+    assert scheduled(client, "charge_number_fees") == {"charged": 0, "suspended": 1}
+    assert AccountModel.get(owner["user"]["id"]).balance == 0  # not -1.50
+    stored = NumberModel.get(PhoneClaimModel.get(number).number_id)
+    assert stored.fee_due_since == clock() and stored.billed_through < clock().strftime("%Y-%m")
+    stored.update(actions=[NumberModel.routing.set("exchange")])  # its calls go to the exchange
+    answer = live_calls.incoming("CA" + "7" * 32, "+14155552671", number)
+    assert live_calls.UNAVAILABLE in answer and "<Dial" not in answer
+    admin = api.admin()
+    api.post(f"/admin/users/{owner['user']['id']}/credits", {"amount": "5.00", "reason": "top-up"},
+             token=admin["token"], headers={"Idempotency-Key": str(uuid.uuid4())})
+    clock.advance(days=1)
+    assert scheduled(client, "charge_number_fees") == {"charged": 1, "suspended": 0}
+    assert NumberModel.get(stored.number_id).fee_due_since is None
+    assert AccountModel.get(owner["user"]["id"]).balance == 35_000
+
+
+def test_a_credit_limit_below_the_accounts_debt_is_409(api):
+    admin = api.admin()
+    user = funded_buyer(api, "1.00")
+    url = f"/admin/users/{user['user']['id']}"
+    assert api.put(url, {"credit_limit": "10.00"}, token=admin["token"]).status == 200
+    AccountModel(account_id=user["user"]["id"]).update(actions=[AccountModel.balance.add(-60_000),
+                                                                 AccountModel.spendable.add(-60_000)])  # owes 5.00
+    refused = api.put(url, {"credit_limit": "4.99"}, token=admin["token"])
+    assert refused.status == 409 and refused.error["code"] == "CREDIT_LIMIT_BELOW_DEBT"
+    assert api.put(url, {"credit_limit": "5.00"}, token=admin["token"]).status == 200
+    assert int(AccountModel.get(user["user"]["id"]).credit_limit) == 50_000
+
+
 def test_two_orders_for_one_number_buy_it_once(api, client, buyer, twilio_emulator):
     """Both orders pass the check when placed; the first provisioned wins, the other item fails."""
     number = search(api, buyer["token"])[0]["phone_number"]
     rival = api.register("buyer")
     api.post(f"/admin/users/{rival['user']['id']}/credits", {"amount": "10", "reason": "x"},
-             token=api.admin()["token"])
+             token=api.admin()["token"], headers={"Idempotency-Key": str(uuid.uuid4())})
     first = buy(api, buyer["token"], number).data["order_id"]
     second = buy(api, rival["token"], number).data["order_id"]
     run_provisioning(client)
@@ -293,7 +336,7 @@ def test_a_number_type_twilio_does_not_sell_there_is_a_400(api, buyer):
 def funded_buyer(api, amount: str):
     user = api.register("buyer")
     api.post(f"/admin/users/{user['user']['id']}/credits", {"amount": amount, "reason": "x"},
-             token=api.admin()["token"])
+             token=api.admin()["token"], headers={"Idempotency-Key": str(uuid.uuid4())})
     return user
 
 

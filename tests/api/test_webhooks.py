@@ -21,10 +21,13 @@ pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")  # 13:00 in New Yo
 
 
 class Twilio:
-    """Posts as Twilio does: form-encoded, signed with the account's auth token over the public URL."""
+    """Posts as Twilio does: form-encoded, signed with the account's auth token over the public URL. Each
+    <Dial> it is answered places a new leg (a CallSid of its own), which the Dial's action and the leg's
+    status callbacks name, as Twilio's do (or `leg_sid=` names another, e.g. an earlier leg's)."""
 
     def __init__(self, api):
         self.api, self.validator = api, RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
+        self.legs: dict[str, str] = {}  # call sid -> its current leg's sid
 
     def post(self, path: str, params: dict, signature: str | None = None):
         url = f"{BASE}/api/v1{path}"
@@ -34,19 +37,26 @@ class Twilio:
             headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
         return response
 
-    def voice(self, call_sid: str, from_number: str = CALLER, to: str = EXCHANGE_NUMBER, **kw):
-        return self.post("/webhooks/twilio/voice", {"AccountSid": "AC" + "0" * 32, "CallSid": call_sid,
-                                                   "CallStatus": "ringing", "Direction": "inbound",
-                                                   "From": from_number, "To": to}, **kw)
+    def _dialing(self, call_sid: str, response):
+        if response.status_code == 200 and b"<Dial" in response.body:
+            self.legs[call_sid] = "CA" + uuid.uuid4().hex
+        return response
 
-    def dial_action(self, call_sid: str, status: str, duration: int | None = None):
-        params = {"CallSid": call_sid, "DialCallSid": "CA" + uuid.uuid4().hex, "DialCallStatus": status}
+    def voice(self, call_sid: str, from_number: str = CALLER, to: str = EXCHANGE_NUMBER, **kw):
+        return self._dialing(call_sid, self.post("/webhooks/twilio/voice", {
+            "AccountSid": "AC" + "0" * 32, "CallSid": call_sid, "CallStatus": "ringing", "Direction": "inbound",
+            "From": from_number, "To": to}, **kw))
+
+    def dial_action(self, call_sid: str, status: str, duration: int | None = None, leg_sid: str | None = None):
+        params = {"CallSid": call_sid, "DialCallSid": leg_sid or self.legs.get(call_sid) or "CA" + uuid.uuid4().hex,
+                  "DialCallStatus": status}
         if duration is not None:
             params["DialCallDuration"] = str(duration)
-        return self.post("/webhooks/twilio/dial", params)
+        return self._dialing(call_sid, self.post("/webhooks/twilio/dial", params))
 
-    def leg(self, parent_sid: str, status: str, duration: int | None = None):
-        params = {"CallSid": "CA" + uuid.uuid4().hex, "ParentCallSid": parent_sid, "CallStatus": status}
+    def leg(self, parent_sid: str, status: str, duration: int | None = None, leg_sid: str | None = None):
+        params = {"CallSid": leg_sid or self.legs.get(parent_sid) or "CA" + uuid.uuid4().hex,
+                  "ParentCallSid": parent_sid, "CallStatus": status}
         if duration is not None:
             params["CallDuration"] = str(duration)
         return self.post("/webhooks/twilio/status", params)

@@ -1,6 +1,7 @@
 """The exchange over HTTP against the running product (real moto server, real dispatcher):
 profiles → call → auction → concurrent bids → automatic close → route → ringing → in_progress →
 complete → balances; and the races: many sellers at once, closing twice, completing twice."""
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,7 +19,7 @@ def seller_with_profile(product, admin: str, bid: str = "2.00") -> dict:
     seller = register(product, "seller")
     token = seller["tokens"]["access_token"]
     product.call("POST", f"/admin/users/{seller['user']['id']}/credits", token=admin,
-                 json={"amount": "50.00", "reason": "e2e funds"})
+                 json={"amount": "50.00", "reason": "e2e funds"}, headers={"Idempotency-Key": str(uuid.uuid4())})
     created = product.call("POST", "/bid-profiles", token=token, json={
         "criteria": {"geography": {"countries": ["US"]}}, "bid_amount": bid, "destination_number": "+13125552671"})
     assert created.status_code == 201, created.text
@@ -29,7 +30,7 @@ def funded_buyer(product, admin: str) -> str:
     """A buyer with funds for the telephony of its calls; its access token."""
     buyer = register(product, "buyer")
     product.call("POST", f"/admin/users/{buyer['user']['id']}/credits", token=admin,
-                 json={"amount": "10.00", "reason": "e2e funds"})
+                 json={"amount": "10.00", "reason": "e2e funds"}, headers={"Idempotency-Key": str(uuid.uuid4())})
     return buyer["tokens"]["access_token"]
 
 

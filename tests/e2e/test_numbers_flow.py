@@ -1,5 +1,6 @@
 """Search → purchase → order completes (provisioned over SQS by the dispatcher) → listed → configure →
 release, over HTTP against the running product and its Twilio emulator."""
+import uuid
 import pytest
 
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -13,7 +14,7 @@ def test_number_lifecycle(product):
     token = buyer["tokens"]["access_token"]
     admin = product.login(ADMIN_EMAIL, ADMIN_PASSWORD)["tokens"]["access_token"]
     product.call("POST", f"/admin/users/{buyer['user']['id']}/credits", token=admin,
-                 json={"amount": "50.00", "reason": "e2e funds"})
+                 json={"amount": "50.00", "reason": "e2e funds"}, headers={"Idempotency-Key": str(uuid.uuid4())})
 
     found = product.call("GET", "/numbers/search?area_code=212&limit=3", token=token).json()["data"]
     assert len(found) == 3

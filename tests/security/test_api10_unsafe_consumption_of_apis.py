@@ -142,11 +142,13 @@ def test_a_caller_that_is_not_e164_hears_goodbye_and_nothing_is_made(market, twi
     market.books_hold()
 
 
-def completion(path: str, sid: str = SID) -> dict:
-    """A completion of a live call, as the leg's status callback or as the Dial's action."""
+def completion(path: str, sid: str = SID, leg_sid: str | None = None) -> dict:
+    """A completion of a live call, as the leg's status callback or as the Dial's action (of the leg
+    `leg_sid`, or of a leg the call never rang)."""
+    leg_sid = leg_sid or "CA" + uuid.uuid4().hex
     if path.endswith("status"):
-        return {"CallSid": "CA" + uuid.uuid4().hex, "ParentCallSid": sid, "CallStatus": "completed"}
-    return {"CallSid": sid, "DialCallStatus": "completed"}
+        return {"CallSid": leg_sid, "ParentCallSid": sid, "CallStatus": "completed"}
+    return {"CallSid": sid, "DialCallSid": leg_sid, "DialCallStatus": "completed"}
 
 
 UNKNOWN_STATUSES = ("hacked", "<completed/>", "COMPLETED", "")
@@ -171,8 +173,8 @@ def test_malformed_durations_are_refused_and_change_nothing(market, twilio, live
 def test_a_status_callback_with_an_unknown_status_changes_nothing(market, twilio, live):
     before = state(market, live)
     for status in UNKNOWN_STATUSES:
-        answer = twilio.post("/webhooks/twilio/status", {**completion("status"), "CallStatus": status,
-                                                         "CallDuration": "95"})
+        answer = twilio.post("/webhooks/twilio/status", {**completion("status", SID, twilio.legs[SID]),
+                                                         "CallStatus": status, "CallDuration": "95"})
         assert answer.status_code == 204, (status, answer.status_code)
     assert state(market, live) == before
 
@@ -191,7 +193,7 @@ def test_an_absurd_duration_never_bills_more_than_the_dial_allowed(market, twili
     for n, (path, field, duration) in enumerate(cases):
         sid = f"CA{n:032d}"
         time_limit = answered(twilio, sid)
-        answer = twilio.post(path, {**completion(path, sid), field: duration})
+        answer = twilio.post(path, {**completion(path, sid, twilio.legs[sid]), field: duration})
         assert answer.status_code < 400, (path, duration, answer.body)
         call = market.api.get(f"/calls/{the_call(sid).call_id}", token=live["buyer"]["token"])
         assert call.data["status"] == "completed" and call.data["billed_seconds"] <= time_limit, (path, duration)

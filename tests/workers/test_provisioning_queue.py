@@ -1,4 +1,5 @@
 """The provisioning queue as SQS runs it: failed deliveries come back, then go to the dead-letter queue."""
+import uuid
 from app import app
 from chalicelib.gateways import queues
 from local.dispatcher import Dispatcher
@@ -9,7 +10,8 @@ from tests.helpers import Api
 def order_one_number(client) -> str:
     api = Api(client)
     buyer, admin = api.register("buyer"), api.admin()
-    api.post(f"/admin/users/{buyer['user']['id']}/credits", {"amount": "10", "reason": "x"}, token=admin["token"])
+    api.post(f"/admin/users/{buyer['user']['id']}/credits", {"amount": "10", "reason": "x"}, token=admin["token"],
+             headers={"Idempotency-Key": str(uuid.uuid4())})
     number = api.get("/numbers/search?area_code=305&limit=1", token=buyer["token"]).data[0]["phone_number"]
     return api.post("/numbers/purchase", {"numbers": [{"phone_number": number, "friendly_name": "x"}]},
                     token=buyer["token"]).data["order_id"]

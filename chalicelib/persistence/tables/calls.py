@@ -51,6 +51,18 @@ class OpenDisputes(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class OpenHolds(GlobalSecondaryIndex):
+    """Sparse: the calls holding a seller's price (routed and not ended), in N shards by call id, oldest
+    first: the hold job and GET /admin/holds read it, never a scan (persistence/holds.py)."""
+
+    class Meta:
+        index_name = "open_holds"
+        projection = AllProjection()
+
+    hold_shard = UnicodeAttribute(hash_key=True)  # "holds#<n>"
+    held_since = UTCDateTimeAttribute(range_key=True)
+
+
 class DisputeAttribute(MapAttribute):
     """A seller's dispute of a billed call its buyer reported: open until an admin accepts (the
     settlement is reversed) or rejects it."""
@@ -77,7 +89,9 @@ class CallModel(BaseModel):
     direction = UnicodeAttribute()  # inbound | outbound
     source = UnicodeAttribute(default="api")  # api (its buyer drives it) | twilio (Twilio's callbacks do)
     call_sid = UnicodeAttribute(null=True)  # Twilio's CallSid of a call it carried
-    # Each seller a live call rang: {"seller_id", "profile_id", "price", "outcome", "started_at", "ended_at"}
+    # Each seller a live call rang: {"seller_id", "profile_id", "price", "destination_number", "time_limit",
+    # "leg_sid" (Twilio's CallSid of the dialed leg, once known), "outcome", "started_at", "ended_at",
+    # "answer" (the TwiML the Dial's action got when this attempt ended: a repeated action gets it again)}
     attempts = JSONAttribute(default=list)
     call_type = UnicodeAttribute(null=True)
     keywords = ListAttribute(of=UnicodeAttribute, default=list)
@@ -101,6 +115,12 @@ class CallModel(BaseModel):
     caller_key = UnicodeAttribute(null=True)
     dispute = DisputeAttribute(null=True)
     open_dispute = UnicodeAttribute(null=True)  # "OPEN" while its dispute waits (OpenDisputes)
+    # While a seller's price is held: the OpenHolds shard, since when, and when the hold job ends it.
+    hold_shard = UnicodeAttribute(null=True)
+    held_since = UTCDateTimeAttribute(null=True)
+    hold_due_at = UTCDateTimeAttribute(null=True)
+    # Who ended it by hand (POST /admin/calls/{id}/release): {"admin_id", "reason", "at"}.
+    released_by = JSONAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     routed_at = UTCDateTimeAttribute(null=True)
@@ -113,4 +133,5 @@ class CallModel(BaseModel):
     by_owner_status = CallsByOwnerStatus()
     by_seller = CallsBySeller()
     open_disputes = OpenDisputes()
+    open_holds = OpenHolds()
     everything = everything_index("created_at")

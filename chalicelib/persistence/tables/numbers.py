@@ -63,7 +63,10 @@ class NumberModel(BaseModel):
     call_type = UnicodeAttribute(null=True)
     setup_price = NumberAttribute()  # minor units
     monthly_price = NumberAttribute()
-    billed_through = UnicodeAttribute()  # last billing period charged, "YYYY-MM"
+    billed_through = UnicodeAttribute()
+    # Since when a monthly fee its owner's balance could not pay has suspended it (callers are told it is
+    # unavailable); removed when the fee is paid.
+    fee_due_since = UTCDateTimeAttribute(null=True)  # last billing period charged, "YYYY-MM"
     billing_key = UnicodeAttribute(null=True)  # "ACTIVE" while billable
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
