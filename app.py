@@ -5,6 +5,7 @@ from chalicelib.api import (admin, analytics, auctions, bid_profiles, bids, bill
                             notifications, numbers, system, webhooks)
 from chalicelib.api import websocket
 from chalicelib.api.http import API_PREFIX, envelope_chalice_errors, publish_events_once
+from chalicelib.observability import flush_after
 from chalicelib.workers import auctions as auction_workers
 from chalicelib.workers import bind_tables
 from chalicelib.workers import events as event_worker
@@ -16,6 +17,7 @@ from chalicelib.workers import suspensions
 app = Chalice(app_name="call-exchange")
 app.register_middleware(envelope_chalice_errors, "http")
 app.register_middleware(publish_events_once, "http")
+app.register_middleware(flush_after, "all")
 for event_type in ("sqs", "scheduled", "websocket"):
     app.register_middleware(bind_tables, event_type)
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from chalicelib.gateways.queues import QUEUES, QueueSpec
 from chalicelib.headers import SECURITY_HEADERS
+from chalicelib.observability import NAMESPACE, OLDEST_OPEN_HOLD, SERVICE, SETTLEMENT_FAILED
 from chalicelib.persistence.base import BaseModel
 from chalicelib.persistence.tables import ALL_MODELS
 
@@ -263,6 +264,39 @@ def queue_resources(spec: QueueSpec) -> dict[str, Any]:
     }
 
 
+# Alarms on the product's own metrics (chalicelib/observability.py, EMF): money held too long, and
+# settlements that could not finish.
+METRIC_ALARMS = {
+    "OldestOpenHoldAlarm": (OLDEST_OPEN_HOLD, "Maximum", 3600,
+                            "A call has held a seller's money for over an hour: the hold job should have ended it."),
+    "SettlementFailedAlarm": (SETTLEMENT_FAILED, "Sum", 0,
+                              "A settlement could not finish (retried by its caller and the hold job)."),
+}
+
+
+def metric_alarms() -> dict[str, Any]:
+    return {logical_id: {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": physical(camel_to_kebab(logical_id.removesuffix("Alarm"))),
+            "AlarmDescription": description,
+            "Namespace": NAMESPACE,
+            "MetricName": metric,
+            "Dimensions": [{"Name": "service", "Value": SERVICE}],
+            "Statistic": statistic,
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    } for logical_id, (metric, statistic, threshold, description) in METRIC_ALARMS.items()}
+
+
+def camel_to_kebab(name: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
 # --- permissions ------------------------------------------------------------------------------
 
 def _statement(actions: tuple[str, ...], resources: list[str]) -> dict[str, Any]:
@@ -422,6 +456,7 @@ def build_template() -> dict[str, Any]:
         resources[table_id(model)] = table_resource(model)
     for spec in QUEUES:
         resources.update(queue_resources(spec))
+    resources.update(metric_alarms())
     overrides = function_overrides()
     clash = set(resources) & set(overrides)
     if clash:

@@ -59,6 +59,7 @@ def _local_environment(aws_url: str, port: int) -> None:
         "DYNAMODB_ENDPOINT": aws_url,
         "SQS_ENDPOINT": aws_url,
         "SES_ENDPOINT": aws_url,
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),  # no EMF in the console
     })
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)

@@ -10,6 +10,7 @@ from local.atomic_moto import make_dynamodb_requests_atomic
 
 # Tests never talk to real AWS, and never read credentials from the machine.
 os.environ.update({
+    "POWERTOOLS_METRICS_DISABLED": "true",  # no EMF documents in the output (a test that reads them enables them)
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",

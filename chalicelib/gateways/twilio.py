@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from chalicelib.config import get_settings
+from chalicelib.observability import TWILIO_ERRORS, measure
 from chalicelib.secret_store import secret
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, RateLimited, ValidationFailed
 
@@ -125,6 +126,7 @@ def call(operation: Callable[[], T], *, retry: bool = True) -> T:
             failure = _failure(exc)
             if failure is None:
                 raise
+            measure(TWILIO_ERRORS)
             backoff = BACKOFF_SECONDS * 2 ** (attempt - 1)
             out_of_time = _monotonic() - started + backoff + timeout > DEADLINE_SECONDS
             if not retry or not failure.transient or attempt == ATTEMPTS or out_of_time:

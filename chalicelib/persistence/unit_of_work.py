@@ -23,7 +23,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.gateways.queues import EVENTS, send
-from chalicelib.observability import logger
+from chalicelib.observability import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED, logger, measure
 from chalicelib.persistence.db import connection
 
 CONFLICT_ATTEMPTS = 6
@@ -177,7 +177,10 @@ def publish(*events: dict[str, Any]) -> None:
 
 
 def send_to_events_queue(body: dict[str, Any]) -> None:
+    count = len(body.get("events", ())) or 1
     try:
         send(EVENTS, body)
+        measure(EVENTS_PUBLISHED, count)
     except Exception:  # the change stands; its event is lost (logged, so it can be seen)
+        measure(EVENTS_PUBLISH_FAILED, count)
         logger.exception("Publishing realtime events failed", extra={"body_keys": sorted(body)})

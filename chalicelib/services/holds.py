@@ -19,7 +19,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain.errors import InvalidState
 from chalicelib.gateways import twilio
-from chalicelib.observability import logger
+from chalicelib.observability import OLDEST_OPEN_HOLD, logger, measure
 from chalicelib.persistence import holds
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.tables import CallModel
@@ -37,6 +37,8 @@ def end_overdue(now: datetime) -> dict[str, int]:
     """Scheduled: every call whose hold is overdue is ended (or, still under way at Twilio, looked at again
     later). Reads the open holds only (O(open holds), never a scan)."""
     outcomes: dict[str, int] = {}
+    oldest = holds.first(1)
+    measure(OLDEST_OPEN_HOLD, (now - oldest[0].held_since).total_seconds() if oldest else 0)
     for listed in holds.oldest_first():
         if listed.hold_due_at is None or listed.hold_due_at > now:
             continue

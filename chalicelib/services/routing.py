@@ -17,6 +17,7 @@ from chalicelib.domain import routing
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, RateLimited, ValidationFailed
 from chalicelib.domain.ledger import hold
+from chalicelib.observability import HOLD_OPENED, measure
 from chalicelib.persistence import counters, holds
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
@@ -197,4 +198,5 @@ def _hold_price(work: UnitOfWork, call: CallModel, profile: BidProfileModel, pri
         if spend in failed:
             raise SellerUnavailable("budget") from None
         raise
+    measure(HOLD_OPENED)
     return call

@@ -11,6 +11,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired
 from chalicelib.domain.ledger import Posting, call_settlement, release
+from chalicelib.observability import HOLD_AGE_AT_END, HOLD_RELEASED, HOLD_SETTLED, SETTLEMENT_FAILED, measure
 from chalicelib.persistence import counters
 from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
 from chalicelib.persistence.calls import move_status
@@ -61,6 +62,7 @@ def settle(call: CallModel, duration: int, leg_sid: str | None = None) -> CallMo
             continue
     # Not done, and never taken for done: the caller answers an error (Twilio's callback, the SQS message or
     # the buyer's request is not a success), and the hold job settles the call if nobody else does.
+    measure(SETTLEMENT_FAILED)
     raise Conflict("The buyer's balance kept changing; the call is not settled yet", code="SETTLEMENT_CONTENDED")
 
 
@@ -103,8 +105,10 @@ def release_attempt(call: CallModel, outcome: str, now: datetime, leg_sid: str |
                 condition=(CallModel.status == call.status) & (CallModel.profile_id == call.profile_id))
     _give_back_budget(work, call)
     counters.add(work, counters.seller_calls(call.seller_id), -1)  # the call leaves its seller's list
+    held_since = call.held_since
     work.assign(call, {"attempts": attempts, "updated_at": now, "hold_due_at": due, **dict.fromkeys(cleared)})
     _post(work, call, posting, now)
+    _measure_end(HOLD_RELEASED, held_since, now)
     return call
 
 
@@ -122,13 +126,21 @@ def _end(work: UnitOfWork, call: CallModel, posting: Posting, target: str, chang
     """The call's ending, with what `work` holds already. Conditional on the status we read: a second
     ending, concurrent or not, moves no money and is INVALID_STATE."""
     now = clock.now()
+    held_since = call.held_since
     if call.source == lifecycle.API:  # one open reported call fewer: the buyer may route another (max_open_reported_calls)
         counters.add(work, counters.open_reported_calls(call.owner_id), -1)
     move_status(work, call, target, {**changes, "updated_at": now})
     if give_back_budget and call.spend_key:
         _give_back_budget(work, call)
     _post(work, call, posting, now, enforce_limits)
+    _measure_end(HOLD_SETTLED if target == lifecycle.COMPLETED else HOLD_RELEASED, held_since, now)
     return call
+
+
+def _measure_end(outcome: str, held_since: datetime | None, now: datetime) -> None:
+    measure(outcome)
+    if held_since is not None:
+        measure(HOLD_AGE_AT_END, (now - held_since).total_seconds())
 
 
 def _give_back_budget(work: UnitOfWork, call: CallModel) -> None:

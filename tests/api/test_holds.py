@@ -208,3 +208,23 @@ def test_admins_list_open_holds_oldest_first_and_release_a_stuck_call_once(api, 
     unknown = api.post(f"/admin/calls/{uuid.uuid4()}/release", {"reason": "x"}, token=admin["token"])
     assert unknown.status == 404
     assert ledger(api)["holds_match"] is True
+
+
+def test_the_hold_metrics_are_emitted_once_per_invocation(api, client, buyer, clock, monkeypatch, capsys):
+    """Operators see holds opened, released and their age, and the oldest open hold, in CloudWatch (EMF)."""
+    import json
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    seller(api, "5.00", "+13125550002")
+    call_id = reported_call(api, buyer["token"])
+    capsys.readouterr()
+    assert api.post(f"/calls/{call_id}/route", token=buyer["token"]).status == 200
+    clock.advance(hours=5)
+    run_hold_job(client)
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    emitted = [{k: v for k, v in d.items() if k in ("HoldOpened", "HoldReleased", "HoldAgeAtEndSeconds",
+                                                     "OldestOpenHoldSeconds")} for d in documents]
+    assert {"HoldOpened": [1.0]} in emitted  # the route's invocation
+    job = next(d for d in emitted if "OldestOpenHoldSeconds" in d)
+    assert job == {"OldestOpenHoldSeconds": [5 * 3600.0], "HoldReleased": [1.0], "HoldAgeAtEndSeconds": [5 * 3600.0]}
+    assert all(d["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CallExchange" for d in documents)
