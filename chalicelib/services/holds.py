@@ -52,6 +52,9 @@ def end_overdue(now: datetime) -> dict[str, int]:
             outcome = _end_live(call, now) if call.source == lifecycle.TWILIO else _expire(call, now)
         except InvalidState:  # ended by its callbacks or its buyer meanwhile
             outcome = "ended_meanwhile"
+        except twilio.TwilioCallFailed:  # Twilio did not answer: the next run asks again
+            logger.warning("Twilio did not answer about an overdue call", extra={"call_id": call.call_id})
+            outcome = "twilio_unavailable"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     logger.info("Overdue holds", extra=outcomes)
     return outcomes
