@@ -260,7 +260,7 @@ def main() -> int:
     if resumed is not None:
         print(f"  data: resumed {folder.shown}: {resumed.describe()}", flush=True)
     else:
-        print(f"  data: started empty, kept in {folder.shown} (FRESH=1 make run, or make reset, empties it)",
+        print(f"  data: started empty, kept in {folder.shown} (make run FRESH=1, or make reset, empties it)",
               flush=True)
     _announce_admin(folder, email, password, generated, created)
     print("Ready. Ctrl-C stops everything.", flush=True)

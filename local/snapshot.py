@@ -11,7 +11,7 @@ and the local clock's offset (local/clock.py). It is taken:
   the last one (an idle runtime writes nothing), and once more when the runtime stops;
 - into a temporary file of the data folder, fsync-ed, then renamed over the previous snapshot: a process
   killed at any moment leaves the previous complete snapshot, so `kill -9` loses at most the writes of the
-  last SNAPSHOT_SECONDS plus the time one snapshot takes (0.2 s at 10,000 items), 2.2 s by default.
+  last SNAPSHOT_SECONDS plus the time one snapshot takes (0.2 to 0.5 s at 10,000 items), 2.5 s by default.
 
 The file: a line `callx-snapshot <format>`, a line of JSON (when, what it holds, a CRC of the rest), then
 moto's own objects, pickled and compressed (zlib). The objects are moto's, so a snapshot is read by the moto
@@ -39,7 +39,7 @@ from local import atomic_moto
 MAGIC = b"callx-snapshot"
 FORMAT = 1
 DEFAULT_SECONDS = 2.0
-# At most 4: a kill then loses at most 4 s plus one snapshot's time (0.2 s at 10,000 items), within 5 s.
+# At most 4: a kill then loses at most 4 s plus one snapshot's time (under 0.5 s at 10,000 items): within 5 s.
 MAX_SECONDS = 4.0
 _QUEUE_LEFT_OUT = ("_messages_lock", "dead_letter_queue", "lambda_event_source_mappings", "deleted_messages")
 
