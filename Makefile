@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # template stay on one worker (the scheduler in tests/conftest.py), so each is built once.
 TEST_WORKERS ?= 2
 
-.PHONY: run call test fuzz package bench clean
+.PHONY: run reset call test fuzz package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 # `make call` (another shell) finds the emulator of a running `make run` on this port.
 TWILIO_EMULATOR_PORT ?= 8020
 
+# Keeps its data in DATA_DIR (default .data/) across restarts; `make run FRESH=1` starts empty.
 run: $(STAMP)
-	TWILIO_EMULATOR_PORT=$(TWILIO_EMULATOR_PORT) $(PY) -m local.runtime
+	TWILIO_EMULATOR_PORT=$(TWILIO_EMULATOR_PORT) $(if $(FRESH),FRESH=$(FRESH)) $(if $(DATA_DIR),DATA_DIR=$(DATA_DIR)) $(PY) -m local.runtime
+
+# Forget what `make run` kept (not while it runs): its next start is empty.
+reset: $(STAMP)
+	$(if $(DATA_DIR),DATA_DIR=$(DATA_DIR)) $(PY) -m local.data_folder reset
 
 # One simulated phone call to a number of the running `make run`, told step by step:
 # make call FROM=+14155552671 TO=<exchange number> [TALK=95] [OUTCOMES="+13125552671=no-answer"]

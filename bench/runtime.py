@@ -1,10 +1,13 @@
 """A fresh `make run` runtime for the load benchmarks (bench/load.py, bench/websocket_load.py)."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -23,9 +26,12 @@ def free_port() -> int:
 def start_runtime(printed: str) -> tuple[subprocess.Popen, str, str | None]:
     """The runtime, its API's base URL, and the URL it printed after `printed:` (e.g. "websocket")."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "JWT_SECRET"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("JWT_SECRET", "DATA_DIR", "FRESH")}
+    data_dir = tempfile.mkdtemp(prefix="callx-bench-")  # a fresh product, and never the developer's .data/
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     env.update(PORT=str(port), WS_PORT=str(free_port()), ADMIN_EMAIL=ADMIN[0], ADMIN_PASSWORD=ADMIN[1],
-               PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
+               PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING", DATA_DIR=data_dir)
     for name in UNLIMITED:
         env.setdefault(name, "100000000")
     process = subprocess.Popen([sys.executable, "-m", "local.runtime"], cwd=ROOT, env=env,

@@ -10,6 +10,11 @@ answers on loopback:
 so an end-to-end test can take an auction past its end, and the delayed closing message falls due
 in moto and reaches the handler through the dispatcher, without waiting for (or racing) the wall
 clock. Schedules (SCHEDULE_SCALE) keep real time.
+
+Across a restart of `make run` on the same data folder, the offset is kept with the data (local/snapshot.py)
+and the clock goes on from real time plus that offset: times the data holds (an auction's end, a message's
+delay) were read from this clock, and it does not go back. A runtime started without the clock control
+runs on real time (any offset kept is ignored, and kept for the next run that has the control).
 """
 from __future__ import annotations
 
@@ -37,6 +42,12 @@ class LocalClock:
         with self._lock:
             self._offset += seconds
         return self.now()
+
+    def resume(self, offset: float) -> None:
+        """Go on from the offset an earlier run reached (local/snapshot.py keeps it with the data): the
+        product's time and SQS's never go back across a restart, whatever they were moved to."""
+        with self._lock:
+            self._offset = max(self._offset, float(offset))
 
     def install(self) -> None:
         """The product's clock, and the one moto's SQS reads for delays and visibility timeouts."""

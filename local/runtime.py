@@ -9,7 +9,11 @@
 - the local Twilio emulator, to which the real twilio SDK is pointed (unless TWILIO_ACCOUNT_SID is set:
   then the same code talks to Twilio itself);
 - one admin account (ADMIN_EMAIL / ADMIN_PASSWORD, or generated and printed);
-- for tests, with LOCAL_CLOCK_CONTROL_PORT set: a clock they can move forward (local/clock.py).
+- for tests, with LOCAL_CLOCK_CONTROL_PORT set: a clock they can move forward (local/clock.py);
+- its data kept in a data folder (DATA_DIR, default .data/ in the checkout; FRESH=1 empties it first): a
+  snapshot of emulated AWS and the Twilio emulator every SNAPSHOT_SECONDS when something changed and on
+  stopping (local/snapshot.py), restored on the next start; the JWT secret and the generated admin password
+  beside it (local/data_folder.py).
 Ctrl-C (or SIGTERM) stops every part, even when started with SIGINT ignored (a background job).
 """
 from __future__ import annotations
@@ -63,8 +67,6 @@ def _local_environment(aws_url: str, port: int) -> None:
     })
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
-    # A fresh secret per run: tokens from an earlier run are worthless, as its data is gone.
-    os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
 
 
 def _bind_connections_endpoint():
@@ -108,9 +110,9 @@ def start_aws():
 
     from moto.server import ThreadedMotoServer
 
-    from local.atomic_moto import make_dynamodb_requests_atomic
+    from local.atomic_moto import make_moto_atomic
 
-    make_dynamodb_requests_atomic()
+    make_moto_atomic()  # atomic DynamoDB requests, and consistent snapshots (local/snapshot.py)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log drowns ours
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=int(os.environ.get("AWS_PORT", "0")), verbose=False)
     server.start()
@@ -162,17 +164,63 @@ class _Stopper:
             threading.Thread(target=self._server.shutdown, name="shutdown", daemon=True).start()
 
 
+def _open_data_folder():
+    """The data folder, taken (one runtime per folder), emptied first with FRESH=1, and the state its snapshot
+    holds (None: nothing saved yet)."""
+    from local import snapshot
+    from local.data_folder import DataFolder, truthy
+
+    if not os.environ.get("DATA_DIR") and ("PYTEST_CURRENT_TEST" in os.environ or "PYTEST_XDIST_WORKER" in os.environ):
+        raise RuntimeError("started by a test without DATA_DIR: it would use the data of the developer's "
+                           "`make run` (.data/); give it a temporary DATA_DIR")
+    folder = DataFolder.from_environment().lock()
+    if truthy(os.environ.get("FRESH")):
+        folder.empty()
+    saved = snapshot.read(folder.snapshot)[1] if folder.snapshot.exists() else None
+    return folder, saved
+
+
+def _announce_admin(folder, email: str, password: str, generated: bool, created: bool) -> None:
+    from local.data_folder import ADMIN_PASSWORD
+
+    if created and generated:
+        kept = folder.remember_admin_password(email, password)
+        print(f"  admin: {email} / {password}  (set ADMIN_EMAIL and ADMIN_PASSWORD to choose; kept in "
+              f"{folder.shown}{kept.name})", flush=True)
+    elif created:
+        print(f"  admin: {email} (password from ADMIN_PASSWORD)", flush=True)
+    elif generated:
+        where = f", kept in {folder.shown}{ADMIN_PASSWORD}" if folder.admin_password(email) else ""
+        print(f"  admin: {email} exists (its password is the one printed when it was made{where})", flush=True)
+    else:
+        print(f"  admin: {email} exists (ADMIN_PASSWORD sets the password of an admin being made only)", flush=True)
+
+
 def main() -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     stopper = _Stopper()
     stopper.install()
+    from local import snapshot
+    from local.data_folder import FolderInUse
+
+    try:
+        seconds = snapshot.snapshot_seconds()
+        folder, saved = _open_data_folder()
+    except (FolderInUse, snapshot.SnapshotError, RuntimeError, OSError) as error:
+        print(f"make run: {error}", file=sys.stderr, flush=True)
+        return 1
     port = int(os.environ.get("PORT", "8000"))
     ws_socket = _bind_websocket_port(port)
     moto_server, aws_url = start_aws()
     clock_control = _start_clock_control()
+    clock = clock_control.clock if clock_control else None
     _local_environment(aws_url, port)
+    if not os.environ.get("JWT_SECRET"):  # else the data folder's: tokens outlive a restart as their sessions do
+        os.environ["JWT_SECRET"] = folder.jwt_secret()
     connections_endpoint = _bind_connections_endpoint()
     twilio_emulator = _start_twilio()
+    # Before the first request: what the last run kept (moto's backends, the emulator's account, the clock).
+    resumed = snapshot.restore(saved, twilio_emulator, clock) if saved is not None else None
 
     from chalicelib.config import get_settings, reset_settings
     from chalicelib.gateways import mail, queues
@@ -180,14 +228,19 @@ def main() -> int:
     from local.mailbox import Mailbox
     from local.provision import provision
     from local.server import create_server
+    from chalicelib.observability import logger
     from chalicelib.services.accounts import ensure_admin
 
     reset_settings()
     queues.reset()
     mail.reset()
-    provision()
+    provision(resumed=resumed is not None)  # what is missing; resumed tables and queues keep what they hold
     email, password, generated = _admin_credentials()
     created = ensure_admin(email, password)
+    snapshotter = snapshot.Snapshotter(
+        folder.snapshot, seconds, twilio_emulator, clock, carried=saved,
+        on_error=lambda error: logger.exception("Saving make run's data failed", extra={"folder": str(folder.path)}))
+    snapshotter.start()
 
     from app import app  # after the environment is set: settings are read lazily, but read once
 
@@ -205,26 +258,42 @@ def main() -> int:
         print(f"  Twilio emulator: {twilio_emulator.url}", flush=True)
     if clock_control:
         print(f"  clock control: {clock_control.url}", flush=True)
-    if created and generated:
-        print(f"  admin: {email} / {password}  (set ADMIN_EMAIL and ADMIN_PASSWORD to choose)", flush=True)
-    elif created:
-        print(f"  admin: {email} (password from ADMIN_PASSWORD)", flush=True)
+    if resumed is not None:
+        print(f"  data: resumed {folder.shown}: {resumed.describe()}", flush=True)
+    else:
+        print(f"  data: started empty, kept in {folder.shown} (make run FRESH=1, or make reset, empties it)",
+              flush=True)
+    _announce_admin(folder, email, password, generated, created)
     print("Ready. Ctrl-C stops everything.", flush=True)
+    status = 0
     try:
         stopper.serve(server)
     finally:
         server.server.server_close()
+        # The dispatcher's handlers finish (3 s at most: a message left unfinished comes back after its
+        # visibility timeout, as in SQS) while every socket is closed as going away (1001) and its
+        # $disconnect handler runs (4 s at most, a second in practice).
+        draining = threading.Thread(target=dispatcher.stop, kwargs={"grace_seconds": 3}, name="drain")
+        draining.start()
         websocket_server.stop()
         connections_endpoint.stop()
-        dispatcher.stop()
+        draining.join()
         mailbox.stop()
         if twilio_emulator:
             twilio_emulator.stop()
         if clock_control:
             clock_control.stop()
+        try:  # nothing changes any more: the last snapshot, before moto goes
+            snapshotter.stop()
+            kept = snapshot.Contents(**snapshot.read_header(folder.snapshot)["contents"])
+            print(f"Data kept in {folder.shown}: {kept.describe()}", flush=True)
+        except Exception as error:  # noqa: BLE001 - said, and the exit status says it too
+            print(f"make run: saving the data in {folder.shown} failed: {error!r}", file=sys.stderr, flush=True)
+            status = 1
         moto_server.stop()
+        folder.unlock()
         print("Stopped.", flush=True)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ SEND_TIMEOUT_SECONDS = 10
 HANDSHAKE_TIMEOUT_SECONDS = 30  # API Gateway waits up to 29 s for the $connect integration
 MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's WebSocket frame limit
 INTERNAL_ERROR = '{"message": "Internal server error"}'  # what API Gateway sends when a handler fails
+# Stopping: each client has this long to answer the closing handshake (1001, going away) before its socket is
+# dropped, and every $disconnect handler together this long to return, so Ctrl-C takes seconds, not minutes.
+SHUTDOWN_CLOSE_SECONDS = 1.0
+SHUTDOWN_DISCONNECT_SECONDS = 3.0
 
 
 def _connection_id() -> str:
@@ -65,10 +69,12 @@ class LocalWebSocketServer:
         return self
 
     def stop(self) -> None:
+        """As API Gateway going away: every open socket closed with 1001 and its $disconnect handler run,
+        within SHUTDOWN_CLOSE_SECONDS + SHUTDOWN_DISCONNECT_SECONDS, then the handlers' threads let go."""
         if self._loop is not None and self._server is not None:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=SHUTDOWN_CLOSE_SECONDS + SHUTDOWN_DISCONNECT_SECONDS + 1)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
@@ -91,8 +97,14 @@ class LocalWebSocketServer:
             self.port = server.sockets[0].getsockname()[1]
             self._started.set()
             await self._stopped.wait()
-            server.close()
-            await server.wait_closed()
+            for connection in server.connections:  # a client that never answers the close is not waited for
+                connection.close_timeout = SHUTDOWN_CLOSE_SECONDS
+            server.close(close_connections=True, code=1001, reason="Going away")
+            try:
+                await asyncio.wait_for(server.wait_closed(),
+                                       SHUTDOWN_CLOSE_SECONDS + SHUTDOWN_DISCONNECT_SECONDS)
+            except asyncio.TimeoutError:
+                logger.warning("WebSocket $disconnect handlers still running at shutdown: left behind")
 
     async def _shutdown(self) -> None:
         self._stopped.set()

@@ -43,6 +43,7 @@ class TwilioEmulator:
         self.simulator = VoiceSimulator(self, clock=clock, sleep=sleep)
         self._lock = threading.Lock()  # the server answers on many threads; state changes one at a time
         self._state = EmulatorState(self._account_sid)
+        self._version = 0  # moves with every request that may change the account (see `version`)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -106,6 +107,34 @@ class TwilioEmulator:
         """Forget every bought number, call, fault and count: a fresh account."""
         with self._lock:
             self._state = EmulatorState(self._account_sid)
+            self._version += 1
+
+    # what `make run` keeps across a restart (local/snapshot.py): the account's numbers and calls
+
+    @property
+    def version(self) -> int:
+        """Moves whenever the account's numbers or calls may have changed."""
+        return self._version
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held, the account changes no more (a snapshot holds it with moto's locks)."""
+        return self._lock
+
+    def export_account(self) -> dict[str, Any]:
+        """The bought numbers and the calls, as plain data; call with `lock` held."""
+        return {"owned": [asdict(number) for number in self._state.owned.values()],
+                "calls": [dict(call) for call in self._state.calls.values()]}
+
+    def restore_account(self, account: dict[str, Any]) -> None:
+        """The numbers and calls `export_account` gave (faults and counts start empty)."""
+        with self._lock:
+            self._state = EmulatorState(self._account_sid)
+            for number in account.get("owned", []):
+                self._state.owned[number["sid"]] = OwnedNumber(**number)
+            for call in account.get("calls", []):
+                self._state.calls[call["sid"]] = dict(call)
+            self._version += 1
 
     def inject_faults(self, status: int, code: int, count: int = 1, method: str | None = None,
                       kind: str | None = None, message: str | None = None) -> None:
@@ -171,12 +200,15 @@ class TwilioEmulator:
         """A call the simulator placed, as `Calls/{Sid}.json` answers it."""
         with self._lock:
             self._state.calls[call["sid"]] = dict(call)
+            self._version += 1
 
     # one REST request
 
     def handle(self, request: Request) -> tuple[int, dict[str, Any] | None]:
         """Answer one REST request: (HTTP status, JSON body or None)."""
         with self._lock:
+            if request.method != "GET":
+                self._version += 1
             return answer(self._state, self._auth_token, request)
 
     # the control API (/_emulator/...), for a test driving the emulator of another process

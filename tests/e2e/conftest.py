@@ -1,12 +1,15 @@
 """Starts the real `make run` runtime (python -m local.runtime) on free ports."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Sequence
@@ -80,13 +83,25 @@ class Runtime:
 
 
 # A test of this process may have pointed Twilio at an emulator of its own: a runtime uses its own emulator.
-NOT_INHERITED = ("JWT_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL")
+# And a runtime keeps its data where its test says (DATA_DIR), never where the developer's `make run` does.
+NOT_INHERITED = ("JWT_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL", "DATA_DIR", "FRESH",
+                 "SNAPSHOT_SECONDS")
+
+
+def temporary_data_dir() -> str:
+    """A data folder for one runtime (`make run` keeps its data in one: local/data_folder.py), removed when
+    the test process ends."""
+    path = tempfile.mkdtemp(prefix="callx-run-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def runtime_environment(port: int, **extra: str) -> dict[str, str]:
+    """The environment of a runtime on `port`, with a data folder of its own unless `extra` names one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in NOT_INHERITED}
     env.update({"PORT": str(port), "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,
                 "PYTHONUNBUFFERED": "1", **extra})
+    env.setdefault("DATA_DIR", temporary_data_dir())
     return env
 
 
@@ -117,8 +132,8 @@ class Product:
 
 
 @contextlib.contextmanager
-def running_product():
-    """A `make run` runtime on free ports, stopped as Ctrl-C stops it."""
+def running_product(**extra: str):
+    """A `make run` runtime on free ports, stopped as Ctrl-C stops it; `extra` environment (e.g. DATA_DIR)."""
     port = free_port()
     runtime = Runtime(RUNTIME, runtime_environment(
         port,
@@ -128,6 +143,7 @@ def running_product():
         # Schedules once an hour of real time at the most: no end-to-end test waits for one, and the sweeper
         # must not close the auction that test_exchange_flow proves the delayed SQS message closes.
         SCHEDULE_SCALE="60",
+        **extra,
     ))
     try:
         runtime.wait_ready()
