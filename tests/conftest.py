@@ -36,10 +36,12 @@ make_dynamodb_requests_atomic()
 # runtime, the `product` fixture) and `chalice package` of each stage (tests/infra, the `packaged` fixture).
 # By node id: the controller schedules node ids (xdist's own xdist_group marks do not reach them under
 # pytest 9, which no longer has the attribute xdist rewrites).
-# Schemathesis and the README story each start a runtime of their own: each is its own group (listed before
-# the shared runtime's, as the first prefix that matches wins), so they run beside the other end-to-end tests.
+# Schemathesis, the README story and the restarts of test_persistence each start runtimes of their own: each
+# is its own group (listed before the shared runtime's, as the first prefix that matches wins), so they run
+# beside the other end-to-end tests.
 SHARED_FIXTURE_GROUPS = (("tests/e2e/test_schemathesis.py", "schemathesis"), ("tests/e2e/test_readme.py", "readme"),
-                         ("tests/e2e/", "e2e-runtime"), ("tests/infra/test_infra.py::test_packaged_", "chalice-package"))
+                         ("tests/e2e/test_persistence.py", "persistence"), ("tests/e2e/", "e2e-runtime"),
+                         ("tests/infra/test_infra.py::test_packaged_", "chalice-package"))
 
 
 def shared_fixture_group(nodeid: str) -> str | None:
