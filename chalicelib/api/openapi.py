@@ -34,6 +34,7 @@ _TAGS = {
     "compliance": "Do-Not-Call list, TCPA calling hours, state restrictions, refused calls.",
     "analytics": "Totals for the caller's account.",
     "notifications": "Messages to the caller (e.g. a suspension).",
+    "events": "The caller's realtime events of the last 24 hours, read back after being away (docs/realtime.md).",
     "admin": "Users, suspensions and credits (admins only).",
     "webhooks": "Twilio's calls to the exchange (signed with X-Twilio-Signature, form-encoded, answered "
                 "with TwiML).",
