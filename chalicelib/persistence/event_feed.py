@@ -38,15 +38,18 @@ class FeedBusy(Exception):
     """The head kept moving under every attempt; the stream delivers the record again."""
 
 
-def append(user_id: str, unit_id: str, events: list[dict[str, Any]], committed_at: datetime) -> list[int]:
-    """Adds a unit's events (in order) to the end of a user's feed, once; answers their seqs."""
+def append(user_id: str, unit_id: str, events: list[dict[str, Any]], committed_at: datetime,
+           head: int | None = None) -> list[int]:
+    """Adds a unit's events (in order) to the end of a user's feed, once; answers their seqs. `head` is the
+    feed's last seq if the caller has just read it (last_seqs), for the first attempt."""
     if not events:
         return []
     for _ in range(APPEND_ATTEMPTS):
         first = seq_of(user_id, events[0]["event_id"])
         if first is not None:  # appended already: one transaction gave them consecutive seqs
             return list(range(first, first + len(events)))
-        last = last_seq(user_id)
+        last = last_seq(user_id) if head is None else head
+        head = None  # a retry reads it again
         head = EventModel(user_id, HEAD)
         try:
             with UnitOfWork() as work:
@@ -72,6 +75,15 @@ def last_seq(user_id: str) -> int:
     except EventModel.DoesNotExist:
         return 0
     return int(head.last_seq or 0)
+
+
+def last_seqs(user_ids: list[str]) -> dict[str, int]:
+    """Many feeds' heads in one consistent BatchGetItem per 100 users (0 for a feed not started)."""
+    heads = {user_id: 0 for user_id in user_ids}
+    for head in EventModel.batch_get([(user_id, HEAD) for user_id in user_ids], consistent_read=True,
+                                     attributes_to_get=["user_id", "last_seq"]):
+        heads[head.user_id] = int(head.last_seq or 0)
+    return heads
 
 
 def seq_of(user_id: str, event_id: str) -> int | None:

@@ -35,8 +35,9 @@ def publish(owed: Owed, now: datetime) -> dict[str, int]:
             shares.setdefault(user, []).append(event)
         published.append((event, users, stored["to"].get(AUCTION)))
     readers = list(shares)
+    heads = event_feed.last_seqs(readers) if readers else {}
     appended = list(events.pool().map(
-        lambda user: event_feed.append(user, owed.unit_id, shares[user], owed.committed_at), readers))
+        lambda user: event_feed.append(user, owed.unit_id, shares[user], owed.committed_at, heads[user]), readers))
     seq_of = {(user, event["event_id"]): seq for user, seqs in zip(readers, appended)
               for event, seq in zip(shares[user], seqs)}
     for message in owed.messages:

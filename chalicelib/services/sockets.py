@@ -63,19 +63,23 @@ def receive(connection_id: str, text: str | None) -> dict[str, Any]:
     """The answer to a client's message, sent back on its connection (and returned). A resume sends the
     missed events first, oldest first, then its answer."""
     now = clock.now()
-    if _too_many(connection_id, now):
-        reply = events.error("TOO_MANY_MESSAGES", f"More than {MAX_MESSAGES_PER_SECOND} messages a second: "
-                                                  "this connection is closed")
-        websocket.send(connection_id, reply)
-        websocket.close(connection_id)
-        connections.close(connection_id)
-        return reply
+    closing = False
     try:
+        if _too_many(connection_id, now):
+            raise _Closing("TOO_MANY_MESSAGES", f"More than {MAX_MESSAGES_PER_SECOND} messages a second: this "
+                                                "connection is closed")
         reply = _answer(connection_id, events.parse_client_message(text), now)
     except events.ClientMessageError as error:
-        reply = error.as_message()
+        reply, closing = error.as_message(), isinstance(error, _Closing)
     websocket.send(connection_id, reply)
+    if closing:  # told why, then closed
+        websocket.close(connection_id)
+        connections.close(connection_id)
     return reply
+
+
+class _Closing(events.ClientMessageError):
+    """An error after which the server closes the connection."""
 
 
 def _too_many(connection_id: str, now: datetime) -> bool:
@@ -91,10 +95,9 @@ def _answer(connection_id: str, message: events.ClientMessage, now: datetime) ->
     connection = connections.get(connection_id)
     if connection is None:  # closed meanwhile (suspended, logged out, its token expired)
         raise _closed()
-    if connection.expires_at is not None and connection.expires_at <= now:  # its closing is on its way
-        websocket.close(connection_id)
-        connections.close(connection_id)
-        raise _closed()
+    if connection.expires_at is not None and connection.expires_at <= now:  # its closing may be on its way
+        raise _Closing("TOKEN_EXPIRED", "The access token this connection was opened with has expired: connect "
+                                        "again with a fresh one")
     if message.action == events.RESUME:
         return _resume(connection, message.after, now)
     if message.action == events.UNSUBSCRIBE:

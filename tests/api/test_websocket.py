@@ -27,6 +27,7 @@ class Sockets:
     def __init__(self):
         self.open: dict[str, list[dict]] = {}
         self.closed: list[str] = []
+        self.sent_before_closing: dict[str, list[dict]] = {}
 
     def deliver(self, connection_id: str, data: bytes) -> bool:
         if connection_id not in self.open:
@@ -35,9 +36,10 @@ class Sockets:
         return True
 
     def close(self, connection_id: str) -> bool:
-        if self.open.pop(connection_id, None) is None:
+        if (sent := self.open.pop(connection_id, None)) is None:
             return False
         self.closed.append(connection_id)
+        self.sent_before_closing[connection_id] = sent
         return True
 
     def info(self, connection_id: str) -> dict | None:
@@ -85,7 +87,8 @@ class Realtime:
         """Everything a message makes the server send on its connection (a resume: the events, then its answer)."""
         before = len(self.sockets.open[connection_id])
         self.client.lambda_.invoke("ws_message", api_gateway_event("$default", "MESSAGE", connection_id, body=body))
-        return self.sockets.open.get(connection_id, [])[before:]
+        sent = self.sockets.open.get(connection_id) or self.sockets.sent_before_closing.get(connection_id, [])
+        return sent[before:]
 
     def disconnect(self, connection_id: str) -> None:
         self.sockets.open.pop(connection_id, None)
