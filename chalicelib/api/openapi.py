@@ -11,7 +11,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.examples import REQUEST_EXAMPLES
+from chalicelib.api.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from chalicelib.api.http import API_PREFIX, ROUTES, RouteSpec
 from chalicelib.schemas import resolve
 from chalicelib.schemas.common import ErrorEnvelope, Pagination
@@ -163,8 +163,11 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
                                        "content": {spec.raw_media_type: {"schema": {"type": "string"}}}}
     else:
         for status in (spec.status, *spec.also_status):
-            responses[str(status)] = {"description": _status_text(status),
-                                      "content": {"application/json": {"schema": _success_schema(spec)}}}
+            content: dict[str, Any] = {"schema": _success_schema(spec)}
+            example = RESPONSE_EXAMPLES.get(getattr(_item_model(spec.response), "__name__", ""))
+            if example is not None and status == spec.status:
+                content["example"] = example
+            responses[str(status)] = {"description": _status_text(status), "content": {"application/json": content}}
     errors = {400, 413, 415, 500} | set(spec.errors)
     if spec.roles:
         errors |= {401, 403}
