@@ -42,7 +42,7 @@ def start_of(user_id: str, after: str | None) -> int:
     """The seq to read after: the named event's (NotFound when the user has no such event kept)."""
     if after is None:
         return 0
-    seq = event_feed.seq_of(user_id, after)
+    seq = event_feed.seq_of(user_id, after.lower())  # ids are stored as uuid4 writes them
     if seq is None:
         raise NotFound("No such event in the last 24 hours: read the current state, then list without after",
                        code="EVENT_NOT_FOUND")

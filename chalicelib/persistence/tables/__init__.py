@@ -51,7 +51,8 @@ ALL_MODELS = (
 
 __all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "BidModel", "BidProfileModel",
            "CallModel", "CallerBilledModel", "ComplianceRefusalModel", "ComplianceRuleModel", "ConnectionModel",
-           "CounterModel", "DisputeAttribute", "DncEntryModel", "EVERYTHING", "EmailClaimModel", "EventModel", "LedgerEntryModel",
-           "LedgerTransactionModel", "NotificationModel", "NumberModel", "OrderModel", "OutboxModel", "PhoneClaimModel",
-           "ProfileSpendModel", "RateCounterModel", "RouteEntryModel", "SearchCacheModel", "SellerBookModel",
-           "SessionModel", "SubscriptionModel", "UserConnectionsModel", "UserModel", "UserStatsModel"]
+           "CounterModel", "DisputeAttribute", "DncEntryModel", "EVERYTHING", "EmailClaimModel", "EventModel",
+           "LedgerEntryModel", "LedgerTransactionModel", "NotificationModel", "NumberModel", "OrderModel",
+           "OutboxModel", "PhoneClaimModel", "ProfileSpendModel", "RateCounterModel", "RouteEntryModel",
+           "SearchCacheModel", "SellerBookModel", "SessionModel", "SubscriptionModel", "UserConnectionsModel",
+           "UserModel", "UserStatsModel"]
