@@ -33,8 +33,10 @@ def product() -> Iterator[tuple]:
     """(chalice test client, tests.helpers.Api, Twilio emulator), on fresh emulated AWS."""
     from moto import mock_aws
 
+    from local.atomic_moto import make_dynamodb_requests_atomic
     from local.twilio_emulator import TwilioEmulator
 
+    make_dynamodb_requests_atomic()  # as the tests do: the outbox's publisher writes feeds from many threads
     _count_dynamodb()
     with TwilioEmulator() as emulator, mock_aws():
         os.environ.update({"TWILIO_API_BASE_URL": emulator.url, "TWILIO_ACCOUNT_SID": emulator.account_sid,

@@ -1,6 +1,7 @@
-"""DynamoDB calls (and sends) per fan-out of the realtime events, on in-process moto: the app's own
-handlers and worker, the product's apigatewaymanagementapi client sending to the local connection
-management endpoint (which counts messages instead of writing to sockets).
+"""DynamoDB calls (and sends) per published outbox item (the realtime events of one commit: their users'
+feeds and the fan-out), on in-process moto: the app's own handlers and publisher, the product's
+apigatewaymanagementapi client sending to the local connection management endpoint (which counts messages
+instead of writing to sockets).
 
     .venv/bin/python bench/websocket_calls.py
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from datetime import datetime, timezone
 
 from counting import DYNAMODB, product  # noqa: I001 - sets up the environment first
 
@@ -46,20 +48,26 @@ def main() -> None:
     os.environ["WEBSOCKET_ENDPOINT"] = endpoint.url
     rows = []
     with product() as (client, api, _emulator):
+        from chalice.app import DynamoDBEventConfig
+
+        from app import app
         from chalicelib.config import get_settings
-        from chalicelib.gateways import queues
-        from chalicelib.services.events import fan_out
+        from chalicelib.persistence.outbox import from_image
+        from chalicelib.services.outbox import publish
+        from local.dispatcher import Dispatcher
 
         get_settings()  # read before any invocation (they run with .chalice/config.json's variables)
-        sqs, url = queues._client(), queues.queue_url(queues.EVENTS)
+        source = next(s for s in app.event_sources if isinstance(s, DynamoDBEventConfig))
+        stream = Dispatcher(app, None, str, "us-east-1")
+        arn, position = stream.stream_arn(source), [None]
 
-        def drain() -> list[dict]:
-            bodies = []
-            while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-                for message in messages:
-                    bodies.append(json.loads(message["Body"]))
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            return bodies
+        def drain() -> list:
+            """The outbox items written since the last drain (read from the table's stream, not published)."""
+            items = []
+            while records := stream.read_stream(arn, position[0], 100):
+                position[0] = records[-1]["dynamodb"]["SequenceNumber"]
+                items += [from_image(r["dynamodb"]["NewImage"]) for r in records if r["eventName"] == "INSERT"]
+            return items
 
         def connect(user: dict) -> str:
             connection_id = uuid.uuid4().hex[:12]
@@ -69,11 +77,11 @@ def main() -> None:
             sockets.open[connection_id] = 0
             return connection_id
 
-        def measure(label: str, bodies: list[dict]) -> None:
+        def measure(label: str, items: list) -> None:
             DYNAMODB.clear()
             before = sum(sockets.open.values())
-            for body in bodies:
-                fan_out(body)
+            for item in items:
+                publish(item, datetime.now(timezone.utc))
             rows.append((label, sum(DYNAMODB.values()), dict(DYNAMODB), sum(sockets.open.values()) - before))
 
         buyer = api.register("buyer")
@@ -90,7 +98,7 @@ def main() -> None:
         call = api.post("/calls", CALL, token=buyer["token"]).data
         auction_id = api.post("/auctions", {"call_id": call["id"], "reserve_price": "1.00", "duration": 60},
                               token=buyer["token"]).data["id"]
-        started = [b for b in drain() if b.get("events", [{}])[0].get("type") == "auction.started"]
+        started = [item for item in drain() if item.events and item.events[0]["type"] == "auction.started"]
         measure(f"auction.started to {SUBSCRIBERS} matching sellers", started)
 
         for seller in sellers:
@@ -115,7 +123,7 @@ def main() -> None:
         measure("call.status_changed (buyer and seller) + balance.changed (seller's hold)", bodies)
 
     endpoint.stop()
-    print("DynamoDB calls per fan-out (one queued message unless said):")
+    print("DynamoDB calls per published outbox item (feeds and fan-out; one item unless said):")
     for label, total, by_operation, sent in rows:
         print(f"  {label}: {total} DynamoDB calls {by_operation}, {sent} messages sent")
 

@@ -21,7 +21,7 @@ HOLD_OPENED, HOLD_RELEASED, HOLD_SETTLED = "HoldOpened", "HoldReleased", "HoldSe
 HOLD_AGE_AT_END = "HoldAgeAtEndSeconds"  # how long a hold lasted when it was released or settled
 OLDEST_OPEN_HOLD = "OldestOpenHoldSeconds"  # the hold job's reading, every minute
 SETTLEMENT_FAILED = "SettlementFailed"  # a settlement that could not finish (retried by its caller or the job)
-EVENTS_PUBLISHED, EVENTS_PUBLISH_FAILED = "EventsPublished", "EventsPublishFailed"
+EVENTS_PUBLISHED, EVENTS_PUBLISH_FAILED = "EventsPublished", "EventsPublishFailed"  # by the outbox's stream
 TWILIO_ERRORS = "TwilioErrors"
 SECONDS = frozenset({HOLD_AGE_AT_END, OLDEST_OPEN_HOLD})
 

@@ -6,9 +6,11 @@
 `make package` merges infra/resources.json into Chalice's own template
 (`chalice package --merge-template infra/resources.json out/`). The fragment holds:
 
-* one DynamoDB table per PynamoDB model (keys, indexes and TTL read from the model),
+* one DynamoDB table per PynamoDB model (keys, indexes, TTL and stream read from the model),
 * one SQS queue per QueueSpec, with its dead-letter queue, redrive policy and an alarm on the DLQ,
-* deep overrides of Chalice's resources: SQS event sources point at the queues above, every
+* for each DynamoDB stream handler, a queue for the records it gave up on, with an alarm,
+* deep overrides of Chalice's resources: SQS event sources point at the queues above, DynamoDB stream
+  event sources at their table's stream (retried, then the failure queue), every
   function's STAGE / RESOURCE_PREFIX / JWT_SECRET_SSM_PARAMETER follow the stack's `Stage`
   parameter, and every function role gets a least-privilege policy on this stage's tables and queues.
 
@@ -67,6 +69,17 @@ LOGS_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 SSM_ACTIONS = ("ssm:GetParameter",)
 # Mail (gateways/mail.py) from the stage's verified SES identities.
 SES_ACTIONS = ("ses:SendEmail",)
+# What Lambda's DynamoDB stream event source does with the handler's role (ListStreams has no resource).
+STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+LIST_STREAMS_ACTIONS = ("dynamodb:ListStreams",)
+# Where Lambda puts what it gave up on (the records' positions, not the records: the outbox item has them).
+STREAM_FAILURE_ACTIONS = ("sqs:SendMessage",)
+
+# A stream handler's event source: a failed record is retried from where it failed (the handler answers a
+# partial batch response) a few times, halving the batch, then noted on the failure queue; batches of one
+# shard run 10 at a time (records of one outbox item stay in order), and only new items invoke it.
+STREAM_RETRIES = 10
+STREAM_PARALLELIZATION = 10
 
 ARN_PREFIX = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s"
 
@@ -147,9 +160,38 @@ def websocket_senders() -> set[str]:
     from chalicelib.gateways.queues import EVENTS
 
     senders = {source.name for source in sqs_sources() if source.queue == EVENTS}
+    senders |= {source.name for source in dynamodb_sources()}  # the outbox's publisher fans events out
     if any(route not in _WEBSOCKET_FUNCTIONS for route in _app().websocket_handlers):
         senders.add("websocket_message")
     return senders
+
+
+def dynamodb_sources() -> list[Any]:
+    """The app's @on_dynamodb_record handlers (chalice.app.DynamoDBEventConfig)."""
+    from chalice.app import DynamoDBEventConfig
+
+    return [source for source in _app().event_sources if isinstance(source, DynamoDBEventConfig)]
+
+
+def streamed_model(source: Any) -> type[BaseModel]:
+    """The table a stream handler reads: its ARN names the table by its logical name (workers/outbox.py)."""
+    logical = source.stream_arn.split(":table/", 1)[1].split("/", 1)[0]
+    for model in ALL_MODELS:
+        if model.logical_name == logical and getattr(model.Meta, "stream_view_type", None):
+            return model
+    raise LookupError(f"{source.name} reads the stream of {logical!r}, which no model with a stream declares")
+
+
+def stream_failures(model: type[BaseModel]) -> str:
+    """The logical name of the queue a stream's handler notes the records it gave up on in."""
+    return f"{model.logical_name}-stream-failures"
+
+
+def stream_event_id(function_name: str) -> str:
+    """The logical id `chalice package` gives a DynamoDB event source (its resource `<name>-dynamodb-event-source`)."""
+    from chalice.utils import to_cfn_resource_name
+
+    return to_cfn_resource_name(f"{function_name}-dynamodb-event-source")
 
 
 def sqs_sources() -> list[Any]:
@@ -206,6 +248,9 @@ def table_resource(model: type[BaseModel]) -> dict[str, Any]:
     ttl = model._ttl_attribute()
     if ttl is not None:
         properties["TimeToLiveSpecification"] = {"AttributeName": ttl.attr_name, "Enabled": True}
+    stream = getattr(model.Meta, "stream_view_type", None)
+    if stream:
+        properties["StreamSpecification"] = {"StreamViewType": stream}
     properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
     properties["SSESpecification"] = {"SSEEnabled": True}
     return {
@@ -242,24 +287,27 @@ def queue_resources(spec: QueueSpec) -> dict[str, Any]:
                 "SqsManagedSseEnabled": True,
             },
         },
-        alarm_id(spec): {
-            "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmName": physical(f"{dead_letter}-not-empty"),
-                "AlarmDescription": {"Fn::Sub": (
-                    f"Messages of {NAME_PREFIX}{spec.logical} failed {spec.max_receive_count} "
-                    f"deliveries and wait in {NAME_PREFIX}{dead_letter}.")},
-                "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [{"Name": "QueueName",
-                                "Value": {"Fn::GetAtt": [dead_letter_queue_id(spec), "QueueName"]}}],
-                "Statistic": "Maximum",
-                "Period": 300,  # SQS publishes its metrics every five minutes
-                "EvaluationPeriods": 1,
-                "Threshold": 0,
-                "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "notBreaching",
-            },
+        alarm_id(spec): _not_empty_alarm(dead_letter, dead_letter_queue_id(spec), (
+            f"Messages of {NAME_PREFIX}{spec.logical} failed {spec.max_receive_count} "
+            f"deliveries and wait in {NAME_PREFIX}{dead_letter}.")),
+    }
+
+
+def _not_empty_alarm(logical: str, resource_id: str, description: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": physical(f"{logical}-not-empty"),
+            "AlarmDescription": {"Fn::Sub": description},
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [resource_id, "QueueName"]}}],
+            "Statistic": "Maximum",
+            "Period": 300,  # SQS publishes its metrics every five minutes
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
         },
     }
 
@@ -297,6 +345,21 @@ def camel_to_kebab(name: str) -> str:
     return "".join(f"-{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
+def stream_failure_resources(model: type[BaseModel]) -> dict[str, Any]:
+    """Where Lambda notes the stream records a handler gave up on (after STREAM_RETRIES), and an alarm."""
+    logical = stream_failures(model)
+    return {
+        f"{camel(logical)}Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": physical(logical), "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+                           "SqsManagedSseEnabled": True},
+        },
+        f"{camel(logical)}Alarm": _not_empty_alarm(logical, f"{camel(logical)}Queue", (
+            f"The handler of {NAME_PREFIX}{model.logical_name}'s stream gave up on records after "
+            f"{STREAM_RETRIES} retries; {NAME_PREFIX}{logical} says which (the items are in the table).")),
+    }
+
+
 # --- permissions ------------------------------------------------------------------------------
 
 def _statement(actions: tuple[str, ...], resources: list[str]) -> dict[str, Any]:
@@ -318,8 +381,10 @@ def _api_gateway_stage() -> str:
     return json.loads(CHALICE_CONFIG_FILE.read_text()).get("api_gateway_stage", "api")
 
 
-def policy_statements(consumed: tuple[str, ...], sends_to_websockets: bool = False) -> list[dict[str, Any]]:
-    """What a function may do; `consumed` are the logical names of the queues it is triggered by."""
+def policy_statements(consumed: tuple[str, ...], sends_to_websockets: bool = False,
+                      streams: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """What a function may do; `consumed` are the logical names of the queues it is triggered by, `streams`
+    those of the tables whose stream it reads."""
     def table_arn(model: type[BaseModel]) -> str:
         return ARN_PREFIX % ("dynamodb", f"table/{NAME_PREFIX}{model.logical_name}")
 
@@ -346,6 +411,12 @@ def policy_statements(consumed: tuple[str, ...], sends_to_websockets: bool = Fal
                                      [ARN_PREFIX % ("sqs", NAME_PREFIX + logical) for logical in consumed]))
     if sends_to_websockets:
         statements.append(_statement(WEBSOCKET_ACTIONS, [WEBSOCKET_CONNECTIONS_ARN, WEBSOCKET_CLOSE_ARN]))
+    if streams:
+        statements.append(_statement(STREAM_ACTIONS, [
+            ARN_PREFIX % ("dynamodb", f"table/{NAME_PREFIX}{logical}/stream/*") for logical in streams]))
+        statements.append(_statement(LIST_STREAMS_ACTIONS, ["*"]))
+        statements.append(_statement(STREAM_FAILURE_ACTIONS, [
+            ARN_PREFIX % ("sqs", f"{NAME_PREFIX}{logical}-stream-failures") for logical in streams]))
     return statements
 
 
@@ -355,6 +426,11 @@ def _sub_resources(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _consumed_by(function_name: str) -> tuple[str, ...]:
     return tuple(sorted({source.queue for source in sqs_sources() if source.name == function_name}))
+
+
+def streamed_by(function_name: str) -> tuple[str, ...]:
+    return tuple(sorted({streamed_model(source).logical_name for source in dynamodb_sources()
+                         if source.name == function_name}))
 
 
 def build_policy_file(stage: str) -> dict[str, Any]:
@@ -368,9 +444,11 @@ def build_policy_file(stage: str) -> dict[str, Any]:
             arn = arn.replace(placeholder, value)
         return arn
 
+    streams = tuple(sorted({streamed_model(source).logical_name for source in dynamodb_sources()}))
     return {"Version": "2012-10-17",
             "Statement": [{**s, "Resource": [fill(arn) for arn in s["Resource"]]}
-                          for s in policy_statements(consumed, sends_to_websockets=bool(websocket_senders()))]}
+                          for s in policy_statements(consumed, sends_to_websockets=bool(websocket_senders()),
+                                                     streams=streams)]}
 
 
 # --- overrides of Chalice's resources ---------------------------------------------------------
@@ -394,7 +472,8 @@ def function_overrides() -> dict[str, Any]:
         resources[role_id(name)] = {"Properties": {"Policies": [{
             "PolicyName": f"{role_id(name)}Policy",
             "PolicyDocument": {"Version": "2012-10-17",
-                               "Statement": _sub_resources(policy_statements(_consumed_by(name), sends))},
+                               "Statement": _sub_resources(policy_statements(_consumed_by(name), sends,
+                                                                             streamed_by(name)))},
         }]}}
     if "api_handler" in function_names():
         # Chalice names the API handler's log group after `${ApiHandler}`, then renames the function
@@ -410,6 +489,20 @@ def function_overrides() -> dict[str, Any]:
         function = function_id(source.name)
         resources[function]["Properties"]["Events"] = {
             f"{function}SqsEventSource": {"Properties": event}}
+    for source in dynamodb_sources():
+        model = streamed_model(source)
+        resources[function_id(source.name)]["Properties"]["Events"] = {stream_event_id(source.name): {"Properties": {
+            # Chalice writes the placeholder ARN of workers/outbox.py: the table's own stream replaces it.
+            "Stream": {"Fn::GetAtt": [table_id(model), "StreamArn"]},
+            "StartingPosition": source.starting_position,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],  # the handler names the record that failed
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": STREAM_RETRIES,
+            "ParallelizationFactor": STREAM_PARALLELIZATION,
+            "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]})}]},
+            "DestinationConfig": {"OnFailure": {
+                "Destination": {"Fn::GetAtt": [f"{camel(stream_failures(model))}Queue", "Arn"]}}},
+        }}}
     return resources
 
 
@@ -457,6 +550,8 @@ def build_template() -> dict[str, Any]:
     for spec in QUEUES:
         resources.update(queue_resources(spec))
     resources.update(metric_alarms())
+    for model in sorted({streamed_model(source) for source in dynamodb_sources()}, key=lambda m: m.logical_name):
+        resources.update(stream_failure_resources(model))
     overrides = function_overrides()
     clash = set(resources) & set(overrides)
     if clash:

@@ -61,6 +61,9 @@ def frozen() -> Iterator[None]:
 def make_dynamodb_requests_atomic() -> None:
     from moto.dynamodb.responses import DynamoHandler
 
+    from local.moto_transactions import make_transaction_backups_cheap
+
+    make_transaction_backups_cheap()  # safe once requests are serialised (below)
     if getattr(DynamoHandler.call_action, "atomic", False):
         return
     original = DynamoHandler.call_action

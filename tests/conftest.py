@@ -133,6 +133,8 @@ def _empty_emulated_aws() -> None:
         for backend in account.values():
             for table in backend.tables.values():
                 table.items.clear()
+                if table.stream_shard is not None:  # the outbox's stream: each test reads its own records
+                    table.stream_shard.items.clear()
     product_queues = {get_settings().queue_name(name) for spec in queues.QUEUES
                       for name in (spec.logical, spec.dead_letter)}
     present = set()
@@ -171,3 +173,11 @@ def client(aws, clock):
 
     with Client(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def outbox(client):
+    """The outbox table's stream, handed to its handler when a test says (tests/outbox.py)."""
+    from tests.outbox import OutboxStream
+
+    return OutboxStream(client)

@@ -100,6 +100,10 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> list[str]:
         out.append(f"| {status} | {response['description']} | {_cell(_response_body(response))} |")
     errors = [f"{status} {r['description'].lower()}" for status, r in op["responses"].items() if status not in answers]
     out += ["", f"Errors ([ErrorEnvelope](#schema-ErrorEnvelope)): {', '.join(errors)}.", ""]
+    for status, response in answers.items():
+        example = next(iter(response.get("content", {}).values()), {}).get("example")
+        if example is not None:
+            out += [f"An answer ({status}):", "", "```json", json.dumps(example, indent=2), "```", ""]
     return out
 
 

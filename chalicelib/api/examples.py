@@ -73,3 +73,25 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
                        "ParentCallSid": "CA0123456789abcdef0123456789abcdef",
                        "CallStatus": "completed", "CallDuration": 95},
 }
+
+# An example answer of the routes whose answer a client must read to act on it, keyed by the response model's
+# name (of its items, for a list): the success envelope as it is sent. A test validates each against the
+# documented schema (tests/api/test_openapi_examples.py).
+_EVENT_ID = "5b0c2d1e-8f3a-4b6c-9d7e-1a2b3c4d5e6f"
+RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "EventOut": {  # GET /events?after=<the last event_id you have>&limit=2
+        "success": True,
+        "data": [
+            {"type": "call.status_changed", "event_id": _EVENT_ID, "seq": 41,
+             "occurred_at": "2026-11-30T15:00:00.123456+00:00",
+             "data": {"call_id": _CALL_ID, "status": "ringing", "previous_status": "queued", "source": "twilio"}},
+            {"type": "balance.changed", "event_id": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b", "seq": 42,
+             "occurred_at": "2026-11-30T15:01:35.004211+00:00",
+             "data": {"transaction_id": "3c2b1a0f-9e8d-4c7b-a6f5-e4d3c2b1a0f9", "kind": "call_settlement",
+                      "reference": _CALL_ID, "changes": {"held": "-5.00"},
+                      "balance": "95.00", "earnings": "0.00", "held": "0.00"}},
+        ],
+        "pagination": {"page": 1, "limit": 2, "total": 3, "total_pages": 2,
+                       "next_token": "eyJzIjoiZXZlbnRzOi4uLiJ9LmFiYzEyMw"},
+    },
+}

@@ -34,7 +34,6 @@ from chalicelib.observability import logger
 from chalicelib.persistence.db import configure
 from chalicelib.persistence.pagination import Page
 from chalicelib.schemas import resolve
-from chalicelib.persistence.unit_of_work import batched
 from chalicelib.services import rate_limits
 from chalicelib.services.sessions import authenticate
 
@@ -348,9 +347,3 @@ def error_response(error: DomainError, request_id: str, quota: dict[str, str] | 
         headers["WWW-Authenticate"] = "Bearer"
     headers.update(error.headers)
     return Response(body=json.dumps(body), status_code=error.status, headers=headers)
-
-
-def publish_events_once(event: Any, get_response: Callable) -> Response:
-    """HTTP middleware: the realtime events of one request go out as one message, once it is answered."""
-    with batched():
-        return get_response(event)

@@ -11,7 +11,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.examples import REQUEST_EXAMPLES
+from chalicelib.api.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from chalicelib.api.http import API_PREFIX, ROUTES, RouteSpec
 from chalicelib.schemas import resolve
 from chalicelib.schemas.common import ErrorEnvelope, Pagination
@@ -34,6 +34,7 @@ _TAGS = {
     "compliance": "Do-Not-Call list, TCPA calling hours, state restrictions, refused calls.",
     "analytics": "Totals for the caller's account.",
     "notifications": "Messages to the caller (e.g. a suspension).",
+    "events": "The caller's realtime events of the last 24 hours, read back after being away (docs/realtime.md).",
     "admin": "Users, suspensions and credits (admins only).",
     "webhooks": "Twilio's calls to the exchange (signed with X-Twilio-Signature, form-encoded, answered "
                 "with TwiML).",
@@ -162,8 +163,11 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
                                        "content": {spec.raw_media_type: {"schema": {"type": "string"}}}}
     else:
         for status in (spec.status, *spec.also_status):
-            responses[str(status)] = {"description": _status_text(status),
-                                      "content": {"application/json": {"schema": _success_schema(spec)}}}
+            content: dict[str, Any] = {"schema": _success_schema(spec)}
+            example = RESPONSE_EXAMPLES.get(getattr(_item_model(spec.response), "__name__", ""))
+            if example is not None and status == spec.status:
+                content["example"] = example
+            responses[str(status)] = {"description": _status_text(status), "content": {"application/json": content}}
     errors = {400, 413, 415, 500} | set(spec.errors)
     if spec.roles:
         errors |= {401, 403}

@@ -2,9 +2,11 @@
 who was outbid.
 
 An event is `{"type", "event_id", "occurred_at", "data"}`; `event_id` is made once, when the event is
-published, and kept through redeliveries, so a client that gets an event twice (delivery is at least
-once) can tell. A client sends `{"action": "ping" | "subscribe" | "unsubscribe", ...}`; anything else
-gets an error message, which never repeats what the client sent.
+built (before its change commits, with which it is stored), and kept through redeliveries, so a client that
+gets an event twice (delivery is at least once) can tell. What a user is sent also carries `seq`, the
+event's place in that user's feed (1, 2, 3, ... without gaps). A client sends
+`{"action": "ping" | "subscribe" | "unsubscribe" | "resume", ...}`; anything else gets an error message,
+which never repeats what the client sent.
 """
 from __future__ import annotations
 
@@ -30,8 +32,8 @@ BALANCE_CHANGED = "balance.changed"
 EVENT_TYPES = (AUCTION_STARTED, BID_PLACED, BID_OUTBID, AUCTION_WON, AUCTION_LOST, CALL_STATUS_CHANGED,
                CALL_COMPLETED, BALANCE_CHANGED)
 
-PING, SUBSCRIBE, UNSUBSCRIBE = "ping", "subscribe", "unsubscribe"
-ACTIONS = (PING, SUBSCRIBE, UNSUBSCRIBE)
+PING, SUBSCRIBE, UNSUBSCRIBE, RESUME = "ping", "subscribe", "unsubscribe", "resume"
+ACTIONS = (PING, SUBSCRIBE, UNSUBSCRIBE, RESUME)
 MAX_MESSAGE_CHARS = 4096  # a client's message is a small JSON object; API Gateway's own limit is 128 KB
 
 
@@ -48,8 +50,18 @@ def event(event_type: str, data: dict[str, Any], now: datetime, event_id: str | 
 
 
 def addressed(event_type: str, data: dict[str, Any], to: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """An event with its audience, as it is queued."""
+    """An event with its audience, as a unit of work stores it."""
     return {**event(event_type, data, now), "to": to}
+
+
+def public(stored: dict[str, Any], seq: int | None = None) -> dict[str, Any]:
+    """What a client is sent: the event without its audience, with its seq in the client's feed (none for an
+    auction's subscriber who gets it only as a subscriber)."""
+    shown = {"type": stored["type"], "event_id": stored["event_id"]}
+    if seq:
+        shown["seq"] = seq
+    shown.update(occurred_at=stored["occurred_at"], data=stored["data"])
+    return shown
 
 
 # --- the events of each change (built before it commits, published once it has) -------------------
@@ -159,6 +171,7 @@ class ClientMessageError(Exception):
 class ClientMessage:
     action: str
     auction_id: str | None = None
+    after: str | None = None  # resume: the last event the client has (none: everything kept)
 
 
 def parse_client_message(text: str | None) -> ClientMessage:
@@ -173,17 +186,31 @@ def parse_client_message(text: str | None) -> ClientMessage:
         raise ClientMessageError("INVALID_MESSAGE", "Messages must be JSON objects with an action")
     action = body.get("action")
     if action not in ACTIONS:
-        raise ClientMessageError("UNKNOWN_ACTION", "The action must be one of: ping, subscribe, unsubscribe")
+        raise ClientMessageError("UNKNOWN_ACTION",
+                                 "The action must be one of: ping, subscribe, unsubscribe, resume")
     if action == PING:
         return ClientMessage(PING)
-    auction_id = body.get("auction_id")
-    try:
-        parsed = uuid.UUID(auction_id) if isinstance(auction_id, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or str(parsed) != auction_id.lower():
+    if action == RESUME:
+        after = body.get("after")
+        if after is None:
+            return ClientMessage(RESUME)
+        parsed = _uuid(after)
+        if parsed is None:
+            raise ClientMessageError("INVALID_UUID", "after must be an event's id (a UUID)")
+        return ClientMessage(RESUME, after=parsed)
+    parsed = _uuid(body.get("auction_id"))
+    if parsed is None:
         raise ClientMessageError("INVALID_UUID", "auction_id must be an auction's id (a UUID)")
-    return ClientMessage(action, str(parsed))
+    return ClientMessage(action, parsed)
+
+
+def _uuid(value: Any) -> str | None:
+    """A UUID in its canonical form (any case), or None."""
+    try:
+        parsed = uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return str(parsed) if parsed is not None and str(parsed) == value.lower() else None
 
 
 def outbid_seller(standing: dict[str, int], bidder: str, amount: int) -> str | None:

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,7 @@ class AccessClaims:
     user_id: str
     account_type: str
     session_id: str
+    expires_at: float = field(default=0, compare=False)  # its "exp" (epoch seconds), once verified
 
 
 def issue_access_token(settings: Settings, claims: AccessClaims, now: datetime) -> str:
@@ -69,7 +70,7 @@ def verify_access_token(settings: Settings, token: str, now: datetime) -> Access
         # issuer): refused, whatever its exp says.
         if payload["exp"] - payload["iat"] > settings.access_token_ttl_seconds:
             raise invalid
-        return AccessClaims(str(payload["sub"]), str(payload["acct"]), str(payload["sid"]))
+        return AccessClaims(str(payload["sub"]), str(payload["acct"]), str(payload["sid"]), float(payload["exp"]))
     except (KeyError, TypeError, ValueError):
         raise invalid from None
 

@@ -11,7 +11,7 @@ from chalicelib.config import get_settings
 NOTIFICATIONS = "notifications"
 NUMBER_PROVISIONING = "number-provisioning"
 AUCTION_CLOSING = "auction-closing"
-EVENTS = "events"  # realtime events, fanned out to WebSocket connections (services/events.py)
+EVENTS = "events"  # closing WebSocket connections (services/events.py); the events go out from the outbox
 
 
 @functools.cache

@@ -1,13 +1,14 @@
 """Open WebSocket connections and their auction subscriptions (the realtime API, services/sockets.py).
 
 A connection is one item, keyed by API Gateway's connection id (what a message handler knows). Connections
-are indexed by user in ws_user_connections: one item per user with the ids of its open connections (an
-atomic ADD / DELETE on a string set, after the connection is written and before it is deleted), so the
-connections of a hundred users (the sellers an auction.started goes to) are one BatchGetItem, not a
-hundred Queries. The two writes are not one transaction: none is needed, as each way they can part heals
-itself (an id whose connection is gone answers 410 and is removed; a connection missing from its user's
-item gets its subscriptions' events only, until it reconnects or expires), and every connect and
-disconnect stays two plain writes. A subscription is one item per
+are indexed by user in ws_user_connections: one item per user with the ids of its open connections, so
+the connections of a hundred users (the sellers an auction.started goes to) are one BatchGetItem, not a
+hundred Queries. A connection is opened in one transaction (sockets.connect's unit of work): the
+connection, the ADD of its id to its user's set on condition that the set holds fewer than
+MAX_CONNECTIONS_PER_USER ids, and what it owes (its closing when its access token expires). Ids whose
+connection is gone are pruned from the set when it is full. Closing is two plain writes (the DELETE of the
+id, then the connection): each way they can part heals itself (an id whose connection is gone answers 410
+and is removed, or is pruned). A subscription is one item per
 (auction, connection), so an auction's subscribers are one Query. All carry a TTL a little past API
 Gateway's longest connection (2 hours): a connection whose $disconnect never ran disappears by itself, and
 one that is gone when an event is sent to it (410) is removed then, from its user's item too.
@@ -17,25 +18,57 @@ The tables are declared in persistence/tables/connections.py.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import size
 
 from chalicelib import clock
 from chalicelib.persistence.tables import ConnectionModel, SubscriptionModel, UserConnectionsModel
 
+if TYPE_CHECKING:
+    from chalicelib.persistence.unit_of_work import UnitOfWork
+
 # API Gateway closes a WebSocket connection after 2 hours at the most; items outlive that a little.
 CONNECTION_LIFETIME = timedelta(hours=2, minutes=10)
+MAX_CONNECTIONS_PER_USER = 10  # open sockets of one user; one more is refused
 
 
-def open_connection(connection_id: str, user_id: str, account_type: str, session_id: str,
-                    now: datetime) -> ConnectionModel:
+def open_connection(work: UnitOfWork, connection_id: str, user_id: str, account_type: str, session_id: str,
+                    now: datetime, expires_at: datetime) -> ConnectionModel:
+    """The connection and its id in its user's set, added to `work`: the user's set must have room (a
+    cancelled commit whose failed item is the user's set means MAX_CONNECTIONS_PER_USER are open)."""
     connection = ConnectionModel(connection_id, user_id=user_id, account_type=account_type, session_id=session_id,
-                                 connected_at=now, auctions=[], purge_at=now + CONNECTION_LIFETIME)
-    connection.save()
-    UserConnectionsModel(user_id).update(actions=[UserConnectionsModel.connection_ids.add({connection_id}),
-                                                  UserConnectionsModel.purge_at.set(connection.purge_at)])
+                                 connected_at=now, expires_at=expires_at, auctions=[],
+                                 purge_at=now + CONNECTION_LIFETIME)
+    work.save(connection)
+    work.update(UserConnectionsModel(user_id),
+                actions=[UserConnectionsModel.connection_ids.add({connection_id}),
+                         UserConnectionsModel.purge_at.set(connection.purge_at)],
+                condition=UserConnectionsModel.connection_ids.does_not_exist()
+                | (size(UserConnectionsModel.connection_ids) < MAX_CONNECTIONS_PER_USER))
     return connection
+
+
+def prune(user_id: str, now: datetime) -> int:
+    """Takes out of a user's set the ids whose connection is gone (its $disconnect never ran) or whose
+    access token has expired; answers how many were taken out."""
+    ids = of_users([user_id]).get(user_id, [])
+    live = {c.connection_id: c for c in ConnectionModel.batch_get(ids, consistent_read=True)} if ids else {}
+    stale = {i for i in ids if i not in live or (live[i].expires_at is not None and live[i].expires_at <= now)}
+    if stale:
+        UserConnectionsModel(user_id).update(actions=[UserConnectionsModel.connection_ids.delete(stale)])
+    return len(stale)
+
+
+def of_session(user_id: str, session_id: str) -> list[str]:
+    """The open connections of a user that were opened with this session."""
+    ids = of_users([user_id]).get(user_id, [])
+    if not ids:
+        return []
+    return sorted(c.connection_id for c in ConnectionModel.batch_get(ids, consistent_read=True,
+                                                                      attributes_to_get=["connection_id", "session_id"])
+                  if c.session_id == session_id)
 
 
 def get(connection_id: str) -> ConnectionModel | None:

@@ -110,3 +110,13 @@ def _decode(token: str, scope: str) -> tuple[int, dict]:
     if data.get("s") != scope or not isinstance(data.get("k"), dict) or not isinstance(data.get("p"), int):
         raise invalid
     return data["p"], data["k"]
+
+
+def cursor(scope: str, page: int, position: dict) -> str | None:
+    """A signed next_token for a listing that keeps its own position (e.g. the events feed's last seq)."""
+    return _encode(scope, page, position)
+
+
+def read_cursor(token: str, scope: str) -> tuple[int, dict]:
+    """The page and position a next_token of `scope` carries (INVALID_NEXT_TOKEN otherwise)."""
+    return _decode(token, scope)

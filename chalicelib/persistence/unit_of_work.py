@@ -3,9 +3,12 @@
 A use case adds to a UnitOfWork the items it writes (save, update, delete), the conditions it depends on
 without writing (condition_check), and what it owes once they are written: realtime events (emit),
 queued messages (send: a notification, an auction's closing) and what the models it read hold once
-written (assign). commit() writes every item in one TransactWriteItems: all or none. A cancelled
-commit raises TransactWriteError with the items whose condition failed (failed_items()), and owes
-nothing; a committed one applies its updates, then publishes its events and sends its messages.
+written (assign). commit() writes every item in one TransactWriteItems: all or none. What the unit owes
+is written in the same transaction, as one outbox item (persistence/outbox.py): it exists exactly when the
+change does, and the outbox table's stream publishes it (workers/outbox.py); nothing is sent after the
+commit, so nothing owed can be lost by a send that fails. A cancelled commit raises TransactWriteError
+with the items whose condition failed (failed_items()), and owes nothing; a committed one applies its
+updates.
 
 Used as `with UnitOfWork() as work: ...` (committed when the block ends without an error), or built and
 then committed by whoever interprets its failure (ledger.post names a 402 or a replay).
@@ -14,17 +17,16 @@ from __future__ import annotations
 
 import random
 import time
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.gateways.queues import EVENTS, send
-from chalicelib.observability import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED, logger, measure
+from chalicelib import clock
+from chalicelib.persistence import outbox
 from chalicelib.persistence.db import connection
+from chalicelib.persistence.tables import OutboxModel
 
 CONFLICT_ATTEMPTS = 6
 _sleep: Callable[[float], None] = time.sleep  # tests replace it
@@ -55,6 +57,7 @@ class UnitOfWork(TransactWrite):
         self._events: list[dict[str, Any]] = []
         self._messages: list[tuple[str, dict[str, Any], int]] = []
         self._assigned: list[tuple[Any, dict[str, Any]]] = []
+        self._outbox: OutboxModel | None = None  # what it owes, once commit() has added it
         self.committed = False
 
     # --- what it writes ---
@@ -81,11 +84,12 @@ class UnitOfWork(TransactWrite):
     # --- what it owes once written ---
 
     def emit(self, *events: dict[str, Any]) -> None:
-        """Realtime events (domain/events.py) of this change."""
+        """Realtime events (domain/events.py) of this change: stored with it, published from the outbox."""
         self._events.extend(events)
 
     def send(self, queue: str, body: dict[str, Any], delay_seconds: int = 0) -> None:
-        """An SQS message this change owes (a notification, an auction's closing)."""
+        """An SQS message this change owes (a notification, an auction's closing): stored with it, sent from
+        the outbox; the delay counts from the commit."""
         self._messages.append((queue, body, delay_seconds))
 
     def assign(self, model: Any, values: dict[str, Any]) -> None:
@@ -97,15 +101,21 @@ class UnitOfWork(TransactWrite):
     def commit(self) -> None:
         if self.committed:
             raise RuntimeError("This unit of work has been committed already")
+        if self._outbox is None:
+            self._outbox = outbox.item(self._events, self._messages, clock.now())
+            if self._outbox is not None:  # one more item of the same transaction
+                self.save(self._outbox, condition=OutboxModel.unit_id.does_not_exist())
         if self._checked or self._deleted or self._saved or self._updated:
             self._commit()
         self.committed = True
         for model, values in self._assigned:
             for name, value in values.items():
                 setattr(model, name, value)
-        publish(*self._events)
-        for queue, body, delay_seconds in self._messages:
-            send(queue, body, delay_seconds=delay_seconds)
+
+    @property
+    def owed(self) -> OutboxModel | None:
+        """The outbox item a commit wrote (or tried to): what this unit owes (tests, logs)."""
+        return self._outbox
 
     def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
         if exc_type is None and not self.committed:
@@ -141,46 +151,3 @@ def failed_conditions(error: TransactWriteError) -> list[bool]:
 def only_conflicts(error: TransactWriteError) -> bool:
     codes = {r.code for r in (error.cancellation_reasons or []) if r and r.code != "None"}
     return codes == {"TransactionConflict"}
-
-
-# --- publishing events ------------------------------------------------------------------------------
-# Events go out after their change committed, as one SQS message on the events queue (services/events.py
-# fans them out). Publishing never fails the change: it has committed already.
-
-# The events of the request under way (batched), sent as one message at its end; None outside one.
-_batch: ContextVar[list[dict[str, Any]] | None] = ContextVar("realtime_batch", default=None)
-
-
-@contextmanager
-def batched() -> Iterator[None]:
-    """Within it, events are gathered and go out as one SQS message at its end (an HTTP request's changes:
-    a route's call and balance events are one send, not two)."""
-    token = _batch.set([])
-    try:
-        yield
-    finally:
-        gathered = _batch.get()
-        _batch.reset(token)
-        if gathered:
-            send_to_events_queue({"events": gathered})
-
-
-def publish(*events: dict[str, Any]) -> None:
-    """Committed events: gathered when batched(), else one SQS message now (none for no events)."""
-    if not events:
-        return
-    gathered = _batch.get()
-    if gathered is not None:
-        gathered.extend(events)
-    else:
-        send_to_events_queue({"events": list(events)})
-
-
-def send_to_events_queue(body: dict[str, Any]) -> None:
-    count = len(body.get("events", ())) or 1
-    try:
-        send(EVENTS, body)
-        measure(EVENTS_PUBLISHED, count)
-    except Exception:  # the change stands; its event is lost (logged, so it can be seen)
-        measure(EVENTS_PUBLISH_FAILED, count)
-        logger.exception("Publishing realtime events failed", extra={"body_keys": sorted(body)})

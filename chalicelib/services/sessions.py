@@ -19,7 +19,7 @@ from chalicelib.domain.errors import AuthenticationFailed, DomainError, RateLimi
 from chalicelib.domain.passwords import verify_password
 from chalicelib.persistence import rate_counters
 from chalicelib.persistence.db import connection
-from chalicelib.persistence.unit_of_work import UnitOfWork, failed_conditions
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_conditions, failed_items
 from chalicelib.persistence.tables import EmailClaimModel, SessionModel, UserModel
 from chalicelib.services import events
 from chalicelib.services.rate_limits import subject_of_ip
@@ -107,6 +107,7 @@ def start_session(user: UserModel, now: datetime, device_info: dict | None = Non
                 for old in evicted:
                     work.update(old, actions=[SessionModel.revoked.set(True),
                                               SessionModel.revoked_reason.set("session_limit")])
+                    events.close_session_connections(work, user.user_id, old.session_id)  # its sockets too
         except TransactWriteError as error:
             if any(failed_conditions(error)):
                 continue  # another login changed the list first: read it again
@@ -158,14 +159,19 @@ def active_sessions(user_id: str, now: datetime) -> list[SessionModel]:
 
 
 def revoke(session: SessionModel, reason: str) -> bool:
+    """Ends a session (False when it had ended already), and with it the sockets opened with it: their closing
+    is owed by the same commit."""
     try:
-        session.update(actions=[SessionModel.revoked.set(True), SessionModel.revoked_reason.set(reason)],
-                       condition=SessionModel.revoked == False)  # noqa: E712 - a DynamoDB condition
-        return True
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        with UnitOfWork() as work:
+            work.update(session, actions=[SessionModel.revoked.set(True), SessionModel.revoked_reason.set(reason)],
+                        condition=SessionModel.revoked == False)  # noqa: E712 - a DynamoDB condition
+            events.close_session_connections(work, session.user_id, session.session_id)
+            work.assign(session, {"revoked": True, "revoked_reason": reason})
+    except TransactWriteError as error:
+        if session in failed_items(error):
             return False
         raise
+    return True
 
 
 def refresh(refresh_token: str) -> Issued:
@@ -219,9 +225,7 @@ def logout(principal: Principal, refresh_token: str | None, all_devices: bool) -
     Access tokens die with their session: authenticate() checks it on every request."""
     now = clock.now()
     if all_devices:
-        revoked = sum(revoke(s, "logout_all") for s in active_sessions(principal.user_id, now))
-        events.close_connections(principal.user_id)  # its open WebSockets close too
-        return revoked
+        return revoke_all_sessions(principal.user_id, "logout_all")
     session_id = principal.session_id
     if refresh_token:
         session_id, _ = tokens.parse_refresh_token(refresh_token)
@@ -235,8 +239,11 @@ def logout(principal: Principal, refresh_token: str | None, all_devices: bool) -
 
 
 def revoke_all_sessions(user_id: str, reason: str) -> int:
+    """Every live session (and its sockets), then every socket of the user whatever its session (suspension,
+    deactivation, a password reset, logout everywhere)."""
     revoked = sum(revoke(s, reason) for s in active_sessions(user_id, clock.now()))
-    events.close_connections(user_id)  # its open WebSockets close too (suspension, deactivation)
+    with UnitOfWork() as work:
+        events.close_user_connections(work, user_id)
     return revoked
 
 

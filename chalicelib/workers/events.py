@@ -1,4 +1,6 @@
-"""Fans realtime events out to WebSocket connections (services/events.py), one queued message at a time."""
+"""The events queue's worker (services/events.fan_out), one message at a time: closing WebSocket connections
+(a revoked session's, a suspended user's, one whose access token expired). Realtime events themselves are
+published from the outbox's stream (workers/outbox.py)."""
 from __future__ import annotations
 
 import json

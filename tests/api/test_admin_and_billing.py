@@ -116,12 +116,13 @@ def test_suspend_validation(api, admin):
     assert UserModel.get(user["user"]["id"]).status == "active"
 
 
-def test_notify_user_queues_a_notification(api, admin):
+def test_notify_user_queues_a_notification(api, admin, outbox):
     from chalicelib.gateways import queues
 
     user = api.register()
     api.put(f"/admin/users/{user['user']['id']}/suspend", {"reason": "Chargebacks", "notify_user": True},
             token=admin["token"])
+    outbox.publish()  # stored with the suspension, sent from the outbox's stream
     sqs = queues._client()
     messages = sqs.receive_message(QueueUrl=queues.queue_url(queues.NOTIFICATIONS)).get("Messages", [])
     assert len(messages) == 1 and "Chargebacks" in messages[0]["Body"]

@@ -508,13 +508,14 @@ def test_no_bid_at_reserve_closes_without_winner(api, buyer, seller, clock):
     assert sweep_auctions(clock()) == 0
 
 
-def test_the_delayed_message_closes_the_auction_at_its_end(api, client, buyer, seller, clock):
+def test_the_delayed_message_closes_the_auction_at_its_end(api, client, buyer, seller, clock, outbox):
     from chalicelib.gateways import queues
     from local.dispatcher import sqs_event
 
     profile(api, seller)
     created = auction(api, buyer, new_call(api, buyer), duration=5)
     bid(api, seller, created["id"], "3.00")
+    outbox.publish()  # the closing was stored with the auction: the stream sends it, delayed to the end
     sqs = queues._client()
     url = queues.queue_url(queues.AUCTION_CLOSING)
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])

@@ -147,7 +147,8 @@ def reported_call(api, buyer_token: str) -> str:
     return created.data["id"]
 
 
-def test_a_reported_call_never_ended_expires_after_the_ttl_and_both_sides_are_told(api, client, buyer, clock):
+def test_a_reported_call_never_ended_expires_after_the_ttl_and_both_sides_are_told(api, client, buyer, clock,
+                                                                                   outbox):
     drained(queues.NOTIFICATIONS)
     rung = seller(api, "5.00", "+13125550002")
     call_id = reported_call(api, buyer["token"])
@@ -159,7 +160,8 @@ def test_a_reported_call_never_ended_expires_after_the_ttl_and_both_sides_are_to
     call = CallModel.get(call_id)
     assert call.status == "expired" and call.billable is None and call.hold_shard is None
     assert held_and_balance(api, rung) == ("0.00", "50.00")
-    # Both sides are told.
+    # Both sides are told (the job's unit of work owes the notifications; the outbox's stream sends them).
+    outbox.publish()
     told = {m["user_id"] for m in drained(queues.NOTIFICATIONS) if m["kind"] == "call_expired"}
     assert told == {buyer["user"]["id"], rung["user"]["id"]}
     assert ledger(api)["holds_match"] is True

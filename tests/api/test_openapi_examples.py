@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 
 import app  # noqa: F401 - registers every route, so ROUTES is complete when the tests are collected
-from chalicelib.api.examples import REQUEST_EXAMPLES
+from chalicelib.api.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from chalicelib.caller import validate
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.api.http import ROUTES
@@ -55,6 +55,21 @@ def test_each_example_matches_the_documented_schema(model, document):
 
 def test_no_example_is_left_without_its_body():
     assert set(REQUEST_EXAMPLES) == {model.__name__ for model in BODIES}
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSE_EXAMPLES))
+def test_each_answer_example_matches_its_routes_documented_answer(name, document):
+    """An example answer is shown with the route that answers that model, and is what the document says it
+    answers (the success envelope, data and pagination)."""
+    shown = [(path, method) for path, ops in document["paths"].items() for method, op in ops.items()
+             for response in op["responses"].values()
+             if next(iter(response.get("content", {}).values()), {}).get("example") == RESPONSE_EXAMPLES[name]]
+    assert shown, f"no route answers {name}"
+    for path, method in shown:
+        response = next(r for r in document["paths"][path][method]["responses"].values() if "content" in r)
+        schema = response["content"]["application/json"]["schema"]
+        jsonschema.Draft202012Validator({"components": document["components"], **schema}).validate(
+            RESPONSE_EXAMPLES[name])
 
 
 def test_a_wrong_example_is_caught():

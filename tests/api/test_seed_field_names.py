@@ -189,7 +189,7 @@ def test_should_complete_full_user_registration_to_number_purchase_flow(api, cli
 
 # --- seed 000: admin -------------------------------------------------------------------------------------
 
-def test_should_complete_admin_user_management_flow(api, admin):
+def test_should_complete_admin_user_management_flow(api, admin, outbox):
     from chalicelib.gateways import queues
 
     regular = api.register(email="managed@example.com", password="Test123!")
@@ -202,6 +202,7 @@ def test_should_complete_admin_user_management_flow(api, admin):
     # duration is in days, as duration_days is.
     until = datetime.fromisoformat(suspended.data["suspended_until"].replace("Z", "+00:00"))
     assert until == datetime(2026, 11, 9, 18, 0, tzinfo=timezone.utc)  # 7 days from now
+    outbox.publish()  # the notification was stored with the suspension; the outbox's stream sends it
     sqs = queues._client()
     messages = sqs.receive_message(QueueUrl=queues.queue_url(queues.NOTIFICATIONS)).get("Messages", [])
     assert len(messages) == 1 and "Policy violation" in messages[0]["Body"]  # notify_user: told

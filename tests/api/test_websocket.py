@@ -3,7 +3,9 @@
 The handlers are invoked as Lambda invokes them (API Gateway's event shapes, local/websocket_server.py
 builds them); what they send goes through the product's apigatewaymanagementapi client to the local
 connection management endpoint (a real HTTP server), which hands each message to `Sockets` below instead
-of a socket. Events are read from the events queue and given to the fan-out worker, one message at a time.
+of a socket. What the requests owe is read from the outbox table's stream and handed to its handler (as
+Lambda would, tests/outbox.py), which sends the events; then the events queue's messages (closings) are
+given to its worker, one at a time.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ class Sockets:
     def __init__(self):
         self.open: dict[str, list[dict]] = {}
         self.closed: list[str] = []
+        self.sent_before_closing: dict[str, list[dict]] = {}
 
     def deliver(self, connection_id: str, data: bytes) -> bool:
         if connection_id not in self.open:
@@ -33,9 +36,10 @@ class Sockets:
         return True
 
     def close(self, connection_id: str) -> bool:
-        if self.open.pop(connection_id, None) is None:
+        if (sent := self.open.pop(connection_id, None)) is None:
             return False
         self.closed.append(connection_id)
+        self.sent_before_closing[connection_id] = sent
         return True
 
     def info(self, connection_id: str) -> dict | None:
@@ -62,8 +66,8 @@ def sockets(monkeypatch, aws):
 
 
 class Realtime:
-    def __init__(self, client, sockets: Sockets):
-        self.client, self.sockets = client, sockets
+    def __init__(self, client, sockets: Sockets, outbox):
+        self.client, self.sockets, self.outbox = client, sockets, outbox
 
     def connect(self, token: str | None) -> tuple[int, str]:
         connection_id = uuid.uuid4().hex[:12]
@@ -75,18 +79,31 @@ class Realtime:
         return answer["statusCode"], connection_id
 
     def send(self, connection_id: str, body: str) -> dict:
-        before = len(self.sockets.open[connection_id])
-        self.client.lambda_.invoke("ws_message", api_gateway_event("$default", "MESSAGE", connection_id, body=body))
-        received = self.sockets.open[connection_id][before:]
+        received = self.exchange(connection_id, body)
         assert len(received) == 1, received
         return received[0]
+
+    def exchange(self, connection_id: str, body: str) -> list[dict]:
+        """Everything a message makes the server send on its connection (a resume: the events, then its answer)."""
+        before = len(self.sockets.open[connection_id])
+        self.client.lambda_.invoke("ws_message", api_gateway_event("$default", "MESSAGE", connection_id, body=body))
+        sent = self.sockets.open.get(connection_id) or self.sockets.sent_before_closing.get(connection_id, [])
+        return sent[before:]
 
     def disconnect(self, connection_id: str) -> None:
         self.sockets.open.pop(connection_id, None)
         self.client.lambda_.invoke("ws_disconnect", api_gateway_event("$disconnect", "DISCONNECT", connection_id))
 
     def fan_out(self) -> list[dict]:
-        """Every queued event message through the worker, as the SQS event source would; their results."""
+        """Everything owed so far: the outbox's new stream records through their handler (events to the sockets,
+        messages to their queues), then the events queue's messages (closings) through its worker. The outbox
+        items published."""
+        published = self.outbox.publish()
+        self.closings()
+        return [item for item in published if item["eventName"] == "INSERT"]
+
+    def closings(self) -> list[dict]:
+        """Every message of the events queue through its worker, as the SQS event source would."""
         from chalicelib.gateways import queues
 
         sqs, url = queues._client(), queues.queue_url(queues.EVENTS)
@@ -106,8 +123,8 @@ class Realtime:
 
 
 @pytest.fixture
-def rt(client, sockets):
-    return Realtime(client, sockets)
+def rt(client, sockets, outbox):
+    return Realtime(client, sockets, outbox)
 
 
 @pytest.fixture
@@ -201,7 +218,7 @@ def test_auction_started_reaches_matching_sellers_only_and_never_the_callers_num
     started = rt.received(connections["california"], "auction.started")
     assert len(started) == 1
     event = started[0]
-    assert set(event) == {"type", "event_id", "occurred_at", "data"}
+    assert set(event) == {"type", "event_id", "seq", "occurred_at", "data"}
     assert event["data"]["auction"]["id"] == auction_id
     assert (event["data"]["country"], event["data"]["state"]) == ("US", "CA")
     assert CALL_FROM_CA["from_number"] not in json.dumps(event) and "+1415" not in json.dumps(event)
@@ -258,19 +275,22 @@ def test_call_status_and_balance_events_reach_the_buyer_and_the_seller(api, rt):
     assert rt.received(ids["buyer"], "balance.changed")
 
 
-def test_events_are_delivered_again_with_the_same_id_and_a_gone_connection_is_removed(api, rt):
+def test_events_are_delivered_again_with_the_same_id_and_seq_and_a_gone_connection_is_removed(api, rt):
     from chalicelib.persistence.connections import ConnectionModel
-    from chalicelib.services.events import fan_out
 
     buyer = api.register("buyer")
     _, kept = rt.connect(buyer["token"])
     _, gone = rt.connect(buyer["token"])
     rt.sockets.open.pop(gone)  # the client vanished without a $disconnect: the endpoint answers 410
+    rt.fan_out()  # what the connections owe (their closing when their tokens expire)
     api.fund(buyer, "5.00")
-    message = rt.fan_out()[0]
-    assert fan_out(message) == {"sent": 1, "gone": 0}  # SQS delivering it again: the same event, once more
+    records = rt.outbox.read()
+    assert len(records) == 1
+    for _ in range(2):  # the stream delivering the record again (a handler failed after sending)
+        assert rt.outbox.hand_over(records) == {"batchItemFailures": []}
     received = rt.received(kept, "balance.changed")
-    assert len(received) == 2 and received[0]["event_id"] == received[1]["event_id"]
+    assert len(received) == 2 and received[0] == received[1]  # the same event_id, the same seq
+    assert received[0]["seq"] == 1
     with pytest.raises(ConnectionModel.DoesNotExist):
         ConnectionModel.get(gone)
 
@@ -300,13 +320,21 @@ def test_subscribing_a_connection_that_closed_meanwhile_leaves_nothing_behind(ap
     assert connections.subscribers(auction_id) == [] and connections.get(connection_id) is None
 
 
-def test_the_events_of_one_request_go_out_as_one_message(api, rt):
-    """Routing commits the call's move and the seller's hold: their events are one SQS send, not two."""
-    buyer = api.register("buyer")
-    seller(api)
+def test_the_events_of_a_request_are_stored_with_its_changes_and_numbered_per_user(api, rt):
+    """Routing commits the call's move and the seller's hold: their events are stored with those writes (the
+    outbox), and each user's share gets the next seqs of that user's feed."""
+    from chalicelib.persistence import event_feed
+
+    buyer, taker = api.register("buyer"), seller(api)
     api.fund(buyer, "10.00")
     call = api.post("/calls", CALL_FROM_CA, token=buyer["token"]).data
-    rt.fan_out()  # what registration, funding and the new call published
+    rt.fan_out()  # what registration, funding and the new call owed
+    before = {who["user"]["id"]: event_feed.last_seq(who["user"]["id"]) for who in (buyer, taker)}
     assert api.post(f"/calls/{call['id']}/route", {}, token=buyer["token"]).status == 200
-    (message,) = rt.fan_out()
-    assert {e["type"] for e in message["events"]} == {"call.status_changed", "balance.changed"}
+    owed = rt.outbox.items()
+    assert {e["type"] for item in owed for e in item.events} == {"call.status_changed", "balance.changed"}
+    rt.outbox.after = None  # hand them over from the start of this test's stream
+    rt.fan_out()
+    for who, types in ((buyer, ["call.status_changed"]), (taker, ["call.status_changed", "balance.changed"])):
+        user_id = who["user"]["id"]
+        assert event_feed.last_seq(user_id) == before[user_id] + len(types)

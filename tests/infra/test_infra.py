@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chalice.app import SQSEventConfig
+from chalice.app import DynamoDBEventConfig, SQSEventConfig
 from chalice.config import Config
 from chalice.utils import to_cfn_resource_name
 
@@ -40,6 +40,10 @@ def _app():
 
 def _sqs_sources() -> list[SQSEventConfig]:
     return [s for s in _app().event_sources if isinstance(s, SQSEventConfig)]
+
+
+def _dynamodb_sources() -> list[DynamoDBEventConfig]:
+    return [s for s in _app().event_sources if isinstance(s, DynamoDBEventConfig)]
 
 
 def _function_names() -> list[str]:
@@ -90,6 +94,8 @@ def assert_tables_match_models(resources: dict[str, Any]) -> None:
             assert "TimeToLiveSpecification" not in props, model.logical_name
         else:
             assert props["TimeToLiveSpecification"] == {"AttributeName": ttl.attr_name, "Enabled": True}
+        stream = getattr(model.Meta, "stream_view_type", None)
+        assert props.get("StreamSpecification") == ({"StreamViewType": stream} if stream else None), model.logical_name
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert props["SSESpecification"] == {"SSEEnabled": True}
@@ -189,6 +195,27 @@ def test_every_sqs_event_source_is_pointed_at_its_queue():
             assert "FunctionResponseTypes" not in event
 
 
+def test_the_outbox_is_published_from_its_tables_stream_and_what_fails_is_noted_and_alarmed():
+    """The outbox's handler reads the outbox table's stream (new images, from the oldest record), names the
+    record that failed (a partial batch response), and after its retries the stream notes the record on a
+    queue with an alarm."""
+    assert [(s.name, s.starting_position) for s in _dynamodb_sources()] == [("publish_outbox", "TRIM_HORIZON")]
+    table_id, table = _by_name(RESOURCES, "AWS::DynamoDB::Table", "TableName", "outbox")
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    function_id = to_cfn_resource_name("publish_outbox")
+    event = RESOURCES[function_id]["Properties"]["Events"][f"{function_id}DynamodbEventSource"]["Properties"]
+    assert event["Stream"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+    assert event["StartingPosition"] == "TRIM_HORIZON"
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and event["BisectBatchOnFunctionError"]
+    assert json.loads(event["FilterCriteria"]["Filters"][0]["Pattern"]) == {"eventName": ["INSERT"]}
+    failures_id, _ = _by_name(RESOURCES, "AWS::SQS::Queue", "QueueName", "outbox-stream-failures")
+    assert event["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [failures_id, "Arn"]}}}
+    alarms = [r["Properties"] for r in RESOURCES.values() if r.get("Type") == "AWS::CloudWatch::Alarm"
+              and r["Properties"]["Dimensions"] == [{"Name": "QueueName",
+                                                     "Value": {"Fn::GetAtt": [failures_id, "QueueName"]}}]]
+    assert len(alarms) == 1 and alarms[0]["Threshold"] == 0
+
+
 # --- configuration and permissions --------------------------------------------------------------
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -269,7 +296,7 @@ def test_policy_covers_exactly_the_stages_tables_indexes_queues_and_secret():
         arn % ("dynamodb", f"table/callx-${{Stage}}-{m.logical_name}") for m in ALL_MODELS]
     assert by_action[("dynamodb:Query",)] == [
         arn % ("dynamodb", f"table/callx-${{Stage}}-{m.logical_name}") + "/index/*"
-        for m in ALL_MODELS if m._get_schema()["global_secondary_indexes"]]
+        for m in ALL_MODELS if m._get_schema()["global_secondary_indexes"] or m._get_schema()["local_secondary_indexes"]]
     assert by_action[("ssm:GetParameter",)] == [arn % ("ssm", "parameter/callx/${Stage}/jwt-secret"),
                                                 arn % ("ssm", "parameter/callx/${Stage}/twilio-auth-token")]
     assert by_action[("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")] == [
@@ -279,6 +306,13 @@ def test_policy_covers_exactly_the_stages_tables_indexes_queues_and_secret():
     assert len(by_action) == len(statements) == 7  # nothing else
     # Only consumers may receive.
     assert all("sqs:ReceiveMessage" not in s["Action"] for s in infra.policy_statements(consumed=()))
+    # Only a stream's handler may read it, and note what it gave up on.
+    streaming = {tuple(s["Action"]): s["Resource"] for s in infra.policy_statements((), streams=("outbox",))}
+    assert streaming[("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")] == [
+        arn % ("dynamodb", "table/callx-${Stage}-outbox/stream/*")]
+    assert streaming[("sqs:SendMessage",)] == [arn % ("sqs", "callx-${Stage}-outbox-stream-failures")]
+    assert streaming[("dynamodb:ListStreams",)] == ["*"]  # an action without resources
+    assert not any("dynamodb:GetRecords" in s["Action"] for s in infra.policy_statements(("notifications",)))
 
 
 # --- (e) chalice package + cfn-lint -------------------------------------------------------------
@@ -372,6 +406,13 @@ def test_packaged_template_has_the_models_tables_and_merged_overrides(packaged):
         assert event["Type"] == "SQS"
         assert event["Properties"]["Queue"] == {"Fn::Sub": "${%s.Arn}" % queue_id}  # Chalice's ARN is gone
         assert resources[function_id]["Properties"]["Timeout"] == _chalice_config(stage, source.name).lambda_timeout
+    for source in _dynamodb_sources():
+        function_id = to_cfn_resource_name(source.name)
+        [event] = resources[function_id]["Properties"]["Events"].values()
+        table_id, _ = _by_name(resources, "AWS::DynamoDB::Table", "TableName", "outbox")
+        assert event["Type"] == "DynamoDB"
+        assert event["Properties"]["Stream"] == {"Fn::GetAtt": [table_id, "StreamArn"]}  # Chalice's placeholder is gone
+        assert resources[function_id]["Properties"]["Timeout"] == _chalice_config(stage, source.name).lambda_timeout
     for name in _function_names():
         function_id = "APIHandler" if name == "api_handler" else to_cfn_resource_name(name)
         function = resources[function_id]["Properties"]
@@ -379,7 +420,7 @@ def test_packaged_template_has_the_models_tables_and_merged_overrides(packaged):
         consumed = tuple(sorted({s.queue for s in _sqs_sources() if s.name == name}))
         assert [p["PolicyDocument"]["Statement"] for p in resources[role_id]["Properties"]["Policies"]] == [
             [{**s, "Resource": [{"Fn::Sub": r} for r in s["Resource"]]}
-             for s in infra.policy_statements(consumed, name in infra.websocket_senders())]]
+             for s in infra.policy_statements(consumed, name in infra.websocket_senders(), infra.streamed_by(name))]]
         assert function["Environment"]["Variables"]["STAGE"] == {"Ref": "Stage"}
         assert function["Environment"]["Variables"]["LOG_LEVEL"] == \
             _chalice_config(stage, name).environment_variables["LOG_LEVEL"]

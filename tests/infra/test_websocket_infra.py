@@ -27,7 +27,7 @@ def test_the_websocket_routes_are_packaged_functions():
 
 
 def test_only_the_senders_manage_connections_of_this_stacks_websocket_api():
-    assert infra.websocket_senders() == {"deliver_events", "websocket_message"}
+    assert infra.websocket_senders() == {"deliver_events", "publish_outbox", "websocket_message"}
     for name in infra.function_names():
         managing = [s for s in _statements(name) if s["Action"] == MANAGE]
         variables = RESOURCES[infra.function_id(name)]["Properties"]["Environment"]["Variables"]

@@ -4,7 +4,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from chalice.app import ScheduledEventConfig, SQSEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
 from local.dispatcher import Dispatcher, LambdaContext, rate_seconds
 
@@ -116,3 +116,75 @@ def test_rate_expressions(expression, seconds):
 def test_cron_schedules_are_refused_locally_rather_than_ignored():
     with pytest.raises(ValueError):
         rate_seconds("cron(0 12 * * ? *)")
+
+
+# --- DynamoDB streams ------------------------------------------------------------------------------
+
+@pytest.fixture
+def streamed(aws):
+    """A table with a stream (new images) on moto, named as the product names its tables."""
+    import boto3
+
+    from chalicelib.config import get_settings
+
+    name = get_settings().table_name("dispatch-test")
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST",
+                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    yield dynamodb, name
+    dynamodb.delete_table(TableName=name)
+
+
+def stream_source(batch_size: int = 10) -> DynamoDBEventConfig:
+    return DynamoDBEventConfig("publish", "app.publish", "arn:aws:dynamodb:::table/dispatch-test/stream/x",
+                               batch_size, "TRIM_HORIZON", 0)
+
+
+def test_stream_records_arrive_as_a_lambda_dynamodb_event_in_order(streamed):
+    from chalice.app import DynamoDBEvent
+
+    dynamodb, name = streamed
+    received, done = [], threading.Event()
+
+    def handler(event, context):
+        received.extend(DynamoDBEvent(event, context))
+        if len(received) >= 3:
+            done.set()
+
+    dispatcher = Dispatcher(app_with(handler, stream_source()), None, str, "us-east-1")
+    for key in ("a", "b", "c"):
+        dynamodb.put_item(TableName=name, Item={"k": {"S": key}, "v": {"N": "1"}})
+    dispatcher.start()
+    try:
+        assert done.wait(WAIT)
+    finally:
+        dispatcher.stop()
+    assert [(r.event_name, r.new_image["k"]["S"]) for r in received] == [("INSERT", "a"), ("INSERT", "b"),
+                                                                          ("INSERT", "c")]
+    assert received[0].table_name == name and received[0].timestamp is not None
+
+
+def test_a_failing_stream_handler_gets_the_batch_again_and_a_partial_answer_the_rest_from_the_failed_one(streamed):
+    dynamodb, name = streamed
+    for key in ("a", "b", "c"):
+        dynamodb.put_item(TableName=name, Item={"k": {"S": key}})
+    dispatcher = Dispatcher(app_with(None, stream_source()), None, str, "us-east-1")
+    arn = dispatcher.stream_arn(stream_source())
+    records = dispatcher.read_stream(arn, None, 10)
+    assert [r["dynamodb"]["NewImage"]["k"]["S"] for r in records] == ["a", "b", "c"]
+
+    def raising(event, context):
+        raise RuntimeError("not today")
+
+    assert dispatcher.deliver_records(raising, "publish", records, arn) == []  # none handled: all again
+
+    def failing_b(event, context):
+        return {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
+
+    handled = dispatcher.deliver_records(failing_b, "publish", records, arn)
+    assert handled == records[:1]
+    again = dispatcher.read_stream(arn, handled[-1]["dynamodb"]["SequenceNumber"], 10)
+    assert [r["dynamodb"]["NewImage"]["k"]["S"] for r in again] == ["b", "c"]  # from the failed one on
+    assert dispatcher.deliver_records(lambda event, context: None, "publish", again, arn) == again

@@ -101,14 +101,16 @@ def test_only_the_failed_record_of_a_batch_is_reported_retried_and_the_others_ar
     assert NotificationModel.count() == 3
 
 
-def test_suspension_notification_reaches_the_inbox_through_the_queue(client, aws):
-    """Admin suspends with notify_user → message on SQS → the worker Lambda → the user's inbox."""
+def test_suspension_notification_reaches_the_inbox_through_the_queue(client, aws, outbox):
+    """Admin suspends with notify_user → the outbox → its stream's handler → SQS → the worker Lambda → the user's
+    inbox."""
     from chalicelib.gateways import queues
 
     api = Api(client)
     admin, user = api.admin(), api.register()
     api.put(f"/admin/users/{user['user']['id']}/suspend", {"reason": "Spam", "notify_user": True,
                                                             "duration_days": 1}, token=admin["token"])
+    outbox.publish()
     sqs = queues._client()
     message = sqs.receive_message(QueueUrl=queues.queue_url(queues.NOTIFICATIONS))["Messages"][0]
     client.lambda_.invoke("deliver_notifications", dispatcher.sqs_event([message], "arn:aws:sqs:::q", "us-east-1"))

@@ -5,6 +5,7 @@ from chalicelib.persistence.base import EVERYTHING
 from chalicelib.persistence.tables.calls import CallModel, DisputeAttribute
 from chalicelib.persistence.tables.compliance import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
 from chalicelib.persistence.tables.connections import ConnectionModel, SubscriptionModel, UserConnectionsModel
+from chalicelib.persistence.tables.events import EventModel, OutboxModel
 from chalicelib.persistence.tables.exchange import (AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
                                                     ProfileSpendModel, RouteEntryModel, SellerBookModel)
 from chalicelib.persistence.tables.identity import AccountTokenModel, EmailClaimModel, SessionModel, UserModel
@@ -44,11 +45,14 @@ ALL_MODELS = (
     ConnectionModel,
     UserConnectionsModel,
     SubscriptionModel,
+    OutboxModel,
+    EventModel,
 )
 
 __all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "BidModel", "BidProfileModel",
            "CallModel", "CallerBilledModel", "ComplianceRefusalModel", "ComplianceRuleModel", "ConnectionModel",
-           "CounterModel", "DisputeAttribute", "DncEntryModel", "EVERYTHING", "EmailClaimModel", "LedgerEntryModel",
-           "LedgerTransactionModel", "NotificationModel", "NumberModel", "OrderModel", "PhoneClaimModel",
-           "ProfileSpendModel", "RateCounterModel", "RouteEntryModel", "SearchCacheModel", "SellerBookModel",
-           "SessionModel", "SubscriptionModel", "UserConnectionsModel", "UserModel", "UserStatsModel"]
+           "CounterModel", "DisputeAttribute", "DncEntryModel", "EVERYTHING", "EmailClaimModel", "EventModel",
+           "LedgerEntryModel", "LedgerTransactionModel", "NotificationModel", "NumberModel", "OrderModel",
+           "OutboxModel", "PhoneClaimModel", "ProfileSpendModel", "RateCounterModel", "RouteEntryModel",
+           "SearchCacheModel", "SellerBookModel", "SessionModel", "SubscriptionModel", "UserConnectionsModel",
+           "UserModel", "UserStatsModel"]

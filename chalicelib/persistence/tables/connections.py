@@ -20,6 +20,7 @@ class ConnectionModel(BaseModel):
     account_type = UnicodeAttribute()
     session_id = UnicodeAttribute()
     connected_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)  # its access token's expiry: it is closed then
     auctions = ListAttribute(of=UnicodeAttribute, default=list)  # its subscriptions, removed with it
     purge_at = TTLAttribute()
 

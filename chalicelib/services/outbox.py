@@ -1,0 +1,47 @@
+"""Publishing what a committed unit of work owes, from its outbox item (persistence/outbox.py), as the outbox
+table's stream delivers it (workers/outbox.py; under `make run`, local/dispatcher.py reads moto's stream).
+
+For each item, in this order:
+1. whom each event is for (services/events.recipients: its users, the matching sellers, the outbid seller);
+2. each of those users' share, appended to their feed once (persistence/event_feed.py): that gives each
+   event its seq in each feed, the same seqs when the record comes again;
+3. its queued messages, sent to their queues (what is left of a delay, counted from the commit);
+4. the events, sent to the open connections of their users and of an auction's subscribers.
+
+A failure anywhere raises: the stream delivers the record again, and every step is safe to repeat (the
+feeds are appended once, a notification is written once by its worker (its id), a closing or a close
+changes nothing the second time, and a client drops an event_id it has seen). Nothing is lost by a send
+that fails, and a replayed request, which commits nothing, owes nothing.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.events import AUCTION
+from chalicelib.gateways import queues
+from chalicelib.persistence import event_feed
+from chalicelib.persistence.outbox import Owed
+from chalicelib.services import events
+
+
+def publish(owed: Owed, now: datetime) -> dict[str, int]:
+    published = []
+    shares: dict[str, list[dict[str, Any]]] = {}  # user -> their events of this unit, in order
+    for stored in owed.events:
+        event = {key: stored[key] for key in ("type", "event_id", "occurred_at", "data")}
+        users = events.recipients(stored["to"])
+        for user in users:
+            shares.setdefault(user, []).append(event)
+        published.append((event, users, stored["to"].get(AUCTION)))
+    readers = list(shares)
+    heads = event_feed.last_seqs(readers) if readers else {}
+    appended = list(events.pool().map(
+        lambda user: event_feed.append(user, owed.unit_id, shares[user], owed.committed_at, heads[user]), readers))
+    seq_of = {(user, event["event_id"]): seq for user, seqs in zip(readers, appended)
+              for event, seq in zip(shares[user], seqs)}
+    for message in owed.messages:
+        queues.send(message.queue, message.body, delay_seconds=message.delay_seconds(now))
+    delivered = events.deliver([events.Addressed(event, {user: seq_of[(user, event["event_id"])] for user in users},
+                                                 auction) for event, users, auction in published])
+    return {"events": len(published), "feeds": len(readers), "messages": len(owed.messages), **delivered}
