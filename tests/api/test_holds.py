@@ -5,7 +5,7 @@ records it."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -230,3 +230,15 @@ def test_the_hold_metrics_are_emitted_once_per_invocation(api, client, buyer, cl
     job = next(d for d in emitted if "OldestOpenHoldSeconds" in d)
     assert job == {"OldestOpenHoldSeconds": [5 * 3600.0], "HoldReleased": [1.0], "HoldAgeAtEndSeconds": [5 * 3600.0]}
     assert all(d["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CallExchange" for d in documents)
+
+
+def test_the_open_holds_index_spreads_its_writes_over_its_shards():
+    """Partition heat: no partition of OpenHolds is written by every routing. A hold's shard is a hash of its
+    call, so 1,600 calls land on every one of the 16 shards, none with more than twice its share."""
+    from collections import Counter
+
+    from chalicelib.persistence import holds
+
+    now = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    shards = Counter(holds.opened(str(uuid.uuid4()), now, now)["hold_shard"] for _ in range(1_600))
+    assert len(shards) == holds.SHARDS and max(shards.values()) < 2 * 1_600 / holds.SHARDS
