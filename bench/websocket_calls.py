@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import datetime, timezone
 
 from counting import DYNAMODB, product  # noqa: I001 - sets up the environment first
 
@@ -81,7 +80,7 @@ def main() -> None:
             DYNAMODB.clear()
             before = sum(sockets.open.values())
             for item in items:
-                publish(item, datetime.now(timezone.utc))
+                publish(item)
             rows.append((label, sum(DYNAMODB.values()), dict(DYNAMODB), sum(sockets.open.values()) - before))
 
         buyer = api.register("buyer")

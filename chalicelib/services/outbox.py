@@ -2,10 +2,11 @@
 table's stream delivers it (workers/outbox.py; under `make run`, local/dispatcher.py reads moto's stream).
 
 For each item, in this order:
-1. whom each event is for (services/events.recipients: its users, the matching sellers, the outbid seller);
-2. each of those users' share, appended to their feed once (persistence/event_feed.py): that gives each
+1. its queued messages, sent to their queues (what is left of a delay counted from the commit, as it is
+   when each is sent: an auction's closing published late is not delayed again);
+2. whom each event is for (services/events.recipients: its users, the matching sellers, the outbid seller);
+3. each of those users' share, appended to their feed once (persistence/event_feed.py): that gives each
    event its seq in each feed, the same seqs when the record comes again;
-3. its queued messages, sent to their queues (what is left of a delay, counted from the commit);
 4. the events, sent to the open connections of their users and of an auction's subscribers.
 
 A failure anywhere raises: the stream delivers the record again, and every step is safe to repeat (the
@@ -15,9 +16,9 @@ that fails, and a replayed request, which commits nothing, owes nothing.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.domain.events import AUCTION
 from chalicelib.gateways import queues
 from chalicelib.persistence import event_feed
@@ -25,7 +26,9 @@ from chalicelib.persistence.outbox import Owed
 from chalicelib.services import events
 
 
-def publish(owed: Owed, now: datetime) -> dict[str, int]:
+def publish(owed: Owed) -> dict[str, int]:
+    for message in owed.messages:
+        queues.send(message.queue, message.body, delay_seconds=message.delay_seconds(clock.now()))
     published = []
     shares: dict[str, list[dict[str, Any]]] = {}  # user -> their events of this unit, in order
     for stored in owed.events:
@@ -40,8 +43,6 @@ def publish(owed: Owed, now: datetime) -> dict[str, int]:
         lambda user: event_feed.append(user, owed.unit_id, shares[user], owed.committed_at, heads[user]), readers))
     seq_of = {(user, event["event_id"]): seq for user, seqs in zip(readers, appended)
               for event, seq in zip(shares[user], seqs)}
-    for message in owed.messages:
-        queues.send(message.queue, message.body, delay_seconds=message.delay_seconds(now))
     delivered = events.deliver([events.Addressed(event, {user: seq_of[(user, event["event_id"])] for user in users},
                                                  auction) for event, users, auction in published])
     return {"events": len(published), "feeds": len(readers), "messages": len(owed.messages), **delivered}

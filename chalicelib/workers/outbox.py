@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib import clock
 from chalicelib.observability import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED, logger, measure
 from chalicelib.persistence.outbox import from_image
 from chalicelib.persistence.tables import OutboxModel
@@ -28,7 +27,7 @@ def publish_outbox(event):
         if record.event_name != "INSERT" or not record.new_image:  # an item TTL removed: nothing owed
             continue
         try:
-            result = publish(from_image(record.new_image), clock.now())
+            result = publish(from_image(record.new_image))
         except Exception:
             measure(EVENTS_PUBLISH_FAILED)
             logger.exception("Publishing an outbox item failed", extra={"sequence_number": record.sequence_number})

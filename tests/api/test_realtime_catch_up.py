@@ -74,10 +74,10 @@ def test_a_record_that_fails_is_named_and_handed_over_again_from_there(api, rt, 
     records = rt.outbox.read()
     failing = from_image(records[1]["dynamodb"]["NewImage"]).unit_id
 
-    def publish(owed, now):  # SQS or API Gateway failing while the second item is published
+    def publish(owed):  # SQS or API Gateway failing while the second item is published
         if owed.unit_id == failing:
             raise RuntimeError("unavailable")
-        return publisher.publish(owed, now)
+        return publisher.publish(owed)
 
     monkeypatch.setattr(worker, "publish", publish)
     answer = rt.outbox.hand_over(records)
@@ -88,6 +88,21 @@ def test_a_record_that_fails_is_named_and_handed_over_again_from_there(api, rt, 
     found, _ = event_feed.after(buyer["user"]["id"], 0, clock(), 10)
     assert [(item.seq, item.event["data"]["changes"]["balance"]) for item in found] == [
         (1, "1.00"), (2, "2.00"), (3, "3.00")]
+
+
+def test_a_message_published_late_is_sent_with_what_is_left_of_its_delay(api, rt, clock):
+    """An auction's closing is due at its end, counted from the commit: published after that, it is not
+    delayed again (nor a minute later than it should be, as it would be counted from its publication)."""
+    from chalicelib.gateways import queues
+
+    buyer = api.register("buyer")
+    auction(api, buyer)  # 60 seconds
+    clock.advance(seconds=61)  # the stream's handler comes late
+    rt.outbox.publish()
+    sqs, url = queues._client(), queues.queue_url(queues.AUCTION_CLOSING)
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                                                    "ApproximateNumberOfMessagesDelayed"])
+    assert counts["Attributes"] == {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesDelayed": "0"}
 
 
 # --- GET /events ------------------------------------------------------------------------------------
