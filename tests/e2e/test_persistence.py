@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,7 +33,8 @@ def credited_user(product, amount: str) -> dict:
     admin = product.login(ADMIN_EMAIL, ADMIN_PASSWORD)["tokens"]["access_token"]
     user = register(product)
     credited = product.call("POST", f"/admin/users/{user['user']['id']}/credits", token=admin,
-                            json={"amount": amount, "reason": "kept across restarts"})
+                            json={"amount": amount, "reason": "kept across restarts"},
+                            headers={"Idempotency-Key": str(uuid.uuid4())})
     assert credited.status_code in (200, 201), credited.text
     return {**user, "admin": admin}
 
