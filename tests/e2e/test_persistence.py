@@ -19,6 +19,7 @@ import requests
 from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import connect
 
+from chalicelib.persistence.tables import ALL_MODELS
 from local.data_folder import SNAPSHOT
 from local.snapshot import read_header
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, running_product
@@ -88,7 +89,8 @@ def test_ctrl_c_then_make_run_again_keeps_users_sessions_balances_and_a_delayed_
             assert first.runtime.stop(signal.SIGINT) == 0
             stop_seconds = time.monotonic() - started
             with pytest.raises(ConnectionClosedOK) as closed:
-                client.recv(timeout=5)
+                for _ in range(100):  # events published before the stop may come first: then the close
+                    client.recv(timeout=5)
         assert closed.value.rcvd.code == 1001, closed.value
     output = first.runtime.all_output()
     assert "Data kept in" in output and output.rstrip().endswith("Stopped.")  # saved, then every part stopped
@@ -97,7 +99,7 @@ def test_ctrl_c_then_make_run_again_keeps_users_sessions_balances_and_a_delayed_
 
     with running_product(DATA_DIR=data_dir) as second:
         resumed = printed_data_line(second)
-        assert resumed.startswith("data: resumed ") and "29 tables" in resumed, resumed
+        assert resumed.startswith("data: resumed ") and f"{len(ALL_MODELS)} tables" in resumed, resumed
         assert "1 queued message" in resumed or "queued messages" in resumed, resumed
         # The session from before the restart is still good (the JWT secret is the data folder's) ...
         assert second.call("GET", "/profile", token=token).json()["data"]["email"] == buyer["email"]
