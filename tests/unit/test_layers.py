@@ -17,8 +17,7 @@ MAY_IMPORT = {
     "chalicelib.schemas": {"chalicelib.domain", "chalicelib.schemas"},
     "chalicelib.caller": {"chalicelib.domain", "chalicelib.schemas"},
     "chalicelib.gateways": LEAVES,
-    # A unit of work sends the messages its change owes once committed (persistence/unit_of_work.py).
-    "chalicelib.persistence": LEAVES | {"chalicelib.persistence", "chalicelib.gateways.queues"},
+    "chalicelib.persistence": LEAVES | {"chalicelib.persistence"},
     "chalicelib.services": LEAVES | {"chalicelib.persistence", "chalicelib.gateways", "chalicelib.services"},
     "chalicelib.workers": LEAVES | {"chalicelib.persistence", "chalicelib.gateways", "chalicelib.services",
                                     "chalicelib.workers"},
