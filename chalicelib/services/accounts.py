@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Callable
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
@@ -134,16 +135,8 @@ def reset_password(token: str, new_password: str) -> int:
     """A reset token (single use, an hour at most, void once the password changed) sets a new password and
     revokes every session of the user. The number revoked is answered."""
     now = clock.now()
-    item, user = _redeem(token, RESET_PASSWORD, now)
-    try:
-        with UnitOfWork() as work:
-            work.update(item, actions=[AccountTokenModel.used_at.set(now)],
-                        condition=AccountTokenModel.used_at.does_not_exist())
-            _set_password(user, new_password, now, work)
-    except TransactWriteError as error:
-        if any(failed_conditions(error)):
-            raise _invalid_token(RESET_PASSWORD) from None
-        raise
+    user = _use_token(token, RESET_PASSWORD, now,
+                      lambda work, user, item: _set_password(user, new_password, now, work))
     return sessions.revoke_all_sessions(user.user_id, "password_reset")
 
 
@@ -158,18 +151,29 @@ def send_verification(user: UserModel, now: datetime) -> bool:
 def verify_email(token: str) -> UserModel:
     """A verification token (single use) marks the address it was sent to as verified."""
     now = clock.now()
-    item, user = _redeem(token, VERIFY_EMAIL, now)
+
+    def verified(work: UnitOfWork, user: UserModel, item: AccountTokenModel) -> None:
+        work.update(user, actions=[UserModel.email_verified.set(True), UserModel.updated_at.set(now)],
+                    condition=UserModel.email == item.email)
+        work.assign(user, {"email_verified": True, "updated_at": now})
+
+    return _use_token(token, VERIFY_EMAIL, now, verified)
+
+
+def _use_token(token: str, purpose: str, now: datetime,
+               change: Callable[[UnitOfWork, UserModel, AccountTokenModel], None]) -> UserModel:
+    """The token's user, once `change` and the token's single use are written together: a token used (or
+    made void) meanwhile is the same 400 as an invalid one, and changes nothing."""
+    item, user = _redeem(token, purpose, now)
     try:
         with UnitOfWork() as work:
             work.update(item, actions=[AccountTokenModel.used_at.set(now)],
                         condition=AccountTokenModel.used_at.does_not_exist())
-            work.update(user, actions=[UserModel.email_verified.set(True), UserModel.updated_at.set(now)],
-                        condition=UserModel.email == item.email)
+            change(work, user, item)
     except TransactWriteError as error:
         if any(failed_conditions(error)):
-            raise _invalid_token(VERIFY_EMAIL) from None
+            raise _invalid_token(purpose) from None
         raise
-    user.email_verified = True
     return user
 
 
