@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +25,26 @@ from local.twilio_emulator.resources import Request, answer
 from local.twilio_emulator.voice_simulator import VoiceSimulator
 
 logger = logging.getLogger(__name__)
+
+
+# Statuses of a call not ended yet, and the directions of the calls the phone network plays (an inbound call and
+# the legs its <Dial>s place; a call created through the REST API, "outbound-api", is never played: it stays queued).
+UNDER_WAY = frozenset({"queued", "initiated", "ringing", "in-progress"})
+PLAYED = frozenset({"inbound", "outbound-dial"})
+
+
+def ended_as_dropped(call: dict[str, Any]) -> dict[str, Any]:
+    """A played call under way, ended at the last moment it recorded: completed with the talk time up to then
+    if it was answered, canceled (the caller gone) if it was still ringing. Any other call as it is."""
+    if call.get("status") not in UNDER_WAY or call.get("direction") not in PLAYED:
+        return call
+    moments = [parsedate_to_datetime(call[name]) for name in ("date_updated", "start_time") if call.get(name)]
+    last = max(moments) if moments else None
+    answered = call["status"] == "in-progress" and call.get("start_time")
+    talk = int((last - parsedate_to_datetime(call["start_time"])).total_seconds()) if answered and last else 0
+    ended = call.get("date_updated") if last is None else format_datetime(last)
+    return {**call, "status": "completed" if answered else "canceled", "end_time": ended, "date_updated": ended,
+            "duration": str(max(0, talk))}
 
 
 class TwilioEmulator:
@@ -127,13 +148,17 @@ class TwilioEmulator:
                 "calls": [dict(call) for call in self._state.calls.values()]}
 
     def restore_account(self, account: dict[str, Any]) -> None:
-        """The numbers and calls `export_account` gave (faults and counts start empty)."""
+        """The numbers and calls `export_account` gave (faults and counts start empty). A call the phone network
+        was playing when they were saved (a kill, or Ctrl-C, mid-call) cannot go on: the simulator playing it
+        stopped with its process. It has ended as a dropped call ends (`ended_as_dropped`), so Twilio's REST
+        API says how, as it would of a call that ended while nobody listened; kept "in-progress", the
+        product's hold job would be told it is under way, and hold its seller's price, for ever."""
         with self._lock:
             self._state = EmulatorState(self._account_sid)
             for number in account.get("owned", []):
                 self._state.owned[number["sid"]] = OwnedNumber(**number)
             for call in account.get("calls", []):
-                self._state.calls[call["sid"]] = dict(call)
+                self._state.calls[call["sid"]] = ended_as_dropped(dict(call))
             self._version += 1
 
     def inject_faults(self, status: int, code: int, count: int = 1, method: str | None = None,

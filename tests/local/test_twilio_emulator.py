@@ -416,6 +416,33 @@ def test_an_outbound_call_needs_a_number_of_the_account(twilio):
         to="+1212", from_=caller, url="https://exchange.example/twiml")) == (400, 21211)
 
 
+def test_a_call_the_network_was_playing_when_the_account_was_saved_has_ended_when_it_is_restored(emulator, twilio):
+    """`make run` killed (or stopped) mid-call: the simulator playing the call stopped with it. Restored under
+    way, Twilio would say so for ever, and the product's hold job would hold the seller's price for ever."""
+    def resource(sid, direction, status, start_time=None, updated="Sun, 06 Dec 2026 22:31:02 +0000", parent=None):
+        return {"sid": sid, "direction": direction, "status": status, "to": "+13125551001", "from": "+15105559876",
+                "date_created": "Sun, 06 Dec 2026 22:31:02 +0000", "date_updated": updated, "start_time": start_time,
+                "end_time": None, "duration": None, "parent_call_sid": parent}
+    calls = [
+        resource("CA" + "1" * 32, "inbound", "in-progress", start_time="Sun, 06 Dec 2026 22:31:02 +0000"),
+        resource("CA" + "2" * 32, "outbound-dial", "in-progress", start_time="Sun, 06 Dec 2026 22:31:06 +0000",
+                 updated="Sun, 06 Dec 2026 22:31:36 +0000", parent="CA" + "1" * 32),  # answered 30 s before
+        resource("CA" + "3" * 32, "outbound-dial", "ringing", parent="CA" + "1" * 32),
+        resource("CA" + "4" * 32, "inbound", "ringing"),  # its voice URL was being asked
+        {**resource("CA" + "5" * 32, "outbound-dial", "completed", start_time="Sun, 06 Dec 2026 22:31:06 +0000"),
+         "duration": "95", "end_time": "Sun, 06 Dec 2026 22:32:41 +0000"},
+        resource("CA" + "6" * 32, "outbound-api", "queued"),  # created through the API: never played
+    ]
+    emulator.restore_account({"owned": [], "calls": calls})
+
+    fetched = {sid: twilio.calls(sid).fetch() for sid in (call["sid"] for call in calls)}
+    assert [(c.status, c.duration) for c in fetched.values()] == [
+        ("completed", "0"), ("completed", "30"), ("canceled", "0"), ("canceled", "0"), ("completed", "95"),
+        ("queued", None)]
+    assert fetched["CA" + "2" * 32].end_time == datetime(2026, 12, 6, 22, 31, 36, tzinfo=fetched["CA" + "2" * 32]
+                                                          .end_time.tzinfo)
+
+
 # --- the HTTP client and the standalone emulator -----------------------------------------------
 
 @pytest.mark.parametrize("url, expected", [
