@@ -5,7 +5,7 @@ For each item, in this order:
 1. whom each event is for (services/events.recipients: its users, the matching sellers, the outbid seller);
 2. each of those users' share, appended to their feed once (persistence/event_feed.py): that gives each
    event its seq in each feed, the same seqs when the record comes again;
-3. its queued messages, sent to their queues (what is left of a delay, counted from the commit);
+3. its queued messages, sent to their queues (what is left of a delay, counted from the commit, as each is sent);
 4. the events, sent to the open connections of their users and of an auction's subscribers.
 
 A failure anywhere raises: the stream delivers the record again, and every step is safe to repeat (the
@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.domain.events import AUCTION
 from chalicelib.gateways import queues
 from chalicelib.persistence import event_feed
@@ -40,8 +41,8 @@ def publish(owed: Owed, now: datetime) -> dict[str, int]:
         lambda user: event_feed.append(user, owed.unit_id, shares[user], owed.committed_at, heads[user]), readers))
     seq_of = {(user, event["event_id"]): seq for user, seqs in zip(readers, appended)
               for event, seq in zip(shares[user], seqs)}
-    for message in owed.messages:
-        queues.send(message.queue, message.body, delay_seconds=message.delay_seconds(now))
+    for message in owed.messages:  # what is left of its delay as it goes: appending the feeds took a while
+        queues.send(message.queue, message.body, delay_seconds=message.delay_seconds(max(now, clock.now())))
     delivered = events.deliver([events.Addressed(event, {user: seq_of[(user, event["event_id"])] for user in users},
                                                  auction) for event, users, auction in published])
     return {"events": len(published), "feeds": len(readers), "messages": len(owed.messages), **delivered}
