@@ -527,25 +527,3 @@ def test_the_delayed_message_closes_the_auction_at_its_end(api, client, buyer, s
     assert closed["status"] == "completed" and closed["winner"]["amount"] == "3.00"
     client.lambda_.invoke("close_auctions", sqs_event([message], "arn:aws:sqs:::q", "us-east-1"))  # again: no-op
     assert api.get(f"/auctions/{created['id']}", token=buyer["token"]).data["closed_at"] == closed["closed_at"]
-
-
-def test_the_closing_goes_with_what_is_left_of_its_delay_when_it_is_sent(api, buyer, seller, clock, outbox,
-                                                                         monkeypatch):
-    """The publisher appends the feeds before it sends the messages: the time that takes (or a clock moved
-    meanwhile, under `make run`) comes off the delay, so the closing still falls due at the auction's end."""
-    from chalicelib.gateways import queues
-    from chalicelib.persistence import event_feed
-
-    profile(api, seller)
-    outbox.publish()  # what came before: only the auction's item is left
-    auction(api, buyer, new_call(api, buyer), duration=60)
-    appending = event_feed.append
-
-    def slow_append(*args, **kwargs):  # auction.started to the one matching seller: 45 s pass meanwhile
-        clock.advance(seconds=45)
-        return appending(*args, **kwargs)
-    sent = []
-    monkeypatch.setattr(event_feed, "append", slow_append)
-    monkeypatch.setattr(queues, "send", lambda queue, body, delay_seconds=0: sent.append((queue, delay_seconds)))
-    outbox.publish()
-    assert sent == [(queues.AUCTION_CLOSING, 15)]
