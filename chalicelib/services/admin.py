@@ -1,7 +1,6 @@
 """Admin use cases: list and view users, suspend, reactivate, credit."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from pynamodb.exceptions import UpdateError

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.config import get_settings
@@ -115,8 +117,10 @@ def _look_again(call: CallModel, now: datetime) -> None:
     try:
         call.update(actions=[CallModel.hold_due_at.set(now + lifecycle.HOLD_GRACE)],
                     condition=CallModel.status == call.status)
-    except Exception:  # noqa: BLE001 - it moved meanwhile: the next run reads it again
-        logger.info("Overdue call moved meanwhile", extra={"call_id": call.call_id})
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        logger.info("Overdue call moved meanwhile", extra={"call_id": call.call_id})  # the next run reads it again
 
 
 # --- admins ----------------------------------------------------------------------------------------

@@ -223,7 +223,6 @@ def refresh(refresh_token: str) -> Issued:
 def logout(principal: Principal, refresh_token: str | None, all_devices: bool) -> int:
     """Revoke this session (or the one the refresh token names), or every session of the user.
     Access tokens die with their session: authenticate() checks it on every request."""
-    now = clock.now()
     if all_devices:
         return revoke_all_sessions(principal.user_id, "logout_all")
     session_id = principal.session_id

@@ -12,7 +12,7 @@ import pytest
 from chalicelib.gateways import queues
 from chalicelib.persistence.tables import CallModel
 from tests.api.test_unit_of_work import drained
-from tests.api.test_webhooks import EXCHANGE_NUMBER, CALLER, Twilio, balance, buyer, dialed, seller, the_call  # noqa: F401
+from tests.api.test_webhooks import CALLER, Twilio, balance, buyer, dialed, seller, the_call  # noqa: F401 - buyer: a fixture
 
 pytestmark = pytest.mark.usefixtures("afternoon_in_new_york")
 
@@ -83,7 +83,7 @@ def test_the_leg_and_the_dial_action_release_once_whichever_comes_first(api, twi
 def test_a_replayed_dial_action_of_an_earlier_attempt_changes_nothing_and_answers_the_same(api, twilio, buyer):
     """The adversarial run of the issue: replaying the first seller's signed no-answer after the second seller
     had answered dialled a third, and the second seller's 95 s were billed to the third."""
-    first = seller(api, "5.00", "+13125550002")
+    seller(api, "5.00", "+13125550002")
     second = seller(api, "4.00", "+13125550003")
     third = seller(api, "3.00", "+13125550004")
     sid = "CA" + "3" * 32
