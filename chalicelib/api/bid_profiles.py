@@ -11,7 +11,7 @@ api = Api(__name__, tag="exchange")
 @api.route("/bid-profiles", "POST", summary="Create a bid profile", roles=SELLERS, body=schemas.BidProfileRequest,
            response=schemas.BidProfileOut, status=201)
 def create_profile(call: Call):
-    return bid_profiles.create_profile(call.principal, call.body.model_dump())
+    return bid_profiles.view(bid_profiles.create_profile(call.principal, call.body.model_dump()))
 
 
 @api.route("/bid-profiles", "GET", summary="The caller's bid profiles", roles=SELLERS, query=schemas.PageQuery,
@@ -24,13 +24,14 @@ def list_profiles(call: Call):
 @api.route("/bid-profiles/{profile_id}", "GET", summary="A bid profile", roles=SELLERS, response=schemas.BidProfileOut,
            errors=(404,))
 def get_profile(call: Call, profile_id: str):
-    return bid_profiles.get_profile(call.principal, profile_id)
+    return bid_profiles.profile_with_usage(call.principal, profile_id)
 
 
 @api.route("/bid-profiles/{profile_id}", "PUT", summary="Change a bid profile", roles=SELLERS,
            body=schemas.BidProfileUpdate, response=schemas.BidProfileOut, errors=(404, 409))
 def update_profile(call: Call, profile_id: str):
-    return bid_profiles.update_profile(call.principal, profile_id, call.body.model_dump(exclude_unset=True))
+    return bid_profiles.view(bid_profiles.update_profile(call.principal, profile_id,
+                                                         call.body.model_dump(exclude_unset=True)))
 
 
 @api.route("/bid-profiles/{profile_id}", "DELETE", summary="Delete a bid profile", roles=SELLERS, status=204,

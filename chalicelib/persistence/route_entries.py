@@ -4,7 +4,7 @@ it (its 4 keys) and not every active profile.
 
 The entries change in the transaction that writes the profile: `stage` adds their puts and deletes
 to it. Entries carry everything routing reads of a profile (seller, bid, destination, criteria with
-max_budget, created_at), so every write of the profile rewrites all of them.
+max_budget, terms, created_at), so every write of the profile rewrites all of them.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def entries_of(profile: BidProfileModel | None) -> dict[str, RouteEntryModel]:
         return {}
     return {key: RouteEntryModel(
         route_key=key, profile_id=profile.profile_id, seller_id=profile.seller_id, criteria=profile.criteria,
-        bid_amount=profile.bid_amount, destination_number=profile.destination_number,
+        bid_amount=profile.bid_amount, destination_number=profile.destination_number, terms=profile.terms,
         created_at=profile.created_at, updated_at=profile.updated_at) for key in sorted(keys_of(profile))}
 
 
@@ -87,7 +87,7 @@ def profile_of(entry: RouteEntryModel) -> BidProfileModel:
     """The (active) profile an entry copies, as routing uses it; not read from its table."""
     return BidProfileModel(
         entry.profile_id, seller_id=entry.seller_id, criteria=entry.criteria, bid_amount=entry.bid_amount,
-        destination_number=entry.destination_number, active=True, created_at=entry.created_at,
+        destination_number=entry.destination_number, terms=entry.terms, active=True, created_at=entry.created_at,
         updated_at=entry.updated_at)
 
 

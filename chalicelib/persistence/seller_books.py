@@ -29,7 +29,7 @@ def stage(work: UnitOfWork, before: BidProfileModel | None, after: BidProfileMod
         # A profile without a bid_amount (None) bids in auctions all the same.
         bid_amount = None if after.bid_amount is None else int(after.bid_amount)
         profiles[profile.profile_id] = {"criteria": after.criteria, "bid_amount": bid_amount,
-                                        "created_at": after.created_at.isoformat()}
+                                        "terms": after.terms, "created_at": after.created_at.isoformat()}
     else:
         profiles.pop(profile.profile_id, None)
     book.profiles, book.version = profiles, read_version + 1
@@ -41,6 +41,6 @@ def stage(work: UnitOfWork, before: BidProfileModel | None, after: BidProfileMod
 def profiles_of(book: SellerBookModel) -> list[BidProfileModel]:
     """The seller's active profiles as the book keeps them (what matching and bidding use)."""
     return [BidProfileModel(profile_id, seller_id=book.seller_id, criteria=entry["criteria"],
-                            bid_amount=entry["bid_amount"], active=True,
+                            bid_amount=entry["bid_amount"], terms=entry.get("terms"), active=True,
                             created_at=datetime.fromisoformat(entry["created_at"]))
             for profile_id, entry in (book.profiles or {}).items()]

@@ -1,13 +1,14 @@
 """Wire models of the exchange: calls, bid profiles, auctions, bids, compliance lists."""
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.auctions import ACTIVE, COMPLETED, MAX_DURATION_SECONDS, SHOWN_AS
 from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, SOURCES, STATUSES
+from chalicelib.domain import terms
 from chalicelib.domain.compliance import is_region
 from chalicelib.domain.phones import E164_PATTERN, is_e164
 from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
@@ -130,21 +131,22 @@ class DncOut(ResponseModel):
     list_type: str | None
 
 
+def _known_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError("unknown_timezone", "Unknown time zone") from None
+    return value
+
+
 class TcpaHours(StrictModel):
     start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     end_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     timezone: str = Field(max_length=64, description="IANA zone for numbers whose own zone is unknown")
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise PydanticCustomError("unknown_timezone", "Unknown time zone") from None
-        return value
+    _zone = field_validator("timezone")(staticmethod(_known_zone))
 
 
 class TcpaHoursOut(ResponseModel):
@@ -215,11 +217,61 @@ class Criteria(StrictModel):
         return [value] if isinstance(value, str) else value
 
 
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+BlockedCaller = Annotated[str, Field(pattern=r"^\+[0-9]{1,15}$", description="An E.164 number or a prefix, e.g. +1212")]
+
+
+class ScheduleWindow(StrictModel):
+    days: list[Literal[terms.DAYS]] = Field(min_length=1, max_length=7)
+    start_time: str = Field(pattern=_HHMM, description="HH:MM, local time")
+    end_time: str = Field(pattern=_HHMM, description="HH:MM, local time, after start_time (a window never crosses "
+                                                     "midnight: use two)")
+
+    @model_validator(mode="after")
+    def _ends_after_start(self):
+        if self.end_time <= self.start_time:
+            raise PydanticCustomError("window_order", "end_time must be after start_time (use two windows over midnight)")
+        return self
+
+
+class Schedule(StrictModel):
+    """Hours of operation: open inside a window, on a day that is not a closed date, local time."""
+
+    timezone: str = Field(max_length=64, description="IANA time zone, e.g. America/Chicago")
+    windows: list[ScheduleWindow] = Field(min_length=1, max_length=28)
+    closed_dates: list[date] = Field(default_factory=list, max_length=366, description="YYYY-MM-DD, local")
+
+    _zone = field_validator("timezone")(staticmethod(_known_zone))
+
+
+class Caps(StrictModel):
+    concurrency: StrictInt | None = Field(None, ge=1, le=100_000, description="Calls under way at once")
+    hourly: StrictInt | None = Field(None, ge=1, le=1_000_000, description="Calls per clock hour")
+    daily: StrictInt | None = Field(None, ge=1, le=1_000_000, description="Calls per day")
+    monthly: StrictInt | None = Field(None, ge=1, le=100_000_000, description="Calls per calendar month")
+    counts: Literal[terms.CONNECTED, terms.CONVERTED] = Field(terms.CONNECTED, description=(
+        "connected: a call counts once routed to the profile (a live call once its seller answers); "
+        "converted: once it converts"))
+
+
+class Terms(StrictModel):
+    """The terms a profile buys by, beside its criteria."""
+
+    conversion_seconds: StrictInt | None = Field(None, ge=0, le=terms.MAX_CONVERSION_SECONDS, description=(
+        "Talk time at which a call converts: only a converted call is billable (default: the platform's "
+        "billable threshold, 30)"))
+    schedule: Schedule | None = Field(None, description="Hours of operation (none: always open)")
+    caps: Caps | None = None
+    blocked_callers: list[BlockedCaller] | None = Field(None, max_length=terms.MAX_BLOCKED_CALLERS, description=(
+        "Callers never offered to this profile: E.164 numbers or prefixes"))
+    record_calls: StrictBool | None = Field(None, description="Record live calls routed to it, from answer, dual channel")
+
+
 _AUCTIONS_ONLY = ("A profile without bid_amount or without destination_number bids in auctions only: "
                   "instant routing and live calls need both.")
 
 
-class BidProfileRequest(StrictModel):
+class BidProfileRequest(Terms):
     criteria: Criteria = Field(default_factory=Criteria)
     bid_amount: PositiveMoneyIn | None = Field(
         None, description="What the seller pays for a call routed to it without an auction. " + _AUCTIONS_ONLY)
@@ -228,7 +280,7 @@ class BidProfileRequest(StrictModel):
     active: StrictBool = True
 
 
-class BidProfileUpdate(StrictModel):
+class BidProfileUpdate(Terms):
     criteria: Criteria | None = None
     bid_amount: PositiveMoneyIn | None = None
     destination_number: PhoneNumber | None = None
@@ -250,6 +302,43 @@ class CriteriaOut(ResponseModel):
     duplicate_window_hours: int | None = None
 
 
+class ScheduleWindowOut(ResponseModel):
+    days: list[str]
+    start_time: str
+    end_time: str
+
+
+class ScheduleOut(ResponseModel):
+    timezone: str
+    windows: list[ScheduleWindowOut]
+    closed_dates: list[str] = []
+
+
+class CapsOut(ResponseModel):
+    concurrency: int | None = None
+    hourly: int | None = None
+    daily: int | None = None
+    monthly: int | None = None
+    counts: str = terms.CONNECTED
+
+
+class UsageOut(ResponseModel):
+    concurrent: int = Field(description="Its calls under way (queued, ringing or in progress)")
+    hour: int = Field(description="Counted this clock hour, in its schedule's time zone (UTC without one)")
+    day: int
+    month: int
+
+
+class EligibilityQuery(StrictModel):
+    from_number: PhoneNumber
+    to_number: PhoneNumber
+
+
+class EligibilityOut(ResponseModel):
+    eligible: bool
+    reasons: list[str] = Field(description="Every reason it would not take such a call now (empty when eligible)")
+
+
 class BidProfileOut(ResponseModel):
     id: str = Field(validation_alias="profile_id")
     seller_id: str
@@ -259,6 +348,12 @@ class BidProfileOut(ResponseModel):
     active: bool
     paused: Annotated[bool, BeforeValidator(bool)] = Field(False, description=(
         "Taken out of the market while its seller is suspended or deactivated; active again after"))
+    conversion_seconds: int
+    schedule: ScheduleOut | None
+    caps: CapsOut | None
+    blocked_callers: list[str]
+    record_calls: bool
+    usage: UsageOut | None = Field(None, description="Its calls in each cap window now (GET /bid-profiles/{id})")
     created_at: datetime
     updated_at: datetime
 

@@ -9,10 +9,11 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
 from chalicelib.caller import Principal
-from chalicelib.domain import routing
+from chalicelib.config import get_settings
+from chalicelib.domain import routing, terms
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.money import to_minor
-from chalicelib.persistence import counters, route_entries, seller_books
+from chalicelib.persistence import cap_counters, counters, route_entries, seller_books
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import BidProfileModel, ProfileSpendModel
 from chalicelib.persistence.pagination import Page, paginate
@@ -21,6 +22,41 @@ from chalicelib.services.access import fetch, owned
 
 def _not_found() -> NotFound:
     return NotFound("Bid profile not found", code="BID_PROFILE_NOT_FOUND")
+
+
+TERMS = ("conversion_seconds", "schedule", "caps", "blocked_callers", "record_calls")
+
+
+def _terms(body: dict, current: dict | None = None) -> dict:
+    """Stored terms: those given in `body` replace the current ones (null removes one); a caps or schedule
+    is stored as given, without its unset fields; blocked callers each once, in the order given."""
+    stored = dict(current or {})
+    for name in TERMS:
+        if name not in body:
+            continue
+        value = body[name]
+        if isinstance(value, dict):
+            value = {key: item for key, item in value.items() if item is not None}
+        if name == "schedule" and value:
+            value["closed_dates"] = [str(day) for day in value.get("closed_dates") or ()]
+        if name == "blocked_callers" and value is not None:
+            value = list(dict.fromkeys(value))
+        if value is None:
+            stored.pop(name, None)
+        else:
+            stored[name] = value
+    return stored
+
+
+def view(profile: BidProfileModel, usage: dict | None = None) -> dict:
+    """The profile as the API shows it: its terms beside its criteria (conversion_seconds defaults to the
+    platform's billable threshold), and `usage` when read."""
+    shown = {name: getattr(profile, name) for name in BidProfileModel.get_attributes()}
+    stored = profile.terms or {}
+    return {**shown, "conversion_seconds": terms.conversion_seconds(stored, get_settings().billable_threshold_seconds),
+            "schedule": stored.get("schedule"), "caps": stored.get("caps"),
+            "blocked_callers": stored.get("blocked_callers") or [], "record_calls": terms.records_calls(stored),
+            "usage": usage}
 
 
 def _criteria(criteria: dict, current: dict | None = None) -> dict:
@@ -56,7 +92,7 @@ def create_profile(principal: Principal, body: dict) -> BidProfileModel:
     profile = BidProfileModel(
         profile_id=str(uuid.uuid4()), seller_id=principal.user_id, criteria=_criteria(body.get("criteria") or {}),
         bid_amount=to_minor(bid_amount) if bid_amount is not None else None,
-        destination_number=body.get("destination_number"),
+        destination_number=body.get("destination_number"), terms=_terms(body) or None,
         active=body.get("active", True), created_at=now, updated_at=now, revision=1)
     for _ in range(WRITE_ATTEMPTS):
         try:
@@ -85,8 +121,16 @@ def list_profiles(principal: Principal, page: int, limit: int, next_token: str |
         return BidProfileModel.by_seller.query(seller, scan_index_forward=False, last_evaluated_key=start_key,
                                                limit=count)
 
-    return paginate(run, lambda: counters.value(counters.profiles(seller)), scope=f"profiles:{seller}",
-                    page=page, limit=limit, next_token=next_token)
+    found = paginate(run, lambda: counters.value(counters.profiles(seller)), scope=f"profiles:{seller}",
+                     page=page, limit=limit, next_token=next_token)
+    found.items = [view(profile) for profile in found.items]
+    return found
+
+
+def profile_with_usage(principal: Principal, profile_id: str) -> dict:
+    """The profile and its calls in each cap window now: the profile and its counters in one round trip."""
+    profile = get_profile(principal, profile_id)
+    return view(profile, cap_counters.usage(profile, clock.now()))
 
 
 def _changed(profile: BidProfileModel, changes: dict) -> BidProfileModel:
@@ -101,6 +145,8 @@ def _changed(profile: BidProfileModel, changes: dict) -> BidProfileModel:
         after.bid_amount = to_minor(changes["bid_amount"])
     if changes.get("destination_number") is not None:
         after.destination_number = changes["destination_number"]
+    if set(TERMS) & changes.keys():
+        after.terms = _terms(changes, profile.terms) or None
     if changes.get("active") is not None:
         after.active = changes["active"]
         after.paused = None  # the seller's own word on it stands, and a resumption leaves it alone

@@ -7,6 +7,7 @@ from chalicelib.persistence.tables.compliance import ComplianceRefusalModel, Com
 from chalicelib.persistence.tables.connections import ConnectionModel, SubscriptionModel, UserConnectionsModel
 from chalicelib.persistence.tables.events import EventModel, OutboxModel
 from chalicelib.persistence.tables.exchange import (AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
+                                                    CapCounterModel,
                                                     ProfileSpendModel, RouteEntryModel, SellerBookModel)
 from chalicelib.persistence.tables.identity import AccountTokenModel, EmailClaimModel, SessionModel, UserModel
 from chalicelib.persistence.tables.ledger import AccountModel, LedgerEntryModel, LedgerTransactionModel
@@ -38,6 +39,7 @@ ALL_MODELS = (
     SellerBookModel,
     ProfileSpendModel,
     CallerBilledModel,
+    CapCounterModel,
     AuctionModel,
     BidModel,
     RateCounterModel,
@@ -50,7 +52,7 @@ ALL_MODELS = (
 )
 
 __all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "BidModel", "BidProfileModel",
-           "CallModel", "CallerBilledModel", "ComplianceRefusalModel", "ComplianceRuleModel", "ConnectionModel",
+           "CallModel", "CallerBilledModel", "CapCounterModel", "ComplianceRefusalModel", "ComplianceRuleModel", "ConnectionModel",
            "CounterModel", "DisputeAttribute", "DncEntryModel", "EVERYTHING", "EmailClaimModel", "EventModel",
            "LedgerEntryModel", "LedgerTransactionModel", "NotificationModel", "NumberModel", "OrderModel",
            "OutboxModel", "PhoneClaimModel", "ProfileSpendModel", "RateCounterModel", "RouteEntryModel",

@@ -38,6 +38,9 @@ class BidProfileModel(BaseModel):
     # Bumped by every write; a write is conditional on the revision it read, so the profile and its
     # RouteEntryModel items change together (None: written before revisions were kept).
     revision = NumberAttribute(null=True)
+    # The terms it buys by (domain/terms.py), each optional: {"conversion_seconds", "schedule", "caps",
+    # "blocked_callers", "record_calls"}; copied to its route entries and its seller's book.
+    terms = JSONAttribute(null=True)
 
     by_seller = ProfilesBySeller()
 
@@ -60,6 +63,7 @@ class RouteEntryModel(BaseModel):
     criteria = JSONAttribute()  # the profile's, max_budget included
     bid_amount = NumberAttribute(null=True)  # minor units; None: the profile bids in auctions only
     destination_number = UnicodeAttribute(null=True)
+    terms = JSONAttribute(null=True)  # the profile's
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
@@ -90,6 +94,21 @@ class ProfileSpendModel(BaseModel):
     spend_key = UnicodeAttribute(hash_key=True)  # "<profile_id>#<YYYY-MM-DD>"
     spent = NumberAttribute(default=0)
     purge_at = TTLAttribute(null=True)
+
+
+class CapCounterModel(BaseModel):
+    """A profile's calls in one cap window (domain/terms.window_keys: a clock hour, day or month in its
+    time zone), or its calls under way now (concurrency_key). Written by conditional ADDs in the
+    transaction that routes (or ends) a call, so a cap is never exceeded by calls routed at once."""
+
+    logical_name = "cap_counters"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    counter_key = UnicodeAttribute(hash_key=True)  # "<profile_id>#<window>#<period>" or "<profile_id>#concurrent"
+    count = NumberAttribute(default=0)
+    purge_at = TTLAttribute(null=True)  # none for concurrency
 
 
 class CallerBilledModel(BaseModel):
