@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from chalicelib.domain.routing import CallFacts, Candidate, matches, rank  # noqa: E402
 
 CALL = CallFacts("US", "CA", "insurance", ("auto",))
+NOW = datetime(2026, 6, 1, 15, tzinfo=timezone.utc)
 BUYER = "buyer"  # the call's owner: none of its profiles here (a buyer sells calls, it does not bid)
 OTHER_STATES = ["NY", "TX", "FL", "WA", "IL", "NV", "AZ"]
 
@@ -49,7 +50,7 @@ def measure(size: int, runs: int) -> None:
     elapsed, cpu = [], []
     for _ in range(runs):
         started, started_cpu = time.perf_counter(), time.thread_time()
-        ranked = rank(pool, CALL, buyer_id=BUYER)
+        ranked = rank(pool, CALL, NOW, buyer_id=BUYER)
         cpu.append(time.thread_time() - started_cpu)
         elapsed.append(time.perf_counter() - started)
     print(f"routing decision (rank) over {len(pool):,} matching candidates ({len(ranked):,} with budget left), "

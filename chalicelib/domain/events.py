@@ -72,7 +72,7 @@ def auction_started(auction: Any) -> dict[str, Any]:
     return addressed(AUCTION_STARTED, {
         "auction": _auction(auction),
         "country": facts.get("country"), "state": facts.get("state"), "call_type": facts.get("call_type"),
-    }, {MATCHING: facts, "except": auction.owner_id}, auction.created_at)
+    }, {MATCHING: {**facts, "at": auction.created_at.isoformat()}, "except": auction.owner_id}, auction.created_at)
 
 
 def bid_placed(auction: Any, bid: Any) -> list[dict[str, Any]]:
@@ -108,8 +108,8 @@ def auction_decided(auction: Any, decided: dict[str, Any], bidders: list[str]) -
 def call_moved(call: Any, written: dict[str, Any]) -> list[dict[str, Any]]:
     """call.status_changed or call.completed, when `written` moves the call's status (by its buyer,
     routing, settlement or Twilio's callbacks), to the call's buyer and seller."""
-    shown = ("call_id", "status", "source", "owner_id", "seller_id", "duration_seconds", "billable", "price", "cost",
-             "updated_at")
+    shown = ("call_id", "status", "source", "owner_id", "seller_id", "duration_seconds", "billable", "converted",
+             "price", "cost", "updated_at")
     after = {name: getattr(call, name) for name in shown}
     after.update((name, value) for name, value in written.items() if name in after)
     if after["status"] == call.status:
@@ -117,7 +117,7 @@ def call_moved(call: Any, written: dict[str, Any]) -> list[dict[str, Any]]:
     data = {"call_id": call.call_id, "status": after["status"], "previous_status": call.status,
             "source": after["source"]}
     if call_event_type(after["status"]) == CALL_COMPLETED:
-        data.update(duration=after["duration_seconds"], billable=after["billable"],
+        data.update(duration=after["duration_seconds"], billable=after["billable"], converted=after["converted"],
                     price=None if after["price"] is None else format_money(int(after["price"])),
                     cost=None if after["cost"] is None else format_money(int(after["cost"])))
     return [addressed(call_event_type(after["status"]), data, {USERS: [after["owner_id"], after["seller_id"]]},

@@ -17,7 +17,9 @@ BUCKETS = (BALANCE, EARNINGS, HELD)
 PLATFORM_FUNDING = "platform:funding"  # credits granted by admins / top-ups
 PLATFORM_REVENUE = "platform:revenue"  # fees and take rate
 PLATFORM_TELEPHONY = "platform:telephony"  # carrier cost passed through
-PLATFORM_ACCOUNTS = (PLATFORM_FUNDING, PLATFORM_REVENUE, PLATFORM_TELEPHONY)
+# What the carrier charged for a live call's minutes that its buyer's balance and credit limit could not pay.
+PLATFORM_TELEPHONY_LOSS = "platform:telephony_loss"
+PLATFORM_ACCOUNTS = (PLATFORM_FUNDING, PLATFORM_REVENUE, PLATFORM_TELEPHONY, PLATFORM_TELEPHONY_LOSS)
 
 
 @dataclass(frozen=True)
@@ -90,26 +92,30 @@ def number_charge(idempotency_key: str, account_id: str, amount: int, descriptio
 
 
 def call_settlement(idempotency_key: str, *, buyer_id: str, seller_id: str, price: int, take: int, cost: int,
-                    billable: bool, reference: str) -> Posting:
+                    billable: bool, reference: str, loss: int = 0) -> Posting:
     """A completed routed call, paid from the price held from the seller at routing. Billable: the
     seller pays the price; the platform keeps its take; the telephony cost comes out of the buyer's
     payout (price less take) first, and only what the payout cannot cover from the buyer's balance; the
-    buyer earns what is left of the payout. Not billable: the held price goes back to the seller and
-    nobody pays anything."""
-    if not billable:
-        return release(idempotency_key, seller_id, price, f"Call {reference}: not billable", reference)
-    payout = price - take
+    buyer earns what is left of the payout. Not billable (it did not convert): the held price goes back
+    to the seller, and the buyer's balance pays the telephony `cost`. Either way, what the carrier
+    charged beyond `cost` (`loss`: minutes of a live call the buyer could not pay) is the platform's loss."""
+    payout = price - take if billable else 0
     from_payout, from_balance = telephony_split(payout, cost)
     legs = [Entry(seller_id, HELD, -price)]
+    if not billable:
+        legs.append(Entry(seller_id, BALANCE, price))
     if payout - from_payout:
         legs.append(Entry(buyer_id, EARNINGS, payout - from_payout))
-    if take:
+    if billable and take:
         legs.append(Entry(PLATFORM_REVENUE, BALANCE, take))
     if from_balance:
         legs.append(Entry(buyer_id, BALANCE, -from_balance))
-    if cost:
-        legs.append(Entry(PLATFORM_TELEPHONY, BALANCE, cost))
-    return Posting(idempotency_key, "call_settlement", f"Call {reference}", tuple(legs), reference)
+    if loss:
+        legs.append(Entry(PLATFORM_TELEPHONY_LOSS, BALANCE, -loss))
+    if cost + loss:
+        legs.append(Entry(PLATFORM_TELEPHONY, BALANCE, cost + loss))
+    description = f"Call {reference}" if billable else f"Call {reference}: not billable"
+    return Posting(idempotency_key, "call_settlement", description, tuple(legs), reference)
 
 
 def settlement_reversal(idempotency_key: str, settled: list[dict], reference: str) -> Posting:

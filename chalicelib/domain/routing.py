@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
+from chalicelib.domain import terms
+
 
 @dataclass(frozen=True)
 class CallFacts:
@@ -13,6 +15,7 @@ class CallFacts:
     call_type: str | None
     keywords: tuple[str, ...] = ()
     verified: bool = False  # carried by the telephony provider (a live call), not reported by its buyer
+    caller: str | None = None  # the caller's number (from_number), for blocked callers; never shown to sellers
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Candidate:
     keywords: tuple[str, ...] = ()
     budget_left: int | None = None  # today's max_budget minus what was spent; None = no cap
     verified_only: bool = False  # takes only calls the telephony provider carried
+    terms: dict | None = None  # the profile's (domain/terms.py)
+    usage: dict | None = None  # its cap counts now, by cap ({"concurrency", "hourly", ...}); None: not capped
 
 
 def matches(candidate: Candidate, call: CallFacts) -> bool:
@@ -95,14 +100,40 @@ def profile_keys(countries: tuple[str, ...] | list[str], states: tuple[str, ...]
     return {f"{ANY}#{ANY}"}
 
 
-def rank(candidates: list[Candidate], call: CallFacts, buyer_id: str | None = None) -> list[Candidate]:
-    """The candidates that may take the call, best first: matching, with budget left, never the buyer's own
-    profiles (a call is not sold to the account that brought it); the highest bid first, ties to the
-    older profile, then the smaller id, so the same inputs always give the same order. The order
-    instant routing tries sellers in, and a live call's ring tree dials them in
-    (services/bid_profiles.ranked_for); bench/routing.py measures it over 1,000 and 10,000 matching ones."""
-    eligible = [c for c in candidates if c.seller_id != buyer_id and matches(c, call) and affordable(c)]
-    return sorted(eligible, key=lambda c: (-c.bid_amount, c.created_at, c.profile_id))
+def passed_over(candidate: Candidate, call: CallFacts, now: datetime) -> str | None:
+    """Why the candidate may not take the call now (domain/terms.py's reasons), or None: its criteria, its
+    hours, its blocked callers, its budget for the day, then its caps."""
+    if not matches(candidate, call):
+        return terms.NOT_MATCHING
+    if not terms.is_open(candidate.terms, now):
+        return terms.CLOSED
+    if terms.blocks((candidate.terms or {}).get("blocked_callers"), call.caller):
+        return terms.BLOCKED
+    if not affordable(candidate):
+        return terms.BUDGET
+    reached = terms.reached(candidate.terms, candidate.usage or {})
+    return terms.capped(reached[0]) if reached else None
+
+
+def routing_order(candidate: Candidate) -> tuple:
+    """The highest bid first, ties to the older profile, then the smaller id: the same inputs always give
+    the same order."""
+    return -candidate.bid_amount, candidate.created_at, candidate.profile_id
+
+
+def considered(candidates: list[Candidate], call: CallFacts, now: datetime,
+               buyer_id: str | None = None) -> list[tuple[Candidate, str | None]]:
+    """The candidates instant routing and a live call's ring tree consider, in the order they try them,
+    each with why it is passed over (None: it may take the call). Never the buyer's own profiles (a call
+    is not sold to the account that brought it), nor one that bids in auctions only."""
+    ordered = sorted((c for c in candidates if c.seller_id != buyer_id and c.bid_amount is not None), key=routing_order)
+    return [(c, passed_over(c, call, now)) for c in ordered]
+
+
+def rank(candidates: list[Candidate], call: CallFacts, now: datetime, buyer_id: str | None = None) -> list[Candidate]:
+    """The candidates that may take the call, best first (services/bid_profiles.ranked_for); bench/routing.py
+    measures it over 1,000 and 10,000 matching ones."""
+    return [c for c, reason in considered(candidates, call, now, buyer_id) if reason is None]
 
 
 @dataclass(frozen=True)

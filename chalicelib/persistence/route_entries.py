@@ -9,7 +9,7 @@ max_budget, terms, created_at), so every write of the profile rewrites all of th
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -19,6 +19,8 @@ from chalicelib.persistence.tables import BidProfileModel, RouteEntryModel
 
 if TYPE_CHECKING:  # imported when the first pool is made, not at cold start
     from concurrent.futures import ThreadPoolExecutor
+
+T = TypeVar("T")
 
 # DynamoDB takes up to 100 items in a transaction; the profile's own items (the profile, counters)
 # are kept room for.
@@ -97,6 +99,13 @@ def _queries() -> ThreadPoolExecutor:
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="route-keys")
+
+
+def at_once(*reads: Callable[[], T] | None) -> list[T | None]:
+    """Independent reads (None: nothing to read) sent together: one round trip of time."""
+    wanted = [read for read in reads if read is not None]
+    done = iter(_queries().map(lambda read: read(), wanted) if len(wanted) > 1 else [read() for read in wanted])
+    return [None if read is None else next(done) for read in reads]
 
 
 def profiles_for(call: routing.CallFacts) -> dict[str, BidProfileModel]:

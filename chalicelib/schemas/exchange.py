@@ -69,6 +69,12 @@ class AttemptOut(ResponseModel):
     ended_at: datetime | None
 
 
+class RoutingLogEntryOut(ResponseModel):
+    profile_id: str
+    outcome: Literal[terms.ROUTED, terms.DIALED, terms.SKIPPED]
+    reason: Literal[terms.REASONS] | None = Field(description="Why it was skipped (null unless skipped)")
+
+
 class DisputeOut(ResponseModel):
     status: Literal["open", "accepted", "rejected"]
     reason: str
@@ -108,6 +114,13 @@ class CallOut(ResponseModel):
         "credit limit can pay for at the telephony rate"))
     cost: MoneyOut | None
     billable: bool | None
+    converted: bool | None = Field(None, description=(
+        "Its talk time reached its profile's conversion_seconds (null until it ends): only a converted call is "
+        "billable"))
+    routing_log: Annotated[list[RoutingLogEntryOut], BeforeValidator(lambda entries: entries or [])] = Field(
+        default_factory=list, description=(
+        "Each bid profile routing considered, in order, and its outcome. Its buyer and admins see every entry; "
+        "its seller only its own profiles'"))
     duplicate_caller: Annotated[bool, BeforeValidator(bool)] = Field(False, description=(
         "Its seller was billed for this caller within its profile's duplicate_window_hours: routed, not billable"))
     dispute: DisputeOut | None = Field(None, description="Its seller's dispute, if any, and the decision")

@@ -91,14 +91,15 @@ def view(principal: Principal, auction: AuctionModel, bids: list[BidModel] | Non
 
 
 def open_auctions(principal: Principal, page: int, limit: int) -> Page:
-    """The open auctions a seller could bid in (those its active profiles match; an admin sees all),
+    """The open auctions a seller could bid in (those offered to its active profiles: matching, open now,
+    not blocking the caller; an admin sees all),
     soonest ending first. One read of the seller's book and one query of the open-auctions index: no
     scan, and auctions last seconds to minutes, so few are open at once. Pages are by number."""
     now = clock.now()
     book = seller_books.read(principal.user_id)
     profiles = seller_books.profiles_of(book)
     listed = [a for a in AuctionModel.open_auctions.query(OPEN_KEY, AuctionModel.ends_at > now)
-              if principal.is_admin or bid_profiles.matching(profiles, facts_of(a))]
+              if principal.is_admin or bid_profiles.offered(profiles, facts_of(a), now)]
     start = (page - 1) * limit
     return Page(listed[start:start + limit], page, limit, len(listed), None)
 
@@ -109,7 +110,7 @@ def facts_of(auction: AuctionModel) -> routing.CallFacts:
         return calls.facts(CallModel.get(auction.call_id))
     facts = auction.call_facts
     return routing.CallFacts(facts["country"], facts["state"], facts["call_type"], tuple(facts["keywords"]),
-                             verified=facts.get("verified", False))
+                             verified=facts.get("verified", False), caller=facts.get("caller"))
 
 
 def complete_auction(principal: Principal, auction_id: str) -> dict:

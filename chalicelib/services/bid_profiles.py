@@ -227,18 +227,21 @@ def budget_of(profile: BidProfileModel) -> int | None:
     return None if budget is None else int(budget)
 
 
-def candidate(profile: BidProfileModel, spent_today: int = 0) -> routing.Candidate:
+def candidate(profile: BidProfileModel, spent_today: int = 0, usage: dict | None = None,
+              price: int | None = None) -> routing.Candidate:
+    """The profile as routing judges it; `price` is what it would pay (default: its bid_amount)."""
     criteria = profile.criteria or {}
     budget = budget_of(profile)
+    if price is None and profile.bid_amount is not None:
+        price = int(profile.bid_amount)
     return routing.Candidate(
-        profile_id=profile.profile_id, seller_id=profile.seller_id,
-        bid_amount=None if profile.bid_amount is None else int(profile.bid_amount),
+        profile_id=profile.profile_id, seller_id=profile.seller_id, bid_amount=price,
         created_at=profile.created_at, countries=tuple(criteria.get("geography", {}).get("countries") or ()),
         states=tuple(criteria.get("geography", {}).get("states") or ()),
         call_types=tuple(criteria.get("call_type") or ()),
         keywords=tuple(criteria.get("keywords") or ()),
         budget_left=None if budget is None else budget - spent_today,
-        verified_only=bool(criteria.get("verified_only")))
+        verified_only=bool(criteria.get("verified_only")), terms=profile.terms, usage=usage)
 
 
 def spend_key(profile_id: str, now: datetime) -> str:
@@ -251,22 +254,48 @@ def spent_today(profile_ids: list[str], now: datetime) -> dict[str, int]:
 
 
 def ranked_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> list[BidProfileModel]:
-    """Instant routing's candidates, best first (and a live call's ring tree): the active profiles that match
-    the call, have budget left today and are not the buyer's own; never one without a bid_amount or
-    destination_number (those bid in auctions only)."""
-    profiles, candidates = _candidates(facts, now)
-    return [profiles[c.profile_id] for c in routing.rank(candidates, facts, buyer_id=buyer_id)]
+    """Instant routing's candidates, best first (and a live call's ring tree): the active profiles that may
+    take the call now (routing.passed_over: matching, open, not blocking the caller, with budget left
+    today and below their caps), never the buyer's own nor one that bids in auctions only."""
+    return [profile for profile, reason in considered_for(facts, buyer_id, now) if reason is None]
 
 
-def _candidates(facts: routing.CallFacts, now: datetime) -> tuple[dict[str, BidProfileModel], list]:
-    """Only the profiles under the call's country and state keys are read (their route entries, which
-    copy them: the profiles returned are built from their entries); today's spend is read for those that
-    match. Only routable profiles have entries; one that is not is left out here all the same."""
-    profiles = route_entries.profiles_for(facts)
-    matching_ones = [p for p in profiles.values()
-                     if routing.routable(p.bid_amount, p.destination_number) and routing.matches(candidate(p), facts)]
-    spent = spent_today([p.profile_id for p in matching_ones], now) if matching_ones else {}
-    return profiles, [candidate(p, spent.get(p.profile_id, 0)) for p in matching_ones]
+def considered_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> list[tuple[BidProfileModel, str | None]]:
+    """Every profile under the call's country and state keys (their route entries, which copy them: the
+    profiles returned are built from their entries) that routing considers, in the order it tries them,
+    each with why it is passed over (None: it may take the call)."""
+    profiles = [p for p in route_entries.profiles_for(facts).values()
+                if routing.routable(p.bid_amount, p.destination_number)]
+    return judged([(p, int(p.bid_amount)) for p in profiles], facts, now, buyer_id=buyer_id, ordered=True)
+
+
+def judged(offers: list[tuple[BidProfileModel, int]], facts: routing.CallFacts, now: datetime,
+           buyer_id: str | None = None, ordered: bool = False) -> list[tuple[BidProfileModel, str | None]]:
+    """Each (profile, price) with why the profile may not take the call at that price now, or None. What
+    that needs is read only for the profiles that match the call: today's spend of those with a budget
+    and the cap counters of those with caps, both at once (one round trip of time). `ordered`: in routing
+    order (else in the order given); the buyer's own profiles are left out."""
+    matching_ones = [p for p, price in offers if routing.matches(candidate(p, price=price), facts)]
+    budgeted = [p.profile_id for p in matching_ones if budget_of(p) is not None]
+    capped = [p for p in matching_ones if terms.caps_of(p.terms)]
+    spent, counts = route_entries.at_once((lambda: spent_today(budgeted, now)) if budgeted else None,
+                                          (lambda: cap_counters.counts(capped, now)) if capped else None)
+    spent, counts = spent or {}, counts or {}
+    candidates = {p.profile_id: candidate(p, spent.get(p.profile_id, 0), counts.get(p.profile_id), price)
+                  for p, price in offers}
+    profiles = {p.profile_id: p for p, _ in offers}
+    if ordered:
+        return [(profiles[c.profile_id], reason)
+                for c, reason in routing.considered(list(candidates.values()), facts, now, buyer_id)]
+    return [(p, routing.passed_over(candidates[p.profile_id], facts, now)) for p, _ in offers
+            if p.seller_id != buyer_id]
+
+
+def offered(profiles: list[BidProfileModel], facts: routing.CallFacts, now: datetime) -> list[BidProfileModel]:
+    """Those of a seller's (active) profiles an auctioned call is offered to: matching it, open now and not
+    blocking its caller (caps and budgets are judged when the winner is routed)."""
+    return [p for p in profiles if routing.matches(candidate(p), facts) and terms.is_open(p.terms, now)
+            and not terms.blocks((p.terms or {}).get("blocked_callers"), facts.caller)]
 
 
 def matching(profiles: list[BidProfileModel], facts: routing.CallFacts) -> list[BidProfileModel]:

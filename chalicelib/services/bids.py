@@ -31,9 +31,13 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     minor = to_minor(amount)
     if minor < int(auction.reserve_price):
         raise ValidationFailed("Bid is below the reserve price", code="BID_TOO_LOW")
-    matching = bid_profiles.matching(seller_books.profiles_of(book), auctions.facts_of(auction))
+    facts = auctions.facts_of(auction)
+    matching = bid_profiles.matching(seller_books.profiles_of(book), facts)
     if not matching:
         raise ValidationFailed("You have no active bid profile matching this call", code="NO_MATCHING_PROFILE")
+    matching = bid_profiles.offered(matching, facts, now)  # open now, and not blocking the caller
+    if not matching:
+        raise Conflict("Your bid profiles matching this call are closed now (their schedule)", code="PROFILE_CLOSED")
     if minor > spendable:  # checked again when the winner's price is held, and passed over then if short
         raise PaymentRequired("Your balance and credit limit cannot cover this bid", code="INSUFFICIENT_FUNDS")
     within = [p for p in matching if bid_profiles.budget_of(p) is None or minor <= bid_profiles.budget_of(p)]

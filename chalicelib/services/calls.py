@@ -27,7 +27,7 @@ def not_found() -> NotFound:
 def facts(call: CallModel) -> routing.CallFacts:
     """What the call states, for matching it to bid profiles."""
     return routing.CallFacts(call.caller_country, call.caller_state, call.call_type, tuple(call.keywords or ()),
-                             verified=call.source == lifecycle.TWILIO)
+                             verified=call.source == lifecycle.TWILIO, caller=call.from_number)
 
 
 def create_call(principal: Principal, body: dict) -> CallModel:
@@ -62,11 +62,13 @@ def get_call(principal: Principal, call_id: str) -> CallModel:
 
 def shown(principal: Principal, call: CallModel) -> CallModel:
     """The call as its reader may see it: a seller that is neither its buyer nor an admin sees only its own
-    attempts of a live call's ring tree, never its rivals' (a copy: the call read is left as it is)."""
-    if principal.user_id == call.owner_id or principal.is_admin or not call.attempts:
+    attempts of a live call's ring tree and its own profiles' entries of the routing log, never its
+    rivals' (a copy: the call read is left as it is)."""
+    if principal.user_id == call.owner_id or principal.is_admin or not (call.attempts or call.routing_log):
         return call
     copy = CallModel.from_raw_data(call.serialize())
-    copy.attempts = [a for a in call.attempts if a.get("seller_id") == principal.user_id]
+    copy.attempts = [a for a in call.attempts or () if a.get("seller_id") == principal.user_id]
+    copy.routing_log = [e for e in call.routing_log or () if e.get("seller_id") == principal.user_id]
     return copy
 
 

@@ -87,9 +87,12 @@ def recipients(to: dict[str, Any]) -> list[str]:
 
 
 def _matching_sellers(facts: dict[str, Any], buyer_id: str | None) -> list[str]:
+    """The sellers a new auction is offered to: with an active profile matching its call, open when the
+    auction started and not blocking its caller."""
     call = routing.CallFacts(facts.get("country"), facts.get("state"), facts.get("call_type"),
-                             tuple(facts.get("keywords") or ()))
-    profiles = bid_profiles.matching(list(route_entries.profiles_for(call).values()), call)
+                             tuple(facts.get("keywords") or ()), caller=facts.get("caller"))
+    at = datetime.fromisoformat(facts["at"]) if facts.get("at") else clock.now()
+    profiles = bid_profiles.offered(list(route_entries.profiles_for(call).values()), call, at)
     return sorted({p.seller_id for p in profiles if p.seller_id != buyer_id})
 
 

@@ -23,7 +23,7 @@ from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
 from chalicelib.domain import numbers as number_rules
-from chalicelib.domain import phones
+from chalicelib.domain import phones, terms
 from chalicelib.domain.errors import Forbidden, InvalidState
 from chalicelib.gateways import twilio_voice
 from chalicelib.observability import logger
@@ -138,7 +138,11 @@ def leg_status(call_sid: str, parent_call_sid: str | None, status: str, duration
         return
     try:
         with UnitOfWork() as work:
-            move_status(work, call, target, {"updated_at": clock.now(), **_bound(call, leg_sid)})
+            now = clock.now()
+            changes = {"updated_at": now, **_bound(call, leg_sid)}
+            if target == lifecycle.IN_PROGRESS:  # answered: it counts in its profile's cap windows now
+                changes.update(settlement.count_in_caps(work, call, now, when=terms.CONNECTED))
+            move_status(work, call, target, changes)
     except TransactWriteError:  # another callback moved it meanwhile: it only ever moves forward
         logger.info("Status callback lost a race", extra={"call_id": call.call_id, "call_status": status})
 
@@ -182,31 +186,42 @@ def _exchange_number(phone_number: str) -> NumberModel | None:
 
 def _ring_next(call: CallModel, now: datetime) -> str:
     """Ring the best eligible seller not tried yet, or say goodbye (nobody pays anything). The answer is
-    recorded on the attempt that just ended, for a repeat of its Dial's action."""
+    recorded on the attempt that just ended, for a repeat of its Dial's action; the call's routing log
+    says which profiles were considered and why they were passed over."""
     settings = get_settings()
+    log = routing.RoutingLog(call.routing_log or ())
     if len(call.attempts or []) < settings.max_dial_attempts:
-        profiles, buyer_available = _eligible(call, now)
-        for profile in profiles:
+        considered, verdicts, buyer_available = _considered(call, now)
+        for profile, reason in considered:
+            if reason is None:
+                _, reason = next(verdicts)
+            if reason is not None:
+                log.skip(profile, reason)
+                continue
             time_limit = _talk_limit(int(profile.bid_amount), buyer_available)
             answer = _dial_twiml(call.from_number, profile.destination_number, time_limit)
             try:
-                routing.dial(call, profile, now, time_limit, previous_answer=answer)
-            except routing.SellerUnavailable:  # spent or budgeted meanwhile: the next one
+                routing.dial(call, profile, now, time_limit, log, previous_answer=answer)
+            except routing.SellerUnavailable as unavailable:  # spent, budgeted or capped meanwhile: the next one
+                log.skip(profile, unavailable.reason)
                 continue
             return answer
     goodbye = twilio_voice.goodbye(NOBODY)
-    _end_unconnected(call, answer=goodbye)
+    _end_unconnected(call, answer=goodbye, log=log)
     return goodbye
 
 
-def _eligible(call: CallModel, now: datetime) -> tuple[Iterator[BidProfileModel], int]:
-    """Profiles that may take the call, best first: matching, with budget left today, never the buyer's own
-    (bid_profiles.ranked_for), of sellers who may act and can pay the price now (services/sellers.py),
-    and never a seller this call already rang; and what the buyer's account may still spend."""
+def _considered(call: CallModel, now: datetime) -> tuple[list, Iterator, int | None]:
+    """The profiles the ring tree considers, in order, each with why its terms pass it over (None: they
+    do not; bid_profiles.considered_for), never one of a seller this call already rang; the verdicts on
+    the sellers of those not passed over, in the same order (services/sellers.py: suspended, cannot
+    pay); and what the buyer's account may still spend."""
     tried = {attempt["seller_id"] for attempt in call.attempts or []}
-    profiles = [p for p in bid_profiles.ranked_for(calls.facts(call), call.owner_id, now)
-                if p.seller_id not in tried]
-    return sellers.able(profiles, lambda p: int(p.bid_amount), now, also_account=call.owner_id)
+    considered = [(p, reason) for p, reason in bid_profiles.considered_for(calls.facts(call), call.owner_id, now)
+                  if p.seller_id not in tried]
+    verdicts, buyer_available = sellers.judged([p for p, reason in considered if reason is None],
+                                               lambda p: int(p.bid_amount), now, also_account=call.owner_id)
+    return considered, verdicts, buyer_available
 
 
 def _dial_twiml(caller: str, destination: str, time_limit: int) -> str:
@@ -247,13 +262,17 @@ def _bill(call: CallModel, talk_seconds: int, leg_sid: str | None = None) -> Non
         logger.info("Call already settled", extra={"call_id": call.call_id})
 
 
-def _end_unconnected(call: CallModel, target: str | None = None, answer: str | None = None) -> None:
+def _end_unconnected(call: CallModel, target: str | None = None, answer: str | None = None,
+                     log: list | None = None) -> None:
     """Nobody took the call: it ends as no_answer (after ringing sellers) or failed (no seller to ring),
-    or as `target`; the last attempt records the `answer` its Dial's action got."""
+    or as `target`; the last attempt records the `answer` its Dial's action got, and the call its routing
+    `log`."""
     if call.status in lifecycle.ENDED:
         return
     target = target or (lifecycle.NO_ANSWER if call.attempts else lifecycle.FAILED)
     changes: dict = {"updated_at": clock.now()}
+    if log:
+        changes["routing_log"] = list(log)
     if call.attempts and answer is not None:
         changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "answer": answer}]
     try:

@@ -7,18 +7,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
-from chalicelib.domain import routing
+from chalicelib.domain import routing, terms
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, RateLimited, ValidationFailed
 from chalicelib.domain.ledger import hold
-from chalicelib.observability import HOLD_OPENED, measure
-from chalicelib.persistence import counters, holds
+from chalicelib.observability import HOLD_OPENED, logger, measure
+from chalicelib.persistence import cap_counters, counters, holds
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.ledger import post
@@ -33,8 +33,31 @@ MAX_SELLERS_TRIED = 5
 
 
 class SellerUnavailable(Exception):
-    """The seller about to take a call cannot: it cannot pay the price now, or its profile's budget for
-    the day is used up. Whoever was routing takes the next one."""
+    """The seller about to take a call cannot: it cannot pay the price now, its profile's budget for the
+    day is used up, or it reached a cap meanwhile. Whoever was routing takes the next one."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # a routing log's reason (domain/terms.py)
+
+
+class RoutingLog(list):
+    """Why a call went where it went: each profile considered, in order, with its outcome (routed, dialed,
+    or skipped and why). Entries keep the profile's seller, so a seller is shown only its own."""
+
+    @staticmethod
+    def entry(profile: BidProfileModel, outcome: str, reason: str | None = None) -> dict:
+        return {"profile_id": profile.profile_id, "seller_id": profile.seller_id, "outcome": outcome, "reason": reason}
+
+    def skip(self, profile: BidProfileModel, reason: str) -> None:
+        entry = self.entry(profile, terms.SKIPPED, reason)
+        if entry not in self:  # a ring tree considers a skipped profile again for its next seller
+            self.append(entry)
+
+    def taken(self, profile: BidProfileModel, outcome: str) -> list[dict]:
+        """The log as written when the call is routed or dialed to the profile (the log itself is left as
+        it is: that write may fail)."""
+        return [*self, self.entry(profile, outcome)]
 
 
 def _no_bids() -> ValidationFailed:
@@ -42,35 +65,60 @@ def _no_bids() -> ValidationFailed:
 
 
 def route_call(principal: Principal, call_id: str) -> CallModel:
-    """To the auction's winner, or without an auction to the best matching profile; a seller that is
-    suspended, deactivated or cannot pay is passed over for the next (the next valid bid, the next
-    profile), so no bid can block the market."""
+    """To the auction's winner, or without an auction to the best matching profile; a profile its terms
+    rule out now (routing.passed_over), or whose seller is suspended, deactivated or cannot pay, is passed
+    over for the next (the next valid bid, the next profile), so no bid can block the market. The call
+    keeps its routing log, routed or not."""
     call = calls.buyers_call(principal, call_id)
     lifecycle.ensure_transition(call.status, lifecycle.QUEUED)
     now = clock.now()
+    facts = calls.facts(call)
     if call.auction_id:
         offers = _auction_offers(call, now)
+        considered = bid_profiles.judged(offers, facts, now)
         same_auction = CallModel.auction_id == call.auction_id
     else:
-        offers = [(p, int(p.bid_amount)) for p in bid_profiles.ranked_for(calls.facts(call), call.owner_id, now)]
+        considered = bid_profiles.considered_for(facts, call.owner_id, now)
+        offers = [(p, int(p.bid_amount)) for p, _ in considered]
         same_auction = CallModel.auction_id.does_not_exist()  # no auction was opened meanwhile
-    if not offers:
+    if not considered:
         raise _no_bids()
     prices = {profile.profile_id: price for profile, price in offers}
-    able, _ = sellers.able([profile for profile, _ in offers], lambda p: prices[p.profile_id], now)
-    for tried, profile in enumerate(able):
+    eligible = [profile for profile, reason in considered if reason is None]
+    verdicts, _ = sellers.judged(eligible, lambda p: prices[p.profile_id], now)
+    log, tried = RoutingLog(call.routing_log or ()), 0
+    for profile, reason in considered:
+        if reason is None:
+            _, reason = next(verdicts)
+        if reason is not None:
+            log.skip(profile, reason)
+            continue
         if tried == MAX_SELLERS_TRIED:
             break
+        tried += 1
         try:
-            return _route(call, profile, prices[profile.profile_id], same_auction, now)
-        except SellerUnavailable:
-            continue
+            return _route(call, profile, prices[profile.profile_id], same_auction, now, log)
+        except SellerUnavailable as unavailable:
+            log.skip(profile, unavailable.reason)
+    _keep_log(call, log)
+    if not eligible:
+        raise _no_bids()
     raise ValidationFailed("No bidder for this call can take it now", code="NO_BIDS_AVAILABLE")
 
 
+def _keep_log(call: CallModel, log: RoutingLog) -> None:
+    """An unrouted call keeps why (its buyer asks): written while it is still pending, else left."""
+    if not log:
+        return
+    try:
+        call.update(actions=[CallModel.routing_log.set(list(log))], condition=CallModel.status == lifecycle.PENDING)
+    except UpdateError:
+        logger.info("Routing log not kept: the call moved on", extra={"call_id": call.call_id})
+
+
 def _auction_offers(call: CallModel, now: datetime) -> list[tuple[BidProfileModel, int]]:
-    """The auction's valid bids, its winner first, each with its profile; an auction whose time is up
-    closes now."""
+    """The auction's valid bids, its winner first, each with its profile and price; an auction whose time
+    is up closes now."""
     auction = AuctionModel.get(call.auction_id, consistent_read=True)
     if auction.decided_at is None:
         if auction.status == OPEN and auction.ends_at > now:
@@ -85,7 +133,8 @@ def _auction_offers(call: CallModel, now: datetime) -> list[tuple[BidProfileMode
     return [(profiles[b.profile_id], int(b.amount)) for b in ordered if b.profile_id in profiles]
 
 
-def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, now: datetime) -> CallModel:
+def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, now: datetime,
+           log: RoutingLog) -> CallModel:
     """The seeds' flow: the buyer routes its call (pending to queued). The call's payout pays its telephony
     first: only when it cannot pay a minute must the buyer's account afford the rest of that minute."""
     settings = get_settings()
@@ -99,11 +148,14 @@ def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, 
     open_calls = counters.add_within(work, counters.open_reported_calls(call.owner_id), settings.max_open_reported_calls)
 
     def write_call(changes: dict) -> None:
-        move_status(work, call, lifecycle.QUEUED, {**changes, "routed_at": now}, condition=same_auction)
+        move_status(work, call, lifecycle.QUEUED,
+                    {**changes, "routed_at": now, "routing_log": log.taken(profile, terms.ROUTED)}, condition=same_auction)
 
     due = lifecycle.reported_hold_due(now, settings.reported_call_ttl_hours)
     try:
-        return _hold_price(work, call, profile, price, now, due, f"call_hold:{call.call_id}", write_call)
+        # A reported call counts in its profile's cap windows once routed, unless it counts on converting.
+        return _hold_price(work, call, profile, price, now, due, f"call_hold:{call.call_id}", write_call,
+                           count_now=terms.counts_on(profile.terms) == terms.CONNECTED)
     except TransactWriteError as error:
         failed = failed_items(error)
         if buyer_can_pay is not None and buyer_can_pay in failed:
@@ -115,7 +167,7 @@ def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, 
         raise
 
 
-def dial(call: CallModel, profile: BidProfileModel, now: datetime, time_limit: int,
+def dial(call: CallModel, profile: BidProfileModel, now: datetime, time_limit: int, log: RoutingLog,
          previous_answer: str | None = None) -> CallModel:
     """A live call rings the next seller of its ring tree for at most `time_limit` seconds of talk: the
     price is held as routing holds it, and the attempt is recorded. The first attempt routes the pending
@@ -135,15 +187,18 @@ def dial(call: CallModel, profile: BidProfileModel, now: datetime, time_limit: i
     work = UnitOfWork()
 
     def write_call(changes: dict) -> None:
-        changes = {**changes, "attempts": attempts}
+        changes = {**changes, "attempts": attempts, "routing_log": log.taken(profile, terms.DIALED)}
         if call.status == lifecycle.PENDING:
             move_status(work, call, lifecycle.QUEUED, {**changes, "routed_at": now})
             return
-        work.update(call, actions=[getattr(CallModel, name).set(value) for name, value in changes.items()],
+        work.update(call, actions=[getattr(CallModel, name).set(value) if value is not None
+                                   else getattr(CallModel, name).remove() for name, value in changes.items()],
                     condition=(CallModel.status == call.status) & CallModel.seller_id.does_not_exist())
         work.assign(call, changes)
 
-    return _hold_price(work, call, profile, price, now, due, f"call_hold:{call.call_id}:{attempt}", write_call)
+    # A live call counts in its profile's cap windows once its seller answers (or once it converts).
+    return _hold_price(work, call, profile, price, now, due, f"call_hold:{call.call_id}:{attempt}", write_call,
+                       count_now=False)
 
 
 def _caller_history(call: CallModel, profile: BidProfileModel, now: datetime) -> dict:
@@ -163,25 +218,30 @@ def _caller_history(call: CallModel, profile: BidProfileModel, now: datetime) ->
 
 
 def _hold_price(work: UnitOfWork, call: CallModel, profile: BidProfileModel, price: int, now: datetime,
-                due: datetime, hold_key: str, write_call: Callable[[dict], None]) -> CallModel:
-    """Hold `price` from the profile's seller and count it against the profile's daily budget, in the
-    unit of work in which `write_call(changes)` gives the call its seller; SellerUnavailable when the
-    seller cannot pay or the budget is used up. The call joins the open holds, overdue at `due`."""
+                due: datetime, hold_key: str, write_call: Callable[[dict], None], count_now: bool) -> CallModel:
+    """Hold `price` from the profile's seller, count it against the profile's daily budget and take one of
+    its concurrent slots (and, `count_now`, count it in its cap windows; else check that they are below
+    their caps), in the unit of work in which `write_call(changes)` gives the call its seller;
+    SellerUnavailable when the seller cannot pay, the budget is used up or a cap is reached. The call
+    keeps the profile's terms it is settled on, and joins the open holds, overdue at `due`."""
     budget = bid_profiles.budget_of(profile)
     if budget is not None and budget < price:
-        raise SellerUnavailable("budget")
+        raise SellerUnavailable(terms.BUDGET)
     spend = ProfileSpendModel(spend_key=bid_profiles.spend_key(profile.profile_id, now))
 
     # An auction's winner may have no destination_number (a profile that bids in auctions only): the call
     # is routed to its seller all the same, with no number to ring.
+    kept_terms = {name: value for name, value in (profile.terms or {}).items() if name != "blocked_callers"}
     seller = {"updated_at": now, "seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
-              "spend_key": spend.spend_key, **_caller_history(call, profile, now),
-              **holds.opened(call.call_id, now, due)}
+              "spend_key": spend.spend_key, "terms": kept_terms or None,
+              "concurrency_key": terms.concurrency_key(profile.profile_id), "cap_counted": count_now or None,
+              **_caller_history(call, profile, now), **holds.opened(call.call_id, now, due)}
     if profile.destination_number:
         seller["destination_number"] = profile.destination_number
 
     write_call(seller)
     counters.add(work, counters.seller_calls(profile.seller_id))  # the call joins its seller's list
+    caps = cap_counters.stage_routing(work, profile.profile_id, profile.terms, now, count_windows=count_now)
     within_budget = None if budget is None else \
         ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
     work.update(spend, actions=[ProfileSpendModel.spent.add(price),
@@ -190,13 +250,16 @@ def _hold_price(work: UnitOfWork, call: CallModel, profile: BidProfileModel, pri
         post(hold(hold_key, profile.seller_id, price, f"Call {call.call_id}: price held until it ends", call.call_id),
              now, work, replay_ok=False)
     except PaymentRequired:
-        raise SellerUnavailable("funds") from None
+        raise SellerUnavailable(terms.CANNOT_PAY) from None
     except TransactWriteError as error:
         failed = failed_items(error)
         if call in failed:
             raise InvalidState("The call changed state meanwhile; read it and try again") from None
         if spend in failed:
-            raise SellerUnavailable("budget") from None
+            raise SellerUnavailable(terms.BUDGET) from None
+        reached = [cap for cap, item in caps.items() if item in failed]
+        if reached:
+            raise SellerUnavailable(terms.capped(reached[0])) from None
         raise
     measure(HOLD_OPENED)
     return call

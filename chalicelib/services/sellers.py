@@ -10,6 +10,7 @@ from typing import TypeVar
 from pynamodb.transactions import TransactGet
 
 from chalicelib.domain.accounts import ACTIVE, effective_status
+from chalicelib.domain.terms import CANNOT_PAY, SUSPENDED
 from chalicelib.persistence.db import connection
 from chalicelib.persistence.tables import AccountModel, UserModel
 
@@ -23,14 +24,23 @@ Offer = TypeVar("Offer")  # anything with a seller_id: a bid profile, a bid
 def able(offers: list[Offer], price_of: Callable[[Offer], int], now: datetime,
          also_account: str | None = None) -> tuple[Iterator[Offer], int | None]:
     """The offers, in their order, of sellers who may act and can pay the offer's price now; and what
-    `also_account` (a buyer's) may spend. Sellers are read a few at a time, each batch in one round trip
-    (`also_account` with the first), and only as far as the caller iterates."""
+    `also_account` (a buyer's) may spend."""
+    verdicts, also_spendable = judged(offers, price_of, now, also_account)
+    return (offer for offer, reason in verdicts if reason is None), also_spendable
+
+
+def judged(offers: list[Offer], price_of: Callable[[Offer], int], now: datetime,
+           also_account: str | None = None) -> tuple[Iterator[tuple[Offer, str | None]], int | None]:
+    """Each offer, in its order, with why its seller may not take it now (suspended: suspended or
+    deactivated; cannot_pay: its account cannot pay the price), or None; and what `also_account` (a
+    buyer's) may spend. Sellers are read a few at a time, each batch in one round trip (`also_account`
+    with the first), and only as far as the caller iterates."""
     sellers = list(dict.fromkeys(offer.seller_id for offer in offers))
     first = sellers[:SELLERS_PER_READ]
     active, spendable = _read(first, now, also_account)
     also_spendable = spendable.pop(also_account) if also_account else None
 
-    def eligible() -> Iterator[Offer]:
+    def verdicts() -> Iterator[tuple[Offer, str | None]]:
         read = set(first)
         for offer in offers:
             if offer.seller_id not in read:
@@ -39,10 +49,14 @@ def able(offers: list[Offer], price_of: Callable[[Offer], int], now: datetime,
                 active.update(more_active)
                 spendable.update(more_spendable)
                 read.update(batch)
-            if offer.seller_id in active and spendable.get(offer.seller_id, 0) >= price_of(offer):
-                yield offer
+            if offer.seller_id not in active:
+                yield offer, SUSPENDED
+            elif spendable.get(offer.seller_id, 0) < price_of(offer):
+                yield offer, CANNOT_PAY
+            else:
+                yield offer, None
 
-    return eligible(), also_spendable
+    return verdicts(), also_spendable
 
 
 def _read(sellers: list[str], now: datetime, also_account: str | None = None) -> tuple[set[str], dict[str, int]]:

@@ -9,10 +9,11 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
+from chalicelib.domain import terms
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired
 from chalicelib.domain.ledger import Posting, call_settlement, release
 from chalicelib.observability import HOLD_AGE_AT_END, HOLD_RELEASED, HOLD_SETTLED, SETTLEMENT_FAILED, measure
-from chalicelib.persistence import counters
+from chalicelib.persistence import cap_counters, counters
 from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.ledger import get_account, post
@@ -27,32 +28,42 @@ SETTLE_ATTEMPTS = 3
 
 
 def settle(call: CallModel, duration: int, leg_sid: str | None = None) -> CallModel:
-    """Completed after `duration` seconds: billable calls pay the buyer from the seller's hold, less the
-    take, and the telephony comes out of that payout first (the buyer's balance pays only the rest); a
-    short call releases the hold and the day's budget. Whatever the duration reported, the talk time
-    billed is bounded by what the payout and the buyer's balance and credit limit can pay for, and the
-    posting is conditional on that: no account ends below its credit limit. A live call's answered
-    attempt records its outcome with it; the seller's dashboard counts a billed call with its bill."""
+    """Completed after `duration` seconds. A call converts when its talk time reaches its profile's
+    conversion_seconds (the platform's billable threshold by default); only a converted call is billable:
+    it pays the buyer from the seller's hold, less the take, and the telephony comes out of that payout
+    first (the buyer's balance pays only the rest). One that does not convert (or a duplicate caller)
+    gives the seller its hold and the day's budget back, and the buyer's balance pays its telephony.
+    Whatever the duration reported, the talk time billed is bounded by what the payout and the buyer's
+    balance and credit limit can pay for, and the posting is conditional on that: no account ends below
+    its credit limit; what Twilio carried beyond it is the platform's telephony loss. A live call's
+    answered attempt records its outcome with it; the call counts in its profile's caps (as they say),
+    and frees its concurrent slot; the seller's dashboard counts a billed call with its bill."""
     settings = get_settings()
+    converted = duration >= terms.conversion_seconds(call.terms, settings.billable_threshold_seconds)
     # A duplicate caller (the profile's duplicate window) was routed, but its seller pays nothing.
-    billable = duration >= settings.billable_threshold_seconds and not call.duplicate_caller
+    billable = converted and not call.duplicate_caller
     price = int(call.price)  # in progress means routed, and routing set the price
     take = lifecycle.platform_take(price, settings.take_rate_bps)
 
     for _ in range(SETTLE_ATTEMPTS):
-        billed = _billed_seconds(call, duration, price - take) if billable else 0
+        billed = _billed_seconds(call, duration, price - take if billable else 0)
         cost = lifecycle.telephony_cost(billed, settings.telephony_rate_per_minute)
+        carried = lifecycle.telephony_cost(duration, settings.telephony_rate_per_minute) \
+            if call.source == lifecycle.TWILIO else cost  # Twilio charges every minute it carried
         posting = call_settlement(f"call_settlement:{call.call_id}", buyer_id=call.owner_id,
                                   seller_id=call.seller_id, price=price, take=take, cost=cost, billable=billable,
-                                  reference=call.call_id)
+                                  reference=call.call_id, loss=carried - cost)
         now = clock.now()
         changes = {"duration_seconds": duration, "billed_seconds": billed, "cost": cost, "billable": billable,
-                   "completed_at": now}
+                   "converted": converted, "completed_at": now}
         if call.attempts:
             changes["attempts"] = [*call.attempts[:-1], {**call.attempts[-1], "outcome": "answered",
                                                          "ended_at": now.isoformat(),
                                                          "leg_sid": leg_sid or call.attempts[-1].get("leg_sid")}]
         work = UnitOfWork()
+        changes.update(count_in_caps(work, call, now, terms.CONNECTED))  # a live call whose answer was not told
+        if converted:
+            changes.update(count_in_caps(work, call, now, terms.CONVERTED))
         if billable:
             _count_bill(work, call, price, now)
         try:
@@ -64,6 +75,15 @@ def settle(call: CallModel, duration: int, leg_sid: str | None = None) -> CallMo
     # the buyer's request is not a success), and the hold job settles the call if nobody else does.
     measure(SETTLEMENT_FAILED)
     raise Conflict("The buyer's balance kept changing; the call is not settled yet", code="SETTLEMENT_CONTENDED")
+
+
+def count_in_caps(work: UnitOfWork, call: CallModel, now: datetime, when: str) -> dict:
+    """Counts the call in its profile's cap windows (hour, day, month) now, if its profile counts calls
+    `when` (connected or converted) and it has not counted yet; returns the call's changes."""
+    if call.concurrency_key is None or call.cap_counted or terms.counts_on(call.terms) != when:
+        return {}  # routed before profiles had caps, counted already, or counting on the other event
+    cap_counters.stage_count(work, call.profile_id, call.terms, now)
+    return {"cap_counted": True}
 
 
 def _count_bill(work: UnitOfWork, call: CallModel, price: int, now: datetime) -> None:
@@ -94,7 +114,8 @@ def release_attempt(call: CallModel, outcome: str, now: datetime, leg_sid: str |
                                       "leg_sid": leg_sid or call.attempts[-1].get("leg_sid")}]
     posting = release(f"call_release:{call.call_id}:{attempt}", call.seller_id, int(call.price),
                       f"Call {call.call_id}: {outcome}", call.call_id)
-    cleared = ("seller_id", "profile_id", "price", "destination_number", "spend_key", "duplicate_caller", "caller_key")
+    cleared = ("seller_id", "profile_id", "price", "destination_number", "spend_key", "duplicate_caller", "caller_key",
+               "terms", "concurrency_key", "cap_counted")
     # Nothing is held now, but the call stays among the open ones: if the Dial's action that rings the next
     # seller never comes, the hold job ends it (services/holds.py).
     due = now + timedelta(seconds=get_settings().ring_timeout_seconds) + lifecycle.HOLD_GRACE
@@ -104,6 +125,7 @@ def release_attempt(call: CallModel, outcome: str, now: datetime, leg_sid: str |
                                CallModel.hold_due_at.set(due), *(getattr(CallModel, name).remove() for name in cleared)],
                 condition=(CallModel.status == call.status) & (CallModel.profile_id == call.profile_id))
     _give_back_budget(work, call)
+    _free_slot(work, call)
     counters.add(work, counters.seller_calls(call.seller_id), -1)  # the call leaves its seller's list
     held_since = call.held_since
     work.assign(call, {"attempts": attempts, "updated_at": now, "hold_due_at": due, **dict.fromkeys(cleared)})
@@ -132,6 +154,7 @@ def _end(work: UnitOfWork, call: CallModel, posting: Posting, target: str, chang
     move_status(work, call, target, {**changes, "updated_at": now})
     if give_back_budget and call.spend_key:
         _give_back_budget(work, call)
+    _free_slot(work, call)
     _post(work, call, posting, now, enforce_limits)
     _measure_end(HOLD_SETTLED if target == lifecycle.COMPLETED else HOLD_RELEASED, held_since, now)
     return call
@@ -141,6 +164,12 @@ def _measure_end(outcome: str, held_since: datetime | None, now: datetime) -> No
     measure(outcome)
     if held_since is not None:
         measure(HOLD_AGE_AT_END, (now - held_since).total_seconds())
+
+
+def _free_slot(work: UnitOfWork, call: CallModel) -> None:
+    """The call, ended or released, no longer takes one of its profile's concurrent slots."""
+    if call.concurrency_key:
+        cap_counters.stage_release(work, call.concurrency_key)
 
 
 def _give_back_budget(work: UnitOfWork, call: CallModel) -> None:

@@ -91,6 +91,7 @@ def test_a_call_reads_only_the_profiles_that_can_match_it(api, buyer, seller, re
                               (["CA"], ["CA"]), (["GB", "DE"], ())]:
         profile(api, seller, "9.00", countries, states)  # higher bids, elsewhere
     profile(api, seller, "9.50", active=False)
+    change(api, seller, matching[-1], {"criteria": {"max_budget": "100.00"}})  # the only one with a daily budget
 
     reads.clear()
     result = route(api, buyer, call_type="insurance")
@@ -100,10 +101,12 @@ def test_a_call_reads_only_the_profiles_that_can_match_it(api, buyer, seller, re
     assert reads["bid_profiles"] == 0  # the entries carry what routing needs
     assert reads["profile_spend"] == 0  # nothing spent yet: nothing to read
 
-    # The next call reads the spend of the profiles that match it, and still only theirs.
+    # The next call reads the spend of the profiles that match it and have a budget, and still only theirs;
+    # none has caps, so no cap counter is read.
     reads.clear()
     assert routed_to(api, buyer) == matching[-1]["id"]
     assert reads["route_entries"] == len(matching) and reads["profile_spend"] == 1
+    assert reads["cap_counters"] == 0
 
 
 def test_a_call_without_a_state_reads_two_keys(api, buyer, seller, reads):

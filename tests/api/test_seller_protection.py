@@ -71,7 +71,8 @@ def test_a_repeat_caller_within_the_window_is_routed_but_not_billable(api, buyer
     routed = api.post(f"/calls/{again['id']}/route", token=buyer["token"]).data
     assert routed["seller_id"] == seller["user"]["id"] and routed["duplicate_caller"] is True
     done = deliver(api, buyer, again["id"], seconds=300)
-    assert done["billable"] is False and done["duplicate_caller"] is True and done["cost"] == "0.00"
+    # Not billable: no money between seller and buyer; the buyer pays its telephony (5 started minutes).
+    assert done["billable"] is False and done["duplicate_caller"] is True and done["cost"] == "0.10"
     money = api.get("/account/balance", token=seller["token"]).data
     assert money["balance"] == "95.00" and money["held"] == "0.00"  # paid the first call only
 

@@ -113,6 +113,16 @@ class CallModel(BaseModel):
     # routed, not billable), or, when not, the key a bill of this call writes for later calls to find.
     duplicate_caller = BooleanAttribute(null=True)
     caller_key = UnicodeAttribute(null=True)
+    # The routed profile's terms the call is settled on (domain/terms.py; its blocked callers left out):
+    # conversion_seconds, caps (what counts, in which time zone) and record_calls.
+    terms = JSONAttribute(null=True)
+    converted = BooleanAttribute(null=True)  # its talk time reached conversion_seconds (null until it ends)
+    # The profile's concurrent-calls counter the call holds a slot of until it ends (cap_counters.py), and
+    # whether it has counted in the profile's cap windows yet.
+    concurrency_key = UnicodeAttribute(null=True)
+    cap_counted = BooleanAttribute(null=True)
+    # Each profile routing considered, in order: {"profile_id", "seller_id", "outcome", "reason"}.
+    routing_log = JSONAttribute(null=True)
     dispute = DisputeAttribute(null=True)
     open_dispute = UnicodeAttribute(null=True)  # "OPEN" while its dispute waits (OpenDisputes)
     # While a seller's price is held: the OpenHolds shard, since when, and when the hold job ends it.
