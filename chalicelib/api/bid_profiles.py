@@ -1,7 +1,7 @@
 """Sellers' bid profiles."""
 from chalicelib.api.http import SELLERS, Api, Call, Reply
 from chalicelib.schemas import models
-from chalicelib.services import bid_profiles
+from chalicelib.services import bid_profiles, eligibility
 
 schemas = models("exchange", "common")  # imported on first use, not at cold start
 
@@ -25,6 +25,14 @@ def list_profiles(call: Call):
            errors=(404,))
 def get_profile(call: Call, profile_id: str):
     return bid_profiles.profile_with_usage(call.principal, profile_id)
+
+
+@api.route("/bid-profiles/{profile_id}/eligibility", "GET", summary="Would the profile take such a call now, and if "
+           "not, every reason why", roles=SELLERS, query=schemas.EligibilityQuery, response=schemas.EligibilityOut,
+           errors=(404,))
+def profile_eligibility(call: Call, profile_id: str):
+    q = call.query
+    return eligibility.eligibility(call.principal, profile_id, q.from_number, q.to_number)
 
 
 @api.route("/bid-profiles/{profile_id}", "PUT", summary="Change a bid profile", roles=SELLERS,

@@ -101,18 +101,24 @@ def profile_keys(countries: tuple[str, ...] | list[str], states: tuple[str, ...]
 
 
 def passed_over(candidate: Candidate, call: CallFacts, now: datetime) -> str | None:
-    """Why the candidate may not take the call now (domain/terms.py's reasons), or None: its criteria, its
-    hours, its blocked callers, its budget for the day, then its caps."""
+    """Why the candidate may not take the call now, or None: the first of `reasons_against`."""
+    reasons = reasons_against(candidate, call, now)
+    return reasons[0] if reasons else None
+
+
+def reasons_against(candidate: Candidate, call: CallFacts, now: datetime) -> list[str]:
+    """Every reason (domain/terms.py's words) the candidate may not take the call now: its criteria, its
+    hours, its blocked callers, its budget for the day, then each cap it is at."""
+    reasons = []
     if not matches(candidate, call):
-        return terms.NOT_MATCHING
+        reasons.append(terms.NOT_MATCHING)
     if not terms.is_open(candidate.terms, now):
-        return terms.CLOSED
+        reasons.append(terms.CLOSED)
     if terms.blocks((candidate.terms or {}).get("blocked_callers"), call.caller):
-        return terms.BLOCKED
+        reasons.append(terms.BLOCKED)
     if not affordable(candidate):
-        return terms.BUDGET
-    reached = terms.reached(candidate.terms, candidate.usage or {})
-    return terms.capped(reached[0]) if reached else None
+        reasons.append(terms.BUDGET)
+    return reasons + [terms.capped(cap) for cap in terms.reached(candidate.terms, candidate.usage or {})]
 
 
 def routing_order(candidate: Candidate) -> tuple:

@@ -61,7 +61,7 @@ def call_id_of(call_sid: str) -> str:
 def incoming(call_sid: str, from_number: str, to_number: str) -> str:
     """Twilio's request when a call arrives: TwiML that rings a seller, or says goodbye."""
     now = clock.now()
-    number = _exchange_number(to_number)
+    number = exchange_number(to_number)
     if number is None or not phones.is_e164(from_number):
         return twilio_voice.goodbye(NOT_IN_SERVICE)
     if number.fee_due_since is not None:  # suspended until its owner's balance pays its monthly fee
@@ -173,7 +173,7 @@ def _find(call_sid: str) -> CallModel | None:
         return None
 
 
-def _exchange_number(phone_number: str) -> NumberModel | None:
+def exchange_number(phone_number: str) -> NumberModel | None:
     """The ACTIVE number of ours that routes its calls to the exchange, if this is one."""
     try:
         number = NumberModel.get(PhoneClaimModel.get(phone_number).number_id)
