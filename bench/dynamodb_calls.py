@@ -126,6 +126,33 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
         assert api.put(f"/admin/disputes/{settled_call}", {"decision": "accepted"}, token=admin["token"]).status == 200
 
 
+# Every term a profile can set: open now, below its caps, not blocking the caller.
+ALL_TERMS = {"conversion_seconds": 60, "record_calls": True, "blocked_callers": ["+1212", "+44"],
+             "schedule": {"timezone": "UTC", "windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                                          "start_time": "00:00", "end_time": "23:59"}]},
+             "caps": {"concurrency": 1000, "hourly": 10_000, "daily": 100_000, "monthly": 1_000_000}}
+
+
+def terms_set(api, buyer: dict, seller: dict, profile: dict, call_body: dict, rows: list) -> None:
+    """The same instant route and settlement with every term set on the profile, and what a seller reads
+    of its terms."""
+    assert api.put(f"/bid-profiles/{profile['id']}", {**ALL_TERMS, "criteria": {"max_budget": "1000.00"}},
+                   token=seller["token"]).status == 200
+    call = api.post("/calls", call_body, token=buyer["token"]).data
+    with request("POST /calls/{id}/route (instant, every term)", rows):
+        routed = api.post(f"/calls/{call['id']}/route", token=buyer["token"])
+    assert routed.status == 200, routed.body
+    for status in ("ringing", "in_progress"):
+        api.call("PATCH", f"/calls/{call['id']}/status", {"status": status}, token=buyer["token"])
+    with request("POST /calls/{id}/complete (every term)", rows):
+        assert api.post(f"/calls/{call['id']}/complete", {"duration": 90}, token=buyer["token"]).status == 200
+    with request("GET /bid-profiles/{id} (usage)", rows):
+        assert api.get(f"/bid-profiles/{profile['id']}", token=seller["token"]).status == 200
+    query = "from_number=%2B14155552671&to_number=%2B12125552671"
+    with request("GET /bid-profiles/{id}/eligibility", rows):
+        assert api.get(f"/bid-profiles/{profile['id']}/eligibility?{query}", token=seller["token"]).status == 200
+
+
 def main() -> None:
     rows: list = []
     with product() as (client, api, _):
@@ -155,6 +182,7 @@ def main() -> None:
         instant = api.post("/calls", call_body, token=buyer["token"]).data
         with request("POST /calls/{id}/route (instant, 1 profile)", rows):
             assert api.post(f"/calls/{instant['id']}/route", token=buyer["token"]).status == 200
+        terms_set(api, buyer, seller, first, call_body, rows)
         assert api.call("DELETE", f"/bid-profiles/{first['id']}", token=seller["token"]).status == 204
         call_body = {**call_body, "from_number": "+14155552671"}  # San Francisco, CA
         scale = instant_routing_at_scale(api, buyer, seller, call_body)

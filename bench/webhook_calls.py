@@ -18,6 +18,10 @@ from counting import DYNAMODB, counted, product
 CALLS = 500
 BASE = "http://127.0.0.1:8000"  # PUBLIC_BASE_URL's default
 NUMBER, CALLER = "+14155550100", "+14155552671"
+ALL_TERMS = {"conversion_seconds": 60, "record_calls": True, "blocked_callers": ["+1212", "+44"],
+             "schedule": {"timezone": "UTC", "windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                                          "start_time": "00:00", "end_time": "23:59"}]},
+             "caps": {"concurrency": 1000, "hourly": 10_000, "daily": 100_000, "monthly": 1_000_000}}
 
 
 def main() -> None:
@@ -46,8 +50,8 @@ def main() -> None:
         for i in range(3):
             seller = api.register("seller")
             api.fund(seller, "100000.00")
-            api.post("/bid-profiles", {"bid_amount": f"{3 + i}.00", "destination_number": f"+1312555000{i}"},
-                     token=seller["token"])
+            best = api.post("/bid-profiles", {"bid_amount": f"{3 + i}.00", "destination_number": f"+1312555000{i}"},
+                            token=seller["token"]).data
 
         rows: list = []
         emulator.reset_counts()
@@ -66,6 +70,17 @@ def main() -> None:
         post("/webhooks/twilio/voice", {"CallSid": second, "From": CALLER, "To": NUMBER})
         with counted("dial action (no-answer: rings the next)", rows):
             post("/webhooks/twilio/dial", {"CallSid": second, "DialCallStatus": "no-answer"})
+        # The best profile with every term set (open now, below its caps, not blocking the caller).
+        assert api.put(f"/bid-profiles/{best['id']}", {**ALL_TERMS, "criteria": {"max_budget": "1000.00"}},
+                       token=seller["token"]).status == 200
+        third = "CA" + uuid.uuid4().hex
+        with counted("voice webhook (best profile with every term)", rows):
+            assert b"<Dial" in post("/webhooks/twilio/voice", {"CallSid": third, "From": CALLER, "To": NUMBER}).body
+        with counted("status callback (in-progress: counts in caps)", rows):
+            post("/webhooks/twilio/status", {"CallSid": "CA" + uuid.uuid4().hex, "ParentCallSid": third,
+                                             "CallStatus": "in-progress"})
+        with counted("dial action (completed: bills, every term)", rows):
+            post("/webhooks/twilio/dial", {"CallSid": third, "DialCallStatus": "completed", "DialCallDuration": "95"})
         twilio_calls = emulator.request_count
 
         from pynamodb.connection.base import Connection
