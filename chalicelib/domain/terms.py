@@ -3,7 +3,7 @@ caps, blocked_callers and record_calls. Plain functions over the stored terms di
 routing, bidding, live calls and eligibility all ask the same questions here."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,6 +43,9 @@ def records_calls(terms: dict | None) -> bool:
 
 # --- hours of operation -----------------------------------------------------------------------------
 
+END_OF_DAY = "24:00"  # a window's end_time may be midnight at its end: 00:00-24:00 is the whole day
+
+
 @lru_cache(maxsize=256)
 def zone(name: str | None) -> ZoneInfo:
     return ZoneInfo(name or "UTC")
@@ -55,7 +58,8 @@ def zone_of(terms: dict | None) -> ZoneInfo:
 
 def is_open(terms: dict | None, now: datetime) -> bool:
     """Inside one of the schedule's windows, local time, on a day that is not a closed date; no schedule
-    is always open. Windows never cross midnight: [start_time, end_time)."""
+    is always open. Windows never cross midnight: [start_time, end_time), where end_time 24:00 is the
+    day's end."""
     schedule = (terms or {}).get("schedule")
     if not schedule:
         return True
@@ -63,8 +67,8 @@ def is_open(terms: dict | None, now: datetime) -> bool:
     if local.date().isoformat() in (schedule.get("closed_dates") or ()):
         return False
     day, clock_time = DAYS[local.weekday()], local.time().replace(tzinfo=None)
-    return any(day in window["days"]
-               and time.fromisoformat(window["start_time"]) <= clock_time < time.fromisoformat(window["end_time"])
+    return any(day in window["days"] and time.fromisoformat(window["start_time"]) <= clock_time
+               and (window["end_time"] == END_OF_DAY or clock_time < time.fromisoformat(window["end_time"]))
                for window in schedule.get("windows") or ())
 
 
@@ -112,10 +116,3 @@ def reached(terms: dict | None, usage: dict[str, int]) -> list[str]:
     caps = caps_of(terms)
     return [cap for cap in CAPS if caps.get(cap) is not None and usage.get(cap, 0) >= int(caps[cap])]
 
-
-def is_closed_date(value: str) -> bool:
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
