@@ -47,7 +47,7 @@ def is_number_or_prefix(value: object) -> bool:
 
 def prefixes(number: str) -> list[str]:
     """Every number or prefix that `number` equals or starts with, shortest first ("+1", "+12", ..., the
-    number itself): the keys under which a list of numbers and prefixes is looked up, at most 15. None
+    number itself): the keys under which a list of numbers and prefixes is looked up, at most 15. Empty
     for what is not "+" and digits."""
     if not is_number_or_prefix(number):
         return []

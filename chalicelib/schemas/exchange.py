@@ -137,9 +137,10 @@ def _number_or_prefix(value: object) -> str:
 
 
 class BlockedCallerRequest(StrictModel):
-    phone_number: str = Field(max_length=16, json_schema_extra={"type": "string", "pattern": NUMBER_OR_PREFIX_PATTERN}, description=(
-        "A number (E.164) or the start of one (\"+1212\", \"+44\"): calls from any number that is it or "
-        "starts with it are refused (CALLER_BLOCKED)"))
+    phone_number: str = Field(
+        max_length=16, json_schema_extra={"type": "string", "pattern": NUMBER_OR_PREFIX_PATTERN},
+        description="A number (E.164) or the start of one (\"+1212\", \"+44\"): calls from any number that is "
+                    "it or starts with it are refused (CALLER_BLOCKED)")
     reason: SafeText(200)
 
     _number = field_validator("phone_number", mode="plain")(staticmethod(_number_or_prefix))
