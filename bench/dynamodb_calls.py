@@ -124,6 +124,21 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
                         token=seller["token"]).status == 201
     with request("PUT /admin/disputes/{id} (accepted: reversal)", rows):
         assert api.put(f"/admin/disputes/{settled_call}", {"decision": "accepted"}, token=admin["token"]).status == 200
+    blocked_callers(api, admin, buyer, rows)
+
+
+def blocked_callers(api, admin: dict, buyer: dict, rows: list) -> None:
+    """The platform's blocked callers, and a call one of them makes (refused and recorded)."""
+    with request("POST /admin/blocked-callers", rows):
+        assert api.post("/admin/blocked-callers", {"phone_number": "+1646", "reason": "Known litigator"},
+                        token=admin["token"]).status == 201
+    with request("GET /admin/blocked-callers", rows):
+        assert api.get("/admin/blocked-callers", token=admin["token"]).status == 200
+    with request("POST /calls (from a blocked caller: 403)", rows):
+        assert api.post("/calls", {"from_number": "+16465552671", "to_number": "+12125552671", "direction": "inbound"},
+                        token=buyer["token"]).status == 403
+    with request("DELETE /admin/blocked-callers/{number}", rows):
+        assert api.call("DELETE", "/admin/blocked-callers/%2B1646", token=admin["token"]).status == 204
 
 
 # Every term a profile can set: open now, below its caps, not blocking the caller.
@@ -166,6 +181,8 @@ def main() -> None:
 
         with request("POST /calls", rows):
             call = api.post("/calls", call_body, token=buyer["token"]).data
+        with request("POST /calls (outbound)", rows):  # outside New York's calling hours a refusal: same calls
+            assert api.post("/calls", {**call_body, "direction": "outbound"}, token=buyer["token"]).status in (201, 403)
         auction = api.post("/auctions", {"call_id": call["id"], "reserve_price": "1.00", "duration": 60},
                            token=buyer["token"]).data
         with request("POST /bids", rows):

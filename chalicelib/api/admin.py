@@ -1,7 +1,7 @@
-"""Admin: users, suspension, credits."""
-from chalicelib.api.http import ADMIN, Api, Call
+"""Admin: users, suspension, credits, the platform's blocked callers."""
+from chalicelib.api.http import ADMIN, Api, Call, Reply
 from chalicelib.schemas import models
-from chalicelib.services import admin, disputes, holds
+from chalicelib.services import admin, compliance, disputes, holds
 
 schemas = models("admin", "exchange", "common")  # imported on first use, not at cold start
 
@@ -77,3 +77,25 @@ def open_disputes(call: Call):
            roles=ADMIN, body=schemas.DisputeDecision, response=schemas.CallOut, errors=(404,))
 def decide_dispute(call: Call, call_id: str):
     return disputes.decide(call_id, call.body.decision, call.body.note)
+
+
+@api.route("/admin/blocked-callers", "GET", summary="Blocked callers (numbers and prefixes), newest first",
+           roles=ADMIN, query=schemas.PageQuery, response=schemas.BlockedCallerOut, paginated=True)
+def list_blocked_callers(call: Call):
+    q = call.query
+    return compliance.list_blocked_callers(q.page, q.limit, q.next_token)
+
+
+@api.route("/admin/blocked-callers", "POST",
+           summary="Block a caller's number or a prefix on the whole platform (adding it again changes its reason)",
+           roles=ADMIN, body=schemas.BlockedCallerRequest, response=schemas.BlockedCallerOut, status=201,
+           errors=(409,))
+def block_caller(call: Call):
+    return compliance.block_caller(call.principal, call.body.phone_number, call.body.reason)
+
+
+@api.route("/admin/blocked-callers/{number}", "DELETE", summary="Unblock a number or prefix", roles=ADMIN,
+           status=204, errors=(404,))
+def unblock_caller(call: Call, number: str):
+    compliance.unblock_caller(compliance.number_or_prefix_from_path(number))
+    return Reply(status=204)

@@ -38,6 +38,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "CreditRequest": {"amount": "50.00", "reason": "Welcome credit"},
     "UserUpdate": {"credit_limit": "25.00"},
     "ReleaseRequest": {"reason": "The buyer's integration stopped reporting; the seller asked for its money back"},
+    "BlockedCallerRequest": {"phone_number": "+1212555", "reason": "Known TCPA litigator"},
     # numbers
     "PurchaseRequest": {"numbers": [
         {"phone_number": "+15005550006", "friendly_name": "Sales line",

@@ -1,6 +1,7 @@
-"""Compliance rules as plain functions: DNC, TCPA calling hours, state restrictions."""
+"""Compliance rules as plain functions: blocked callers, DNC, TCPA calling hours, state restrictions."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING
@@ -45,8 +46,13 @@ def within_window(local: datetime, start: str, end: str) -> bool:
 
 
 def check_call(*, direction: str, from_number: str, to_number: str, now: datetime, dnc: dict | None,
-               window: tuple[str, str], fallback_zone: str, restricted_states: set[str]) -> Refusal | None:
-    """The first rule the call breaks, or None. `dnc` is the DNC entry of the callee, if any."""
+               window: tuple[str, str], fallback_zone: str, restricted_states: set[str],
+               blocked_callers: Iterable[str] = ()) -> Refusal | None:
+    """The first rule the call breaks, or None. `dnc` is the DNC entry of the callee, if any;
+    `blocked_callers` the platform's blocked numbers and prefixes (at least those the caller starts with)."""
+    blocked = phones.longest_prefix_in(from_number, blocked_callers)
+    if blocked is not None:  # known litigators and fraud, whichever way the call goes
+        return Refusal("CALLER_BLOCKED", "Caller is blocked", f"{from_number} matches blocked caller {blocked}")
     if direction == OUTBOUND and dnc is not None:
         return Refusal("DNC_BLOCKED", "Number is on DNC list", f"{to_number} is on the {dnc['list_type']} DNC list")
     if direction == OUTBOUND:

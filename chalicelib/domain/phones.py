@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -33,6 +34,29 @@ def is_e164(value: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+# A number or the start of one, as a block list keeps it: "+" and 1 to 15 ASCII digits ("+44", "+1212").
+NUMBER_OR_PREFIX_PATTERN = r"^\+[0-9]{1,15}$"
+_NUMBER_OR_PREFIX = re.compile(r"\+[0-9]{1,15}")  # [0-9], not \d: "+١٢" is no number
+
+
+def is_number_or_prefix(value: object) -> bool:
+    return isinstance(value, str) and _NUMBER_OR_PREFIX.fullmatch(value) is not None
+
+
+def prefixes(number: str) -> list[str]:
+    """Every number or prefix that `number` equals or starts with, shortest first ("+1", "+12", ..., the
+    number itself): the keys under which a list of numbers and prefixes is looked up, at most 15. Empty
+    for what is not "+" and digits."""
+    if not is_number_or_prefix(number):
+        return []
+    return [number[:end] for end in range(2, len(number) + 1)]
+
+
+def longest_prefix_in(number: str, entries: Iterable[str]) -> str | None:
+    """The longest of `entries` that `number` equals or starts with (the entry that matched it), or None."""
+    return max((entry for entry in entries if number.startswith(entry)), key=len, default=None)
 
 
 def country_of(value: str) -> str | None:

@@ -59,6 +59,7 @@ def seller_calls(seller_id: str) -> str:
 
 
 OPEN_DISPUTES = "disputes#open"
+BLOCKED_CALLERS = "blocked_callers"
 
 
 def bids(seller_id: str) -> str:

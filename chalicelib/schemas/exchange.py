@@ -10,7 +10,7 @@ from chalicelib.domain.auctions import ACTIVE, COMPLETED, MAX_DURATION_SECONDS, 
 from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, SOURCES, STATUSES
 from chalicelib.domain import terms
 from chalicelib.domain.compliance import is_region
-from chalicelib.domain.phones import E164_PATTERN, is_e164
+from chalicelib.domain.phones import E164_PATTERN, NUMBER_OR_PREFIX_PATTERN, is_e164, is_number_or_prefix
 from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
 from chalicelib.schemas.billing import MoneyOut, NonNegativeMoneyIn, PositiveMoneyIn
 from chalicelib.schemas.common import (
@@ -152,6 +152,29 @@ def _known_zone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise PydanticCustomError("unknown_timezone", "Unknown time zone") from None
     return value
+
+
+def _number_or_prefix(value: object) -> str:
+    if not is_number_or_prefix(value):
+        raise PydanticCustomError("invalid_phone_number", "Invalid phone number or prefix: \"+\" and 1 to 15 digits")
+    return value
+
+
+class BlockedCallerRequest(StrictModel):
+    phone_number: str = Field(
+        max_length=16, json_schema_extra={"type": "string", "pattern": NUMBER_OR_PREFIX_PATTERN},
+        description="A number (E.164) or the start of one (\"+1212\", \"+44\"): calls from any number that is "
+                    "it or starts with it are refused (CALLER_BLOCKED)")
+    reason: SafeText(200)
+
+    _number = field_validator("phone_number", mode="plain")(staticmethod(_number_or_prefix))
+
+
+class BlockedCallerOut(ResponseModel):
+    phone_number: str
+    reason: str
+    added_by: str
+    created_at: datetime
 
 
 class TcpaHours(StrictModel):

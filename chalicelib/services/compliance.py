@@ -6,21 +6,23 @@ import uuid
 from datetime import datetime
 from urllib.parse import unquote
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import compliance as rules
+from chalicelib.domain import phones
 from chalicelib.domain.calls import OUTBOUND
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, field_error
 from chalicelib.domain.phones import is_e164
 from chalicelib.caller import Principal
 from chalicelib.persistence import counters
 from chalicelib.persistence.db import connection
-from chalicelib.persistence.unit_of_work import UnitOfWork
-from chalicelib.persistence.tables import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
-from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
+from chalicelib.persistence.tables import (EVERYTHING, BlockedCallerModel, ComplianceRefusalModel, ComplianceRuleModel,
+                                           DncEntryModel)
+from chalicelib.persistence.pagination import Page, paginate, paginate_index
 
 TCPA, STATE = "tcpa_hours", "state"
 WINDOW = "window"  # the one TCPA item
@@ -33,6 +35,14 @@ def phone_from_path(value: str) -> str:
     if not is_e164(number):
         raise field_error("phone_number", "INVALID_PHONE_NUMBER", "Invalid phone number")
     return number
+
+
+def number_or_prefix_from_path(value: str) -> str:
+    """A blocked caller's number or prefix ("+" or %2B, then digits); else a 400 that never repeats it."""
+    entry = unquote(value) if isinstance(value, str) else ""
+    if not phones.is_number_or_prefix(entry):
+        raise field_error("number", "INVALID_PHONE_NUMBER", "Invalid phone number or prefix")
+    return entry
 
 
 def state_from_path(value: str) -> str:
@@ -96,17 +106,30 @@ def tcpa_default() -> dict:
     return {"start_time": start, "end_time": end, "timezone": get_settings().default_timezone}
 
 
-def _window_and_dnc(to_number: str) -> tuple[dict, DncEntryModel | None]:
-    with TransactGet(connection=connection()) as work:
-        window, dnc = work.get(ComplianceRuleModel, TCPA, WINDOW), work.get(DncEntryModel, to_number)
+def _rules_for(direction: str, from_number: str, to_number: str) -> tuple[dict, DncEntryModel | None, set[str],
+                                                                           list[str]]:
+    """What the check needs, each read by key in one TransactGetItems, never a list: the calling window and
+    the callee's DNC entry (outbound only), the states of both numbers that are restricted, and the blocked
+    callers the caller's number equals or starts with (its prefixes: at most 15 keys)."""
+    outbound = direction == OUTBOUND
+    states = sorted({state for state in (phones.state_of(from_number), phones.state_of(to_number)) if state})
+    with TransactGet(connection=connection()) as read:
+        window = read.get(ComplianceRuleModel, TCPA, WINDOW) if outbound else None
+        dnc = read.get(DncEntryModel, to_number) if outbound else None
+        restricted = [read.get(ComplianceRuleModel, STATE, state) for state in states]
+        blocked = [read.get(BlockedCallerModel, prefix) for prefix in phones.prefixes(from_number)]
+    window_rule = _found(window)
+    return (window_rule.settings if window_rule else tcpa_default(), _found(dnc),
+            {rule.rule_key for rule in map(_found, restricted) if rule},
+            [entry.phone_number for entry in map(_found, blocked) if entry])
+
+
+def _found(future):
+    """The item a TransactGet read (or was not asked to read), None when there is none."""
     try:
-        settings = window.get().settings
-    except ComplianceRuleModel.DoesNotExist:
-        settings = tcpa_default()
-    try:
-        return settings, dnc.get()
-    except DncEntryModel.DoesNotExist:
-        return settings, None
+        return future.get() if future is not None else None
+    except DoesNotExist:
+        return None
 
 
 # --- state restrictions -----------------------------------------------------------------------
@@ -138,17 +161,64 @@ def remove_restriction(state: str) -> ComplianceRuleModel:
     return rule
 
 
+# --- blocked callers --------------------------------------------------------------------------
+
+BLOCK_ATTEMPTS = 3  # an entry removed between listing it and changing its reason: listed anew
+
+
+def block_caller(admin: Principal, phone_number: str, reason: str) -> BlockedCallerModel:
+    """List a number or prefix; listing it again changes only its reason (who added it and when stay)."""
+    for _ in range(BLOCK_ATTEMPTS):
+        entry = BlockedCallerModel(phone_number=phone_number, reason=reason, added_by=admin.user_id,
+                                   created_at=clock.now())
+        try:
+            with UnitOfWork() as work:
+                work.save(entry, condition=BlockedCallerModel.phone_number.does_not_exist())
+                counters.add(work, counters.BLOCKED_CALLERS)
+            return entry
+        except TransactWriteError as error:
+            if entry not in failed_items(error):
+                raise
+        try:  # listed already
+            entry.update(actions=[BlockedCallerModel.reason.set(reason)],
+                         condition=BlockedCallerModel.phone_number.exists())
+            return entry  # as stored: the first adder and time, the new reason
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    raise Conflict("The entry kept changing meanwhile; try again", code="BLOCKED_CALLER_CHANGED")
+
+
+def list_blocked_callers(page: int, limit: int, next_token: str | None) -> Page:
+    """Newest first."""
+    return paginate_index(BlockedCallerModel.everything, EVERYTHING,
+                          lambda: counters.value(counters.BLOCKED_CALLERS), scope="blocked_callers", page=page,
+                          limit=limit, next_token=next_token)
+
+
+def unblock_caller(phone_number: str) -> None:
+    entry = BlockedCallerModel(phone_number=phone_number)
+    try:
+        with UnitOfWork() as work:
+            work.delete(entry, condition=BlockedCallerModel.phone_number.exists())
+            counters.add(work, counters.BLOCKED_CALLERS, -1)
+    except TransactWriteError as error:
+        if entry not in failed_items(error):
+            raise
+        raise NotFound("Number or prefix is not blocked", code="BLOCKED_CALLER_NOT_FOUND") from None
+
+
 # --- the check --------------------------------------------------------------------------------
 
 def check_call(owner_id: str, direction: str, from_number: str, to_number: str, now: datetime) -> None:
-    """Refuse (403, with the rule's code) a call that breaks a rule, and record why. Only an outbound call
-    needs the calling window and the callee's DNC entry: both are read in one round trip."""
-    window, dnc = _window_and_dnc(to_number) if direction == OUTBOUND else (tcpa_default(), None)
+    """Refuse (403, with the rule's code) a call that breaks a rule, and record why. Everything the rules
+    need is read in one round trip (_rules_for)."""
+    window, dnc, restricted_states, blocked_callers = _rules_for(direction, from_number, to_number)
     refusal = rules.check_call(
         direction=direction, from_number=from_number, to_number=to_number, now=now,
         dnc={"list_type": dnc.list_type} if dnc else None,
         window=(window["start_time"], window["end_time"]), fallback_zone=window["timezone"],
-        restricted_states={r.rule_key for r in ComplianceRuleModel.query(STATE)},
+        restricted_states=restricted_states, blocked_callers=blocked_callers,
     )
     if refusal is None:
         return

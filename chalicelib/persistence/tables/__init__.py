@@ -3,7 +3,8 @@ importing only persistence/base.py. infra/resources.json is generated from ALL_M
 and the local runtime and tests create their tables from it, so the three cannot drift."""
 from chalicelib.persistence.base import EVERYTHING
 from chalicelib.persistence.tables.calls import CallModel, DisputeAttribute
-from chalicelib.persistence.tables.compliance import ComplianceRefusalModel, ComplianceRuleModel, DncEntryModel
+from chalicelib.persistence.tables.compliance import (BlockedCallerModel, ComplianceRefusalModel, ComplianceRuleModel,
+                                                      DncEntryModel)
 from chalicelib.persistence.tables.connections import ConnectionModel, SubscriptionModel, UserConnectionsModel
 from chalicelib.persistence.tables.events import EventModel, OutboxModel
 from chalicelib.persistence.tables.exchange import (AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
@@ -34,6 +35,7 @@ ALL_MODELS = (
     ComplianceRefusalModel,
     DncEntryModel,
     ComplianceRuleModel,
+    BlockedCallerModel,
     BidProfileModel,
     RouteEntryModel,
     SellerBookModel,
@@ -52,7 +54,8 @@ ALL_MODELS = (
 )
 
 __all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "BidModel", "BidProfileModel",
-           "CallModel", "CallerBilledModel", "CapCounterModel", "ComplianceRefusalModel", "ComplianceRuleModel", "ConnectionModel",
+           "BlockedCallerModel", "CallModel", "CallerBilledModel", "CapCounterModel", "ComplianceRefusalModel",
+           "ComplianceRuleModel", "ConnectionModel",
            "CounterModel", "DisputeAttribute", "DncEntryModel", "EVERYTHING", "EmailClaimModel", "EventModel",
            "LedgerEntryModel", "LedgerTransactionModel", "NotificationModel", "NumberModel", "OrderModel",
            "OutboxModel", "PhoneClaimModel", "ProfileSpendModel", "RateCounterModel", "RouteEntryModel",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import JSONAttribute, UTCDateTimeAttribute, UnicodeAttribute
 
-from chalicelib.persistence.base import BaseModel
+from chalicelib.persistence.base import EVERYTHING, BaseModel, everything_index
 
 
 class ComplianceRefusalModel(BaseModel):
@@ -34,6 +34,24 @@ class DncEntryModel(BaseModel):
     list_type = UnicodeAttribute()
     added_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+
+
+class BlockedCallerModel(BaseModel):
+    """The platform's blocked callers (known litigators, fraud): one item per number or prefix ("+1212"),
+    keyed by it, so a call looks up its caller's prefixes by key instead of reading the list."""
+
+    logical_name = "blocked_callers"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    phone_number = UnicodeAttribute(hash_key=True)  # a number or a prefix: "+" and 1 to 15 digits
+    reason = UnicodeAttribute()
+    added_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    listing = UnicodeAttribute(default=EVERYTHING)
+
+    everything = everything_index("created_at")  # GET /admin/blocked-callers, newest first
 
 
 class ComplianceRuleModel(BaseModel):
