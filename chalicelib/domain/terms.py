@@ -8,6 +8,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain import phones
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_CONVERSION_SECONDS = 3600
 MAX_BLOCKED_CALLERS = 1000
@@ -74,14 +76,9 @@ def is_open(terms: dict | None, now: datetime) -> bool:
 
 # --- blocked callers --------------------------------------------------------------------------------
 
-def prefixes(number: str) -> list[str]:
-    """Every entry that blocks an E.164 number: "+1", "+12", ... up to the number itself."""
-    return [number[:end] for end in range(2, len(number) + 1)]
-
-
 def blocks(blocked: list[str] | tuple[str, ...] | None, number: str | None) -> bool:
     """A number, or a prefix of it, is on the list."""
-    return bool(blocked and number) and not set(blocked).isdisjoint(prefixes(number))
+    return bool(blocked and number) and not set(blocked).isdisjoint(phones.prefixes(number))
 
 
 # --- caps ---------------------------------------------------------------------------------------

@@ -254,7 +254,7 @@ class Criteria(StrictModel):
 
 
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
-BlockedCaller = Annotated[str, Field(pattern=r"^\+[0-9]{1,15}$", description="An E.164 number or a prefix, e.g. +1212")]
+BlockedCaller = Annotated[str, Field(pattern=NUMBER_OR_PREFIX_PATTERN, description="An E.164 number or a prefix, e.g. +1212")]
 
 
 class ScheduleWindow(StrictModel):

@@ -196,6 +196,11 @@ def list_blocked_callers(page: int, limit: int, next_token: str | None) -> Page:
                           limit=limit, next_token=next_token)
 
 
+def caller_blocked(number: str) -> bool:
+    """On the platform's list (the number, or a prefix of it): one BatchGetItem of its prefixes."""
+    return any(True for _ in BlockedCallerModel.batch_get(phones.prefixes(number)))
+
+
 def unblock_caller(phone_number: str) -> None:
     entry = BlockedCallerModel(phone_number=phone_number)
     try:

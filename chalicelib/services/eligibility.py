@@ -6,13 +6,14 @@ from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.domain import phones, routing, terms
 from chalicelib.persistence import cap_counters, route_entries
-from chalicelib.services import bid_profiles, live_calls, sellers
+from chalicelib.services import bid_profiles, compliance, live_calls, sellers
 
 
 def eligibility(principal: Principal, profile_id: str, from_number: str, to_number: str) -> dict:
     """A call from `from_number` to `to_number` (one of the exchange's numbers tells its call type, and a
     live call is one the telephony provider carries), judged now as routing would judge it: the
-    profile's criteria and terms, its budget and caps, and its seller's standing and funds. An inactive
+    profile's criteria and terms, its budget and caps, its seller's standing and funds, and the
+    platform's blocked callers (whose calls are refused before any routing). An inactive
     profile is closed (suspended, when its seller's suspension paused it)."""
     profile = bid_profiles.get_profile(principal, profile_id)
     now = clock.now()
@@ -27,6 +28,8 @@ def eligibility(principal: Principal, profile_id: str, from_number: str, to_numb
     candidate = bid_profiles.candidate(profile, (spent or {}).get(profile.profile_id, 0),
                                        (usage or {}).get(profile.profile_id), price)
     reasons = routing.reasons_against(candidate, facts, now)
+    if terms.BLOCKED not in reasons and compliance.caller_blocked(from_number):  # refused everywhere
+        reasons.append(terms.BLOCKED)
     if not profile.active:
         reasons.insert(0, terms.SUSPENDED if profile.paused else terms.CLOSED)
     verdicts, _ = sellers.judged([profile], lambda _: price, now)

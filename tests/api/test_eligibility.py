@@ -81,3 +81,13 @@ def test_only_its_seller_may_ask_and_numbers_are_checked(api, seller, clock):
     assert eligibility(api, api.register("buyer"), profile["id"]).status == 403
     bad = eligibility(api, seller, profile["id"], from_number="4155552671")
     assert bad.status == 400 and bad.error["code"] in ("VALIDATION_FAILED", "INVALID_PHONE_NUMBER")
+
+
+def test_a_caller_on_the_platforms_list_is_blocked_for_every_profile(api, seller, clock):
+    clock.current = MONDAY_MORNING_IN_CHICAGO
+    profile = new_profile(api, seller)
+    admin = api.admin()
+    assert api.post("/admin/blocked-callers", {"phone_number": "+1415555", "reason": "Known litigator"},
+                    token=admin["token"]).status == 201
+    assert eligibility(api, seller, profile["id"]).data == {"eligible": False, "reasons": ["blocked"]}
+    assert eligibility(api, seller, profile["id"], from_number="+12145551234").data["eligible"] is True
