@@ -112,7 +112,7 @@ class Reply:
     data: Any = None
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    raw_body: str | None = None  # for non-JSON answers (TwiML)
+    raw_body: str | bytes | None = None  # for non-JSON answers (TwiML; audio: bytes of a binary media type)
 
 
 class Api:

@@ -13,7 +13,7 @@ from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
-from chalicelib.domain import routing
+from chalicelib.domain import routing, terms
 from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, RateLimited, ValidationFailed
 from chalicelib.domain.ledger import hold
@@ -129,7 +129,8 @@ def dial(call: CallModel, profile: BidProfileModel, now: datetime, time_limit: i
         earlier[-1] = {**earlier[-1], "answer": previous_answer}
     attempts = [*earlier, {"seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
                            "destination_number": profile.destination_number, "time_limit": time_limit,
-                           "leg_sid": None, "outcome": None, "started_at": now.isoformat(), "ended_at": None}]
+                           "leg_sid": None, "outcome": None, "started_at": now.isoformat(), "ended_at": None,
+                           "record": terms.records_calls(profile.terms)}]
     due = lifecycle.live_hold_due(now, get_settings().ring_timeout_seconds, time_limit)
 
     work = UnitOfWork()
