@@ -30,8 +30,10 @@ def get_call(call: Call, call_id: str):
 
 
 @api.route("/calls/{call_id}/recording", "GET", summary="A live call's recording: its audio, WAV, dual channel "
-           "(its buyer, its seller or an admin; send Accept: audio/wav)", raw_media_type=WAV, errors=(404, 502, 503))
+           "(its buyer, its seller or an admin; send Accept: audio/wav or */*)", raw_media_type=WAV,
+           errors=(404, 406, 502, 503))
 def get_recording(call: Call, call_id: str):
+    call.ensure_accepts(WAV)
     return Reply(raw_body=recordings.audio(call.principal, call_id),
                  headers={"Content-Type": WAV, "Content-Disposition": f'inline; filename="{call_id}.wav"'})
 
