@@ -32,8 +32,9 @@ KEY_PARAMETERS = {
     "redirect": ("CallSid", "CallStatus"),
     "dial-action": ("CallSid", "CallStatus", "DialCallStatus", "DialCallDuration", "DialCallSid"),
     "status-callback": ("CallSid", "ParentCallSid", "CallStatus", "SequenceNumber", "CallDuration"),
+    "recording-callback": ("CallSid", "RecordingSid", "RecordingStatus", "RecordingDuration"),
 }
-SHOWN_DIAL_ATTRIBUTES = ("action", "method", "timeout", "timeLimit", "callerId")
+SHOWN_DIAL_ATTRIBUTES = ("action", "method", "timeout", "timeLimit", "callerId", "record")
 SHOWN_BODY = 300  # characters of an answer that is not TwiML
 
 

@@ -2,7 +2,7 @@
 
 A snapshot is moto's DynamoDB (every table: its definition, indexes, TTL and stream settings, and its
 items) and SQS (every queue: its attributes, redrive policy and messages, with their delays, visibility
-timeouts and receive counts, as moto keeps them), the Twilio emulator's account (bought numbers, calls)
+timeouts and receive counts, as moto keeps them), the Twilio emulator's account (bought numbers, calls, recordings)
 and the local clock's offset (local/clock.py). It is taken:
 
 - with every emulated request shut out (local/atomic_moto.py `frozen()`, and the emulator's lock), so it

@@ -1,11 +1,12 @@
-"""Calls: create, list, read, route, move along, complete."""
-from chalicelib.api.http import BUYERS, SELLERS_ONLY, Api, Call
+"""Calls: create, list, read, route, move along, complete; a live call's recording."""
+from chalicelib.api.http import BUYERS, SELLERS_ONLY, Api, Call, Reply
 from chalicelib.schemas import models
-from chalicelib.services import calls, disputes, routing
+from chalicelib.services import calls, disputes, recordings, routing
 
 schemas = models("exchange")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="exchange")
+WAV = "audio/wav"
 
 
 @api.route("/calls", "POST", summary="Create a call (compliance checked)", roles=BUYERS, body=schemas.CreateCall,
@@ -26,6 +27,15 @@ def list_calls(call: Call):
            errors=(404,))
 def get_call(call: Call, call_id: str):
     return calls.shown(call.principal, calls.get_call(call.principal, call_id))
+
+
+@api.route("/calls/{call_id}/recording", "GET", summary="A live call's recording: its audio, WAV, dual channel "
+           "(its buyer, its seller or an admin; send Accept: audio/wav or */*)", raw_media_type=WAV,
+           errors=(404, 406, 502, 503))
+def get_recording(call: Call, call_id: str):
+    call.ensure_accepts(WAV)
+    return Reply(raw_body=recordings.audio(call.principal, call_id),
+                 headers={"Content-Type": WAV, "Content-Disposition": f'inline; filename="{call_id}.wav"'})
 
 
 @api.route("/calls/{call_id}/route", "POST", summary="Route to the auction winner or the best bid profile",

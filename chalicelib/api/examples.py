@@ -79,6 +79,12 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "StatusCallback": {"CallSid": "CA89abcdef0123456789abcdef01234567",
                        "ParentCallSid": "CA0123456789abcdef0123456789abcdef",
                        "CallStatus": "completed", "CallDuration": 95},
+    "RecordingCallback": {"CallSid": "CA0123456789abcdef0123456789abcdef",
+                          "RecordingSid": "RE0123456789abcdef0123456789abcdef", "RecordingStatus": "completed",
+                          "RecordingDuration": 95, "RecordingChannels": 2, "RecordingSource": "DialVerb",
+                          "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/"
+                                          "AC0123456789abcdef0123456789abcdef/Recordings/"
+                                          "RE0123456789abcdef0123456789abcdef"},
 }
 
 # An example answer of the routes whose answer a client must read to act on it, keyed by the response model's

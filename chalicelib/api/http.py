@@ -25,6 +25,7 @@ from chalicelib.domain.errors import (
     DomainError,
     FieldProblem,
     Forbidden,
+    NotAcceptable,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -100,6 +101,13 @@ class Call:
     def client_ip(self) -> str | None:
         return client_ip(self.request)
 
+    def ensure_accepts(self, media_type: str) -> None:
+        """406 unless the Accept header takes `media_type` (or */*): a binary answer goes out only to a client
+        that asked for it, as Chalice and API Gateway require (else they refuse, or send base64 text)."""
+        accepted = {part.strip().lower() for part in re.split("[,;]", self.header("accept") or "")}
+        if not accepted & {"*/*", media_type}:
+            raise NotAcceptable(f"This answer is {media_type}: send Accept: {media_type}")
+
 
 def client_ip(request: Any) -> str | None:
     """API Gateway's sourceIp: the address that connected. Never a header a client can set (X-Forwarded-For)."""
@@ -112,7 +120,7 @@ class Reply:
     data: Any = None
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    raw_body: str | None = None  # for non-JSON answers (TwiML)
+    raw_body: str | bytes | None = None  # for non-JSON answers (TwiML; audio: bytes of a binary media type)
 
 
 class Api:

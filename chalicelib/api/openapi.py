@@ -159,8 +159,9 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
     if spec.status == 204:
         responses["204"] = {"description": _status_text(204)}
     elif spec.raw_media_type:
+        schema = {"type": "string"} if _is_text(spec.raw_media_type) else {"type": "string", "format": "binary"}
         responses[str(spec.status)] = {"description": _status_text(spec.status),
-                                       "content": {spec.raw_media_type: {"schema": {"type": "string"}}}}
+                                       "content": {spec.raw_media_type: {"schema": schema}}}
     else:
         for status in (spec.status, *spec.also_status):
             content: dict[str, Any] = {"schema": _success_schema(spec)}
@@ -175,6 +176,10 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
         responses[str(status)] = {"description": _status_text(status),
                                   "content": {"application/json": {"schema": _ref(ErrorEnvelope)}}}
     return responses
+
+
+def _is_text(media_type: str) -> bool:
+    return media_type.startswith("text/") or media_type.endswith("json") or media_type.endswith("xml")
 
 
 def _status_text(status: int) -> str:

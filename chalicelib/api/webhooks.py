@@ -1,7 +1,7 @@
 """Twilio's voice webhooks: no token, Twilio's signature instead (checked before anything is read)."""
 from chalicelib.api.http import PUBLIC, Api, Call, Reply
 from chalicelib.schemas import models
-from chalicelib.services import live_calls
+from chalicelib.services import live_calls, recordings
 
 schemas = models("webhooks")  # imported on first use, not at cold start
 
@@ -33,4 +33,13 @@ def dial(call: Call):
 def status(call: Call):
     b = call.body
     live_calls.leg_status(b.call_sid, b.parent_call_sid, b.call_status, b.call_duration)
+    return Reply(status=204)
+
+
+@api.route("/webhooks/twilio/recording", "POST", summary="Twilio: a recorded call's recording status callback",
+           roles=PUBLIC, body=schemas.RecordingCallback, form=True, status=204, errors=(403,),
+           signed_by=live_calls.verify)
+def recording(call: Call):
+    b = call.body
+    recordings.recording_status(b.call_sid, b.recording_sid, b.recording_status, b.recording_duration, b.recording_url)
     return Reply(status=204)

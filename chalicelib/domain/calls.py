@@ -48,6 +48,20 @@ def moves_forward(current: str, target: str) -> bool:
     return target in ENDED or _PROGRESS[target] > _PROGRESS[current]
 
 
+# A call's recording, as Twilio's recordingStatusCallback states it: in progress, then one final status.
+RECORDING_COMPLETED = "completed"
+_RECORDING_PROGRESS = {"in-progress": 0, RECORDING_COMPLETED: 1, "absent": 1, "failed": 1}
+RECORDING_STATUSES = tuple(_RECORDING_PROGRESS)
+
+
+def recording_moves_forward(current: str | None, status: str) -> bool:
+    """Whether a recording's status replaces the one stored: a known status, later than it (a repeated or
+    late callback changes nothing; nothing replaces a final status)."""
+    if status not in _RECORDING_PROGRESS:
+        return False
+    return current is None or _RECORDING_PROGRESS[status] > _RECORDING_PROGRESS.get(current, -1)
+
+
 def talk_seconds_affordable(payout: int, buyer_available: int, rate_per_minute: int, cap_seconds: int) -> int:
     """The talk time the buyer can pay for at the telephony rate: the call's payout first, then what the
     buyer's account may still spend, in whole started minutes (so a call is cut before it costs more)."""

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
 DEFAULT_WINDOW = ("08:00", "21:00")  # TCPA: no calls before 8 am or after 9 pm, callee's time
+# States whose law requires every party's consent to record a call: a recorded call from one is told so first.
+ALL_PARTY_CONSENT_STATES = frozenset({"CA", "DE", "FL", "IL", "MD", "MA", "MT", "NV", "NH", "PA", "WA"})
+RECORDING_DISCLOSURE = "This call may be recorded for quality and training purposes."
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ def check_call(*, direction: str, from_number: str, to_number: str, now: datetim
             return Refusal("GEO_RESTRICTED", "Call blocked by geographic restriction",
                            f"{number} is in restricted state {state}")
     return None
+
+
+def recording_disclosure(caller_state: str | None) -> str | None:
+    """What a recorded call says to its caller before it is bridged: the disclosure, where every party's
+    consent is needed (the caller's state); nothing elsewhere."""
+    return RECORDING_DISCLOSURE if caller_state in ALL_PARTY_CONSENT_STATES else None
 
 
 def refuse(refusal: Refusal) -> Forbidden:

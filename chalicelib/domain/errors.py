@@ -41,6 +41,10 @@ class UnsupportedMediaType(ValidationFailed):
     status, default_code = 415, "UNSUPPORTED_MEDIA_TYPE"
 
 
+class NotAcceptable(ValidationFailed):
+    status, default_code = 406, "NOT_ACCEPTABLE"
+
+
 class AuthenticationFailed(DomainError):
     type, status, default_code = "AUTHENTICATION_ERROR", 401, "UNAUTHENTICATED"
 

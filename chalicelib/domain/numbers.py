@@ -22,10 +22,11 @@ ACTIVE, RELEASED = "ACTIVE", "RELEASED"  # as seed 000 spells them, stored and o
 # Where a number's calls go: the owner's voice_url (custom) or an auction on the exchange.
 CUSTOM, EXCHANGE = "custom", "exchange"
 ROUTINGS = (CUSTOM, EXCHANGE)
-# Twilio's webhooks on the exchange: a call arriving, a Dial's outcome, a dialed leg's progress.
+# Twilio's webhooks on the exchange: a call arriving, a Dial's outcome, a dialed leg's progress, a recording's.
 EXCHANGE_VOICE_PATH = "/api/v1/webhooks/twilio/voice"
 DIAL_ACTION_PATH = "/api/v1/webhooks/twilio/dial"
 STATUS_CALLBACK_PATH = "/api/v1/webhooks/twilio/status"
+RECORDING_CALLBACK_PATH = "/api/v1/webhooks/twilio/recording"
 
 
 # What a number can carry, as search results show it: each true or false.

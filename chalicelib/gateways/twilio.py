@@ -151,6 +151,7 @@ def client() -> Any:
 
 def reset() -> None:
     client.cache_clear()
+    _media_session.cache_clear()
 
 
 _SEARCH_KINDS = {"local": "local", "toll_free": "toll_free", "mobile": "mobile"}
@@ -208,6 +209,46 @@ def fetch_call(sid: str) -> dict | None:
 def legs_of(parent_sid: str) -> list[dict]:
     """The calls a call dialed (its <Dial>'s legs), newest first."""
     return [_call(leg) for leg in call(lambda: client().calls.list(parent_call_sid=parent_sid, limit=20))]
+
+
+TWILIO_API = "https://api.twilio.com"
+
+
+@functools.cache
+def _media_session() -> Any:
+    import requests
+
+    return requests.Session()
+
+
+def recording_audio(recording_sid: str) -> bytes | None:
+    """A recording's audio (WAV: dual channel, as recorded), None when Twilio has none by that SID (deleted).
+    Read from its media URL with the account's credentials: the SDK's client answers text, not audio."""
+    from twilio.base.exceptions import TwilioRestException
+
+    settings = get_settings()
+    account = settings.twilio_account_sid
+    url = f"{(settings.twilio_api_base_url or TWILIO_API).rstrip('/')}/2010-04-01/Accounts/{account}/Recordings/" \
+          f"{recording_sid}.wav"
+
+    def fetch() -> bytes:
+        response = _media_session().get(url, auth=(account, secret("TWILIO_AUTH_TOKEN")),
+                                        timeout=settings.twilio_timeout_seconds)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            body = body if isinstance(body, dict) else {}
+            raise TwilioRestException(response.status_code, url, body.get("message", ""), body.get("code"))
+        return response.content
+
+    try:
+        return call(fetch)
+    except TwilioCallFailed as failure:
+        if failure.failure.status == 404:
+            return None
+        raise
 
 
 def _call(resource: Any) -> dict:

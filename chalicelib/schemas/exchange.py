@@ -7,7 +7,7 @@ from pydantic import BeforeValidator, Field, StrictBool, StrictInt, field_valida
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.auctions import ACTIVE, COMPLETED, MAX_DURATION_SECONDS, SHOWN_AS
-from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, SOURCES, STATUSES
+from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, RECORDING_STATUSES, SOURCES, STATUSES
 from chalicelib.domain import terms
 from chalicelib.domain.compliance import is_region
 from chalicelib.domain.phones import E164_PATTERN, NUMBER_OR_PREFIX_PATTERN, is_e164, is_number_or_prefix
@@ -75,6 +75,15 @@ class RoutingLogEntryOut(ResponseModel):
     reason: Literal[terms.REASONS] | None = Field(description="Why it was skipped (null unless skipped)")
 
 
+class RecordingOut(ResponseModel):
+    """A live call's recording, as Twilio last stated it: its audio is at GET /calls/{id}/recording once
+    completed."""
+
+    sid: str = Field(description="Twilio's RecordingSid")
+    status: Literal[RECORDING_STATUSES] = Field(description="in-progress, then completed, absent or failed")
+    duration: int | None = Field(None, description="Seconds recorded (null until Twilio knows)")
+
+
 class DisputeOut(ResponseModel):
     status: Literal["open", "accepted", "rejected"]
     reason: str
@@ -124,6 +133,8 @@ class CallOut(ResponseModel):
     duplicate_caller: Annotated[bool, BeforeValidator(bool)] = Field(False, description=(
         "Its seller was billed for this caller within its profile's duplicate_window_hours: routed, not billable"))
     dispute: DisputeOut | None = Field(None, description="Its seller's dispute, if any, and the decision")
+    recording: RecordingOut | None = Field(None, description=(
+        "A live call routed to a profile with record_calls: its recording (null when none)"))
     created_at: datetime
     routed_at: datetime | None
     start_time: datetime | None = Field(None, validation_alias="started_at", description="When it went in progress")

@@ -34,3 +34,14 @@ class StatusCallback(TwilioRequest):
     parent_call_sid: str | None = Field(None, alias="ParentCallSid", max_length=64)
     call_status: str = Field(alias="CallStatus", max_length=32)
     call_duration: int | None = Field(None, alias="CallDuration", ge=0)
+
+
+class RecordingCallback(TwilioRequest):
+    """A recording's progress (recordingStatusCallback): in-progress, then completed (its audio is ready),
+    absent (nothing was recorded) or failed. The CallSid of a <Dial>'s recording is the parent call's."""
+
+    recording_sid: str = Field(alias="RecordingSid", pattern=r"^RE[0-9a-fA-F]{32}$")
+    recording_status: str = Field(alias="RecordingStatus", max_length=32)
+    # Seconds; Twilio gives none (or -1) while it records.
+    recording_duration: int | None = Field(None, alias="RecordingDuration", ge=-1, le=86_400)
+    recording_url: str | None = Field(None, alias="RecordingUrl", max_length=512)

@@ -22,6 +22,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import calls as lifecycle
+from chalicelib.domain import compliance as compliance_rules
 from chalicelib.domain import numbers as number_rules
 from chalicelib.domain import phones, terms
 from chalicelib.domain.errors import Forbidden, InvalidState
@@ -199,7 +200,7 @@ def _ring_next(call: CallModel, now: datetime) -> str:
                 log.skip(profile, reason)
                 continue
             time_limit = _talk_limit(int(profile.bid_amount), buyer_available)
-            answer = _dial_twiml(call.from_number, profile.destination_number, time_limit)
+            answer = _dial_twiml(call, profile.destination_number, time_limit, terms.records_calls(profile.terms))
             try:
                 routing.dial(call, profile, now, time_limit, log, previous_answer=answer)
             except routing.SellerUnavailable as unavailable:  # spent, budgeted or capped meanwhile: the next one
@@ -224,13 +225,16 @@ def _considered(call: CallModel, now: datetime) -> tuple[list, Iterator, int | N
     return considered, verdicts, buyer_available
 
 
-def _dial_twiml(caller: str, destination: str, time_limit: int) -> str:
+def _dial_twiml(call: CallModel, destination: str, time_limit: int, record: bool) -> str:
+    """The <Dial> of one attempt; a recorded one tells a caller from an all-party-consent state first."""
     settings = get_settings()
     base = settings.public_base_url
+    recording = {"recording_url": f"{base}{number_rules.RECORDING_CALLBACK_PATH}",
+                 "disclosure": compliance_rules.recording_disclosure(call.caller_state)} if record else {}
     return twilio_voice.dial(
-        destination, caller_id=caller, action_url=f"{base}{number_rules.DIAL_ACTION_PATH}",
+        destination, caller_id=call.from_number, action_url=f"{base}{number_rules.DIAL_ACTION_PATH}",
         status_url=f"{base}{number_rules.STATUS_CALLBACK_PATH}", ring_seconds=settings.ring_timeout_seconds,
-        time_limit=time_limit)
+        time_limit=time_limit, **recording)
 
 
 def _talk_limit(price: int, buyer_available: int | None) -> int:
@@ -246,7 +250,8 @@ def _current_answer(call: CallModel) -> str:
     """What a repeated request gets: the same answer as the first, for the call as it now stands (the
     current attempt's Dial, with the time limit it was given)."""
     if call.status not in lifecycle.ENDED and call.destination_number and call.seller_id:
-        return _dial_twiml(call.from_number, call.destination_number, int(call.attempts[-1]["time_limit"]))
+        attempt = call.attempts[-1]
+        return _dial_twiml(call, call.destination_number, int(attempt["time_limit"]), bool(attempt.get("record")))
     return twilio_voice.goodbye(NOBODY)
 
 

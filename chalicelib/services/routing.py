@@ -181,7 +181,8 @@ def dial(call: CallModel, profile: BidProfileModel, now: datetime, time_limit: i
         earlier[-1] = {**earlier[-1], "answer": previous_answer}
     attempts = [*earlier, {"seller_id": profile.seller_id, "profile_id": profile.profile_id, "price": price,
                            "destination_number": profile.destination_number, "time_limit": time_limit,
-                           "leg_sid": None, "outcome": None, "started_at": now.isoformat(), "ended_at": None}]
+                           "leg_sid": None, "outcome": None, "started_at": now.isoformat(), "ended_at": None,
+                           "record": terms.records_calls(profile.terms)}]
     due = lifecycle.live_hold_due(now, get_settings().ring_timeout_seconds, time_limit)
 
     work = UnitOfWork()

@@ -12,6 +12,8 @@ the product:
   lists; `IncomingPhoneNumbers/{Local,TollFree,Mobile}.json` does the same for one type;
   `IncomingPhoneNumbers/{Sid}.json` fetches, updates and releases.
 - `Calls.json` creates an outbound call resource (no call is placed), `Calls/{Sid}.json` fetches it.
+- `Recordings.json` lists the recordings the voice simulator made (?CallSid=), `Recordings/{Sid}.json` fetches
+  one, `Recordings/{Sid}.wav` (or no extension) answers its audio once completed: a real WAV, short.
 - HTTP Basic auth, Twilio's error body `{code, message, more_info, status}` and its error codes;
   the test-credential magic inputs for buying numbers (+15005550000, +15005550001, +15005550006,
   AreaCode 533 and 500) work with the emulator's ordinary credentials.
@@ -20,8 +22,8 @@ And the phone network around it, the voice simulator: `POST /simulator/calls` (n
 Twilio's API) with `{"from", "to", "talk_seconds", "dial_outcomes"}` places a call to a number of the
 account and does what Twilio does with it: requests the number's VoiceUrl, signed, with Twilio's
 parameters; follows the TwiML (`<Say>`, `<Play>`, `<Pause>`, `<Hangup>`, `<Reject>`, `<Redirect>`,
-`<Dial>` with one `<Number>`); sends the dialed leg's status callbacks and the `<Dial action>` request;
-and answers, once the call has ended, what happened and every request it made (see `VoiceSimulator`).
+`<Dial>` with one `<Number>`, recorded when its `record` says so); sends the dialed leg's status callbacks,
+the `<Dial action>` request and the recording's status callbacks; and answers, once the call has ended, what happened and every request it made (see `VoiceSimulator`).
 Talk and ringing are simulated time: nothing waits unless a `sleep` is injected.
 `python -m local.call` drives it from a shell (`make call`).
 
@@ -33,7 +35,8 @@ a free port; the auth token is TWILIO_AUTH_TOKEN, else DEFAULT_AUTH_TOKEN, as fo
 One module per seam, each importing only modules above it (voice_simulator.py names TwilioEmulator
 for type checking only):
 
-- account.py: the account's state (bought numbers, calls, injected faults, counts) and TwilioError.
+- account.py: the account's state (bought numbers, calls, recordings, injected faults, counts) and TwilioError.
+- recordings.py: a recording's resource, its callback's parameters and its audio (a WAV made with `wave`).
 - stock.py: the numbers for sale, and the Contains pattern a search filters them by.
 - resources.py: the REST resources and routing; `answer` takes one request (fault, auth, resource).
 - call_script.py: the request to the phone network, checked (CallScript).

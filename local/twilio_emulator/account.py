@@ -1,5 +1,5 @@
-"""One emulated Twilio account: the numbers it bought and its calls, and what tests asked of the emulator
-(faults to answer with, requests counted); with Twilio's way of refusing a request (TwilioError)."""
+"""One emulated Twilio account: the numbers it bought, its calls and their recordings, and what tests asked of
+the emulator (faults to answer with, requests counted); with Twilio's way of refusing a request (TwilioError)."""
 from __future__ import annotations
 
 import secrets
@@ -91,6 +91,13 @@ class Fault:
         return TwilioError(self.status, self.code, message)
 
 
+@dataclass(frozen=True)
+class Media:
+    """A body that is not JSON (a recording's audio)."""
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class EmulatorState:
     """The account as the REST resources see it (a reset starts a new one, same SID); changed under the
@@ -98,6 +105,7 @@ class EmulatorState:
     account_sid: str
     owned: dict[str, OwnedNumber] = field(default_factory=dict)  # by SID, in order of purchase
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recordings: dict[str, dict[str, Any]] = field(default_factory=dict)  # by SID, as Recordings/{Sid}.json
     faults: list[Fault] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)  # (method, kind) -> requests served
 

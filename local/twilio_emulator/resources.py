@@ -1,5 +1,5 @@
-"""Twilio's REST resources over one account's state: AvailablePhoneNumbers, IncomingPhoneNumbers and Calls
-(the package docstring says what each does), and `answer`, which takes one request as Twilio does: counted,
+"""Twilio's REST resources over one account's state: AvailablePhoneNumbers, IncomingPhoneNumbers, Calls and
+Recordings (the package docstring says what each does), and `answer`, which takes one request as Twilio does: counted,
 then an injected fault if one matches, then HTTP Basic auth, then the resource."""
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat
 
 from local.twilio_emulator.account import (
-    API_VERSION, EmulatorState, OwnedNumber, TwilioError, bad_request, new_sid, not_found, now, rfc2822,
+    API_VERSION, EmulatorState, Media, OwnedNumber, TwilioError, bad_request, new_sid, not_found, now, rfc2822,
 )
+from local.twilio_emulator.recordings import wav
 from local.twilio_emulator.stock import (
     DEFAULT_AREA_CODES, NANP_COUNTRIES, TOLL_FREE_PREFIXES, Block, blocks_of, contains_pattern, friendly_name,
     interleave, kind_of, sells, stock,
@@ -38,6 +39,10 @@ INCOMING_PHONE_NUMBERS = "incoming_phone_numbers"
 INCOMING_PHONE_NUMBER = "incoming_phone_number"
 CALLS = "calls"
 CALL = "call"
+RECORDINGS = "recordings"
+RECORDING = "recording"
+RECORDING_MEDIA = "recording_media"
+WAV = "audio/x-wav"  # as Twilio serves a recording's .wav
 UNKNOWN = "unknown"
 
 # Number types, as the URL spells them and as this module names them.
@@ -77,8 +82,8 @@ class Request:
 
 # --- one request -------------------------------------------------------------------------------
 
-def answer(state: EmulatorState, auth_token: str, request: Request) -> tuple[int, dict[str, Any] | None]:
-    """Answer one REST request: (HTTP status, JSON body or None). The caller holds the emulator's lock."""
+def answer(state: EmulatorState, auth_token: str, request: Request) -> tuple[int, dict[str, Any] | Media | None]:
+    """Answer one REST request: (HTTP status, JSON body, Media or None). The caller holds the emulator's lock."""
     account, kind, handlers, params = route(request.path)
     state.counts[(request.method, kind)] += 1
     try:
@@ -371,6 +376,33 @@ def fetch_call(state: EmulatorState, request: Request, sid: str) -> tuple[int, d
     return 200, call
 
 
+# --- Recordings (made by a recorded <Dial> of the voice simulator) ----------------------------
+
+def list_recordings(state: EmulatorState, request: Request) -> tuple[int, dict[str, Any]]:
+    """Recordings, newest first, filtered by CallSid as Twilio filters them."""
+    query = request.query
+    page_size = page_size_of(query)
+    filters = {name: query[name] for name in ("CallSid",) if name in query}
+    found = [r for r in reversed(list(state.recordings.values()))
+             if "CallSid" not in filters or r["call_sid"] == filters["CallSid"]]
+    return 200, _page("recordings", found[:page_size], request.path, filters, 0, page_size, len(found) <= page_size)
+
+
+def fetch_recording(state: EmulatorState, request: Request, sid: str) -> tuple[int, dict[str, Any]]:
+    recording = state.recordings.get(sid)
+    if recording is None:
+        raise not_found(request.path)
+    return 200, recording
+
+
+def recording_media(state: EmulatorState, request: Request, sid: str) -> tuple[int, Media]:
+    """Its audio, once it is completed (before that, and for an absent one, there is none)."""
+    recording = state.recordings.get(sid)
+    if recording is None or recording["status"] != "completed":
+        raise not_found(request.path)
+    return 200, Media(WAV, wav(int(recording["duration"]), int(recording["channels"])))
+
+
 def _is_absolute_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
@@ -395,6 +427,10 @@ ROUTES = [  # (pattern of the path after the account, kind, {method: resource})
      INCOMING_PHONE_NUMBER, {"GET": fetch_number, "POST": update_number, "DELETE": release_number}),
     (re.compile(r"Calls\.json"), CALLS, {"GET": list_calls, "POST": create_call}),
     (re.compile(r"Calls/(?P<sid>CA[0-9a-fA-F]{32})\.json"), CALL, {"GET": fetch_call}),
+    (re.compile(r"Recordings\.json"), RECORDINGS, {"GET": list_recordings}),
+    (re.compile(r"Recordings/(?P<sid>RE[0-9a-fA-F]{32})\.json"), RECORDING, {"GET": fetch_recording}),
+    # The audio: .wav, or the URL with no extension, which Twilio answers with the WAV too.
+    (re.compile(r"Recordings/(?P<sid>RE[0-9a-fA-F]{32})(?:\.wav)?"), RECORDING_MEDIA, {"GET": recording_media}),
 ]
 
 

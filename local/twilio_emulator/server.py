@@ -18,8 +18,9 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from local.twilio_emulator.account import (
-    DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, EmulatorState, Fault, OwnedNumber, new_sid,
+    DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, EmulatorState, Fault, Media, OwnedNumber, new_sid,
 )
+from local.twilio_emulator import recordings
 from local.twilio_emulator.call_script import SIMULATOR_PATH, CallScript, SimulatorInputError
 from local.twilio_emulator.resources import Request, answer
 from local.twilio_emulator.voice_simulator import VoiceSimulator
@@ -45,6 +46,14 @@ def ended_as_dropped(call: dict[str, Any]) -> dict[str, Any]:
     ended = call.get("date_updated") if last is None else format_datetime(last)
     return {**call, "status": "completed" if answered else "canceled", "end_time": ended, "date_updated": ended,
             "duration": str(max(0, talk))}
+
+
+def absent_if_dropped(recording: dict[str, Any]) -> dict[str, Any]:
+    """A recording still in progress when the account was saved: its call was dropped (`ended_as_dropped`) and
+    nothing of it was kept, as Twilio says of a recording it has no audio of."""
+    if recording.get("status") != "in-progress":
+        return recording
+    return {**recording, "status": "absent", "duration": "0"}
 
 
 class TwilioEmulator:
@@ -125,16 +134,16 @@ class TwilioEmulator:
             self._state.counts.clear()
 
     def reset(self) -> None:
-        """Forget every bought number, call, fault and count: a fresh account."""
+        """Forget every bought number, call, recording, fault and count: a fresh account."""
         with self._lock:
             self._state = EmulatorState(self._account_sid)
             self._version += 1
 
-    # what `make run` keeps across a restart (local/snapshot.py): the account's numbers and calls
+    # what `make run` keeps across a restart (local/snapshot.py): the account's numbers, calls and recordings
 
     @property
     def version(self) -> int:
-        """Moves whenever the account's numbers or calls may have changed."""
+        """Moves whenever the account's numbers, calls or recordings may have changed."""
         return self._version
 
     @property
@@ -143,23 +152,36 @@ class TwilioEmulator:
         return self._lock
 
     def export_account(self) -> dict[str, Any]:
-        """The bought numbers and the calls, as plain data; call with `lock` held."""
+        """The bought numbers, the calls and their recordings, as plain data; call with `lock` held."""
         return {"owned": [asdict(number) for number in self._state.owned.values()],
-                "calls": [dict(call) for call in self._state.calls.values()]}
+                "calls": [dict(call) for call in self._state.calls.values()],
+                "recordings": [dict(recording) for recording in self._state.recordings.values()]}
 
     def restore_account(self, account: dict[str, Any]) -> None:
-        """The numbers and calls `export_account` gave (faults and counts start empty). A call the phone network
-        was playing when they were saved (a kill, or Ctrl-C, mid-call) cannot go on: the simulator playing it
-        stopped with its process. It has ended as a dropped call ends (`ended_as_dropped`), so Twilio's REST
-        API says how, as it would of a call that ended while nobody listened; kept "in-progress", the
-        product's hold job would be told it is under way, and hold its seller's price, for ever."""
+        """The numbers, calls and recordings `export_account` gave (faults and counts start empty). A call the
+        phone network was playing when they were saved (a kill, or Ctrl-C, mid-call) cannot go on: the
+        simulator playing it stopped with its process. It has ended as a dropped call ends (`ended_as_dropped`),
+        so Twilio's REST API says how, as it would of a call that ended while nobody listened; kept
+        "in-progress", the product's hold job would be told it is under way, and hold its seller's price, for
+        ever. A recording of such a call kept nothing (`absent`)."""
         with self._lock:
             self._state = EmulatorState(self._account_sid)
             for number in account.get("owned", []):
                 self._state.owned[number["sid"]] = OwnedNumber(**number)
             for call in account.get("calls", []):
                 self._state.calls[call["sid"]] = ended_as_dropped(dict(call))
+            for recording in account.get("recordings", []):
+                self._state.recordings[recording["sid"]] = absent_if_dropped(dict(recording))
             self._version += 1
+
+    def add_recording(self, call_sid: str, talk_seconds: int, channels: int = 2) -> dict[str, Any]:
+        """A recording of the call, as a recorded <Dial> leaves it once the call has ended (completed, or absent
+        with no talk): for tests that play Twilio's part themselves. Its resource."""
+        moment = self.simulator.now()
+        recording = recordings.ended(recordings.resource(self._account_sid, new_sid("RE"), call_sid, channels, moment),
+                                     talk_seconds, moment)
+        self._save_recording(recording)
+        return recording
 
     def inject_faults(self, status: int, code: int, count: int = 1, method: str | None = None,
                       kind: str | None = None, message: str | None = None) -> None:
@@ -227,10 +249,16 @@ class TwilioEmulator:
             self._state.calls[call["sid"]] = dict(call)
             self._version += 1
 
+    def _save_recording(self, recording: dict[str, Any]) -> None:
+        """A recording the simulator made, as `Recordings/{Sid}.json` answers it."""
+        with self._lock:
+            self._state.recordings[recording["sid"]] = dict(recording)
+            self._version += 1
+
     # one REST request
 
-    def handle(self, request: Request) -> tuple[int, dict[str, Any] | None]:
-        """Answer one REST request: (HTTP status, JSON body or None)."""
+    def handle(self, request: Request) -> tuple[int, dict[str, Any] | Media | None]:
+        """Answer one REST request: (HTTP status, JSON body, Media or None)."""
         with self._lock:
             if request.method != "GET":
                 self._version += 1
@@ -309,11 +337,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return {}
         return _first_values(raw)
 
-    def _send(self, status: int, payload: dict[str, Any] | None) -> None:
-        data = b"" if payload is None else json.dumps(payload).encode()
+    def _send(self, status: int, payload: dict[str, Any] | Media | None) -> None:
+        if isinstance(payload, Media):
+            data, content_type = payload.data, payload.content_type
+        else:
+            data = b"" if payload is None else json.dumps(payload).encode()
+            content_type = None if payload is None else "application/json; charset=utf-8"
         self.send_response(status)
-        if payload is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
         if status == 401:
             self.send_header("WWW-Authenticate", 'Basic realm="Twilio API"')
         self.send_header("Twilio-Request-Id", new_sid("RQ"))

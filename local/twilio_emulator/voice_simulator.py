@@ -18,6 +18,7 @@ from phonenumbers import PhoneNumberFormat
 
 from local.twilio_emulator.account import API_VERSION, OwnedNumber, new_sid, rfc2822
 from local.twilio_emulator.call_script import E164, MAX_CALL_SECONDS, CallScript
+from local.twilio_emulator import recordings
 from local.twilio_emulator.stock import place
 
 if TYPE_CHECKING:
@@ -137,8 +138,16 @@ class VoiceSimulator:
       may <Dial> again: a ring tree). Without action, the next verb goes on; with none left the call ends.
     - At most MAX_TWIML_DOCUMENTS (10) TwiML documents per call (voice URL, fallback, redirects, actions):
       the call ends there.
+    - A <Dial record="record-from-answer-dual"> (or "record-from-answer", "true") records the answered leg's
+      talk: a Recording (RE...) of the account, in progress from the answer; its recordingStatusCallback
+      (recordingStatusCallbackMethod) gets each event recordingStatusCallbackEvent names ("completed" when
+      not given): in-progress at the answer, and once the call has ended completed (RecordingDuration: the
+      talk time) or, with no talk, absent (ErrorCode 16101). Its parameters: AccountSid, CallSid (the parent
+      call), RecordingSid, RecordingUrl, RecordingStatus, RecordingDuration, RecordingChannels (2 when dual),
+      RecordingSource "DialVerb", RecordingStartTime, RecordingTrack, signed as every request is.
     - The number's StatusCallback, if it has one, gets the call's own final event (with CallDuration).
-    The call and its dialed legs are then `Calls/{Sid}.json` resources of the account.
+    The call and its dialed legs are then `Calls/{Sid}.json` resources of the account, and its recordings
+    `Recordings/{Sid}.json`, their audio at `Recordings/{Sid}.wav` (recordings.py).
 
     Time: `clock()` tells when a call starts (default chalicelib.clock.now, the product's clock: a clock
     moved under `make run` moves the calls too). Every second of ringing, speech and talk after that is
@@ -187,6 +196,16 @@ class _Leg:
     sequence: int = 0
 
 
+@dataclass
+class _Recording:
+    """A recording of the call: its resource, who hears of its progress, and the talk time it holds."""
+    resource: dict[str, Any]
+    callback: str | None
+    callback_method: str
+    events: frozenset[str]
+    talk: int = 0
+
+
 class _SimulatedCall:
     """One inbound call, played once from ringing to its end (see VoiceSimulator)."""
 
@@ -210,6 +229,7 @@ class _SimulatedCall:
         self._documents = 0
         self._requests: list[dict[str, Any]] = []
         self._dialed: list[dict[str, Any]] = []
+        self._recordings: list[_Recording] = []
         self._said: list[str] = []
         self._errors: list[dict[str, Any]] = []
         self._resource = self._call_resource(self.sid, "inbound", script.caller, script.called, "ringing")
@@ -226,6 +246,7 @@ class _SimulatedCall:
             else:
                 self._error(None, "the number has no VoiceUrl: Twilio has nothing to ask what to do with the call")
                 self._end("failed")
+            self._finish_recordings()
         finally:
             self._session.close()
         return {"call_sid": self.sid, "from": self._script.caller, "to": self._script.called,
@@ -334,8 +355,11 @@ class _SimulatedCall:
             resource.update(status="in-progress", start_time=rfc2822(self._moment()))
             self._emulator._save_call(resource)
             self._leg_event(leg, "answered", "in-progress")
+            recording = self._start_recording(verb, url)
             talk = min(self._script.talk_seconds, time_limit)
             self._advance(talk)
+            if recording is not None:
+                recording.talk = talk
             status = "completed"
         elif outcome == "no-answer":
             self._advance(max(timeout - (self._elapsed - dialed_at), 0))
@@ -355,6 +379,41 @@ class _SimulatedCall:
         if status == "completed":
             result["DialCallDuration"] = str(talk)
         return result
+
+    # recordings
+
+    def _start_recording(self, verb: ElementTree.Element, url: str) -> _Recording | None:
+        """A <Dial record> that records: from the moment the dialed phone answers (recording from ringing is
+        recorded from answer here), in progress until the call ends."""
+        mode = (verb.get("record") or "do-not-record").lower()
+        if mode not in recordings.RECORD_MODES:
+            if mode != "do-not-record":
+                self._error(None, f"<Dial record={mode!r}> is not a recording mode: not recorded", url, level="warning")
+            return None
+        callback = verb.get("recordingStatusCallback")
+        events = re.split(r"[\s,]+", (verb.get("recordingStatusCallbackEvent") or "completed").strip())
+        recording = _Recording(
+            recordings.resource(self._emulator.account_sid, new_sid("RE"), self.sid,
+                                recordings.RECORD_MODES[mode], self._moment()),
+            urljoin(url, callback) if callback else None,
+            verb.get("recordingStatusCallbackMethod") or "POST", frozenset(events))
+        self._recordings.append(recording)
+        self._emulator._save_recording(recording.resource)
+        self._recording_event(recording)
+        return recording
+
+    def _finish_recordings(self) -> None:
+        """Once the call has ended, each of its recordings is ready (or, with nothing said, absent)."""
+        for recording in self._recordings:
+            recording.resource = recordings.ended(recording.resource, recording.talk, self._moment())
+            self._emulator._save_recording(recording.resource)
+            self._recording_event(recording)
+
+    def _recording_event(self, recording: _Recording) -> None:
+        status = recording.resource["status"]
+        if recording.callback is not None and status in recording.events:
+            params = recordings.callback_params(recording.resource)
+            self._callback(recording.callback, recording.callback_method, params, kind="recording-callback")
 
     def _leg_event(self, leg: _Leg, event: str, status: str, **extra: str) -> None:
         if leg.callback is None or event not in leg.events:
@@ -465,9 +524,9 @@ class _SimulatedCall:
         record["twiml"] = [_describe(verb) for verb in verbs]
         return verbs
 
-    def _callback(self, url: str, method: str, params: dict[str, str]) -> None:
+    def _callback(self, url: str, method: str, params: dict[str, str], kind: str = "status-callback") -> None:
         """A status callback: its answer is not read, but a failure is logged, as Twilio's debugger does."""
-        record, _ = self._send("status-callback", url, method, params)
+        record, _ = self._send(kind, url, method, params)
         if record["status"] is None:
             self._error(HTTP_CONNECTION_FAILURE, f"HTTP connection failure: {record['error']}", url, level="warning")
         elif not 200 <= record["status"] < 300:

@@ -7,7 +7,9 @@ Canadian province of its own (`Network`): its calls come from a number there, an
 target that province alone. The other tests' profiles target the US, and this module's other tests other
 provinces, so none of them matches these calls: the tests hold in any order, at ordinary prices. (A profile
 that targets no geography would match every call: no test of the shared runtime may leave one behind.)"""
+import io
 import uuid
+import wave
 from urllib.parse import urlencode
 
 import pytest
@@ -20,19 +22,23 @@ from tests.e2e.test_identity_flow import register, wait_for
 pytestmark = pytest.mark.e2e
 # A caller in each province; each test of the shared runtime that routes live calls takes its own.
 CALLERS = {"BC": "+16045552671", "AB": "+14035552671", "MB": "+12045552671", "ON": "+14165552671",
-           "QC": "+15145552671", "SK": "+13065552671", "NB": "+15065552671", "NL": "+17095552671"}
+           "QC": "+15145552671", "SK": "+13065552671", "NB": "+15065552671", "NL": "+17095552671",
+           "PR": "+17875552671"}
 REALTIME_PROVINCE = "NL"  # test_realtime.py's
-_provinces = iter(p for p in CALLERS if p != REALTIME_PROVINCE)  # one for each test here
+# Puerto Rico, a country of its own (as phonenumbers and profiles' geography have it): the recorded call's, as
+# Canada has no province left.
+RECORDED_REGION = "PR"
+_provinces = iter(p for p in CALLERS if p not in (REALTIME_PROVINCE, RECORDED_REGION))  # one for each test here
 
 
 class Network:
     """The phone network of the running product's Twilio emulator, and Twilio's signed requests. Its calls
-    come from `province` (of Canada), and its sellers' profiles target that province only."""
+    come from `province` (of Canada, or of `country`), and its sellers' profiles target that province only."""
 
-    def __init__(self, product, province: str):
+    def __init__(self, product, province: str, country: str = "CA"):
         self.product = product
         self.caller = CALLERS[province]
-        self.geography = {"countries": ["CA"], "states": [province]}
+        self.geography = {"countries": [country], "states": [province]}
         self.emulator = product.runtime.printed("Twilio emulator")
         self.admin = product.login(ADMIN_EMAIL, ADMIN_PASSWORD)["tokens"]["access_token"]
 
@@ -71,13 +77,14 @@ class Network:
         assert order["status"] == "COMPLETED", order
         return buyer, found[0]["phone_number"]
 
-    def seller(self, bid: str, destination: str, funds: str | None = "100.00", **criteria) -> dict:
+    def seller(self, bid: str, destination: str, funds: str | None = "100.00", record_calls: bool = False,
+               **criteria) -> dict:
         seller = register(self.product, "seller")
         if funds:
             self.fund(seller, funds)
         created = self.product.call("POST", "/bid-profiles", token=seller["tokens"]["access_token"], json={
             "criteria": {"geography": self.geography, **criteria}, "bid_amount": bid,
-            "destination_number": destination})
+            "destination_number": destination, "record_calls": record_calls})
         assert created.status_code == 201, created.text
         return seller
 
@@ -205,3 +212,26 @@ def test_the_buyer_cannot_move_a_call_twilio_carries(network):
     patched = network.product.call("PATCH", f"/calls/{call['id']}/status", token=token, json={"status": "failed"})
     assert patched.status_code == 409 and patched.json()["error"]["code"] == "CALL_DRIVEN_BY_TELEPHONY"
     assert call_of(network, buyer)["status"] == "completed"
+
+
+def test_a_recorded_call_is_heard_by_its_buyer_and_its_seller_as_a_playable_wav(product):
+    network = Network(product, RECORDED_REGION, country="PR")
+    buyer, number = network.buyer_with_number()
+    recorded = network.seller("5.00", destination(), record_calls=True)
+    result = network.call(number, talk_seconds=65)
+    assert result["status"] == "completed" and result["said"] == []  # Puerto Rico: one party's consent suffices
+    callbacks = [r for r in result["requests"] if r["kind"] == "recording-callback"]
+    assert [(r["params"]["RecordingStatus"], r["status"]) for r in callbacks] == [("in-progress", 204),
+                                                                                   ("completed", 204)]
+    call = call_of(network, buyer)
+    assert call["recording"] == {"sid": callbacks[-1]["params"]["RecordingSid"], "status": "completed", "duration": 65}
+    assert network.balance(recorded)["balance"] == "95.00"  # recorded or not, billed as any call
+    for user in (buyer, recorded):
+        response = network.product.call("GET", f"/calls/{call['id']}/recording", token=user["tokens"]["access_token"],
+                                        headers={"Accept": "audio/wav"})
+        assert response.status_code == 200 and response.headers["Content-Type"] == "audio/wav", response.text
+        with wave.open(io.BytesIO(response.content)) as played:
+            assert (played.getnchannels(), played.getsampwidth(), played.getframerate()) == (2, 2, 8000)
+            assert played.getnframes() == 3 * 8000  # 65 s recorded; the emulator's audio is cut to 3 s
+    rival = register(network.product, "seller")["tokens"]["access_token"]
+    assert network.product.call("GET", f"/calls/{call['id']}/recording", token=rival).status_code == 404

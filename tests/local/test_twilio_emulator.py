@@ -443,6 +443,23 @@ def test_a_call_the_network_was_playing_when_the_account_was_saved_has_ended_whe
                                                           .end_time.tzinfo)
 
 
+def test_recordings_are_kept_with_the_account_and_one_under_way_when_it_was_saved_is_absent(emulator, twilio):
+    completed = emulator.add_recording("CA" + "1" * 32, talk_seconds=95)
+    saved = emulator.export_account()
+    in_progress = {**completed, "sid": "RE" + "2" * 32, "status": "in-progress", "duration": None}
+    emulator.restore_account({**saved, "recordings": [*saved["recordings"], in_progress]})
+
+    kept, dropped = twilio.recordings(completed["sid"]).fetch(), twilio.recordings("RE" + "2" * 32).fetch()
+    assert (kept.status, kept.duration, kept.call_sid, kept.channels) == ("completed", "95", "CA" + "1" * 32, 2)
+    assert (dropped.status, dropped.duration) == ("absent", "0")
+    audio = raw(emulator, "GET", f"Recordings/{completed['sid']}.wav")
+    assert audio.status_code == 200 and audio.content[:4] == b"RIFF" and audio.content[8:12] == b"WAVE"
+    assert raw(emulator, "GET", "Recordings/RE" + "2" * 32 + ".wav").status_code == 404
+    assert failure(lambda: twilio.recordings("RE" + "3" * 32).fetch()) == (404, 20404)
+    emulator.restore_account({"owned": [], "calls": []})  # a snapshot of before recordings were kept
+    assert twilio.recordings.list() == []
+
+
 # --- the HTTP client and the standalone emulator -----------------------------------------------
 
 @pytest.mark.parametrize("url, expected", [

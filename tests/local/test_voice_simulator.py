@@ -10,6 +10,7 @@ import io
 import json
 import re
 import threading
+import wave
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -456,6 +457,93 @@ def test_the_call_and_its_leg_are_call_resources_of_the_account(emulator, twilio
         "completed", "inbound", "99", CALLER, number)
     assert (leg.status, leg.direction, leg.duration, leg.parent_call_sid) == (
         "completed", "outbound-dial", "95", result["call_sid"])
+
+
+# --- <Dial record> -----------------------------------------------------------------------------
+
+RECORDED = {"record": "record-from-answer-dual", "recordingStatusCallback": "/recording",
+            "recordingStatusCallbackMethod": "POST"}
+RECORDING_SID = re.compile(r"RE[0-9a-f]{32}")
+
+
+def media(emulator, sid: str, auth: tuple[str, str] | None = None, extension: str = ".wav") -> requests.Response:
+    path = f"/2010-04-01/Accounts/{emulator.account_sid}/Recordings/{sid}{extension}"
+    return requests.get(emulator.url + path, auth=auth, timeout=5)
+
+
+def test_a_recorded_dial_posts_its_recording_once_the_call_has_ended_and_serves_a_playable_wav(emulator, twilio, product):
+    number = own(twilio, product)
+    product.answers["/voice"] = twiml(dial(SELLER_A, recordingStatusCallbackEvent="in-progress completed absent",
+                                           **RECORDED))
+    product.answers["/action"] = twiml("<Hangup/>")
+
+    result = simulate(emulator, **{"from": CALLER, "to": number, "talk_seconds": 95})
+
+    started, completed = product.on("/recording")
+    assert started["signature_valid"] and completed["signature_valid"]
+    assert product.received.index(completed) == len(product.received) - 1  # once the call has ended
+    assert product.received.index(started) == product.received.index(product.on("/status")[2]) + 1  # answered
+    params = completed["params"]
+    sid = params["RecordingSid"]
+    assert RECORDING_SID.fullmatch(sid) and started["params"]["RecordingSid"] == sid
+    assert [name for name, _ in completed["pairs"]] == sorted(params)  # in Twilio's order
+    assert params["CallSid"] == result["call_sid"]  # the parent call, not the dialed leg
+    assert (params["RecordingStatus"], params["RecordingDuration"], params["RecordingChannels"],
+            params["RecordingSource"]) == ("completed", "95", "2", "DialVerb")
+    assert params["AccountSid"] == emulator.account_sid
+    assert params["RecordingUrl"] == f"https://api.twilio.com/2010-04-01/Accounts/{emulator.account_sid}/Recordings/{sid}"
+    assert parsedate_to_datetime(params["RecordingStartTime"]) == START + timedelta(seconds=4)  # the answer
+    assert started["params"]["RecordingStatus"] == "in-progress" and "RecordingDuration" not in started["params"]
+    assert [r["kind"] for r in result["requests"]].count("recording-callback") == 2
+
+    audio = media(emulator, sid, auth=(emulator.account_sid, emulator.auth_token))
+    assert audio.status_code == 200 and audio.headers["Content-Type"] == "audio/x-wav"
+    with wave.open(io.BytesIO(audio.content)) as played:
+        assert (played.getnchannels(), played.getsampwidth(), played.getframerate()) == (2, 2, 8000)
+        assert played.getnframes() == 3 * 8000  # 95 s of talk, its audio cut to 3 s
+        assert any(played.readframes(100))  # a tone, not silence
+    assert media(emulator, sid, auth=(emulator.account_sid, emulator.auth_token), extension="").content == audio.content
+    assert media(emulator, sid).status_code == 401
+    assert media(emulator, sid, auth=(emulator.account_sid, "wrong")).status_code == 401
+    fetched = twilio.recordings(sid).fetch()
+    assert (fetched.call_sid, fetched.status, fetched.duration, fetched.channels, fetched.source) == (
+        result["call_sid"], "completed", "95", 2, "DialVerb")
+    assert [r.sid for r in twilio.recordings.list(call_sid=result["call_sid"])] == [sid]
+
+
+def test_only_completed_is_posted_by_default_and_a_dial_without_record_records_nothing(emulator, twilio, product):
+    number = own(twilio, product)
+    product.answers["/voice"] = twiml(dial(SELLER_A, **RECORDED))
+    product.answers["/action"] = twiml(dial(SELLER_B, action="/after"))
+    product.answers["/after"] = twiml("<Hangup/>")
+
+    result = simulate(emulator, **{"from": CALLER, "to": number, "talk_seconds": 20,
+                                   "dial_outcomes": {SELLER_A: "no-answer"}})
+
+    assert product.on("/recording") == [] and twilio.recordings.list() == []  # nobody answered the recorded Dial
+    number = own(twilio, product, area_code=628)
+    product.answers["/voice"] = twiml(dial(SELLER_A, **RECORDED))
+    product.answers["/action"] = twiml("<Hangup/>")
+    result = simulate(emulator, **{"from": CALLER, "to": number, "talk_seconds": 20})
+    [completed] = product.on("/recording")
+    assert completed["params"]["RecordingStatus"] == "completed" and completed["params"]["RecordingDuration"] == "20"
+    with wave.open(io.BytesIO(media(emulator, completed["params"]["RecordingSid"],
+                                    auth=(emulator.account_sid, emulator.auth_token)).content)) as played:
+        assert played.getnframes() == 3 * 8000
+    assert completed["params"]["CallSid"] == result["call_sid"]
+
+
+def test_a_recording_with_no_talk_is_absent_and_has_no_audio(emulator, twilio, product):
+    number = own(twilio, product)
+    product.answers["/voice"] = twiml(dial(SELLER_A, recordingStatusCallbackEvent="completed absent", **RECORDED))
+    product.answers["/action"] = twiml("<Hangup/>")
+
+    simulate(emulator, **{"from": CALLER, "to": number, "talk_seconds": 0})
+
+    [absent] = product.on("/recording")
+    params = absent["params"]
+    assert (params["RecordingStatus"], params["RecordingDuration"], params["ErrorCode"]) == ("absent", "0", "16101")
+    assert media(emulator, params["RecordingSid"], auth=(emulator.account_sid, emulator.auth_token)).status_code == 404
 
 
 def test_a_number_the_account_does_not_own_fails_without_any_request(emulator, twilio, product):

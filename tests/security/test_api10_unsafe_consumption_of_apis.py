@@ -57,6 +57,7 @@ def state(market, live) -> tuple:
 
     call = the_call(SID)
     return (CallModel.count(), call.status, call.duration_seconds, len(call.attempts),
+            call.recording.status if call.recording else None,
             market.balance(live["buyer"]), market.balance(live["seller"]))
 
 
@@ -86,6 +87,8 @@ FORGED_REQUESTS = [  # each would create, bill or end a call if it were believed
     ("/webhooks/twilio/dial", {"CallSid": SID, "DialCallStatus": "no-answer"}),
     ("/webhooks/twilio/status", {"CallSid": "CA" + "7" * 32, "ParentCallSid": SID, "CallStatus": "completed",
                                  "CallDuration": "14400"}),
+    ("/webhooks/twilio/recording", {"CallSid": SID, "RecordingSid": "RE" + "7" * 32, "RecordingStatus": "completed",
+                                    "RecordingDuration": "95"}),
 ]
 
 

@@ -74,6 +74,16 @@ class DisputeAttribute(MapAttribute):
     note = UnicodeAttribute(null=True)
 
 
+class RecordingAttribute(MapAttribute):
+    """A live call's recording, as Twilio's recordingStatusCallback last stated it (statuses only move
+    forward: domain/calls.py)."""
+
+    sid = UnicodeAttribute()  # Twilio's RecordingSid
+    status = UnicodeAttribute()  # in-progress, then completed, absent or failed
+    duration = NumberAttribute(null=True)  # seconds, once Twilio knows them
+    url = UnicodeAttribute(null=True)  # Twilio's RecordingUrl: never shown (the audio is served by its sid)
+
+
 class CallModel(BaseModel):
     """A call brought by a buyer. Its status changes only by conditional writes (domain/calls.py)."""
 
@@ -91,7 +101,8 @@ class CallModel(BaseModel):
     call_sid = UnicodeAttribute(null=True)  # Twilio's CallSid of a call it carried
     # Each seller a live call rang: {"seller_id", "profile_id", "price", "destination_number", "time_limit",
     # "leg_sid" (Twilio's CallSid of the dialed leg, once known), "outcome", "started_at", "ended_at",
-    # "answer" (the TwiML the Dial's action got when this attempt ended: a repeated action gets it again)}
+    # "answer" (the TwiML the Dial's action got when this attempt ended: a repeated action gets it again),
+    # "record" (its profile records calls: its <Dial> records, a repeated request's too)}
     attempts = JSONAttribute(default=list)
     call_type = UnicodeAttribute(null=True)
     keywords = ListAttribute(of=UnicodeAttribute, default=list)
@@ -124,6 +135,7 @@ class CallModel(BaseModel):
     # Each profile routing considered, in order: {"profile_id", "seller_id", "outcome", "reason"}.
     routing_log = JSONAttribute(null=True)
     dispute = DisputeAttribute(null=True)
+    recording = RecordingAttribute(null=True)
     open_dispute = UnicodeAttribute(null=True)  # "OPEN" while its dispute waits (OpenDisputes)
     # While a seller's price is held: the OpenHolds shard, since when, and when the hold job ends it.
     hold_shard = UnicodeAttribute(null=True)
