@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.auctions import ACTIVE, COMPLETED, MAX_DURATION_SECONDS, SHOWN_AS
@@ -268,6 +268,17 @@ _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 BlockedCaller = Annotated[str, Field(pattern=NUMBER_OR_PREFIX_PATTERN, description="An E.164 number or a prefix, e.g. +1212")]
 
 
+def _a_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("invalid_date", "Not a date: use YYYY-MM-DD") from None
+    return value
+
+
+ClosedDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_a_date)]
+
+
 class ScheduleWindow(StrictModel):
     days: list[Literal[terms.DAYS]] = Field(min_length=1, max_length=7)
     start_time: str = Field(pattern=_HHMM, description="HH:MM, local time")
@@ -286,7 +297,7 @@ class Schedule(StrictModel):
 
     timezone: str = Field(max_length=64, description="IANA time zone, e.g. America/Chicago")
     windows: list[ScheduleWindow] = Field(min_length=1, max_length=28)
-    closed_dates: list[date] = Field(default_factory=list, max_length=366, description="YYYY-MM-DD, local")
+    closed_dates: list[ClosedDate] = Field(default_factory=list, max_length=366, description="YYYY-MM-DD, local")
 
     _zone = field_validator("timezone")(staticmethod(_known_zone))
 

@@ -37,8 +37,6 @@ def _terms(body: dict, current: dict | None = None) -> dict:
         value = body[name]
         if isinstance(value, dict):
             value = {key: item for key, item in value.items() if item is not None}
-        if name == "schedule" and value:
-            value["closed_dates"] = [str(day) for day in value.get("closed_dates") or ()]
         if name == "blocked_callers" and value is not None:
             value = list(dict.fromkeys(value))
         if value is None:
