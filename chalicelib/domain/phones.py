@@ -16,7 +16,7 @@ E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 _E164 = re.compile(E164_PATTERN)
 
 
-def parse_e164(value: str) -> phonenumbers.PhoneNumber:
+def parse_e164(value: object) -> phonenumbers.PhoneNumber:
     """The parsed number, or ValueError when it is not a valid E.164 number in ASCII digits."""
     if not isinstance(value, str) or not _E164.fullmatch(value):
         raise ValueError("not an E.164 number")
@@ -35,7 +35,7 @@ def canonical_e164(value: object) -> str | None:
     enters (a body, a path, a query, a webhook) goes through here, so DNC entries, duplicate windows and
     claims never see two spellings of one number."""
     try:
-        return phonenumbers.format_number(parse_e164(value), phonenumbers.PhoneNumberFormat.E164)  # type: ignore[arg-type]
+        return phonenumbers.format_number(parse_e164(value), phonenumbers.PhoneNumberFormat.E164)
     except ValueError:
         return None
 
