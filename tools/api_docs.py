@@ -47,7 +47,14 @@ def render(document: dict[str, Any]) -> str:
         "- **Answers**: `{\"success\": true, \"data\": ...}` (lists add `pagination`: `page`, `limit`, `total`, "
         "`total_pages`, `next_token`), or `{\"success\": false, \"error\": {\"type\", \"code\", \"message\", "
         "\"details\": [{\"field\", \"code\", \"message\"}], \"request_id\"}}`.",
-        "- **Money** is a string of US dollars (`\"4.50\"`); times are ISO 8601 in UTC.",
+        "- **Money** is a string of US dollars (`\"4.50\"`); times are ISO 8601 in UTC. A request's amount is a "
+        "decimal string or a JSON number, in ASCII digits with at most 4 decimal places (`\"12.50\"`, `12.5`); "
+        "any other spelling (`\"1e2\"`, `1e2`, `\"1_000\"`, `\" 5 \"`, `\"+3\"`, `\".5\"`, `\"5.\"`) is 400, "
+        "with the code `INVALID_AMOUNT` in `details`.",
+        "- **Phone numbers** are E.164 in ASCII digits (`+14155550123`) wherever they enter (body, path, query): "
+        "anything else (other scripts' digits, spaces, a national format) is 400, with the code `INVALID_PHONE_NUMBER`. Numbers "
+        "are stored, compared and answered in phonenumbers' E.164 spelling (`+4402071234567` is `+442071234567`).",
+        "- **HEAD** answers wherever GET does: the same status and headers, authentication included, and no body.",
         "",
         "## Operations",
         "",

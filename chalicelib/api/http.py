@@ -30,6 +30,7 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from chalicelib.domain.money import ExponentNumber
 from chalicelib.headers import REQUEST_ID, SECURITY_HEADERS
 from chalicelib.observability import logger
 from chalicelib.persistence.db import configure
@@ -152,8 +153,11 @@ class Api:
             def view(**path_params: str) -> Response:
                 return _serve(self.blueprint.current_request, spec, handler, path_params)
 
-            # Content types are checked in _serve so a wrong one gets our envelope, not Chalice's.
-            self.blueprint.route(path, methods=[method], content_types=["*/*"])(view)
+            # Content types are checked in _serve so a wrong one gets our envelope, not Chalice's. HEAD is
+            # a GET without its body (envelope_chalice_errors drops it): same handler, roles and headers. It
+            # is not an operation of its own in the OpenAPI document (HTTP defines it by GET's).
+            methods = [method, "HEAD"] if method == "GET" else [method]
+            self.blueprint.route(path, methods=methods, content_types=["*/*"])(view)
             return handler
 
         return decorator
@@ -208,7 +212,10 @@ def envelope_chalice_errors(event: Any, get_response: Callable) -> Response:
         response = Response(body=json.dumps(body), status_code=error.status,
                             headers={**response.headers, **SECURITY_HEADERS, REQUEST_ID: request_id,
                                      "Content-Type": "application/json"})
-    if (getattr(event, "method", "") or "").upper() == "HEAD":
+    if (getattr(event, "method", "") or "").upper() == "HEAD":  # GET's answer, its length, no body
+        if isinstance(response.body, (str, bytes)):
+            body = response.body.encode() if isinstance(response.body, str) else response.body
+            response.headers["Content-Length"] = str(len(body))
         response.body = ""
     return response
 
@@ -275,7 +282,7 @@ def _parse_body(request: Any, spec: RouteSpec) -> Any:
             raise UnsupportedMediaType("Content-Type must be application/json")
         try:
             # Decimal, never binary floats, for numbers; NaN/Infinity are not JSON.
-            data = json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
+            data = json.loads(raw, parse_float=_json_number, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError, RecursionError):
             # RecursionError: nesting too deep for the parser (e.g. 20,000 "[") is not JSON we accept.
             raise ValidationFailed("Request body is not valid JSON", code="INVALID_JSON") from None
@@ -292,6 +299,12 @@ def _refuse_unexpected_body(raw: bytes) -> None:
         return
     raise ValidationFailed("This request takes no body", code="UNEXPECTED_BODY",
                            details=[FieldProblem("body", "UNEXPECTED_BODY", "This request takes no body")])
+
+
+def _json_number(literal: str) -> Decimal:
+    """A JSON number with a fraction or an exponent, exact; one with an exponent is marked so that money
+    fields can refuse a form they do not document (1e2 is 100, but nobody documented it so)."""
+    return ExponentNumber(literal) if "e" in literal or "E" in literal else Decimal(literal)
 
 
 def _refuse_constant(name: str) -> None:

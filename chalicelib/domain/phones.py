@@ -11,12 +11,14 @@ from chalicelib.domain.numbers import LOCAL, MOBILE, TOLL_FREE
 
 # phonenumbers' geocoder and time-zone data cost ~350 ms to import: loaded on first use, not at cold start.
 
-E164_PATTERN = r"^\+[1-9]\d{1,14}$"
+# ASCII digits only: \d (and str.isdigit) take any script's digits, which phonenumbers reads as ASCII ones, so
+# "+1٢٠٢..." would be the number "+1202..." spelled another way and slip past every comparison.
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 _E164 = re.compile(E164_PATTERN)
 
 
-def parse_e164(value: str) -> phonenumbers.PhoneNumber:
-    """The parsed number, or ValueError when it is not a valid E.164 number."""
+def parse_e164(value: object) -> phonenumbers.PhoneNumber:
+    """The parsed number, or ValueError when it is not a valid E.164 number in ASCII digits."""
     if not isinstance(value, str) or not _E164.fullmatch(value):
         raise ValueError("not an E.164 number")
     try:
@@ -28,12 +30,19 @@ def parse_e164(value: str) -> phonenumbers.PhoneNumber:
     return parsed
 
 
-def is_e164(value: str) -> bool:
+def canonical_e164(value: object) -> str | None:
+    """The one spelling every number is stored and compared in (phonenumbers' E.164, e.g. "+442071234567" for
+    "+4402071234567"), or None when `value` is not a valid number in ASCII E.164. Every phone number that
+    enters (a body, a path, a query, a webhook) goes through here, so DNC entries, duplicate windows and
+    claims never see two spellings of one number."""
     try:
-        parse_e164(value)
-        return True
+        return phonenumbers.format_number(parse_e164(value), phonenumbers.PhoneNumberFormat.E164)
     except ValueError:
-        return False
+        return None
+
+
+def is_e164(value: str) -> bool:
+    return canonical_e164(value) is not None
 
 
 # A number or the start of one, as a block list keeps it: "+" and 1 to 15 ASCII digits ("+44", "+1212").

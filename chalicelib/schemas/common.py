@@ -11,12 +11,12 @@ import functools
 import itertools
 import re
 import unicodedata
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from chalicelib.domain.phones import E164_PATTERN, is_e164
+from chalicelib.domain.phones import E164_PATTERN, canonical_e164
 
 # Characters no person types into a name or a reason: controls (Cc, tab and newlines included), invisible
 # formatting (Cf: bidi overrides like U+202E, zero-width U+200B, BOM) and line/paragraph separators (Zl, Zp).
@@ -101,15 +101,24 @@ def SafeText(max_length: int = 100, min_length: int = 1) -> Any:  # noqa: N802 -
                      AfterValidator(_plain_text)]
 
 
-def _e164(value: str) -> str:
-    if not is_e164(value):
-        raise PydanticCustomError("invalid_phone_number", "Invalid phone number: use E.164, e.g. +14155550123")
-    return value
+def _canonical_phone(message: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        number = canonical_e164(value)
+        if number is None:
+            raise PydanticCustomError("invalid_phone_number", message)
+        return number
+    return check
 
 
-# E.164 only (and valid per phonenumbers): the one phone-number type of the API.
-PhoneNumber = Annotated[str, Field(max_length=16, json_schema_extra={"pattern": E164_PATTERN}),
-                        AfterValidator(_e164)]
+def Phone(message: str = "Invalid phone number: use E.164, e.g. +14155550123") -> Any:  # noqa: N802 - a type
+    """E.164 in ASCII digits (and valid per phonenumbers), given as phonenumbers spells it (domain/phones.py
+    canonical_e164); anything else, whatever its type or length, is invalid_phone_number with `message`."""
+    return Annotated[str, PlainValidator(_canonical_phone(message)),
+                     WithJsonSchema({"type": "string", "maxLength": 16, "pattern": E164_PATTERN})]
+
+
+# The one phone-number type of the API.
+PhoneNumber = Phone()
 
 
 class PageQuery(StrictModel):

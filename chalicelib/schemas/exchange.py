@@ -10,12 +10,13 @@ from chalicelib.domain.auctions import ACTIVE, COMPLETED, MAX_DURATION_SECONDS, 
 from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, RECORDING_STATUSES, SOURCES, STATUSES
 from chalicelib.domain import terms
 from chalicelib.domain.compliance import is_region
-from chalicelib.domain.phones import E164_PATTERN, NUMBER_OR_PREFIX_PATTERN, is_e164, is_number_or_prefix
+from chalicelib.domain.phones import NUMBER_OR_PREFIX_PATTERN, is_number_or_prefix
 from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
 from chalicelib.schemas.billing import MoneyOut, NonNegativeMoneyIn, PositiveMoneyIn
 from chalicelib.schemas.common import (
     UUID_PATTERN,
     PageQuery,
+    Phone,
     PhoneNumber,
     ResponseModel,
     SafeText,
@@ -29,23 +30,12 @@ StateCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="US state or
 Keyword = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w -]+$")]
 
 
-def _number_for(field_name: str):
-    def check(value: object) -> str:
-        if not isinstance(value, str) or not is_e164(value):
-            raise PydanticCustomError("invalid_phone_number", f"Invalid {field_name} number")
-        return value
-    return check
-
-
 class CreateCall(StrictModel):
-    from_number: str = Field(max_length=16, json_schema_extra={"pattern": E164_PATTERN})
-    to_number: str = Field(max_length=16, json_schema_extra={"pattern": E164_PATTERN})
+    from_number: Phone("Invalid from number")
+    to_number: Phone("Invalid to number")
     direction: CallDirection = OUTBOUND
     call_type: SafeText(50) | None = None
     keywords: list[Keyword] = Field(default_factory=list, max_length=20)
-
-    _from = field_validator("from_number", mode="plain")(staticmethod(_number_for("from")))
-    _to = field_validator("to_number", mode="plain")(staticmethod(_number_for("to")))
 
 
 class CallStatusUpdate(StrictModel):
@@ -108,6 +98,7 @@ class CallOut(ResponseModel):
     to_number: str
     direction: CallDirection
     source: Literal[SOURCES] = Field(description="api: its buyer drives it; twilio: Twilio's callbacks do")
+    call_sid: str | None = Field(None, description="Twilio's CallSid of a call Twilio carried (null for api calls)")
     attempts: list[AttemptOut] = Field(default_factory=list, description="The sellers a live call rang, in order")
     call_type: str | None
     status: CallStatus
@@ -189,8 +180,8 @@ class BlockedCallerOut(ResponseModel):
 
 
 class TcpaHours(StrictModel):
-    start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    start_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    end_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     timezone: str = Field(max_length=64, description="IANA zone for numbers whose own zone is unknown")
 
     _zone = field_validator("timezone")(staticmethod(_known_zone))

@@ -6,6 +6,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.compliance import is_region
+from chalicelib.domain.money import CURRENCY
 from chalicelib.domain.numbers import (
     ACTIVE, CUSTOM, ITEM_FAILED, ITEM_PENDING, ITEM_SUCCESS, KINDS, MAX_PER_ORDER, ORDER_COMPLETED, ORDER_FAILED,
     ORDER_PARTIAL, ORDER_PENDING, RELEASED, ROUTINGS,
@@ -20,7 +21,7 @@ NumberRouting = Literal[ROUTINGS]  # where a number's calls go
 
 class NumberSearchQuery(StrictModel):
     country_code: str = Field("US", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
-    area_code: str | None = Field(None, pattern=r"^[2-9]\d{2}$")
+    area_code: str | None = Field(None, pattern=r"^[2-9][0-9]{2}$")
     contains: str | None = Field(None, pattern=r"^[0-9*]{2,10}$", description="Digits; * matches any digit")
     type: NumberKind = "local"
     limit: int = Field(20, ge=1, le=50)
@@ -77,7 +78,7 @@ NumberStatus = Literal[ACTIVE, RELEASED]
 
 class NumberListQuery(UserPageQuery):
     status: NumberStatus | None = Field(None, description="ACTIVE or RELEASED (any case)")
-    search: str | None = Field(None, pattern=r"^\d{1,15}$", description="Digits the number contains")
+    search: str | None = Field(None, pattern=r"^[0-9]{1,15}$", description="Digits the number contains")
 
     @field_validator("status", mode="before")
     @classmethod
@@ -91,16 +92,24 @@ class CapabilitiesOut(ResponseModel):
     mms: bool
 
 
+class PricingOut(ResponseModel):
+    monthly_price: MoneyOut
+    setup_price: MoneyOut
+    currency: Literal[CURRENCY]
+
+
 class AvailableNumberOut(ResponseModel):
     phone_number: str
     friendly_name: str | None
     locality: str | None
     region: str | None
     iso_country: str | None
+    country_code: str = Field(description="ISO 3166-1 alpha-2 (iso_country, or the country searched)")
     capabilities: CapabilitiesOut = Field(description="What the number can carry, as Twilio reports it")
     number_type: NumberKind
     setup_price: MoneyOut
     monthly_price: MoneyOut
+    pricing: PricingOut = Field(description="The same prices with their currency")
 
 
 class NumberOut(ResponseModel):
@@ -149,6 +158,7 @@ class OrderResultOut(ResponseModel):
 
 
 class OrderOut(ResponseModel):
+    id: str = Field(validation_alias="order_id", description="The order's id (the same as order_id)")
     order_id: str
     status: Literal[ORDER_PENDING, ORDER_COMPLETED, ORDER_PARTIAL, ORDER_FAILED]
     results: list[OrderResultOut] = Field(

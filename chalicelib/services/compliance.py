@@ -15,7 +15,7 @@ from chalicelib.domain import compliance as rules
 from chalicelib.domain import phones
 from chalicelib.domain.calls import OUTBOUND
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, field_error
-from chalicelib.domain.phones import is_e164
+from chalicelib.domain.phones import canonical_e164
 from chalicelib.caller import Principal
 from chalicelib.persistence import counters
 from chalicelib.persistence.db import connection
@@ -30,9 +30,10 @@ _STATE_CODE = re.compile(r"[A-Za-z]{2}")  # fullmatch: "$" would let "CA\n" thro
 
 
 def phone_from_path(value: str) -> str:
-    """"+" arrives as itself or as %2B in a path. A malformed number is a 400 that never repeats it."""
-    number = unquote(value) if isinstance(value, str) else ""
-    if not is_e164(number):
+    """"+" arrives as itself or as %2B in a path; the number is read in its canonical spelling, as it is
+    stored. A malformed number is a 400 that never repeats it."""
+    number = canonical_e164(unquote(value) if isinstance(value, str) else "")
+    if number is None:
         raise field_error("phone_number", "INVALID_PHONE_NUMBER", "Invalid phone number")
     return number
 

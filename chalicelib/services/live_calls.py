@@ -62,8 +62,11 @@ def call_id_of(call_sid: str) -> str:
 def incoming(call_sid: str, from_number: str, to_number: str) -> str:
     """Twilio's request when a call arrives: TwiML that rings a seller, or says goodbye."""
     now = clock.now()
-    number = exchange_number(to_number)
-    if number is None or not phones.is_e164(from_number):
+    # Each number in its one canonical spelling (a caller spelled otherwise is unknown): what DNC entries,
+    # claims and duplicate windows are compared with.
+    from_number, to_number = phones.canonical_e164(from_number), phones.canonical_e164(to_number)
+    number = exchange_number(to_number) if to_number else None
+    if number is None or from_number is None:
         return twilio_voice.goodbye(NOT_IN_SERVICE)
     if number.fee_due_since is not None:  # suspended until its owner's balance pays its monthly fee
         return twilio_voice.goodbye(UNAVAILABLE)

@@ -10,6 +10,7 @@ from chalicelib.caller import Principal
 from chalicelib.config import get_settings
 from chalicelib.domain import numbers as rules
 from chalicelib.domain.errors import Conflict, NotFound, field_error
+from chalicelib.domain.money import CURRENCY
 from chalicelib.gateways import twilio
 from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.persistence import counters
@@ -42,8 +43,10 @@ def search(country_code: str, kind: str, area_code: str | None, contains: str | 
         SearchCacheModel(cache_key=key, results=results, expires_at=expires, purge_at=expires).save()
     taken = {claim.phone_number for claim in PhoneClaimModel.batch_get([r["phone_number"] for r in results])}
     setup, monthly = rules.PRICES[kind]
+    pricing = {"monthly_price": monthly, "setup_price": setup, "currency": CURRENCY}  # seed 000's shape
     return [{**r, "capabilities": rules.capabilities_of(r.get("capabilities")), "number_type": kind,
-             "setup_price": setup, "monthly_price": monthly}
+             "country_code": r.get("iso_country") or country_code, "setup_price": setup, "monthly_price": monthly,
+             "pricing": pricing}
             for r in results if r["phone_number"] not in taken]
 
 

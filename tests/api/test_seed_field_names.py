@@ -106,6 +106,9 @@ def test_numbers_should_search_for_available_numbers(api):
     assert response.data and all(n["phone_number"].startswith("+1415") for n in response.data)
     # The emulator answers as Twilio does ({"voice", "SMS", "MMS", "fax"}): shown as {voice, sms, mms}.
     assert all(n["capabilities"] == {"voice": True, "sms": True, "mms": True} for n in response.data)
+    # Seed 000's countryCode and pricing: {monthlyPrice, currency}, with our setup price beside it.
+    assert all(n["country_code"] == "US" and n["pricing"] == {
+        "monthly_price": n["monthly_price"], "setup_price": n["setup_price"], "currency": "USD"} for n in response.data)
 
 
 def _purchase(api, buyer, phone_number: str, friendly_name: str = "Test Number", **extra):
@@ -145,6 +148,7 @@ def test_numbers_should_create_order_for_purchase(api, client):
     run_provisioning(client)
     order = api.get(f"/orders/{response.data['order_id']}", token=buyer["token"]).data
     assert order["status"] == "COMPLETED" and len(order["numbers"]) == 1
+    assert order["id"] == order["order_id"] == response.data["id"]  # id, as every resource has (the seed's orderId too)
     assert order["numbers"][0]["id"] == order["results"][0]["number_id"]
 
 

@@ -163,6 +163,7 @@ def test_the_best_seller_answers_and_95_seconds_are_billed_once(api, twilio, buy
     assert balance(api, low)["balance"] == "50.00"
     shown = api.get(f"/calls/{call.call_id}", token=buyer["token"]).data
     assert shown["source"] == "twilio" and [a["outcome"] for a in shown["attempts"]] == ["answered"]
+    assert shown["call_sid"] == "CA" + "a" * 32  # what Twilio knows it by
     # The status callback's in-progress starts it, its completion ends it.
     assert shown["buyer_id"] == buyer["user"]["id"] and shown["seller_id"] == best["user"]["id"]
     assert shown["cost"] == "0.04" and shown["start_time"] is not None and shown["end_time"] is not None
@@ -264,7 +265,7 @@ def test_a_call_twilio_carries_is_driven_by_twilio_alone(api, twilio, buyer):
         assert result.status == 409 and result.error["code"] == "CALL_DRIVEN_BY_TELEPHONY"
     api_call = api.post("/calls", {"from_number": CALLER, "to_number": "+12125552671", "direction": "inbound"},
                         token=buyer["token"]).data
-    assert api_call["source"] == "api"
+    assert api_call["source"] == "api" and api_call["call_sid"] is None
     assert AccountModel.get(buyer["user"]["id"]).held == 0
 
 

@@ -24,6 +24,17 @@ def test_health_reports_every_part(product):
     assert response.json()["data"]["components"] == {"dynamodb": "ok", "sqs": "ok"}
 
 
+def test_head_answers_as_get_does_without_a_body(product):
+    """Over make run's HTTP server: GET's status and length, authentication as for GET, no body."""
+    token = product.login(register(product)["email"], PASSWORD)["tokens"]["access_token"]
+    for path, given, status in (("/health", None, 200), ("/profile", token, 200), ("/profile", None, 401),
+                                ("/calls/" + str(uuid.uuid4()), token, 404)):
+        head, get = product.call("HEAD", path, token=given), product.call("GET", path, token=given)
+        assert (head.status_code, get.status_code) == (status, status), path
+        assert head.content == b"" and head.headers["Content-Type"] == get.headers["Content-Type"], path
+        assert head.headers["Content-Length"] == str(len(get.content)), path
+
+
 def test_register_login_refresh_reuse_logout(product):
     user = register(product)
     session = product.login(user["email"], PASSWORD)

@@ -430,6 +430,19 @@ def test_packaged_template_has_the_models_tables_and_merged_overrides(packaged):
         assert log_groups[0]["RetentionInDays"] == _chalice_config(stage, name).log_retention_in_days
 
 
+def test_the_deployed_api_answers_head_wherever_it_answers_get(packaged):
+    """API Gateway's definition, as Chalice generates it from the routes: HEAD beside every GET, to the same
+    Lambda integration (which answers GET's status and headers without the body)."""
+    _, template, _ = packaged
+    [definition] = [r["Properties"]["DefinitionBody"] for r in template["Resources"].values()
+                    if r["Type"] == "AWS::Serverless::Api"]
+    paths = definition["paths"]
+    gets = {path for path, operations in paths.items() if "get" in operations}
+    assert "/api/v1/health" in gets and {path for path, operations in paths.items() if "head" in operations} == gets
+    for path in gets:
+        assert paths[path]["head"]["x-amazon-apigateway-integration"] == paths[path]["get"]["x-amazon-apigateway-integration"]
+
+
 def test_the_permission_guard_sees_a_model_method_passed_without_calling_it():
     pattern = next(p for p, action in NEEDS_MORE_PERMISSIONS.items() if action == "dynamodb:DescribeTable")
     assert re.search(pattern, "_probe(UserModel.exists)")

@@ -34,6 +34,9 @@ def test_numbers_api_search_should_search_for_available_numbers(api, test_user):
     assert all(n["phone_number"].startswith("+1415") and n["region"] == "CA" for n in result.data)
     assert first["locality"] and first["capabilities"] == {"voice": True, "sms": True, "mms": True}
     assert first["monthly_price"] == "1.50"  # the seed's pricing.monthlyPrice: our price, USD
+    # The seed's shape too, snake_cased: countryCode and pricing {monthlyPrice, currency} (with the setup price)
+    assert first["country_code"] == "US"
+    assert first["pricing"] == {"monthly_price": "1.50", "setup_price": first["setup_price"], "currency": "USD"}
 
 
 def test_numbers_api_search_should_require_authentication(api):
@@ -83,11 +86,15 @@ def test_numbers_api_purchase_should_create_order_for_purchase(api, client, test
     response = api.post("/numbers/purchase", purchase_request(available_numbers(api, test_user)[0]),
                         token=test_user["token"])
     assert response.status == 201
+    assert response.data["id"] == response.data["order_id"]  # the seed reads orderId; every resource has id
     order = OrderModel.get(response.data["order_id"])
     assert order.owner_id == test_user["user"]["id"]
     run_provisioning(client)
     shown = api.get(f"/orders/{response.data['order_id']}", token=test_user["token"]).data
     assert shown["status"] == "COMPLETED" and len(shown["numbers"]) == 1
+    assert shown["id"] == shown["order_id"] == order.order_id
+    listed = api.get("/orders", token=test_user["token"]).data
+    assert [(o["id"], o["order_id"]) for o in listed] == [(order.order_id, order.order_id)]
 
 
 def test_numbers_api_purchase_should_handle_twilio_purchase_failure(api, client, test_user):

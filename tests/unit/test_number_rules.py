@@ -12,6 +12,19 @@ def test_only_valid_e164_numbers_pass(value):
     assert not phones.is_e164(value)
 
 
+@pytest.mark.parametrize("value", ["+1٤١٥٥٥٥٢٦٧١", "+１４１５５５５２６７１", "+1۴۱۵۵۵۵۲۶۷۱", "+1४१५५५५२६७१", "+1415555267١",
+                                   "＋14155552671", "+14155552671\n", 14155552671, None])
+def test_only_ascii_digits_make_a_number(value):
+    """phonenumbers reads any script's digits as ASCII ones: the pattern must not let them through."""
+    assert phones.canonical_e164(value) is None and not phones.is_e164(value)
+
+
+@pytest.mark.parametrize("value, canonical", [("+14155552671", "+14155552671"), ("+4402071234567", "+442071234567"),
+                                              ("+610412345678", "+61412345678"), ("+390612345678", "+390612345678")])
+def test_a_number_has_one_spelling(value, canonical):
+    assert phones.canonical_e164(value) == canonical == phones.canonical_e164(canonical)
+
+
 def test_facts_from_the_number():
     assert phones.is_e164("+14155552671")
     assert phones.country_of("+16045551234") == "CA"
