@@ -61,6 +61,11 @@ def _problem_message(err: dict) -> str:
     return message
 
 
+# A request whose every problem is one of these is answered with it as its code (a malformed phone number
+# is 400 INVALID_PHONE_NUMBER, wherever it is); any other problem is VALIDATION_FAILED, the details say which.
+NAMED_CODES = frozenset({"INVALID_PHONE_NUMBER", "INVALID_AMOUNT"})
+
+
 def validate(model: type[BaseModel], data: Any, where: str = "body") -> Any:
     try:
         return resolve(model).model_validate(data)
@@ -70,7 +75,9 @@ def validate(model: type[BaseModel], data: Any, where: str = "body") -> Any:
             for err in exc.errors(include_input=False, include_url=False)
         ]
         message = details[0].message if len(details) == 1 else "Request validation failed"
-        raise ValidationFailed(message, code="VALIDATION_FAILED", details=details) from None
+        codes = {detail.code for detail in details}
+        code = codes.pop() if len(codes) == 1 and codes <= NAMED_CODES else "VALIDATION_FAILED"
+        raise ValidationFailed(message, code=code, details=details) from None
 
 
 def error_body(error: DomainError, request_id: str) -> dict:
