@@ -3,7 +3,7 @@ caps, blocked_callers and record_calls. Plain functions over the stored terms di
 routing, bidding, live calls and eligibility all ask the same questions here."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,16 +55,16 @@ def zone_of(terms: dict | None) -> ZoneInfo:
 
 def is_open(terms: dict | None, now: datetime) -> bool:
     """Inside one of the schedule's windows, local time, on a day that is not a closed date; no schedule
-    is always open. Windows never cross midnight: [start_time, end_time)."""
+    is always open. Windows never cross midnight: [start_time, end_time), whole minutes "HH:MM" compared
+    as text, so an end_time of "24:00" (the end of the day) meets the next day's "00:00" with no gap."""
     schedule = (terms or {}).get("schedule")
     if not schedule:
         return True
     local = now.astimezone(zone(schedule["timezone"]))
     if local.date().isoformat() in (schedule.get("closed_dates") or ()):
         return False
-    day, clock_time = DAYS[local.weekday()], local.time().replace(tzinfo=None)
-    return any(day in window["days"]
-               and time.fromisoformat(window["start_time"]) <= clock_time < time.fromisoformat(window["end_time"])
+    day, minute = DAYS[local.weekday()], f"{local:%H:%M}"
+    return any(day in window["days"] and window["start_time"] <= minute < window["end_time"]
                for window in schedule.get("windows") or ())
 
 

@@ -231,14 +231,15 @@ class Criteria(StrictModel):
 
 
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+_END_HHMM = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"  # a window may end at the end of the day
 BlockedCaller = Annotated[str, Field(pattern=r"^\+[0-9]{1,15}$", description="An E.164 number or a prefix, e.g. +1212")]
 
 
 class ScheduleWindow(StrictModel):
     days: list[Literal[terms.DAYS]] = Field(min_length=1, max_length=7)
     start_time: str = Field(pattern=_HHMM, description="HH:MM, local time")
-    end_time: str = Field(pattern=_HHMM, description="HH:MM, local time, after start_time (a window never crosses "
-                                                     "midnight: use two)")
+    end_time: str = Field(pattern=_END_HHMM, description="HH:MM, local time, after start_time; 24:00 is the end of "
+                                                         "the day (a window never crosses midnight: use two)")
 
     @model_validator(mode="after")
     def _ends_after_start(self):
