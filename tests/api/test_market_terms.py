@@ -240,7 +240,12 @@ def test_a_rival_seller_cannot_read_the_call_and_an_unrouted_call_keeps_its_log(
     assert log_of(shown) == [(closed, "skipped", "closed"), (blocking, "skipped", "blocked")]
     for rival in (closer, blocker):
         assert api.get(f"/calls/{call_id}", token=rival["token"]).status == 404
+    # The seller unblocks the caller: routing reads the change at once (the profile's route entries copy it).
+    assert api.put(f"/bid-profiles/{blocking}", {"blocked_callers": None}, token=blocker["token"]).status == 200
+    routed = market.route(buyer, call_id)
+    assert routed.status == 200 and log_of(routed.data)[-1] == (blocking, "routed", None)
     # Another caller is not blocked: routed to the profile, which reads it (its own entries only).
+    assert api.put(f"/bid-profiles/{blocking}", {"blocked_callers": ["+1415"]}, token=blocker["token"]).status == 200
     other = market.routed(buyer, from_number="+13125559999")
     assert other["profile_id"] == blocking
     assert log_of(api.get(f"/calls/{other['id']}", token=blocker["token"]).data) == [(blocking, "routed", None)]
@@ -274,7 +279,10 @@ def test_hours_follow_the_schedules_zone_across_both_dst_changes(api, market, cl
 # --- caps -------------------------------------------------------------------------------------------
 
 def test_twenty_routings_at_once_route_exactly_concurrency_to_a_capped_profile_and_an_end_frees_a_slot(
-        api, market):
+        api, market, monkeypatch):
+    """Every routing reads the capped profile as free (as routings that all read before any wrote would):
+    its slots' conditional writes alone keep it to 3."""
+    from chalicelib.persistence import cap_counters
     from chalicelib.services import calls, routing
 
     seller, capped = market.seller_with("9.00", caps={"concurrency": 3})
@@ -291,14 +299,15 @@ def test_twenty_routings_at_once_route_exactly_concurrency_to_a_capped_profile_a
         except DomainError as error:
             return error
 
-    with ThreadPoolExecutor(20) as pool:
+    with monkeypatch.context() as stale, ThreadPoolExecutor(20) as pool:
+        stale.setattr(cap_counters, "counts", lambda profiles, now: {})
         routed = list(pool.map(route, owned))
     assert not [r for r in routed if isinstance(r, DomainError)], routed
     by_profile = {capped: [], fallback: []}
     for call in routed:
         by_profile[call.profile_id].append(call)
     assert len(by_profile[capped]) == 3 and len(by_profile[fallback]) == 17
-    for call in by_profile[fallback]:  # passed over when read, or when its slot's write was refused
+    for call in by_profile[fallback]:  # passed over when its slot's write was refused
         assert [(e["profile_id"], e["outcome"], e["reason"]) for e in call.routing_log] == [
             (capped, "skipped", "capped:concurrency"), (fallback, "routed", None)]
     assert market.usage(seller, capped) == {"concurrent": 3, "hour": 3, "day": 3, "month": 3}
@@ -455,6 +464,18 @@ def test_the_ring_tree_passes_over_each_term_and_logs_whom_it_dialed(api, market
     assert market.usage(first_seller, first)["concurrent"] == 0 and market.usage(second_seller, second) == {
         "concurrent": 0, "hour": 1, "day": 1, "month": 1}
     assert market.usage(full_seller, full)["concurrent"] == 1
+
+
+def test_a_live_call_nobody_may_take_ends_with_its_log(api, market, twilio, live_buyer):
+    from tests.api.test_webhooks import said_goodbye
+
+    _, closed = market.seller_with("9.00", schedule=WEEKENDS_ONLY)
+    _, blocking = market.seller_with("8.00", blocked_callers=[CALLER])
+    sid = "CA" + "8" * 32
+    assert said_goodbye(twilio.voice(sid))
+    shown = api.get(f"/calls/{the_call(sid).call_id}", token=live_buyer["token"]).data
+    assert shown["status"] == "failed" and shown["seller_id"] is None
+    assert log_of(shown) == [(closed, "skipped", "closed"), (blocking, "skipped", "blocked")]
 
 
 # --- auctions ---------------------------------------------------------------------------------------
