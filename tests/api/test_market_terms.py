@@ -324,6 +324,7 @@ def test_twenty_routings_at_once_route_exactly_concurrency_to_a_capped_profile_a
     moved = api.call("PATCH", f"/calls/{second.call_id}/status", {"status": "no_answer"},
                      token=owner[second.owner_id]["token"])
     assert moved.status == 200 and market.usage(seller, capped)["concurrent"] == 2
+    assert moved.data["converted"] is False  # ended, and never converted
     assert market.routed(later_buyer)["profile_id"] == capped
 
 
@@ -474,7 +475,7 @@ def test_a_live_call_nobody_may_take_ends_with_its_log(api, market, twilio, live
     sid = "CA" + "8" * 32
     assert said_goodbye(twilio.voice(sid))
     shown = api.get(f"/calls/{the_call(sid).call_id}", token=live_buyer["token"]).data
-    assert shown["status"] == "failed" and shown["seller_id"] is None
+    assert shown["status"] == "failed" and shown["seller_id"] is None and shown["converted"] is False
     assert log_of(shown) == [(closed, "skipped", "closed"), (blocking, "skipped", "blocked")]
 
 
