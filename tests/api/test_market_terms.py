@@ -13,7 +13,7 @@ import pytest
 from chalicelib.caller import Principal
 from chalicelib.domain.errors import DomainError
 from tests.api.test_seller_protection import later
-from tests.api.test_webhooks import EXCHANGE_NUMBER, dialed, the_call, twilio  # noqa: F401 - twilio: a fixture
+from tests.api.test_webhooks import dialed, said_goodbye, the_call, twilio  # noqa: F401 - twilio: a fixture
 from tests.api.test_webhooks import buyer as live_buyer  # noqa: F401 - a fixture: the owner of an exchange number
 from tests.helpers import error_fields
 
@@ -131,7 +131,8 @@ def log_of(call: dict) -> list[tuple]:
 def test_terms_are_shown_changed_and_removed_and_usage_is_shown(api, market):
     seller = market.seller(funds=None)
     plain = api.get(f"/bid-profiles/{market.profile(seller)}", token=seller["token"]).data
-    assert (plain["conversion_seconds"], plain["schedule"], plain["caps"], plain["blocked_callers"]) == (30, None, None, [])
+    defaults = (plain["conversion_seconds"], plain["schedule"], plain["caps"], plain["blocked_callers"])
+    assert defaults == (30, None, None, [])
     assert plain["usage"] == {"concurrent": 0, "hour": 0, "day": 0, "month": 0}  # shown for a profile without caps
 
     terms = {"conversion_seconds": 90, "blocked_callers": ["+1212", "+44", "+1212"],
@@ -468,8 +469,6 @@ def test_the_ring_tree_passes_over_each_term_and_logs_whom_it_dialed(api, market
 
 
 def test_a_live_call_nobody_may_take_ends_with_its_log(api, market, twilio, live_buyer):
-    from tests.api.test_webhooks import said_goodbye
-
     _, closed = market.seller_with("9.00", schedule=WEEKENDS_ONLY)
     _, blocking = market.seller_with("8.00", blocked_callers=[CALLER])
     sid = "CA" + "8" * 32
@@ -518,20 +517,23 @@ def test_an_auction_is_offered_only_to_profiles_open_and_not_blocking_the_caller
     assert api.post("/bids", {"auction_id": auction_id, "amount": "2.00"}, token=open_one["token"]).status == 201
 
 
-def test_an_auction_winner_ruled_out_since_falls_to_the_next_bid_billed_on_its_conversion_seconds(api, market):
+def test_an_auction_winner_ruled_out_since_falls_to_the_next_valid_bid_billed_on_its_conversion_seconds(api, market):
     buyer = market.buyer()
     closing, closing_profile = market.seller_with(bid=None)  # bids in auctions only
     blocking, blocking_profile = market.seller_with("1.00")
     taker, taker_profile = market.seller_with("1.00", conversion_seconds=10)
+    full, full_profile = market.seller_with("2.00", caps={"concurrency": 1})
+    assert market.routed(buyer)["profile_id"] == full_profile  # its one slot is taken
     call_id = market.call(buyer)
     auction_id = api.post("/auctions", {"call_id": call_id, "reserve_price": "1.00", "duration": 60},
                           token=buyer["token"]).data["id"]
-    for user, amount in ((closing, "9.00"), (blocking, "8.00"), (taker, "7.00")):
+    for user, amount in ((closing, "9.00"), (blocking, "8.00"), (full, "7.50"), (taker, "7.00")):
         assert api.post("/bids", {"auction_id": auction_id, "amount": amount}, token=user["token"]).status == 201
     decided = api.post(f"/auctions/{auction_id}/complete", token=buyer["token"]).data
     assert decided["winner"]["seller_id"] == closing["user"]["id"]
     # After the decision the winner closes for the day and the runner-up blocks the caller.
-    assert api.put(f"/bid-profiles/{closing_profile}", {"schedule": WEEKENDS_ONLY}, token=closing["token"]).status == 200
+    assert api.put(f"/bid-profiles/{closing_profile}", {"schedule": WEEKENDS_ONLY},
+                   token=closing["token"]).status == 200
     assert api.put(f"/bid-profiles/{blocking_profile}", {"blocked_callers": ["+1415"]},
                    token=blocking["token"]).status == 200
 
@@ -539,7 +541,7 @@ def test_an_auction_winner_ruled_out_since_falls_to_the_next_bid_billed_on_its_c
     assert routed.status == 200, routed.body
     assert (routed.data["seller_id"], routed.data["price"]) == (taker["user"]["id"], "7.00")
     assert log_of(routed.data) == [(closing_profile, "skipped", "closed"), (blocking_profile, "skipped", "blocked"),
-                                   (taker_profile, "routed", None)]
+                                   (full_profile, "skipped", "capped:concurrency"), (taker_profile, "routed", None)]
     done = market.deliver(buyer, call_id, 15)  # below the platform's 30 seconds, above the profile's 10
     assert (done["converted"], done["billable"]) == (True, True)
     assert market.money(taker) == ("93.00", "0.00", "0.00") and market.money(buyer) == ("10.00", "0.00", "5.58")

@@ -90,7 +90,8 @@ def test_a_number_is_blocked_by_itself_or_any_prefix():
 
 def test_window_keys_follow_the_zone_and_its_dst():
     chicago = schedule((EVERY_DAY, "00:00", "24:00"))
-    first, repeated = (terms.window_keys("p", chicago, now) for now in (utc(2026, 11, 1, 6, 30), utc(2026, 11, 1, 7, 30)))
+    first, repeated = (terms.window_keys("p", chicago, now)
+                       for now in (utc(2026, 11, 1, 6, 30), utc(2026, 11, 1, 7, 30)))
     assert first["hourly"] != repeated["hourly"]  # 01:xx CDT and 01:xx CST are two hours
     assert first["daily"] == repeated["daily"] == "p#day#2026-11-01" and first["monthly"] == "p#month#2026-11"
     # The local day and month, not UTC's: 04:30 UTC on November 1 is October 31 in Chicago.
