@@ -3,7 +3,7 @@ caps, blocked_callers and record_calls. Plain functions over the stored terms di
 routing, bidding, live calls and eligibility all ask the same questions here."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,9 +45,6 @@ def records_calls(terms: dict | None) -> bool:
 
 # --- hours of operation -----------------------------------------------------------------------------
 
-END_OF_DAY = "24:00"  # a window's end_time may be midnight at its end: 00:00-24:00 is the whole day
-
-
 @lru_cache(maxsize=256)
 def zone(name: str | None) -> ZoneInfo:
     return ZoneInfo(name or "UTC")
@@ -60,17 +57,16 @@ def zone_of(terms: dict | None) -> ZoneInfo:
 
 def is_open(terms: dict | None, now: datetime) -> bool:
     """Inside one of the schedule's windows, local time, on a day that is not a closed date; no schedule
-    is always open. Windows never cross midnight: [start_time, end_time), where end_time 24:00 is the
-    day's end."""
+    is always open. Windows never cross midnight: [start_time, end_time), whole minutes "HH:MM" compared
+    as text, so an end_time of "24:00" (the end of the day) meets the next day's "00:00" with no gap."""
     schedule = (terms or {}).get("schedule")
     if not schedule:
         return True
     local = now.astimezone(zone(schedule["timezone"]))
     if local.date().isoformat() in (schedule.get("closed_dates") or ()):
         return False
-    day, clock_time = DAYS[local.weekday()], local.time().replace(tzinfo=None)
-    return any(day in window["days"] and time.fromisoformat(window["start_time"]) <= clock_time
-               and (window["end_time"] == END_OF_DAY or clock_time < time.fromisoformat(window["end_time"]))
+    day, minute = DAYS[local.weekday()], f"{local:%H:%M}"
+    return any(day in window["days"] and window["start_time"] <= minute < window["end_time"]
                for window in schedule.get("windows") or ())
 
 

@@ -19,7 +19,8 @@ def move_status(work: UnitOfWork, call: CallModel, target: str, changes: dict[st
     Returns every attribute written (a None is removed). The lifecycle's times (started_at, ended_at) are
     written with the move that sets them, and an ending takes the call out of the open holds."""
     now = changes.get("updated_at") or clock.now()
-    ending = holds.closed() if target in ENDED else {}
+    # An ended call has converted or not (null until it ends): only a settlement's changes say it did.
+    ending = {**holds.closed(), "converted": False} if target in ENDED else {}
     written = {"status": target, "owner_status": f"{call.owner_id}#{target}", **lifecycle_times(target, now),
                **ending, **changes}
     read = CallModel.status == call.status

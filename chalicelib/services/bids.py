@@ -9,7 +9,7 @@ from pynamodb.transactions import TransactGet
 
 from chalicelib import clock
 from chalicelib.caller import Principal
-from chalicelib.domain import events
+from chalicelib.domain import events, terms
 from chalicelib.domain.auctions import MAX_DURATION_SECONDS, OPEN
 from chalicelib.domain.errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from chalicelib.domain.money import to_minor
@@ -32,10 +32,12 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
     if minor < int(auction.reserve_price):
         raise ValidationFailed("Bid is below the reserve price", code="BID_TOO_LOW")
     facts = auctions.facts_of(auction)
-    matching = bid_profiles.matching(seller_books.profiles_of(book), facts)
+    # A profile that blocks the caller is never offered the call: to it, the call matches nothing.
+    matching = [p for p in bid_profiles.matching(seller_books.profiles_of(book), facts)
+                if not terms.blocks((p.terms or {}).get("blocked_callers"), facts.caller)]
     if not matching:
         raise ValidationFailed("You have no active bid profile matching this call", code="NO_MATCHING_PROFILE")
-    matching = bid_profiles.offered(matching, facts, now)  # open now, and not blocking the caller
+    matching = bid_profiles.offered(matching, facts, now)  # open now
     if not matching:
         raise Conflict("Your bid profiles matching this call are closed now (their schedule)", code="PROFILE_CLOSED")
     if minor > spendable:  # checked again when the winner's price is held, and passed over then if short
