@@ -1,4 +1,5 @@
 """Wire models of the exchange: calls, bid profiles, auctions, bids, compliance lists."""
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -147,13 +148,17 @@ class DncOut(ResponseModel):
 
 
 def _known_zone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise PydanticCustomError("unknown_timezone", "Unknown time zone") from None
+    """An IANA zone name ("localtime" and file paths, which ZoneInfo also opens, depend on the machine)."""
+    if value not in _iana_zones():
+        raise PydanticCustomError("unknown_timezone", "Unknown time zone")
     return value
+
+
+@functools.cache
+def _iana_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}  # not places
 
 
 def _number_or_prefix(value: object) -> str:

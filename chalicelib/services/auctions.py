@@ -97,7 +97,7 @@ def open_auctions(principal: Principal, page: int, limit: int) -> Page:
     scan, and auctions last seconds to minutes, so few are open at once. Pages are by number."""
     now = clock.now()
     book = seller_books.read(principal.user_id)
-    profiles = seller_books.profiles_of(book)
+    profiles = seller_books.with_blocked_callers(seller_books.profiles_of(book))
     listed = [a for a in AuctionModel.open_auctions.query(OPEN_KEY, AuctionModel.ends_at > now)
               if principal.is_admin or bid_profiles.offered(profiles, facts_of(a), now)]
     start = (page - 1) * limit

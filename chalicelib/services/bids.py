@@ -33,8 +33,8 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
         raise ValidationFailed("Bid is below the reserve price", code="BID_TOO_LOW")
     facts = auctions.facts_of(auction)
     # A profile that blocks the caller is never offered the call: to it, the call matches nothing.
-    matching = [p for p in bid_profiles.matching(seller_books.profiles_of(book), facts)
-                if not terms.blocks((p.terms or {}).get("blocked_callers"), facts.caller)]
+    matching = seller_books.with_blocked_callers(bid_profiles.matching(seller_books.profiles_of(book), facts))
+    matching = [p for p in matching if not terms.blocks((p.terms or {}).get("blocked_callers"), facts.caller)]
     if not matching:
         raise ValidationFailed("You have no active bid profile matching this call", code="NO_MATCHING_PROFILE")
     matching = bid_profiles.offered(matching, facts, now)  # open now

@@ -32,6 +32,10 @@ from chalicelib.services import auctions, bid_profiles, calls, sellers
 MAX_SELLERS_TRIED = 5
 
 
+# The routing log keeps the first this many profiles passed over: ~120 bytes each on the call's item.
+MAX_SKIPS_LOGGED = 100
+
+
 class SellerUnavailable(Exception):
     """The seller about to take a call cannot: it cannot pay the price now, its profile's budget for the
     day is used up, or it reached a cap meanwhile. Whoever was routing takes the next one."""
@@ -50,8 +54,10 @@ class RoutingLog(list):
         return {"profile_id": profile.profile_id, "seller_id": profile.seller_id, "outcome": outcome, "reason": reason}
 
     def skip(self, profile: BidProfileModel, reason: str) -> None:
+        """Kept up to MAX_SKIPS_LOGGED (the call's item stays small however many profiles are passed over)."""
         entry = self.entry(profile, terms.SKIPPED, reason)
-        if entry not in self:  # a ring tree considers a skipped profile again for its next seller
+        skipped = sum(1 for logged in self if logged["outcome"] == terms.SKIPPED)
+        if entry not in self and skipped < MAX_SKIPS_LOGGED:  # a ring tree considers a skipped profile again
             self.append(entry)
 
     def taken(self, profile: BidProfileModel, outcome: str) -> list[dict]:
@@ -86,7 +92,7 @@ def route_call(principal: Principal, call_id: str) -> CallModel:
     prices = {profile.profile_id: price for profile, price in offers}
     eligible = [profile for profile, reason in considered if reason is None]
     verdicts, _ = sellers.judged(eligible, lambda p: prices[p.profile_id], now)
-    log, tried = RoutingLog(call.routing_log or ()), 0
+    log, tried = RoutingLog(), 0  # this routing's: an earlier one that routed nobody is replaced
     for profile, reason in considered:
         if reason is None:
             _, reason = next(verdicts)

@@ -545,3 +545,19 @@ def test_an_auction_winner_ruled_out_since_falls_to_the_next_valid_bid_billed_on
     done = market.deliver(buyer, call_id, 15)  # below the platform's 30 seconds, above the profile's 10
     assert (done["converted"], done["billable"]) == (True, True)
     assert market.money(taker) == ("93.00", "0.00", "0.00") and market.money(buyer) == ("10.00", "0.00", "5.58")
+
+
+def test_a_sellers_book_holds_many_profiles_with_long_blocked_lists(api, clock):
+    """The book copies no blocked callers (only that a profile blocks some): 30 profiles of 1,000 entries
+    each would be over DynamoDB's 400 KB item size. A bid still honours each profile's list."""
+    from chalicelib.persistence.tables import SellerBookModel
+
+    seller = api.register("seller")
+    api.fund(seller)
+    blocked = [f"+1212555{n:04d}" for n in range(1000)]
+    for _ in range(30):
+        created = api.post("/bid-profiles", {"criteria": {}, "bid_amount": "5.00", "blocked_callers": blocked},
+                           token=seller["token"])
+        assert created.status == 201, created.body
+    book = SellerBookModel.get(seller["user"]["id"])
+    assert len(book.profiles) == 30 and all("blocked_callers" not in p["terms"] for p in book.profiles.values())

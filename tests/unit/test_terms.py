@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.domain import routing, terms
+from chalicelib.domain import phones, routing, terms
 
 CHICAGO = "America/Chicago"
 
@@ -78,7 +78,7 @@ def test_a_closed_date_is_a_local_date():
 
 
 def test_a_number_is_blocked_by_itself_or_any_prefix():
-    assert terms.prefixes("+1212") == ["+1", "+12", "+121", "+1212"]
+    assert phones.prefixes("+1212") == ["+1", "+12", "+121", "+1212"]
     number = "+12125551234"
     for entry in ("+1", "+1212", "+121255", number):
         assert terms.blocks([entry], number)
