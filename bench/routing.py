@@ -1,11 +1,11 @@
-"""The routing decision production makes (domain/routing.rank) over 1,000 and 10,000 candidate bid profiles:
-p50, p99 and max, in elapsed and CPU time.
+"""The routing decision production makes (domain/routing.considered) over 1,000 and 10,000 candidate bid
+profiles: p50, p99 and max, in elapsed and CPU time.
 
-Instant routing and a live call's ring tree both call `rank(candidates, facts, buyer_id=call.owner_id)`
-(services/bid_profiles.ranked_for), with the candidates that services/bid_profiles._candidates keeps: the
-routable profiles listed under the call's country and state keys that match the call. So every candidate
-here matches the call (the worst case: every active profile is one the call can go to), with a daily budget
-that is unlimited, spent or left, and rank sorts those it may pick, best first.
+Instant routing and a live call's ring tree both call `considered(candidates, facts, now, call.owner_id)`
+(services/bid_profiles.considered_for), with the routable profiles listed under the call's country and
+state keys. So every candidate here matches the call (the worst case: every active profile is one the
+call can go to), with a daily budget that is unlimited, spent or left, and `considered` orders them, best
+first, each with why its terms pass it over (None: it may take the call).
 
     .venv/bin/python bench/routing.py [runs]
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chalicelib.domain.routing import CallFacts, Candidate, matches, rank  # noqa: E402
+from chalicelib.domain.routing import CallFacts, Candidate, considered, matches  # noqa: E402
 
 CALL = CallFacts("US", "CA", "insurance", ("auto",))
 NOW = datetime(2026, 6, 1, 15, tzinfo=timezone.utc)
@@ -44,16 +44,16 @@ def candidates(n: int, rng: random.Random) -> list[Candidate]:
 
 
 def measure(size: int, runs: int) -> None:
-    """Prints p50 / p99 / max of rank() over `size` candidates, in elapsed time and in this thread's CPU
+    """Prints p50 / p99 / max of considered() over `size` candidates, in elapsed time and in this thread's CPU
     time (which a busy machine preempting the process does not inflate)."""
     pool = candidates(size, random.Random(7))
     elapsed, cpu = [], []
     for _ in range(runs):
         started, started_cpu = time.perf_counter(), time.thread_time()
-        ranked = rank(pool, CALL, NOW, buyer_id=BUYER)
+        ranked = [c for c, reason in considered(pool, CALL, NOW, BUYER) if reason is None]
         cpu.append(time.thread_time() - started_cpu)
         elapsed.append(time.perf_counter() - started)
-    print(f"routing decision (rank) over {len(pool):,} matching candidates ({len(ranked):,} with budget left), "
+    print(f"routing decision (considered) over {len(pool):,} matching candidates ({len(ranked):,} with budget left), "
           f"{runs} runs")
     for label, timings in (("elapsed", elapsed), ("cpu    ", cpu)):
         timings.sort()

@@ -91,7 +91,54 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
 # name (of its items, for a list): the success envelope as it is sent. A test validates each against the
 # documented schema (tests/api/test_openapi_examples.py).
 _EVENT_ID = "5b0c2d1e-8f3a-4b6c-9d7e-1a2b3c4d5e6f"
+_SELLER_ID = "7d3c2b1a-0f9e-4d8c-b7a6-f5e4d3c2b1a0"
+_PROFILE_ID = "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d"
+_RIVAL_PROFILE_ID = "4c3d2e1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f"
 RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "BidProfileOut": {  # GET /bid-profiles/{id}: its terms beside its criteria, and its calls in each cap window
+        "success": True,
+        "data": {
+            "id": _PROFILE_ID, "seller_id": _SELLER_ID,
+            "criteria": {"geography": {"countries": ["US"], "states": ["CA"]}, "call_type": ["sales"],
+                         "keywords": ["solar"], "max_budget": "100.00", "verified_only": False,
+                         "duplicate_window_hours": None},
+            "bid_amount": "5.00", "destination_number": "+13125552671", "active": True, "paused": False,
+            "conversion_seconds": 90,
+            "schedule": {"timezone": "America/Chicago",
+                         "windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start_time": "09:00",
+                                      "end_time": "17:00"}],
+                         "closed_dates": ["2026-12-25"]},
+            "caps": {"concurrency": 3, "hourly": 10, "daily": 50, "monthly": 1000, "counts": "connected"},
+            "blocked_callers": ["+12125550100", "+44"], "record_calls": True,
+            "usage": {"concurrent": 2, "hour": 4, "day": 17, "month": 230},
+            "created_at": "2026-11-02T15:00:00+00:00", "updated_at": "2026-11-30T09:12:41+00:00",
+        },
+    },
+    "EligibilityOut": {  # GET /bid-profiles/{id}/eligibility?from_number=+14155552671&to_number=+14155550100
+        "success": True,
+        "data": {"eligible": False, "reasons": ["closed", "capped:daily"]},
+    },
+    "CallOut": {  # GET /calls/{id} by its buyer: a live call that did not convert, and why it went where it went
+        "success": True,
+        "data": {
+            "id": _CALL_ID, "from_number": "+14155552671", "to_number": "+14155550100", "direction": "inbound",
+            "source": "twilio", "call_sid": "CA" + "5" * 32,
+            "attempts": [{"seller_id": _SELLER_ID, "profile_id": _PROFILE_ID, "price": "5.00", "outcome": "answered",
+                          "started_at": "2026-11-30T15:00:01+00:00", "ended_at": "2026-11-30T15:00:40+00:00"}],
+            "call_type": "sales", "status": "completed", "auction_id": None,
+            "buyer_id": "1f0e9d8c-7b6a-4f5e-8d4c-3b2a1f0e9d8c", "seller_id": _SELLER_ID, "profile_id": _PROFILE_ID,
+            "price": "5.00", "destination_number": "+13125552671", "duration": 35, "billed_seconds": 35,
+            "cost": "0.02", "billable": False, "converted": False,
+            "routing_log": [
+                {"profile_id": _RIVAL_PROFILE_ID, "outcome": "skipped", "reason": "capped:concurrency"},
+                {"profile_id": _PROFILE_ID, "outcome": "dialed", "reason": None}],
+            "duplicate_caller": False, "dispute": None,
+            "recording": {"sid": "RE" + "7" * 32, "status": "completed", "duration": 35},
+            "created_at": "2026-11-30T15:00:00+00:00", "routed_at": "2026-11-30T15:00:01+00:00",
+            "start_time": "2026-11-30T15:00:05+00:00", "end_time": "2026-11-30T15:00:40+00:00",
+            "completed_at": "2026-11-30T15:00:40+00:00",
+        },
+    },
     "EventOut": {  # GET /events?after=<the last event_id you have>&limit=2
         "success": True,
         "data": [

@@ -166,7 +166,8 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
         for status in (spec.status, *spec.also_status):
             content: dict[str, Any] = {"schema": _success_schema(spec)}
             example = RESPONSE_EXAMPLES.get(getattr(_item_model(spec.response), "__name__", ""))
-            if example is not None and status == spec.status:
+            # An example of one answer (or of a page, with its pagination) goes with the routes that answer so.
+            if example is not None and status == spec.status and ("pagination" in example) == bool(spec.paginated):
                 content["example"] = example
             responses[str(status)] = {"description": _status_text(status), "content": {"application/json": content}}
     errors = {400, 413, 415, 500} | set(spec.errors)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Iterator
 
 from chalicelib.domain import terms
 
@@ -101,24 +101,28 @@ def profile_keys(countries: tuple[str, ...] | list[str], states: tuple[str, ...]
 
 
 def passed_over(candidate: Candidate, call: CallFacts, now: datetime) -> str | None:
-    """Why the candidate may not take the call now, or None: the first of `reasons_against`."""
-    reasons = reasons_against(candidate, call, now)
-    return reasons[0] if reasons else None
+    """Why the candidate may not take the call now, or None: the first of its `reasons_against`."""
+    return next(_reasons(candidate, call, now), None)
 
 
 def reasons_against(candidate: Candidate, call: CallFacts, now: datetime) -> list[str]:
     """Every reason (domain/terms.py's words) the candidate may not take the call now: its criteria, its
     hours, its blocked callers, its budget for the day, then each cap it is at."""
-    reasons = []
+    return list(_reasons(candidate, call, now))
+
+
+def _reasons(candidate: Candidate, call: CallFacts, now: datetime) -> Iterator[str]:
     if not matches(candidate, call):
-        reasons.append(terms.NOT_MATCHING)
-    if not terms.is_open(candidate.terms, now):
-        reasons.append(terms.CLOSED)
-    if terms.blocks((candidate.terms or {}).get("blocked_callers"), call.caller):
-        reasons.append(terms.BLOCKED)
+        yield terms.NOT_MATCHING
+    stated = candidate.terms  # most profiles state no terms: only their criteria and budget are judged
+    if stated and not terms.is_open(stated, now):
+        yield terms.CLOSED
+    if stated and terms.blocks(stated.get("blocked_callers"), call.caller):
+        yield terms.BLOCKED
     if not affordable(candidate):
-        reasons.append(terms.BUDGET)
-    return reasons + [terms.capped(cap) for cap in terms.reached(candidate.terms, candidate.usage or {})]
+        yield terms.BUDGET
+    if stated and candidate.usage:
+        yield from (terms.capped(cap) for cap in terms.reached(stated, candidate.usage))
 
 
 def routing_order(candidate: Candidate) -> tuple:
@@ -130,16 +134,11 @@ def routing_order(candidate: Candidate) -> tuple:
 def considered(candidates: list[Candidate], call: CallFacts, now: datetime,
                buyer_id: str | None = None) -> list[tuple[Candidate, str | None]]:
     """The candidates instant routing and a live call's ring tree consider, in the order they try them,
-    each with why it is passed over (None: it may take the call). Never the buyer's own profiles (a call
+    each with why it is passed over (None: it may take the call); bench/routing.py measures it over
+    1,000 and 10,000 matching ones. Never the buyer's own profiles (a call
     is not sold to the account that brought it), nor one that bids in auctions only."""
     ordered = sorted((c for c in candidates if c.seller_id != buyer_id and c.bid_amount is not None), key=routing_order)
     return [(c, passed_over(c, call, now)) for c in ordered]
-
-
-def rank(candidates: list[Candidate], call: CallFacts, now: datetime, buyer_id: str | None = None) -> list[Candidate]:
-    """The candidates that may take the call, best first (services/bid_profiles.ranked_for); bench/routing.py
-    measures it over 1,000 and 10,000 matching ones."""
-    return [c for c, reason in considered(candidates, call, now, buyer_id) if reason is None]
 
 
 @dataclass(frozen=True)

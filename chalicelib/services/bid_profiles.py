@@ -251,13 +251,6 @@ def spent_today(profile_ids: list[str], now: datetime) -> dict[str, int]:
     return {s.spend_key.partition("#")[0]: int(s.spent) for s in ProfileSpendModel.batch_get(keys)}
 
 
-def ranked_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> list[BidProfileModel]:
-    """Instant routing's candidates, best first (and a live call's ring tree): the active profiles that may
-    take the call now (routing.passed_over: matching, open, not blocking the caller, with budget left
-    today and below their caps), never the buyer's own nor one that bids in auctions only."""
-    return [profile for profile, reason in considered_for(facts, buyer_id, now) if reason is None]
-
-
 def considered_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> list[tuple[BidProfileModel, str | None]]:
     """Every profile under the call's country and state keys (their route entries, which copy them: the
     profiles returned are built from their entries) that routing considers, in the order it tries them,

@@ -21,14 +21,6 @@ SELLERS_PER_READ = 12
 Offer = TypeVar("Offer")  # anything with a seller_id: a bid profile, a bid
 
 
-def able(offers: list[Offer], price_of: Callable[[Offer], int], now: datetime,
-         also_account: str | None = None) -> tuple[Iterator[Offer], int | None]:
-    """The offers, in their order, of sellers who may act and can pay the offer's price now; and what
-    `also_account` (a buyer's) may spend."""
-    verdicts, also_spendable = judged(offers, price_of, now, also_account)
-    return (offer for offer, reason in verdicts if reason is None), also_spendable
-
-
 def judged(offers: list[Offer], price_of: Callable[[Offer], int], now: datetime,
            also_account: str | None = None) -> tuple[Iterator[tuple[Offer, str | None]], int | None]:
     """Each offer, in its order, with why its seller may not take it now (suspended: suspended or
