@@ -15,7 +15,7 @@ def _card(card) -> dict:
 
 
 @api.route("/billing/payment-methods", "POST", summary="Attach a card (a Stripe PaymentMethod) to the caller",
-           body=schemas.AddPaymentMethodRequest, response=schemas.PaymentMethodOut, status=201, errors=(402,))
+           body=schemas.AddPaymentMethodRequest, response=schemas.PaymentMethodOut, status=201, errors=(402, 404, 409))
 def add_payment_method(call: Call):
     return _card(funding.add_card(call.principal, call.body.payment_method))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.domain.errors import DomainError, FieldProblem, PaymentRequired
+from chalicelib.domain.errors import Conflict, DomainError, FieldProblem, NotFound, PaymentRequired
 from chalicelib.secret_store import secret
 
 MINOR_PER_CENT = 100
@@ -75,6 +75,13 @@ def _call(operation):
                            _plain_dict(intent)) from None
     except (stripe.APIConnectionError, stripe.RateLimitError) as error:
         raise PaymentProviderUnavailable("The payment provider is unavailable; try again shortly") from error
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:  # an id Stripe does not know (a PaymentMethod sent by a client)
+            raise NotFound("Not found at the payment provider", code="PAYMENT_METHOD_NOT_FOUND") from None
+        if error.param == "payment_method":  # attached to another customer, of another kind...
+            raise Conflict("This payment method cannot be used here", code="PAYMENT_METHOD_UNUSABLE") from None
+        raise PaymentProviderError(f"Stripe refused the request ({error.code or error.http_status})",
+                                   code="PAYMENT_PROVIDER_ERROR") from error
     except stripe.StripeError as error:
         if (error.http_status or 0) >= 500:
             raise PaymentProviderUnavailable("The payment provider is unavailable; try again shortly") from error
@@ -94,11 +101,6 @@ def _plain_dict(obj: Any) -> dict | None:
 
 def _dict(obj: Any) -> dict:
     return obj.to_dict()
-
-
-def is_not_found(error: BaseException) -> bool:
-    cause = error.__cause__
-    return getattr(cause, "http_status", None) == 404
 
 
 # --- customers and payment methods -----------------------------------------------------------------
@@ -137,10 +139,8 @@ def detach(payment_method_id: str) -> None:
 def payment_method(payment_method_id: str) -> Card | None:
     try:
         return _card(_call(lambda: client().v1.payment_methods.retrieve(payment_method_id)))
-    except PaymentProviderError as error:
-        if is_not_found(error):
-            return None
-        raise
+    except NotFound:
+        return None
 
 
 def cards(customer: str) -> list[Card]:

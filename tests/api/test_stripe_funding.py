@@ -315,3 +315,12 @@ def test_a_failed_recharge_turns_it_off_and_tells_the_user(api, seller, client, 
         run_worker(client, message)
     assert len(stripe_emulator.objects("payment_intent")) == 1
     assert books(api)["balanced"] is True
+
+
+def test_a_card_stripe_does_not_know_is_not_found(api, seller):
+    result = api.post("/billing/payment-methods", {"payment_method": "pm_1NoSuchCard"}, token=seller["token"])
+    assert result.status == 404 and result.error["code"] == "PAYMENT_METHOD_NOT_FOUND"
+    card = add_card(api, seller)
+    buyer = api.register("buyer")
+    taken = api.post("/billing/payment-methods", {"payment_method": card}, token=buyer["token"])
+    assert taken.status == 409 and taken.error["code"] == "PAYMENT_METHOD_UNUSABLE"
