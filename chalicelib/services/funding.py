@@ -85,8 +85,20 @@ def _own_card(principal: Principal, payment_method_id: str) -> tuple[str, Card]:
 
 
 def remove_card(principal: Principal, payment_method_id: str) -> None:
+    """Detach a card; auto-recharge that pays with it is turned off (it could only fail now)."""
     _own_card(principal, payment_method_id)
     stripe_gateway.detach(payment_method_id)
+    try:
+        with UnitOfWork() as work:
+            work.update(BillingProfileModel(principal.user_id), actions=[
+                BillingProfileModel.auto_recharge_enabled.set(False),
+                BillingProfileModel.recharge_failure.set("payment_method_removed"),
+                BillingProfileModel.updated_at.set(clock.now())],
+                condition=(BillingProfileModel.recharge_payment_method_id == payment_method_id)
+                & (BillingProfileModel.auto_recharge_enabled == True))  # noqa: E712 - a condition, not a test
+    except TransactWriteError as error:
+        if not failed_items(error):
+            raise  # else: auto-recharge does not pay with this card
 
 
 # --- top-ups ---------------------------------------------------------------------------------------
@@ -263,6 +275,12 @@ def _take_back(user_id: str, key: str, kind: str, description: str, amount: int,
 
 def auto_recharge(principal: Principal) -> BillingProfileModel:
     return _profile(principal.user_id) or BillingProfileModel(user_id=principal.user_id)
+
+
+def still_owed(profile: BillingProfileModel) -> int:
+    """What refunds and chargebacks took past the credit limit and top-ups have not paid back yet."""
+    recorded = int(profile.owed or 0)
+    return min(recorded, max(0, -int(get_account(profile.user_id).spendable))) if recorded else 0
 
 
 def set_auto_recharge(principal: Principal, enabled: bool, below: int, amount: int,

@@ -62,8 +62,13 @@ def test_cards_are_attached_listed_and_detached(api, seller):
     assert shown["exp_month"] == 12 and shown["exp_year"] > 2025
     other = api.register("buyer")
     assert api.call("DELETE", f"/billing/payment-methods/{card}", token=other["token"]).status == 404
+    set_auto_recharge(api, seller, card)
     assert api.call("DELETE", f"/billing/payment-methods/{card}", token=seller["token"]).status == 204
     assert api.get("/billing/payment-methods", token=seller["token"]).data == []
+    shown = api.get("/billing/auto-recharge", token=seller["token"]).data
+    assert (shown["enabled"], shown["last_failure"]) == (False, "payment_method_removed")
+    spare = add_card(api, other)  # a card auto-recharge never paid with
+    assert api.call("DELETE", f"/billing/payment-methods/{spare}", token=other["token"]).status == 204
     assert api.call("DELETE", "/billing/payment-methods/not-a-card", token=seller["token"]).status == 400
 
 
@@ -219,6 +224,9 @@ def test_a_chargeback_past_the_credit_limit_is_owed_and_stops_bidding(api, selle
     assert books(api)["balanced"] is True
     with pytest.raises(PaymentRequired):  # no routing hold (nor bid) passes until a top-up pays it back
         spend(seller["user"]["id"], 1_0000, "h2")
+    assert top_up(api, seller, card, "50.00").data["status"] == "succeeded"
+    assert api.get("/billing/auto-recharge", token=seller["token"]).data["owed"] == "0.00"
+    spend(seller["user"]["id"], 1_0000, "h3")
 
 
 # --- auto-recharge ---------------------------------------------------------------------------------
