@@ -2,13 +2,14 @@
 from chalice import Chalice
 
 from chalicelib.api import (admin, analytics, auctions, bid_profiles, bids, billing, calls, compliance, events,
-                            identity, notifications, numbers, system, webhooks)
+                            funding, identity, notifications, numbers, system, webhooks)
 from chalicelib.api import websocket
 from chalicelib.api.http import API_PREFIX, envelope_chalice_errors
 from chalicelib.observability import flush_after
 from chalicelib.workers import auctions as auction_workers
 from chalicelib.workers import bind_tables
 from chalicelib.workers import events as event_worker
+from chalicelib.workers import funding as funding_worker
 from chalicelib.workers import holds as hold_worker
 from chalicelib.workers import notifications as notification_worker
 from chalicelib.workers import numbers as number_workers
@@ -22,11 +23,11 @@ for event_type in ("sqs", "dynamodb", "scheduled", "websocket"):
     app.register_middleware(bind_tables, event_type)
 
 for module in (system, identity, admin, billing, notifications, events, numbers, analytics, calls, bid_profiles,
-               auctions, bids, compliance, webhooks):
+               auctions, bids, compliance, webhooks, funding):
     app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)
 
 for worker in (notification_worker, suspensions, number_workers, auction_workers, event_worker, hold_worker,
-               outbox_worker):
+               outbox_worker, funding_worker):
     app.register_blueprint(worker.bp)
 
 # The realtime API (chalicelib/api/websocket.py): an API Gateway WebSocket API in AWS, a WebSocket server

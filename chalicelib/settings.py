@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     twilio_api_base_url: str | None = None  # the local Twilio emulator; None means api.twilio.com
     twilio_timeout_seconds: float = 10.0
     public_base_url: str = LOCAL_BASE_URL  # what Twilio calls back (webhooks)
+    # Stripe: the secret key and the webhook secret are secrets (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, from the
+    # environment or SSM: secret_store); the API base is the local emulator's under `make run`, else Stripe's.
+    stripe_api_base: str | None = None
+    stripe_timeout_seconds: float = 15.0
     # Where realtime messages are sent: the connection management API of API Gateway's WebSocket API
     # (https://<api id>.execute-api.<region>.amazonaws.com/<stage>), or the local runtime's stand-in for it.
     websocket_endpoint: str | None = None

@@ -44,6 +44,8 @@ STAGE_PARAMETER = "Stage"
 NAME_PREFIX = "callx-${Stage}-"
 JWT_SECRET_PARAMETER = "/callx/${Stage}/jwt-secret"
 TWILIO_TOKEN_PARAMETER = "/callx/${Stage}/twilio-auth-token"
+STRIPE_KEY_PARAMETER = "/callx/${Stage}/stripe-secret-key"
+STRIPE_WEBHOOK_SECRET_PARAMETER = "/callx/${Stage}/stripe-webhook-secret"
 TWILIO_SID_PARAMETER = "TwilioAccountSid"
 # What Twilio calls back: the API's public (custom domain) URL. A parameter, not ${RestAPI}: the
 # functions' environment cannot refer to the API that refers to them.
@@ -398,7 +400,8 @@ def policy_statements(consumed: tuple[str, ...], sends_to_websockets: bool = Fal
     statements = [
         _statement(LOGS_ACTIONS, [ARN_PREFIX % ("logs", "log-group:/aws/lambda/*")]),
         _statement(SSM_ACTIONS, [ARN_PREFIX % ("ssm", "parameter" + name)
-                                 for name in (JWT_SECRET_PARAMETER, TWILIO_TOKEN_PARAMETER)]),
+                                 for name in (JWT_SECRET_PARAMETER, TWILIO_TOKEN_PARAMETER, STRIPE_KEY_PARAMETER,
+                                              STRIPE_WEBHOOK_SECRET_PARAMETER)]),
         _statement(DYNAMODB_TABLE_ACTIONS, tables),
         _statement(SES_ACTIONS, [ARN_PREFIX % ("ses", "identity/*")]),
     ]
@@ -462,6 +465,8 @@ def function_overrides() -> dict[str, Any]:
             "RESOURCE_PREFIX": {"Fn::Sub": NAME_PREFIX},
             "JWT_SECRET_SSM_PARAMETER": {"Fn::Sub": JWT_SECRET_PARAMETER},
             "TWILIO_AUTH_TOKEN_SSM_PARAMETER": {"Fn::Sub": TWILIO_TOKEN_PARAMETER},
+            "STRIPE_SECRET_KEY_SSM_PARAMETER": {"Fn::Sub": STRIPE_KEY_PARAMETER},
+            "STRIPE_WEBHOOK_SECRET_SSM_PARAMETER": {"Fn::Sub": STRIPE_WEBHOOK_SECRET_PARAMETER},
             "TWILIO_ACCOUNT_SID": {"Ref": TWILIO_SID_PARAMETER},
             "PUBLIC_BASE_URL": {"Ref": PUBLIC_URL_PARAMETER},
         }}}}

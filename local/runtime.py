@@ -8,6 +8,9 @@
 - a dispatcher delivering SQS messages and scheduled events to the app's own handlers;
 - the local Twilio emulator, to which the real twilio SDK is pointed (unless TWILIO_ACCOUNT_SID is set:
   then the same code talks to Twilio itself);
+- the local Stripe emulator (STRIPE_EMULATOR_PORT), to which the real stripe SDK is pointed and which sends its
+  signed webhooks to the product (unless STRIPE_SECRET_KEY is set: then Stripe itself); the webhook secret
+  both share is STRIPE_WEBHOOK_SECRET, or generated and printed;
 - one admin account (ADMIN_EMAIL / ADMIN_PASSWORD, or generated and printed);
 - for tests, with LOCAL_CLOCK_CONTROL_PORT set: a clock they can move forward (local/clock.py);
 - its data kept in a data folder (DATA_DIR, default .data/ in the checkout; FRESH=1 empties it first): a
@@ -38,6 +41,20 @@ def _start_twilio():
     emulator = TwilioEmulator(host=LOOPBACK, port=int(os.environ.get("TWILIO_EMULATOR_PORT", "0"))).start()
     os.environ.update({"TWILIO_API_BASE_URL": emulator.url, "TWILIO_ACCOUNT_SID": emulator.account_sid,
                        "TWILIO_AUTH_TOKEN": emulator.auth_token})
+    return emulator
+
+
+def _start_stripe(port: int):
+    """The Stripe emulator, delivering its events to this runtime's webhook, unless a Stripe key is set."""
+    if os.environ.get("STRIPE_SECRET_KEY"):
+        return None
+    from local.stripe_emulator import StripeEmulator
+
+    emulator = StripeEmulator(host=LOOPBACK, port=int(os.environ.get("STRIPE_EMULATOR_PORT", "0")),
+                              webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET"),
+                              webhook_url=f"http://{LOOPBACK}:{port}/api/v1/webhooks/stripe").start()
+    os.environ.update({"STRIPE_API_BASE": emulator.url, "STRIPE_SECRET_KEY": emulator.secret_key,
+                       "STRIPE_WEBHOOK_SECRET": emulator.webhook_secret})
     return emulator
 
 
@@ -219,11 +236,13 @@ def main() -> int:
         os.environ["JWT_SECRET"] = folder.jwt_secret()
     connections_endpoint = _bind_connections_endpoint()
     twilio_emulator = _start_twilio()
-    # Before the first request: what the last run kept (moto's backends, the emulator's account, the clock).
-    resumed = snapshot.restore(saved, twilio_emulator, clock) if saved is not None else None
+    webhook_secret_given = bool(os.environ.get("STRIPE_WEBHOOK_SECRET"))
+    stripe_emulator = _start_stripe(port)
+    # Before the first request: what the last run kept (moto's backends, the emulators' accounts, the clock).
+    resumed = snapshot.restore(saved, twilio_emulator, clock, stripe_emulator) if saved is not None else None
 
     from chalicelib.config import get_settings, reset_settings
-    from chalicelib.gateways import mail, queues
+    from chalicelib.gateways import mail, queues, stripe_gateway
     from local.dispatcher import Dispatcher
     from local.mailbox import Mailbox
     from local.provision import provision
@@ -234,12 +253,14 @@ def main() -> int:
     reset_settings()
     queues.reset()
     mail.reset()
+    stripe_gateway.reset()
     provision(resumed=resumed is not None)  # what is missing; resumed tables and queues keep what they hold
     email, password, generated = _admin_credentials()
     created = ensure_admin(email, password)
     snapshotter = snapshot.Snapshotter(
         folder.snapshot, seconds, twilio_emulator, clock, carried=saved,
-        on_error=lambda error: logger.exception("Saving make run's data failed", extra={"folder": str(folder.path)}))
+        on_error=lambda error: logger.exception("Saving make run's data failed", extra={"folder": str(folder.path)}),
+        stripe=stripe_emulator)
     snapshotter.start()
 
     from app import app  # after the environment is set: settings are read lazily, but read once
@@ -256,6 +277,11 @@ def main() -> int:
     print(f"  emulated AWS (moto server): {aws_url}", flush=True)
     if twilio_emulator:
         print(f"  Twilio emulator: {twilio_emulator.url}", flush=True)
+    if stripe_emulator:
+        print(f"  Stripe emulator: {stripe_emulator.url}", flush=True)
+        if not webhook_secret_given:
+            print(f"  Stripe webhook secret: {stripe_emulator.webhook_secret} (set STRIPE_WEBHOOK_SECRET to choose)",
+                  flush=True)
     if clock_control:
         print(f"  clock control: {clock_control.url}", flush=True)
     if resumed is not None:
@@ -281,6 +307,8 @@ def main() -> int:
         mailbox.stop()
         if twilio_emulator:
             twilio_emulator.stop()
+        if stripe_emulator:
+            stripe_emulator.stop()
         if clock_control:
             clock_control.stop()
         try:  # nothing changes any more: the last snapshot, before moto goes

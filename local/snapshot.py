@@ -2,8 +2,8 @@
 
 A snapshot is moto's DynamoDB (every table: its definition, indexes, TTL and stream settings, and its
 items) and SQS (every queue: its attributes, redrive policy and messages, with their delays, visibility
-timeouts and receive counts, as moto keeps them), the Twilio emulator's account (bought numbers, calls, recordings)
-and the local clock's offset (local/clock.py). It is taken:
+timeouts and receive counts, as moto keeps them), the Twilio emulator's account (bought numbers, calls, recordings),
+the Stripe emulator's (customers, cards, payments, events) and the local clock's offset (local/clock.py). It is taken:
 
 - with every emulated request shut out (local/atomic_moto.py `frozen()`, and the emulator's lock), so it
   is a state the data was really in: never half a DynamoDB transaction, hence never an unbalanced ledger;
@@ -140,12 +140,13 @@ class Snapshot:
     signature: tuple  # what had changed when it was taken (Snapshotter)
 
 
-def signature(twilio=None, clock=None) -> tuple:
+def signature(twilio=None, clock=None, stripe=None) -> tuple:
     """Moves whenever a request may have changed what a snapshot holds."""
-    return (atomic_moto.changes(), twilio.version if twilio else None, clock.offset if clock else None)
+    return (atomic_moto.changes(), twilio.version if twilio else None, clock.offset if clock else None,
+            stripe.version if stripe else None)
 
 
-def capture(twilio=None, clock=None, carried: dict[str, Any] | None = None) -> Snapshot:
+def capture(twilio=None, clock=None, carried: dict[str, Any] | None = None, stripe=None) -> Snapshot:
     """Everything, as it is between two requests: moto's DynamoDB and SQS, the emulator's account (`twilio`,
     a TwilioEmulator) and the clock's offset (`clock`, a LocalClock). A part this runtime does not have (real
     Twilio, no clock control) is carried over from the state it resumed (`carried`), for a later run."""
@@ -153,11 +154,13 @@ def capture(twilio=None, clock=None, carried: dict[str, Any] | None = None) -> S
 
     carried = carried or {}
     emulator_lock = twilio.lock if twilio is not None else contextlib.nullcontext()
-    with atomic_moto.frozen(), emulator_lock:
+    stripe_lock = stripe.lock if stripe is not None else contextlib.nullcontext()
+    with atomic_moto.frozen(), emulator_lock, stripe_lock:
         taken_at = time.time()
-        signed = signature(twilio, clock)
+        signed = signature(twilio, clock, stripe)
         state = _moto_state()
         state["twilio"] = twilio.export_account() if twilio is not None else carried.get("twilio")
+        state["stripe"] = stripe.export_account() if stripe is not None else carried.get("stripe")
         state["clock_offset"] = clock.offset if clock is not None else carried.get("clock_offset", 0.0)
         pickled = _pickle(state)
         contents = _contents(state)
@@ -254,7 +257,7 @@ def load(body: bytes) -> dict[str, Any]:
 
 # --- restoring one ---------------------------------------------------------------------------------------
 
-def restore(state: dict[str, Any], twilio=None, clock=None) -> Contents:
+def restore(state: dict[str, Any], twilio=None, clock=None, stripe=None) -> Contents:
     """Put a snapshot's state into moto's backends (before the runtime's first request), the emulator's
     account and the clock's offset."""
     from moto.dynamodb.models import dynamodb_backends
@@ -275,6 +278,8 @@ def restore(state: dict[str, Any], twilio=None, clock=None) -> Contents:
                 queue.dead_letter_queue = by_arn.get(dead_letter_arn) if dead_letter_arn else None
     if twilio is not None and state.get("twilio") is not None:
         twilio.restore_account(state["twilio"])
+    if stripe is not None and state.get("stripe") is not None:
+        stripe.restore_account(state["stripe"])
     if clock is not None:
         clock.resume(state.get("clock_offset") or 0.0)
     return _contents(state)
@@ -286,9 +291,9 @@ class Snapshotter:
     """Writes a snapshot to `path` every `seconds` when something changed, and on `stop()`."""
 
     def __init__(self, path: Path, seconds: float, twilio=None, clock=None, carried: dict[str, Any] | None = None,
-                 on_error=None) -> None:
+                 on_error=None, stripe=None) -> None:
         self.path, self.seconds = Path(path), seconds
-        self._twilio, self._clock, self._carried = twilio, clock, carried
+        self._twilio, self._clock, self._carried, self._stripe = twilio, clock, carried, stripe
         self._on_error = on_error or (lambda error: None)
         self._written: tuple | None = None
         self._writing = threading.Lock()
@@ -303,9 +308,9 @@ class Snapshotter:
     def snapshot(self, force: bool = False) -> bool:
         """One snapshot, if something changed since the last (or `force`); whether one was written."""
         with self._writing:
-            if not force and signature(self._twilio, self._clock) == self._written:
+            if not force and signature(self._twilio, self._clock, self._stripe) == self._written:
                 return False
-            taken = capture(self._twilio, self._clock, self._carried)
+            taken = capture(self._twilio, self._clock, self._carried, self._stripe)
             write(taken, self.path)
             self._written = taken.signature
             self.taken += 1

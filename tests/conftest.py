@@ -99,7 +99,21 @@ def twilio_emulator():
 
 
 @pytest.fixture(scope="session")
-def _emulated_aws(twilio_emulator):
+def stripe_emulator():
+    """The local Stripe emulator; the app's real stripe SDK is pointed at it by configuration. Its events are
+    not sent anywhere: a test hands them to the app (tests/api/test_stripe_funding.py)."""
+    from chalicelib.gateways import stripe_gateway
+    from local.stripe_emulator import StripeEmulator
+
+    with StripeEmulator() as emulator:
+        os.environ.update({"STRIPE_API_BASE": emulator.url, "STRIPE_SECRET_KEY": emulator.secret_key,
+                           "STRIPE_WEBHOOK_SECRET": emulator.webhook_secret})
+        stripe_gateway.reset()
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def _emulated_aws(twilio_emulator, stripe_emulator):
     """Emulated DynamoDB and SQS (moto, in-process) with every table and queue of the product.
     Provisioned once: creating botocore clients and tables costs about a second."""
     from moto import mock_aws
@@ -155,13 +169,15 @@ def _empty_emulated_aws() -> None:
 
 
 @pytest.fixture
-def aws(_emulated_aws, twilio_emulator, clock):
-    """A clean slate for each test: every table emptied, every queue purged, Twilio's account empty."""
+def aws(_emulated_aws, twilio_emulator, stripe_emulator, clock):
+    """A clean slate for each test: every table emptied, every queue purged, Twilio's and Stripe's accounts
+    empty."""
     from chalicelib.persistence.ledger import ensure_platform_accounts
 
     _empty_emulated_aws()
     ensure_platform_accounts(clock())
     twilio_emulator.reset()
+    stripe_emulator.reset()
     yield
 
 

@@ -33,6 +33,14 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "ForgotPasswordRequest": {"email": "ada@example.com"},
     "ResetPasswordRequest": {"token": "r3setT0ken_from-the-mailed-link", "new_password": "N3w!Passw0rd-2026"},
     "VerifyEmailRequest": {"token": "ver1fyT0ken_from-the-mailed-link"},
+    # funding (Stripe)
+    "AddPaymentMethodRequest": {"payment_method": "pm_card_visa"},
+    "TopUpRequest": {"amount": "500.00", "payment_method_id": "pm_1QyZ8sF2eZvKYlo2C0ffeeAa"},
+    "AutoRechargeRequest": {"enabled": True, "below": "100.00", "amount": "250.00",
+                            "payment_method_id": "pm_1QyZ8sF2eZvKYlo2C0ffeeAa"},
+    "StripeEvent": {"id": "evt_1QyZ9aF2eZvKYlo2bYk0Tq1c", "object": "event", "type": "payment_intent.succeeded",
+                    "data": {"object": {"id": "pi_3QyZ9aF2eZvKYlo21x2y3z4w", "object": "payment_intent",
+                                        "status": "succeeded"}}},
     # admin
     "SuspendRequest": {"reason": "Chargebacks under review", "duration_days": 7, "notify_user": True},
     "CreditRequest": {"amount": "50.00", "reason": "Welcome credit"},

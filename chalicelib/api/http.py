@@ -254,7 +254,17 @@ def _form_params(request: Any) -> dict[str, str]:
     return dict(parse_qsl(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw, keep_blank_values=True))
 
 
+# Ids that a provider makes, not we: checked by their own form.
+_PROVIDER_IDS = {"payment_method_id": (re.compile(r"pm_[A-Za-z0-9_]{1,100}"), "a Stripe PaymentMethod id (pm_…)")}
+
+
 def _check_path_param(name: str, value: str) -> None:
+    if name in _PROVIDER_IDS:
+        pattern, described = _PROVIDER_IDS[name]
+        if not pattern.fullmatch(value):
+            raise ValidationFailed(f"Invalid id: expected {described}", code="INVALID_ID",
+                                   details=[FieldProblem(name, "INVALID_ID", f"Must be {described}")])
+        return
     if name == "id" or name.endswith("_id"):
         try:
             uuid.UUID(value)

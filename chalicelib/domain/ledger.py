@@ -19,7 +19,15 @@ PLATFORM_REVENUE = "platform:revenue"  # fees and take rate
 PLATFORM_TELEPHONY = "platform:telephony"  # carrier cost passed through
 # What the carrier charged for a live call's minutes that its buyer's balance and credit limit could not pay.
 PLATFORM_TELEPHONY_LOSS = "platform:telephony_loss"
-PLATFORM_ACCOUNTS = (PLATFORM_FUNDING, PLATFORM_REVENUE, PLATFORM_TELEPHONY, PLATFORM_TELEPHONY_LOSS)
+# What Stripe charged for card payments and chargebacks: the platform's expense, never the user's.
+PLATFORM_PAYMENT_FEES = "platform:payment_fees"
+PLATFORM_ACCOUNTS = (PLATFORM_FUNDING, PLATFORM_REVENUE, PLATFORM_TELEPHONY, PLATFORM_TELEPHONY_LOSS,
+                     PLATFORM_PAYMENT_FEES)
+
+
+# The queue told of every posting that takes money from a user's balance (persistence/ledger.post), in the
+# posting's own commit: auto-recharge looks at the balance then (services/funding.recharge_if_low).
+AUTO_RECHARGE_QUEUE = "auto-recharge"
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,25 @@ def transfer(idempotency_key: str, kind: str, description: str, *, debit: tuple[
 def admin_credit(idempotency_key: str, account_id: str, amount: int, reason: str) -> Posting:
     return transfer(idempotency_key, "admin_credit", reason,
                     debit=(PLATFORM_FUNDING, BALANCE), credit=(account_id, BALANCE), amount=amount)
+
+
+def card_top_up(payment_intent_id: str, account_id: str, amount: int, fee: int) -> Posting:
+    """Money in by card (a PaymentIntent, its key): the user's balance gets the full amount; the platform's
+    funding account the net Stripe pays out, and Stripe's fee is the platform's expense."""
+    legs = [Entry(account_id, BALANCE, amount), Entry(PLATFORM_FUNDING, BALANCE, -(amount - fee))]
+    if fee:
+        legs.append(Entry(PLATFORM_PAYMENT_FEES, BALANCE, -fee))
+    return Posting(f"top-up:{payment_intent_id}", "top_up", "Card top-up", tuple(legs), payment_intent_id)
+
+
+def card_reversal(key: str, kind: str, description: str, account_id: str, amount: int, fee: int,
+                  reference: str) -> Posting:
+    """A refund or a chargeback (`key`: Stripe's refund or dispute id): the money leaves through Stripe, taken
+    from the user's balance; a chargeback's `fee` is the platform's expense."""
+    legs = [Entry(account_id, BALANCE, -amount), Entry(PLATFORM_FUNDING, BALANCE, amount + fee)]
+    if fee:
+        legs.append(Entry(PLATFORM_PAYMENT_FEES, BALANCE, -fee))
+    return Posting(key, kind, description, tuple(legs), reference)
 
 
 def hold(idempotency_key: str, account_id: str, amount: int, description: str, reference: str) -> Posting:

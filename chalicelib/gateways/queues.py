@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import get_settings
+from chalicelib.domain.ledger import AUTO_RECHARGE_QUEUE
 
 NOTIFICATIONS = "notifications"
 NUMBER_PROVISIONING = "number-provisioning"
 AUCTION_CLOSING = "auction-closing"
+AUTO_RECHARGE = AUTO_RECHARGE_QUEUE  # a balance was debited: start an automatic top-up if it is low
 EVENTS = "events"  # closing WebSocket connections (services/events.py); the events go out from the outbox
 
 
@@ -63,4 +65,6 @@ QUEUES = (
     QueueSpec(AUCTION_CLOSING, consumer_timeout_seconds=30),
     # A fan-out sends to every connection of an event's audience (hundreds, a few at a time).
     QueueSpec(EVENTS, consumer_timeout_seconds=30),
+    # One off-session card payment at Stripe (its SDK retries network failures within this).
+    QueueSpec(AUTO_RECHARGE, consumer_timeout_seconds=60),
 )

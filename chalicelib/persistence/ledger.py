@@ -8,7 +8,8 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib.domain import events
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRequired
-from chalicelib.domain.ledger import BALANCE, BUCKETS, EARNINGS, HELD, PLATFORM_ACCOUNTS, Entry, Posting, is_platform
+from chalicelib.domain.ledger import (AUTO_RECHARGE_QUEUE, BALANCE, BUCKETS, EARNINGS, HELD, PLATFORM_ACCOUNTS, Entry,
+                                     Posting, is_platform)
 from chalicelib.domain.money import format_money
 from chalicelib.persistence import counters
 from chalicelib.persistence.tables import EVERYTHING, AccountModel, LedgerEntryModel, LedgerTransactionModel
@@ -71,6 +72,8 @@ def post(posting: Posting, now: datetime, work: UnitOfWork | None = None, *, enf
         ))
     for account_id, entries in by_account.items():
         work.update(AccountModel(account_id=account_id), **_account_change(account_id, entries, enforce_limits))
+        if not is_platform(account_id) and any(e.bucket == BALANCE and e.amount < 0 for e in entries):
+            work.send(AUTO_RECHARGE_QUEUE, {"account_id": account_id})  # a balance may be under its recharge mark
     counters.add_to_all(work, counters.ALL_ENTRIES, len(posting.entries))
     work.emit(*events.balance_changed(posting, transaction_id, now))
     try:

@@ -82,10 +82,10 @@ class Runtime:
                 self.process.wait(timeout=STOP_SECONDS)
 
 
-# A test of this process may have pointed Twilio at an emulator of its own: a runtime uses its own emulator.
+# A test of this process may have pointed Twilio (Stripe) at an emulator of its own: a runtime uses its own.
 # And a runtime keeps its data where its test says (DATA_DIR), never where the developer's `make run` does.
 NOT_INHERITED = ("JWT_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL", "DATA_DIR", "FRESH",
-                 "SNAPSHOT_SECONDS")
+                 "SNAPSHOT_SECONDS", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET")
 
 
 def temporary_data_dir() -> str:

@@ -235,6 +235,8 @@ def test_stage_environment_names_this_stages_resources_and_holds_no_secret(stage
         assert pinned == {"STAGE": {"Ref": "Stage"}, "RESOURCE_PREFIX": {"Fn::Sub": "callx-${Stage}-"},
                           "JWT_SECRET_SSM_PARAMETER": {"Fn::Sub": "/callx/${Stage}/jwt-secret"},
                           "TWILIO_AUTH_TOKEN_SSM_PARAMETER": {"Fn::Sub": "/callx/${Stage}/twilio-auth-token"},
+                          "STRIPE_SECRET_KEY_SSM_PARAMETER": {"Fn::Sub": "/callx/${Stage}/stripe-secret-key"},
+                          "STRIPE_WEBHOOK_SECRET_SSM_PARAMETER": {"Fn::Sub": "/callx/${Stage}/stripe-webhook-secret"},
                           "TWILIO_ACCOUNT_SID": {"Ref": "TwilioAccountSid"},
                           "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"}}
     # ...and the prefix is the one the settings derive from the stage when none is given.
@@ -298,7 +300,9 @@ def test_policy_covers_exactly_the_stages_tables_indexes_queues_and_secret():
         arn % ("dynamodb", f"table/callx-${{Stage}}-{m.logical_name}") + "/index/*"
         for m in ALL_MODELS if m._get_schema()["global_secondary_indexes"] or m._get_schema()["local_secondary_indexes"]]
     assert by_action[("ssm:GetParameter",)] == [arn % ("ssm", "parameter/callx/${Stage}/jwt-secret"),
-                                                arn % ("ssm", "parameter/callx/${Stage}/twilio-auth-token")]
+                                                arn % ("ssm", "parameter/callx/${Stage}/twilio-auth-token"),
+                                                arn % ("ssm", "parameter/callx/${Stage}/stripe-secret-key"),
+                                                arn % ("ssm", "parameter/callx/${Stage}/stripe-webhook-secret")]
     assert by_action[("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")] == [
         arn % ("sqs", "callx-${Stage}-notifications")]
     assert by_action[("logs:CreateLogStream", "logs:PutLogEvents")] == [arn % ("logs", "log-group:/aws/lambda/*")]

@@ -10,6 +10,7 @@ from chalicelib.persistence.tables.events import EventModel, OutboxModel
 from chalicelib.persistence.tables.exchange import (AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
                                                     CapCounterModel,
                                                     ProfileSpendModel, RouteEntryModel, SellerBookModel)
+from chalicelib.persistence.tables.funding import BillingProfileModel, TopUpModel
 from chalicelib.persistence.tables.identity import AccountTokenModel, EmailClaimModel, SessionModel, UserModel
 from chalicelib.persistence.tables.ledger import AccountModel, LedgerEntryModel, LedgerTransactionModel
 from chalicelib.persistence.tables.limits import RateCounterModel
@@ -51,9 +52,12 @@ ALL_MODELS = (
     SubscriptionModel,
     OutboxModel,
     EventModel,
+    BillingProfileModel,
+    TopUpModel,
 )
 
 __all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "BidModel", "BidProfileModel",
+           "BillingProfileModel", "TopUpModel",
            "BlockedCallerModel", "CallModel", "CallerBilledModel", "CapCounterModel", "ComplianceRefusalModel",
            "ComplianceRuleModel", "ConnectionModel",
            "CounterModel", "DisputeAttribute", "DncEntryModel", "EVERYTHING", "EmailClaimModel", "EventModel",

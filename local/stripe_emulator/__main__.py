@@ -1,0 +1,5 @@
+import sys
+
+from local.stripe_emulator.server import main
+
+sys.exit(main())
