@@ -21,6 +21,7 @@ def transactions(call: Call):
     return billing.statement(call.principal, q.page, q.limit, q.next_token, q.user_id)
 
 
-@api.route("/account/balance", "GET", summary="Prepaid balance and accrued earnings", response=schemas.BalanceOut)
+@api.route("/account/balance", "GET", summary="Prepaid balance and accrued earnings (pending and available)",
+           response=schemas.AccountBalanceOut)
 def balance(call: Call):
     return billing.account(call.principal)

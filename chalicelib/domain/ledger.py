@@ -154,5 +154,17 @@ def settlement_reversal(idempotency_key: str, settled: list[dict], reference: st
     return Posting(idempotency_key, "dispute_reversal", f"Call {reference}: dispute accepted", legs, reference)
 
 
+# A call's payout waits out its dispute window before it can be withdrawn.
+EARNINGS_PENDING_DAYS = 7
+
+
+def earnings_split(earnings: int, recent_payouts: int) -> tuple[int, int]:
+    """(pending, available) of an account's earnings, given the payouts it earned within the dispute
+    window: those are pending, as far as the earnings still hold them; the rest is available (negative
+    after a reversal took back more than was left: withdrawals wait until it is positive again)."""
+    pending = max(0, min(recent_payouts, earnings))
+    return pending, earnings - pending
+
+
 def is_platform(account_id: str) -> bool:
     return account_id.startswith("platform:")

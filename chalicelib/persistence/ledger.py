@@ -8,8 +8,8 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib.domain import events
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound, PaymentRequired
-from chalicelib.domain.ledger import (AUTO_RECHARGE_QUEUE, BALANCE, BUCKETS, HELD, PLATFORM_ACCOUNTS, Entry, Posting,
-                                     is_platform)
+from chalicelib.domain.ledger import (AUTO_RECHARGE_QUEUE, BALANCE, BUCKETS, EARNINGS, HELD, PLATFORM_ACCOUNTS, Entry,
+                                     Posting, is_platform)
 from chalicelib.domain.money import format_money
 from chalicelib.persistence import counters
 from chalicelib.persistence.tables import EVERYTHING, AccountModel, LedgerEntryModel, LedgerTransactionModel
@@ -131,6 +131,14 @@ def get_account(account_id: str) -> AccountModel:
         return AccountModel.get(account_id, consistent_read=True)
     except AccountModel.DoesNotExist:
         raise NotFound("Billing account not found", code="ACCOUNT_NOT_FOUND") from None
+
+
+def payouts_since(account_id: str, since: datetime) -> int:
+    """What the account earned from calls settled since `since`: one Query of its statement from then."""
+    earned = (LedgerEntryModel.bucket == EARNINGS) & (LedgerEntryModel.amount > 0) & \
+        (LedgerEntryModel.kind == "call_settlement")
+    return sum(int(entry.amount) for entry in LedgerEntryModel.query(
+        account_id, LedgerEntryModel.entry_key >= since.isoformat(), filter_condition=earned))
 
 
 def list_entries(account_id: str | None, page: int, limit: int, next_token: str | None) -> Page:

@@ -84,6 +84,16 @@ class BalanceOut(ResponseModel):
     available: MoneyOut = Field(validation_alias="spendable")
 
 
+class AccountBalanceOut(BalanceOut):
+    """The caller's own balance: its earnings split by the dispute window."""
+
+    earnings_pending: MoneyOut = Field(description=(
+        "Payouts of calls settled within the last 7 days (their dispute window): not yet withdrawable"))
+    earnings_available: MoneyOut = Field(description=(
+        "earnings less earnings_pending: what may be withdrawn (negative after a reversal took back more "
+        "than was left)"))
+
+
 class LedgerEntryOut(ResponseModel):
     transaction_id: str
     kind: str

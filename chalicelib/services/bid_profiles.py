@@ -126,7 +126,7 @@ def list_profiles(principal: Principal, page: int, limit: int, next_token: str |
 
 
 def profile_with_usage(principal: Principal, profile_id: str) -> dict:
-    """The profile and its calls in each cap window now: the profile and its counters in one round trip."""
+    """The profile and its calls in each cap window now (its four counters in one BatchGetItem)."""
     profile = get_profile(principal, profile_id)
     return view(profile, cap_counters.usage(profile, clock.now()))
 

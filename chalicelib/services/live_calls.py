@@ -196,12 +196,7 @@ def _ring_next(call: CallModel, now: datetime) -> str:
     log = routing.RoutingLog(call.routing_log or ())
     if len(call.attempts or []) < settings.max_dial_attempts:
         considered, verdicts, buyer_available = _considered(call, now)
-        for profile, reason in considered:
-            if reason is None:
-                _, reason = next(verdicts)
-            if reason is not None:
-                log.skip(profile, reason)
-                continue
+        for profile in log.takers(considered, verdicts):
             time_limit = _talk_limit(int(profile.bid_amount), buyer_available)
             answer = _dial_twiml(call, profile.destination_number, time_limit, terms.records_calls(profile.terms))
             try:

@@ -5,7 +5,7 @@ the same time."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterator
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
@@ -60,6 +60,19 @@ class RoutingLog(list):
         if entry not in self and skipped < MAX_SKIPS_LOGGED:  # a ring tree considers a skipped profile again
             self.append(entry)
 
+    def takers(self, considered: list[tuple[BidProfileModel, str | None]],
+               verdicts: Iterator[tuple[BidProfileModel, str | None]]) -> Iterator[BidProfileModel]:
+        """The considered profiles that may take the call, in order. Each one its terms pass over, or its
+        seller's verdict does (`verdicts`: sellers.judged over those its terms let through, in the same
+        order), is logged as skipped."""
+        for profile, reason in considered:
+            if reason is None:
+                _, reason = next(verdicts)
+            if reason is None:
+                yield profile
+            else:
+                self.skip(profile, reason)
+
     def taken(self, profile: BidProfileModel, outcome: str) -> list[dict]:
         """The log as written when the call is routed or dialed to the profile (the log itself is left as
         it is: that write may fail)."""
@@ -93,12 +106,7 @@ def route_call(principal: Principal, call_id: str) -> CallModel:
     eligible = [profile for profile, reason in considered if reason is None]
     verdicts, _ = sellers.judged(eligible, lambda p: prices[p.profile_id], now)
     log, tried = RoutingLog(), 0  # this routing's: an earlier one that routed nobody is replaced
-    for profile, reason in considered:
-        if reason is None:
-            _, reason = next(verdicts)
-        if reason is not None:
-            log.skip(profile, reason)
-            continue
+    for profile in log.takers(considered, verdicts):
         if tried == MAX_SELLERS_TRIED:
             break
         tried += 1

@@ -227,3 +227,26 @@ def test_the_idempotency_key_header_is_documented(api):
     header = next(p for p in params if p["in"] == "header")
     assert header["name"] == "Idempotency-Key" and header["required"] is True
     assert header["schema"]["type"] == "string" and header["schema"]["maxLength"] == 255
+
+
+def test_earnings_wait_out_the_dispute_window_before_they_are_available(api, clock):
+    """A call's payout is pending for 7 days by the product's clock, computed when the balance is read."""
+    buyer, seller = api.register("buyer"), api.register("seller")
+    api.fund(seller)
+    api.fund(buyer, "10.00")
+    assert api.post("/bid-profiles", {"bid_amount": "5.00", "destination_number": "+13125552671"},
+                    token=seller["token"]).status == 201
+    call = api.post("/calls", {"from_number": "+14155552671", "to_number": "+12125551234", "direction": "inbound"},
+                    token=buyer["token"]).data
+    assert api.post(f"/calls/{call['id']}/route", token=buyer["token"]).status == 200
+    for status in ("ringing", "in_progress"):
+        api.call("PATCH", f"/calls/{call['id']}/status", {"status": status}, token=buyer["token"])
+    assert api.post(f"/calls/{call['id']}/complete", {"duration": 90}, token=buyer["token"]).status == 200
+
+    money = api.get("/account/balance", token=buyer["token"]).data
+    assert money["earnings"] == "3.96" and money["earnings_pending"] == "3.96" and money["earnings_available"] == "0.00"
+    clock.advance(days=7, seconds=1)
+    login = api.post("/auth/login", {"email": buyer["email"], "password": PASSWORD})  # tokens live 15 minutes
+    buyer["token"] = login.data["tokens"]["access_token"]
+    money = api.get("/account/balance", token=buyer["token"]).data
+    assert money["earnings_pending"] == "0.00" and money["earnings_available"] == "3.96"
