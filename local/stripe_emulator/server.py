@@ -266,6 +266,10 @@ class StripeEmulator:
                 return self._create_account_link(p)
             case ("POST", ["transfers"]):
                 return self._create_transfer(p)
+            case ("GET", ["transfers"]):
+                found = [o for o in self._objects.values() if o["object"] == "transfer"
+                         and all(o.get(name) == p[name] for name in ("destination", "transfer_group") if p.get(name))]
+                return self._list(found, path)
             case ("GET", ["transfers", tr]):
                 return self._get(tr, "transfer")
             case ("POST", ["transfers", tr, "reversals"]):

@@ -106,3 +106,12 @@ def test_a_partial_reversal_through_the_api(sdk):
     assert reversal.object == "transfer_reversal" and reversal.amount == 1000
     after = sdk.v1.transfers.retrieve(transfer.id)
     assert (after.amount_reversed, after.reversed) == (1000, False)
+
+
+def test_transfers_are_listed_by_transfer_group(sdk):
+    account = onboarded(sdk)
+    mine = sdk.v1.transfers.create(params={"amount": 2500, "currency": "usd", "destination": account.id,
+                                           "transfer_group": "withdrawal-w1"})
+    sdk.v1.transfers.create(params={"amount": 2600, "currency": "usd", "destination": account.id})
+    assert [t.id for t in sdk.v1.transfers.list(params={"transfer_group": "withdrawal-w1"}).data] == [mine.id]
+    assert len(sdk.v1.transfers.list(params={"destination": account.id}).data) == 2
