@@ -1,6 +1,6 @@
 """Wire models of funding a balance by card (Stripe): cards, top-ups, auto-recharge, Stripe's webhook."""
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool
 
@@ -77,13 +77,12 @@ class AutoRechargeOut(ResponseModel):
 
 
 class StripeEvent(WireModel):
-    """What Stripe posts (an Event); read only once its Stripe-Signature is checked against the raw body."""
+    """What Stripe posts (an Event): any JSON object here, read only once its Stripe-Signature is checked against
+    the raw body (a forged or stale one is 400 INVALID_SIGNATURE, whatever it holds)."""
 
-    model_config = ConfigDict(extra="allow")
-
-    id: str = Field(max_length=255)
-    type: str = Field(max_length=255)
-    data: dict[str, Any]
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "description": "A Stripe Event: id, type (payment_intent.succeeded, payment_intent.payment_failed, "
+                       "charge.refunded, charge.dispute.created are acted on), data.object"})
 
 
 class WebhookReceived(StrictModel):

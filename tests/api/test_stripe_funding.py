@@ -324,3 +324,9 @@ def test_a_card_stripe_does_not_know_is_not_found(api, seller):
     buyer = api.register("buyer")
     taken = api.post("/billing/payment-methods", {"payment_method": card}, token=buyer["token"])
     assert taken.status == 409 and taken.error["code"] == "PAYMENT_METHOD_UNUSABLE"
+
+
+def test_a_forged_webhook_is_refused_whatever_it_holds(api):
+    for body in ({}, {"id": 5, "data": "x"}, {"type": "payment_intent.succeeded"}):
+        result = api.call("POST", "/webhooks/stripe", body, headers={"Stripe-Signature": "t=1,v1=00"})
+        assert result.status == 400 and result.error["code"] == "INVALID_SIGNATURE", body

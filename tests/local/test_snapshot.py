@@ -276,6 +276,26 @@ def test_the_twilio_account_and_the_clock_offset_are_kept(aws):
         assert later.offset == 3600
 
 
+def test_the_stripe_account_is_kept(aws):
+    from local.stripe_emulator import StripeEmulator
+
+    with StripeEmulator() as first:
+        made = requests.post(f"{first.url}/v1/payment_intents", headers={"Authorization": f"Bearer {first.secret_key}"},
+                             data={"amount": "2500", "currency": "usd", "payment_method": "pm_card_visa",
+                                   "confirm": "true"}, timeout=30)
+        assert made.status_code == 200, made.text
+        before = snapshot.signature(stripe=first)
+        taken = snapshot.capture(stripe=first)
+        assert snapshot.signature(stripe=first) == before
+    state = snapshot.load(taken.body)
+    with StripeEmulator() as second:
+        snapshot.restore({"dynamodb": [], "sqs": [], "stripe": state["stripe"]}, stripe=second)
+        fetched = requests.get(f"{second.url}/v1/payment_intents/{made.json()['id']}", timeout=30,
+                               headers={"Authorization": f"Bearer {second.secret_key}"})
+        assert fetched.json()["status"] == "succeeded"
+        assert second.event("payment_intent.succeeded", made.json()["id"])
+
+
 def test_a_resumed_table_gets_the_indexes_its_model_now_declares(dynamodb):
     from local.provision import update_indexes
 

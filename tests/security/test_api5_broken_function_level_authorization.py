@@ -16,7 +16,7 @@ PUBLIC_OPERATIONS = {
     ("POST", "/auth/register"), ("POST", "/auth/login"), ("POST", "/auth/refresh"), ("POST", "/auth/forgot-password"),
     ("POST", "/auth/reset-password"), ("POST", "/auth/verify-email"), ("GET", "/health"), ("GET", "/openapi.json"),
     ("POST", "/webhooks/twilio/voice"), ("POST", "/webhooks/twilio/dial"), ("POST", "/webhooks/twilio/status"),
-    ("POST", "/webhooks/twilio/recording"),
+    ("POST", "/webhooks/twilio/recording"), ("POST", "/webhooks/stripe"),  # webhooks: the sender's signature
 }
 # Bodies an allowed caller's request would succeed with: a refusal is then the role check, not a bad body.
 VALID_BODIES = {
