@@ -168,7 +168,8 @@ def _withdraw(user_id: str, withdrawal_id: str, amount: int, *, automatic: bool)
     for _ in range(_ATTEMPTS):
         record = _record_withdrawal(user_id, withdrawal_id, amount, automatic)
         if record is not None:
-            return _transfer(record, account.stripe_account_id)
+            # Only a pending one is transferred: a failed one's money is back in the earnings already.
+            return _transfer(record, account.stripe_account_id) if record.status == PENDING else record
     raise Conflict("Another withdrawal changed the earnings meanwhile; try again", code="CONCURRENT_UPDATE")
 
 
@@ -190,6 +191,8 @@ def _record_withdrawal(user_id: str, withdrawal_id: str, amount: int, automatic:
         post(withdrawal(withdrawal_id, user_id, amount), now, work, enforce_limits=True, replay_ok=False)
     except PaymentRequired:  # the earnings changed since they were read (earnings ≥ amount, the posting's condition)
         raise _insufficient(available(user_id, now)) from None
+    except InvalidState:  # its posting is made: the same request at the same moment recorded it
+        return _withdrawal(user_id, withdrawal_id)
     except TransactWriteError as error:
         failed = failed_items(error)
         if record in failed:  # the same request at the same moment

@@ -302,3 +302,14 @@ def test_the_weekly_job_withdraws_everything_available_for_auto_withdraw_buyers_
     assert len(stripe_emulator.objects("transfer")) == 1
     assert books(api)["balanced"] is True
     assert int(AccountModel.get(rich["user"]["id"]).earnings) == 60_0045
+
+
+def test_the_same_withdrawal_sent_twice_at_once_is_one(api, buyer, seller, clock, stripe_emulator):
+    onboarded(api, buyer)
+    earn(buyer, seller, 100_0000, clock)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda n: withdraw(api, buyer, "30.00", key="same"), range(4)))
+    assert {a.status for a in answers} == {201}, [a.body for a in answers]
+    assert len({a.data["id"] for a in answers}) == 1
+    assert len(stripe_emulator.objects("transfer")) == 1
+    assert money(api, buyer)["earnings"] == "70.00" and books(api)["balanced"] is True
