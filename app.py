@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from chalicelib.api import (admin, analytics, auctions, bid_profiles, bids, billing, calls, compliance, events,
-                            funding, identity, notifications, numbers, system, webhooks)
+                            funding, identity, notifications, numbers, payouts, system, webhooks)
 from chalicelib.api import websocket
 from chalicelib.api.http import API_PREFIX, envelope_chalice_errors
 from chalicelib.observability import flush_after
@@ -14,6 +14,7 @@ from chalicelib.workers import holds as hold_worker
 from chalicelib.workers import notifications as notification_worker
 from chalicelib.workers import numbers as number_workers
 from chalicelib.workers import outbox as outbox_worker
+from chalicelib.workers import payouts as payout_worker
 from chalicelib.workers import suspensions
 
 app = Chalice(app_name="call-exchange")
@@ -23,11 +24,11 @@ for event_type in ("sqs", "dynamodb", "scheduled", "websocket"):
     app.register_middleware(bind_tables, event_type)
 
 for module in (system, identity, admin, billing, notifications, events, numbers, analytics, calls, bid_profiles,
-               auctions, bids, compliance, webhooks, funding):
+               auctions, bids, compliance, webhooks, funding, payouts):
     app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)
 
 for worker in (notification_worker, suspensions, number_workers, auction_workers, event_worker, hold_worker,
-               outbox_worker, funding_worker):
+               outbox_worker, funding_worker, payout_worker):
     app.register_blueprint(worker.bp)
 
 # The realtime API (chalicelib/api/websocket.py): an API Gateway WebSocket API in AWS, a WebSocket server

@@ -38,6 +38,10 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "TopUpRequest": {"amount": "500.00", "payment_method_id": "pm_1QyZ8sF2eZvKYlo2C0ffeeAa"},
     "AutoRechargeRequest": {"enabled": True, "below": "100.00", "amount": "250.00",
                             "payment_method_id": "pm_1QyZ8sF2eZvKYlo2C0ffeeAa"},
+    # payouts (Stripe Connect)
+    "PayoutAccountRequest": {"auto_withdraw": True},
+    "AutoWithdrawRequest": {"auto_withdraw": False},
+    "WithdrawalRequest": {"amount": "120.00"},
     "StripeEvent": {"id": "evt_1QyZ9aF2eZvKYlo2bYk0Tq1c", "object": "event", "type": "payment_intent.succeeded",
                     "data": {"object": {"id": "pi_3QyZ9aF2eZvKYlo21x2y3z4w", "object": "payment_intent",
                                         "status": "succeeded"}}},

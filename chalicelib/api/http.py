@@ -49,6 +49,7 @@ ADMIN = frozenset({accounts.ADMIN})
 BUYERS = frozenset({accounts.BUYER, accounts.ADMIN})
 SELLERS = frozenset({accounts.SELLER, accounts.ADMIN})
 SELLERS_ONLY = frozenset({accounts.SELLER})  # bidding is a seller's own act
+BUYERS_ONLY = frozenset({accounts.BUYER})  # only a buyer earns, and withdraws what it earned
 
 # Rate limits a route may declare (domain/limits.py): every authenticated route counts against its user's
 # limit unless it names a narrower one; the unauthenticated identity routes count per client IP (AUTH).

@@ -21,8 +21,10 @@ PLATFORM_TELEPHONY = "platform:telephony"  # carrier cost passed through
 PLATFORM_TELEPHONY_LOSS = "platform:telephony_loss"
 # What Stripe charged for card payments and chargebacks: the platform's expense, never the user's.
 PLATFORM_PAYMENT_FEES = "platform:payment_fees"
+# Earnings withdrawn: sent by Stripe transfers to the users' connected accounts (given back if a transfer fails).
+PLATFORM_PAYOUTS = "platform:payouts"
 PLATFORM_ACCOUNTS = (PLATFORM_FUNDING, PLATFORM_REVENUE, PLATFORM_TELEPHONY, PLATFORM_TELEPHONY_LOSS,
-                     PLATFORM_PAYMENT_FEES)
+                     PLATFORM_PAYMENT_FEES, PLATFORM_PAYOUTS)
 
 
 # The queue told of every posting that takes money from a user's balance (persistence/ledger.post), in the
@@ -164,6 +166,21 @@ def earnings_split(earnings: int, recent_payouts: int) -> tuple[int, int]:
     after a reversal took back more than was left: withdrawals wait until it is positive again)."""
     pending = max(0, min(recent_payouts, earnings))
     return pending, earnings - pending
+
+
+def withdrawal(withdrawal_id: str, account_id: str, amount: int) -> Posting:
+    """Earnings withdrawn (a Stripe transfer to the user's connected account): out of the user's earnings to the
+    platform's payouts account. Keyed by the withdrawal, so a retry posts once."""
+    return transfer(f"withdrawal:{withdrawal_id}", "withdrawal", "Earnings withdrawn", debit=(account_id, EARNINGS),
+                    credit=(PLATFORM_PAYOUTS, BALANCE), amount=amount, reference=withdrawal_id)
+
+
+def withdrawal_return(key: str, withdrawal_id: str, account_id: str, amount: int) -> Posting:
+    """A withdrawal's money back in the user's earnings: its transfer was refused or reversed (`key`: once per
+    refusal or Stripe reversal)."""
+    return transfer(key, "withdrawal_return", "Withdrawal returned: the transfer failed",
+                    debit=(PLATFORM_PAYOUTS, BALANCE), credit=(account_id, EARNINGS), amount=amount,
+                    reference=withdrawal_id)
 
 
 def is_platform(account_id: str) -> bool:

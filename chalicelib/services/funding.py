@@ -23,7 +23,7 @@ from chalicelib.observability import logger
 from chalicelib.persistence.ledger import get_account, post
 from chalicelib.persistence.tables import BillingProfileModel, TopUpModel
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
-from chalicelib.services import notifications
+from chalicelib.services import notifications, payouts
 
 MIN_TOP_UP, MAX_TOP_UP = to_minor("10.00"), to_minor("10000.00")
 CREATING, PROCESSING, REQUIRES_ACTION, SUCCEEDED, FAILED = (
@@ -249,6 +249,8 @@ def stripe_event(payload: bytes | str, signature: str | None) -> dict:
             fee = sum(int(t.get("fee") or 0) for t in obj.get("balance_transactions") or []) * MINOR_PER_CENT
             _take_back(user_id, f"dispute:{obj['id']}", "chargeback", "Card top-up disputed (chargeback)",
                        int(obj["amount"]) * MINOR_PER_CENT, fee, obj.get("payment_intent"))
+    elif kind in ("account.updated", "transfer.reversed"):
+        payouts.stripe_event(kind, obj)  # Connect: payout accounts and withdrawals
     else:
         logger.info("Stripe event ignored", extra={"type": kind})
     return {"received": True}

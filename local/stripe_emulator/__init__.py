@@ -8,6 +8,11 @@ and `make run` send the requests production sends and get Stripe's object shapes
 - customers; payment methods (attach, detach, list, retrieve); PaymentIntents (create with `confirm`,
   confirm, retrieve, `expand[]`); charges with a balance transaction (fee 2.9 % + 0.30); refunds; disputes
   (fee 15.00); webhook endpoints and events;
+- Connect: Express accounts (`payouts_enabled` false until onboarded), account links (their `url`, opened
+  with GET as in a browser, completes onboarding at once: payouts enabled, the `transfers` capability
+  active, `account.updated` sent; an expired link is 410), transfers to a connected account (refused,
+  400 `insufficient_capabilities_for_transfer`, until it is onboarded) and transfer reversals
+  (`transfer.reversed`);
 - Stripe's test payment methods: pm_card_visa, pm_card_mastercard (succeed), pm_card_chargeDeclined (declined,
   `generic_decline`, already when attached), pm_card_chargeDeclinedInsufficientFunds (`insufficient_funds`
   when charged), pm_card_authenticationRequired (`requires_action` with its client_secret on session;
@@ -16,7 +21,9 @@ and `make run` send the requests production sends and get Stripe's object shapes
 Events are signed as Stripe signs them (`Stripe-Signature: t=…,v1=HMAC-SHA256("t.payload")` with the
 webhook secret) and delivered, on a thread of their own, to every webhook endpoint (and `webhook_url`).
 Not Stripe's API, no auth: `POST /simulator/refund` and `/simulator/dispute` `{"payment_intent": "pi_…"}`
-refund or dispute its charge, `/simulator/authenticate` completes a PaymentIntent's 3-D Secure, and
+refund or dispute its charge, `/simulator/fail-transfer {"transfer": "tr_…"}` reverses a transfer in full (a
+transfer Stripe has made does not fail later: a failed one comes back as a reversal, `transfer.reversed`),
+`/simulator/authenticate` completes a PaymentIntent's 3-D Secure, and
 `/simulator/resend {"event": "evt_…"}` delivers an event again.
 
 Run alone: `python -m local.stripe_emulator --port 8030` (default STRIPE_EMULATOR_PORT, else a free port).

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 DEFAULT_SECRET_KEY = "sk_test_emulator"
 API_VERSION = "2025-01-27.acacia"
 DISPUTE_FEE = 1500  # cents, Stripe's chargeback fee
+ACCOUNT_LINK_SECONDS = 300  # an account link lives 5 minutes, as at Stripe
+ONBOARDING_PATH = "/connect/onboarding/"  # not Stripe's API: where an account link points (opened with GET)
 
 # Stripe's test PaymentMethods: (brand, last4, what happens when attached / charged)
 TEST_CARDS = {
@@ -256,6 +258,22 @@ class StripeEmulator:
                 return self._save({"id": new_id("we"), "object": "webhook_endpoint", "url": p["url"],
                                    "enabled_events": p.get("enabled_events") or ["*"], "status": "enabled",
                                    "secret": self.webhook_secret, "created": int(time.time())})
+            case ("POST", ["accounts"]):
+                return self._create_account(p)
+            case ("GET", ["accounts", acct]):
+                return self._get(acct, "account")
+            case ("POST", ["account_links"]):
+                return self._create_account_link(p)
+            case ("POST", ["transfers"]):
+                return self._create_transfer(p)
+            case ("GET", ["transfers"]):
+                found = [o for o in self._objects.values() if o["object"] == "transfer"
+                         and all(o.get(name) == p[name] for name in ("destination", "transfer_group") if p.get(name))]
+                return self._list(found, path)
+            case ("GET", ["transfers", tr]):
+                return self._get(tr, "transfer")
+            case ("POST", ["transfers", tr, "reversals"]):
+                return self._reverse_transfer(self._get(tr, "transfer", raw=True), p)
             case ("GET", ["events", evt]):
                 found = [e for e in self.events if e["id"] == evt]
                 if not found:
@@ -485,6 +503,106 @@ class StripeEmulator:
                           code="payment_intent_unexpected_state")
         return copy.deepcopy(self._succeed(intent))
 
+    # Connect: Express accounts, onboarding links, transfers and their reversals
+
+    def _create_account(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("type") not in ("express", "standard", "custom"):
+            raise invalid("Missing required param: type.", "type")
+        requested = [name for name, wanted in (p.get("capabilities") or {}).items()
+                     if str((wanted or {}).get("requested")).lower() == "true"]
+        return self._save({"id": "acct_" + secrets.token_hex(8), "object": "account", "type": p["type"],
+                           "country": p.get("country") or "US", "email": p.get("email"),
+                           "default_currency": "usd", "details_submitted": False, "charges_enabled": False,
+                           "payouts_enabled": False, "capabilities": {name: "inactive" for name in requested},
+                           "requirements": {"currently_due": ["external_account", "tos_acceptance.date"],
+                                            "disabled_reason": "requirements.past_due"},
+                           "metadata": p.get("metadata") or {}, "created": int(time.time())})
+
+    def _create_account_link(self, p: dict[str, Any]) -> dict[str, Any]:
+        for name in ("account", "type"):
+            if not p.get(name):
+                raise invalid(f"Missing required param: {name}.", name)
+        if p["type"] not in ("account_onboarding", "account_update"):
+            raise invalid(f"Invalid type: {p['type']}", "type")
+        account = self._get(p["account"], "account")
+        link_id, now = secrets.token_urlsafe(16), int(time.time())
+        self._objects[f"link_{link_id}"] = {"id": f"link_{link_id}", "object": "_account_link",
+                                            "account": account["id"], "expires_at": now + ACCOUNT_LINK_SECONDS,
+                                            "return_url": p.get("return_url"), "refresh_url": p.get("refresh_url")}
+        return {"object": "account_link", "created": now, "expires_at": now + ACCOUNT_LINK_SECONDS,
+                "url": f"{self.url}{ONBOARDING_PATH}{link_id}"}
+
+    def open_account_link(self, link_id: str) -> tuple[int, str]:
+        """What opening an onboarding link does (GET, no auth, as in a browser): the account's holder fills in
+        Stripe's form, so it is onboarded at once (payouts and transfers enabled, `account.updated` sent).
+        An unknown or expired link is 410, naming the link's refresh_url (Stripe redirects there)."""
+        with self.lock:
+            link = self._objects.get(f"link_{link_id}")
+            if link is None or link["expires_at"] < time.time():
+                where = (link or {}).get("refresh_url") or ""
+                return 410, f"<p>This onboarding link has expired. <a href=\"{where}\">Get a new one</a>.</p>"
+            account = self._objects[link["account"]]
+            if not account["payouts_enabled"]:
+                account.update(details_submitted=True, charges_enabled=True, payouts_enabled=True,
+                               capabilities={name: "active" for name in account["capabilities"] or {"transfers": 1}},
+                               requirements={"currently_due": [], "disabled_reason": None})
+                self._emit("account.updated", account)
+                self.version += 1
+            return 200, (f"<p>Onboarding complete for {account['id']}. "
+                         f"<a href=\"{link.get('return_url') or ''}\">Return to the platform</a>.</p>")
+
+    def _create_transfer(self, p: dict[str, Any]) -> dict[str, Any]:
+        try:
+            amount = int(p.get("amount", ""))
+        except ValueError:
+            raise invalid("Missing required param: amount.", "amount") from None
+        if amount < 1:
+            raise invalid("Invalid positive integer", "amount")
+        if not p.get("currency"):
+            raise invalid("Missing required param: currency.", "currency")
+        destination = self._objects.get(p.get("destination") or "")
+        if destination is None or destination["object"] != "account":
+            raise invalid(f"No such destination: '{p.get('destination')}'", "destination", code="resource_missing")
+        if destination["capabilities"].get("transfers") != "active":
+            raise invalid("Your destination account needs to have at least one of the following capabilities "
+                          "enabled: transfers, crypto_transfers, legacy_payments", "destination",
+                          code="insufficient_capabilities_for_transfer")
+        transfer_id, txn_id, now = new_id("tr"), new_id("txn"), int(time.time())
+        self._objects[txn_id] = {"id": txn_id, "object": "balance_transaction", "amount": -amount, "fee": 0,
+                                 "net": -amount, "currency": p["currency"], "type": "transfer",
+                                 "source": transfer_id, "status": "available", "created": now, "fee_details": []}
+        transfer = {"id": transfer_id, "object": "transfer", "amount": amount, "amount_reversed": 0,
+                    "currency": p["currency"], "destination": destination["id"],
+                    "destination_payment": new_id("py"), "balance_transaction": txn_id, "reversed": False,
+                    "reversals": {"object": "list", "data": [], "has_more": False, "total_count": 0,
+                                  "url": f"/v1/transfers/{transfer_id}/reversals"},
+                    "description": p.get("description"), "transfer_group": p.get("transfer_group"),
+                    "metadata": p.get("metadata") or {}, "livemode": False, "created": now}
+        self._objects[transfer_id] = transfer
+        self._emit("transfer.created", transfer)
+        return copy.deepcopy(transfer)
+
+    def _reverse_transfer(self, transfer: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+        left = transfer["amount"] - transfer["amount_reversed"]
+        amount = int(p.get("amount") or left)
+        if amount <= 0 or amount > left:
+            raise invalid(f"Reversal amount (${amount / 100:.2f}) is greater than the unreversed amount of the "
+                          f"transfer (${left / 100:.2f})", "amount")
+        reversal_id, txn_id, now = new_id("trr"), new_id("txn"), int(time.time())
+        self._objects[txn_id] = {"id": txn_id, "object": "balance_transaction", "amount": amount, "fee": 0,
+                                 "net": amount, "currency": transfer["currency"], "type": "transfer_cancel",
+                                 "source": reversal_id, "status": "available", "created": now, "fee_details": []}
+        reversal = {"id": reversal_id, "object": "transfer_reversal", "amount": amount,
+                    "currency": transfer["currency"], "transfer": transfer["id"], "balance_transaction": txn_id,
+                    "metadata": p.get("metadata") or {}, "created": now}
+        self._objects[reversal_id] = reversal
+        transfer["amount_reversed"] += amount
+        transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+        transfer["reversals"]["data"].insert(0, copy.deepcopy(reversal))
+        transfer["reversals"]["total_count"] += 1
+        self._emit("transfer.reversed", transfer)
+        return copy.deepcopy(reversal)
+
     # events
 
     def _emit(self, event_type: str, obj: dict[str, Any]) -> None:
@@ -536,6 +654,12 @@ class StripeEmulator:
                     result = self._dispute({"payment_intent": values.get("payment_intent")})
                 elif path == "/simulator/authenticate":
                     result = self._authenticate(values)
+                elif path == "/simulator/fail-transfer":
+                    # A transfer the destination cannot keep: reversed in full, as the platform (or Stripe)
+                    # reverses one; the product hears `transfer.reversed`.
+                    transfer = self._get(values.get("transfer") or "", "transfer", raw=True)
+                    self._reverse_transfer(transfer, {})
+                    result = self._public(transfer)
                 elif path == "/simulator/resend":
                     if not any(e["id"] == values.get("event") for e in self.events):
                         raise missing("event", str(values.get("event")), "event")
@@ -566,6 +690,15 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
         headers: dict[str, str] = {}
+        if method == "GET" and url.path.startswith(ONBOARDING_PATH):
+            status, page = emulator.open_account_link(url.path[len(ONBOARDING_PATH):])
+            data = f"<!doctype html><title>Stripe Connect onboarding</title>{page}".encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if url.path.startswith("/simulator/"):
             try:
                 values = json.loads(raw) if raw else {}

@@ -16,6 +16,7 @@ from chalicelib.persistence.tables.ledger import AccountModel, LedgerEntryModel,
 from chalicelib.persistence.tables.limits import RateCounterModel
 from chalicelib.persistence.tables.notifications import NotificationModel
 from chalicelib.persistence.tables.numbers import NumberModel, OrderModel, PhoneClaimModel, SearchCacheModel
+from chalicelib.persistence.tables.payouts import PayoutAccountModel, WithdrawalModel
 from chalicelib.persistence.tables.stats import CounterModel, UserStatsModel
 
 ALL_MODELS = (
@@ -54,6 +55,8 @@ ALL_MODELS = (
     EventModel,
     BillingProfileModel,
     TopUpModel,
+    PayoutAccountModel,
+    WithdrawalModel,
 )
 
 __all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "BidModel", "BidProfileModel",
@@ -62,6 +65,7 @@ __all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "B
            "ComplianceRuleModel", "ConnectionModel",
            "CounterModel", "DisputeAttribute", "DncEntryModel", "EVERYTHING", "EmailClaimModel", "EventModel",
            "LedgerEntryModel", "LedgerTransactionModel", "NotificationModel", "NumberModel", "OrderModel",
-           "OutboxModel", "PhoneClaimModel", "ProfileSpendModel", "RateCounterModel", "RouteEntryModel",
+           "OutboxModel", "PayoutAccountModel", "PhoneClaimModel", "ProfileSpendModel", "RateCounterModel",
+           "RouteEntryModel",
            "SearchCacheModel", "SellerBookModel", "SessionModel", "SubscriptionModel", "UserConnectionsModel",
-           "UserModel", "UserStatsModel"]
+           "UserModel", "UserStatsModel", "WithdrawalModel"]
