@@ -100,11 +100,11 @@ def test_the_glossary_says_who_earns_and_who_pays():
 
 
 def test_the_balance_view_describes_what_the_api_answers():
-    from chalicelib.schemas.billing import BalanceOut
+    from chalicelib.schemas.billing import AccountBalanceOut
 
     section = README.read_text().split("**7. The balance view.**", 1)[1].split("**8.", 1)[0]
     described = set(re.findall(r"^\| `(\w+)` \|", section, flags=re.M))
-    assert described == set(BalanceOut.model_fields) - {"currency"}
+    assert described == set(AccountBalanceOut.model_fields) - {"currency"}
     assert "balance + credit_limit" in section
 
 
