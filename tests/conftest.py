@@ -187,8 +187,14 @@ def client(aws, clock):
 
     from app import app
 
+    environment = dict(os.environ)
     with Client(app) as test_client:
         yield test_client
+    # The client sets its stage's environment around each request and Lambda invocation, then puts back what it
+    # found: on many threads at once, one can put back another's (STAGE=dev), and settings read later would
+    # name other tables.
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 @pytest.fixture

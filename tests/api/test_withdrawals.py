@@ -313,3 +313,23 @@ def test_the_same_withdrawal_sent_twice_at_once_is_one(api, buyer, seller, clock
     assert len({a.data["id"] for a in answers}) == 1
     assert len(stripe_emulator.objects("transfer")) == 1
     assert money(api, buyer)["earnings"] == "70.00" and books(api)["balanced"] is True
+
+
+def test_after_a_dispute_takes_withdrawn_earnings_back_withdrawals_wait_until_they_are_positive(api, buyer, seller,
+                                                                                             clock):
+    onboarded(api, buyer)
+    earn(buyer, seller, 100_0000, clock)
+    assert withdraw(api, buyer, "100.00").status == 201
+    # An accepted dispute reverses a withdrawn call's payout (services/disputes.py posts it past zero).
+    post(transfer("dispute_reversal:c1", "dispute_reversal", "Call c1: dispute accepted",
+                  debit=(buyer["user"]["id"], EARNINGS), credit=(seller["user"]["id"], BALANCE), amount=40_0000),
+         clock(), enforce_limits=False)
+    shown = money(api, buyer)
+    assert (shown["earnings"], shown["earnings_available"]) == ("-40.00", "-40.00")
+    refused = withdraw(api, buyer, "25.00")
+    assert refused.status == 402 and refused.error["code"] == "INSUFFICIENT_FUNDS"
+    earn(buyer, seller, 60_0000, clock)  # future earnings pay it back first
+    assert money(api, buyer)["earnings_available"] == "20.00"
+    assert withdraw(api, buyer, "25.00").status == 402
+    earn(buyer, seller, 10_0000, clock)
+    assert withdraw(api, buyer, "30.00").status == 201
