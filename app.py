@@ -2,7 +2,8 @@
 from chalice import Chalice
 
 from chalicelib.api import (admin, analytics, auctions, bid_profiles, bids, billing, calls, compliance, events,
-                            funding, identity, notifications, numbers, payouts, system, webhooks)
+                            funding, identity, notifications, numbers, payouts, rtb, system, webhooks,
+                            webhook_endpoints)
 from chalicelib.api import websocket
 from chalicelib.api.http import API_PREFIX, envelope_chalice_errors
 from chalicelib.observability import flush_after
@@ -16,6 +17,7 @@ from chalicelib.workers import numbers as number_workers
 from chalicelib.workers import outbox as outbox_worker
 from chalicelib.workers import payouts as payout_worker
 from chalicelib.workers import suspensions
+from chalicelib.workers import webhooks as webhook_worker
 
 app = Chalice(app_name="call-exchange")
 app.register_middleware(envelope_chalice_errors, "http")
@@ -24,11 +26,11 @@ for event_type in ("sqs", "dynamodb", "scheduled", "websocket"):
     app.register_middleware(bind_tables, event_type)
 
 for module in (system, identity, admin, billing, notifications, events, numbers, analytics, calls, bid_profiles,
-               auctions, bids, compliance, webhooks, funding, payouts):
+               auctions, bids, compliance, webhooks, funding, payouts, rtb, webhook_endpoints):
     app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)
 
 for worker in (notification_worker, suspensions, number_workers, auction_workers, event_worker, hold_worker,
-               outbox_worker, funding_worker, payout_worker):
+               outbox_worker, funding_worker, payout_worker, webhook_worker):
     app.register_blueprint(worker.bp)
 
 # The realtime API (chalicelib/api/websocket.py): an API Gateway WebSocket API in AWS, a WebSocket server

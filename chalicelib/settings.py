@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     app_base_url: str = Field(default_factory=lambda fields: fields["public_base_url"])
     email_verification_ttl_seconds: int = 24 * 3600
     password_reset_ttl_seconds: int = MAX_PASSWORD_RESET_TTL_SECONDS
+    # Requests to users' own servers (webhooks, sellers' bidders): https on a public host, or, under `make run`
+    # only (which sets it), http on the loopback too, so a developer can run a receiver or a bidder locally.
+    allow_loopback_callbacks: bool = False
+    # Webhooks: each delivery's timeout, and the delays before each retry (seconds, each with up to 20%
+    # jitter; the last repeats) until webhook_retry_hours after the first attempt; an endpoint failing that
+    # long is disabled.
+    webhook_timeout_seconds: float = 5.0
+    webhook_retry_schedule: tuple[int, ...] = (10, 30, 120, 600, 1800, 3600)
+    webhook_retry_hours: int = 24
+    # Real-time bidding: how long an inbound ping's bid holds its seller, and pings a buyer may send a minute.
+    rtb_bid_ttl_seconds: int = 60
+    rtb_pings_per_minute: int = 600
 
     @field_validator("public_base_url", "app_base_url")
     @classmethod

@@ -72,6 +72,8 @@ def _start_clock_control():
 
 def _local_environment(aws_url: str, port: int) -> None:
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{LOOPBACK}:{port}")
+    # Webhook receivers and RTB bidders on a developer's laptop: http on the loopback (never in AWS).
+    os.environ.setdefault("ALLOW_LOOPBACK_CALLBACKS", "true")
     os.environ.update({
         "STAGE": os.environ.get("STAGE", "local"),
         "AWS_ACCESS_KEY_ID": "local",

@@ -11,7 +11,7 @@ api = Api(__name__, tag="exchange")
 @api.route("/bid-profiles", "POST", summary="Create a bid profile", roles=SELLERS, body=schemas.BidProfileRequest,
            response=schemas.BidProfileOut, status=201)
 def create_profile(call: Call):
-    return bid_profiles.view(bid_profiles.create_profile(call.principal, call.body.model_dump()))
+    return bid_profiles.view(bid_profiles.create_profile(call.principal, call.body.model_dump()), with_secret=True)
 
 
 @api.route("/bid-profiles", "GET", summary="The caller's bid profiles", roles=SELLERS, query=schemas.PageQuery,

@@ -97,6 +97,11 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
                           "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/"
                                           "AC0123456789abcdef0123456789abcdef/Recordings/"
                                           "RE0123456789abcdef0123456789abcdef"},
+    # real-time bidding and webhooks for users' servers
+    "RtbPingRequest": {"from_number": "+14155552671", "state": "CA", "zip": "94103", "call_type": "sales",
+                       "keywords": ["solar"]},
+    "WebhookEndpointRequest": {"url": "https://hooks.engines.example.com/exchange",
+                               "events": ["call.completed", "balance.changed"]},
 }
 
 # An example answer of the routes whose answer a client must read to act on it, keyed by the response model's

@@ -55,6 +55,7 @@ BUYERS_ONLY = frozenset({accounts.BUYER})  # only a buyer earns, and withdraws w
 # limit unless it names a narrower one; the unauthenticated identity routes count per client IP (AUTH).
 USER_LIMIT, AUTH_LIMIT = limits.USER, limits.AUTH
 NUMBER_SEARCH_LIMIT, PURCHASE_LIMIT = limits.NUMBER_SEARCH, limits.PURCHASE
+RTB_PINGS_LIMIT = limits.RTB_PINGS
 _BY_ROLE = object()  # USER_LIMIT for authenticated routes, none for the others (webhooks, health)
 
 

@@ -14,7 +14,9 @@ WINDOW_SECONDS = 60
 
 # The limits a route may declare. USER: every authenticated request, per user. AUTH: the unauthenticated
 # identity routes, per client IP. NUMBER_SEARCH and PURCHASE: per user, counted with USER in the same item.
-USER, AUTH, NUMBER_SEARCH, PURCHASE = "user", "auth", "number_search", "purchase"
+# RTB_PINGS: a buyer's inbound pings, machine to machine, counted apart from USER in the same item (its limit is
+# the higher one a bidding partner needs).
+USER, AUTH, NUMBER_SEARCH, PURCHASE, RTB_PINGS = "user", "auth", "number_search", "purchase", "rtb_pings"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ def counted(limit: str) -> tuple[str, ...]:
     """The counters (RateCounterModel attributes) a request under `limit` adds one to."""
     if limit in (NUMBER_SEARCH, PURCHASE):
         return ("hits", limit)
+    if limit == RTB_PINGS:
+        return (RTB_PINGS,)
     return ("hits",)
 
 
@@ -52,6 +56,8 @@ def maximum(settings: Settings, counter: str, limit: str) -> int:
         return settings.number_search_rate_limit_per_minute
     if counter == PURCHASE:
         return settings.purchase_rate_limit_per_minute
+    if counter == RTB_PINGS:
+        return settings.rtb_pings_per_minute
     return settings.auth_rate_limit_per_minute if limit == AUTH else settings.rate_limit_per_minute
 
 

@@ -19,9 +19,11 @@ ITEM_PENDING, ITEM_SUCCESS, ITEM_FAILED = "PENDING", "SUCCESS", "FAILED"
 ORDER_PENDING, ORDER_COMPLETED, ORDER_PARTIAL, ORDER_FAILED = (
     "PENDING", "COMPLETED", "PARTIALLY_COMPLETED", "FAILED")
 ACTIVE, RELEASED = "ACTIVE", "RELEASED"  # as seed 000 spells them, stored and on the wire
-# Where a number's calls go: the owner's voice_url (custom) or an auction on the exchange.
-CUSTOM, EXCHANGE = "custom", "exchange"
-ROUTINGS = (CUSTOM, EXCHANGE)
+# Where a number's calls go: the owner's voice_url (custom), an auction on the exchange, or (a platform number
+# admins buy) the seller an inbound RTB ping reserved for its caller.
+CUSTOM, EXCHANGE, RTB_POOL = "custom", "exchange", "rtb_pool"
+ROUTINGS = (CUSTOM, EXCHANGE, RTB_POOL)
+EXCHANGE_ROUTED = (EXCHANGE, RTB_POOL)  # numbers whose calls come to the exchange's voice webhook
 # Twilio's webhooks on the exchange: a call arriving, a Dial's outcome, a dialed leg's progress, a recording's.
 EXCHANGE_VOICE_PATH = "/api/v1/webhooks/twilio/voice"
 DIAL_ACTION_PATH = "/api/v1/webhooks/twilio/dial"
@@ -61,4 +63,4 @@ def order_status(item_statuses: list[str]) -> str:
 
 def voice_target(routing: str, voice_url: str | None, public_base_url: str) -> str | None:
     """Where Twilio sends the number's calls: the user's own URL, or the exchange's voice webhook."""
-    return f"{public_base_url}{EXCHANGE_VOICE_PATH}" if routing == EXCHANGE else voice_url
+    return f"{public_base_url}{EXCHANGE_VOICE_PATH}" if routing in EXCHANGE_ROUTED else voice_url

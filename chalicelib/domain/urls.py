@@ -49,3 +49,27 @@ def public_url_problem(url: str) -> str | None:
     if port is not None and port == 0:
         return "URL port is not valid"
     return None
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def callback_url_problem(url: str, allow_loopback: bool = False) -> str | None:
+    """What is wrong with `url` as a user's server the exchange posts to (a webhook endpoint, an RTB
+    bidder): the public https rule above; with `allow_loopback` (only `make run` sets it: settings'
+    allow_loopback_callbacks), http or https on the loopback passes too, so a developer can run one locally."""
+    if allow_loopback and _is_loopback(url):
+        return None
+    return public_url_problem(url)
+
+
+def _is_loopback(url: str) -> bool:
+    if len(url) > MAX_LENGTH or any(ch.isspace() or ord(ch) < 0x20 or ch == "\\" for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and parts.username is None and "@" not in parts.netloc \
+        and (parts.hostname or "") in _LOOPBACK_HOSTS

@@ -14,6 +14,7 @@ NUMBER_PROVISIONING = "number-provisioning"
 AUCTION_CLOSING = "auction-closing"
 AUTO_RECHARGE = AUTO_RECHARGE_QUEUE  # a balance was debited: start an automatic top-up if it is low
 EVENTS = "events"  # closing WebSocket connections (services/events.py); the events go out from the outbox
+WEBHOOKS = "webhooks"  # one attempt of a delivery to a user's webhook endpoint (services/webhooks.py)
 
 
 @functools.cache
@@ -67,4 +68,6 @@ QUEUES = (
     QueueSpec(EVENTS, consumer_timeout_seconds=30),
     # One off-session card payment at Stripe (its SDK retries network failures within this).
     QueueSpec(AUTO_RECHARGE, consumer_timeout_seconds=60),
+    # One POST to a user's server (5 s timeout) and its record.
+    QueueSpec(WEBHOOKS, consumer_timeout_seconds=30),
 )

@@ -45,7 +45,8 @@ def entries_of(profile: BidProfileModel | None) -> dict[str, RouteEntryModel]:
     return {key: RouteEntryModel(
         route_key=key, profile_id=profile.profile_id, seller_id=profile.seller_id, criteria=profile.criteria,
         bid_amount=profile.bid_amount, destination_number=profile.destination_number, terms=profile.terms,
-        created_at=profile.created_at, updated_at=profile.updated_at) for key in sorted(keys_of(profile))}
+        rtb=profile.rtb, created_at=profile.created_at, updated_at=profile.updated_at)
+        for key in sorted(keys_of(profile))}
 
 
 def stage(work: UnitOfWork, before: BidProfileModel | None, after: BidProfileModel | None) -> list[RouteEntryModel]:
@@ -89,8 +90,8 @@ def profile_of(entry: RouteEntryModel) -> BidProfileModel:
     """The (active) profile an entry copies, as routing uses it; not read from its table."""
     return BidProfileModel(
         entry.profile_id, seller_id=entry.seller_id, criteria=entry.criteria, bid_amount=entry.bid_amount,
-        destination_number=entry.destination_number, terms=entry.terms, active=True, created_at=entry.created_at,
-        updated_at=entry.updated_at)
+        destination_number=entry.destination_number, terms=entry.terms, rtb=entry.rtb, active=True,
+        created_at=entry.created_at, updated_at=entry.updated_at)
 
 
 @functools.cache

@@ -9,7 +9,8 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.auctions import ACTIVE, COMPLETED, MAX_DURATION_SECONDS, SHOWN_AS
 from chalicelib.domain.calls import DIRECTIONS, OUTBOUND, RECORDING_STATUSES, SOURCES, STATUSES
-from chalicelib.domain import terms
+from chalicelib.domain import rtb, terms
+from chalicelib.domain.urls import MAX_LENGTH as MAX_URL_LENGTH
 from chalicelib.domain.compliance import is_region
 from chalicelib.domain.phones import NUMBER_OR_PREFIX_PATTERN, is_number_or_prefix
 from chalicelib.domain.routing import MAX_DUPLICATE_WINDOW_HOURS
@@ -60,10 +61,22 @@ class AttemptOut(ResponseModel):
     ended_at: datetime | None
 
 
+class RtbPingOut(ResponseModel):
+    result: Literal[rtb.PING_OUTCOMES] = Field(description=(
+        "bid, no_bid (it answered 0), timeout (no answer within its timeout_ms) or error (an error status, "
+        "malformed JSON, a malformed amount or number)"))
+    elapsed_ms: int = Field(description="How long its bidder took (up to its timeout)")
+    bid_amount: MoneyOut | None = Field(None, description="Its bid, when it bid")
+    bid_id: str | None = Field(None, description="The bidder's own id of its bid, if it gave one")
+
+
 class RoutingLogEntryOut(ResponseModel):
     profile_id: str
-    outcome: Literal[terms.ROUTED, terms.DIALED, terms.SKIPPED]
+    outcome: Literal[terms.ROUTED, terms.DIALED, terms.SKIPPED, rtb.PINGED] = Field(description=(
+        "pinged: an RTB profile's bidder was asked its price (`ping` says what it answered); a profile that bid "
+        "is then considered at its bid like any other"))
     reason: Literal[terms.REASONS] | None = Field(description="Why it was skipped (null unless skipped)")
+    ping: RtbPingOut | None = Field(None, description="An RTB ping's answer (outcome pinged)")
 
 
 class RecordingOut(ResponseModel):
@@ -325,20 +338,51 @@ _AUCTIONS_ONLY = ("A profile without bid_amount or without destination_number bi
                   "instant routing and live calls need both.")
 
 
+class RtbConfig(StrictModel):
+    """The seller's own bidding server: each call the profile matches is offered to it (a signed POST of the
+    call's facts), and its answer `{"bid_amount", "destination_number"?, "bid_id"?}` within timeout_ms is the
+    profile's price for that call."""
+
+    url: str = Field(max_length=MAX_URL_LENGTH, pattern=r"^https?://", json_schema_extra={"format": "uri"},
+                     description="https on a public host name (under `make run` only, http on the loopback too)")
+    timeout_ms: StrictInt = Field(rtb.DEFAULT_TIMEOUT_MS, ge=rtb.MIN_TIMEOUT_MS, le=rtb.MAX_TIMEOUT_MS, description=(
+        "How long the bidder has to answer; a later answer is no bid"))
+    send_caller_id: StrictBool = Field(False, description="Send the caller's number in the ping (caller_id)")
+
+
+def _rtb_or_price(model):
+    if model.rtb is not None and model.bid_amount is not None:
+        raise PydanticCustomError("rtb_with_bid_amount", "A profile has either rtb or a bid_amount, not both")
+    return model
+
+
 class BidProfileRequest(Terms):
     criteria: Criteria = Field(default_factory=Criteria)
     bid_amount: PositiveMoneyIn | None = Field(
         None, description="What the seller pays for a call routed to it without an auction. " + _AUCTIONS_ONLY)
     destination_number: PhoneNumber | None = Field(
         None, description="Where the seller's calls ring (E.164). " + _AUCTIONS_ONLY)
+    rtb: RtbConfig | None = Field(None, description=(
+        "Instead of bid_amount: the seller's bidding server names the price of each call. Needs "
+        "destination_number (rung unless the bidder's answer names another)"))
     active: StrictBool = True
+
+    @model_validator(mode="after")
+    def _rtb_needs_a_number(self):
+        _rtb_or_price(self)
+        if self.rtb is not None and self.destination_number is None:
+            raise PydanticCustomError("rtb_without_destination", "A profile with rtb needs a destination_number")
+        return self
 
 
 class BidProfileUpdate(Terms):
     criteria: Criteria | None = None
-    bid_amount: PositiveMoneyIn | None = None
+    bid_amount: PositiveMoneyIn | None = Field(None, description="A static price (an RTB profile's bidder goes)")
     destination_number: PhoneNumber | None = None
+    rtb: RtbConfig | None = Field(None, description="A bidding server instead of the static price (its secret stays)")
     active: StrictBool | None = None
+
+    _one_price = model_validator(mode="after")(_rtb_or_price)
 
 
 class GeographyOut(ResponseModel):
@@ -393,6 +437,14 @@ class EligibilityOut(ResponseModel):
     reasons: list[str] = Field(description="Every reason it would not take such a call now (empty when eligible)")
 
 
+class RtbOut(ResponseModel):
+    url: str
+    timeout_ms: int
+    send_caller_id: bool
+    secret: str | None = Field(None, description=(
+        "Signs its pings (X-Exchange-Signature, as webhooks are signed): shown once, when the profile is made"))
+
+
 class BidProfileOut(ResponseModel):
     id: str = Field(validation_alias="profile_id")
     seller_id: str
@@ -407,6 +459,7 @@ class BidProfileOut(ResponseModel):
     caps: CapsOut | None
     blocked_callers: list[str]
     record_calls: bool
+    rtb: RtbOut | None = Field(None, description="Its bidding server (null: it bids bid_amount)")
     usage: UsageOut | None = Field(None, description="Its calls in each cap window now (GET /bid-profiles/{id})")
     created_at: datetime
     updated_at: datetime

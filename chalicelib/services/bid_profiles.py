@@ -10,8 +10,9 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.caller import Principal
 from chalicelib.config import get_settings
-from chalicelib.domain import routing, terms
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain import routing, rtb, signing, terms
+from chalicelib.domain.urls import callback_url_problem
+from chalicelib.domain.errors import Conflict, NotFound, field_error
 from chalicelib.domain.money import to_minor
 from chalicelib.persistence import cap_counters, counters, route_entries, seller_books
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
@@ -46,10 +47,13 @@ def _terms(body: dict, current: dict | None = None) -> dict:
     return stored
 
 
-def view(profile: BidProfileModel, usage: dict | None = None) -> dict:
+def view(profile: BidProfileModel, usage: dict | None = None, with_secret: bool = False) -> dict:
     """The profile as the API shows it: its terms beside its criteria (conversion_seconds defaults to the
-    platform's billable threshold), and `usage` when read."""
+    platform's billable threshold), and `usage` when read. An RTB profile's signing secret is shown once, when
+    it is made (`with_secret`)."""
     shown = {name: getattr(profile, name) for name in BidProfileModel.get_attributes()}
+    if profile.rtb:
+        shown["rtb"] = {name: value for name, value in profile.rtb.items() if name != "secret" or with_secret}
     stored = profile.terms or {}
     return {**shown, "conversion_seconds": terms.conversion_seconds(stored, get_settings().billable_threshold_seconds),
             "schedule": stored.get("schedule"), "caps": stored.get("caps"),
@@ -83,14 +87,28 @@ def _unchanged(profile: BidProfileModel):
     return BidProfileModel.revision == profile.revision
 
 
+def _rtb(given: dict | None, current: dict | None = None) -> dict | None:
+    """A bidding server as stored: its URL checked by the rule for users' servers (domain/urls.py), and the
+    secret its pings are signed with (made once, kept when the server changes)."""
+    if given is None:
+        return None
+    problem = callback_url_problem(given["url"], get_settings().allow_loopback_callbacks)
+    if problem:
+        raise field_error("rtb.url", "INVALID_URL", problem)
+    secret = (current or {}).get("secret") or signing.new_secret("rtbsec_")
+    return {"url": given["url"], "timeout_ms": given.get("timeout_ms") or rtb.DEFAULT_TIMEOUT_MS,
+            "send_caller_id": bool(given.get("send_caller_id")), "secret": secret}
+
+
 def create_profile(principal: Principal, body: dict) -> BidProfileModel:
-    """A profile without bid_amount or destination_number bids in auctions only (routing.routable)."""
+    """A profile without bid_amount or destination_number bids in auctions only (routing.routable); one with
+    `rtb` has its seller's bidding server name the price of each call (services/rtb.py)."""
     now = clock.now()
     bid_amount = body.get("bid_amount")
     profile = BidProfileModel(
         profile_id=str(uuid.uuid4()), seller_id=principal.user_id, criteria=_criteria(body.get("criteria") or {}),
         bid_amount=to_minor(bid_amount) if bid_amount is not None else None,
-        destination_number=body.get("destination_number"), terms=_terms(body) or None,
+        destination_number=body.get("destination_number"), terms=_terms(body) or None, rtb=_rtb(body.get("rtb")),
         active=body.get("active", True), created_at=now, updated_at=now, revision=1)
     for _ in range(WRITE_ATTEMPTS):
         try:
@@ -140,7 +158,13 @@ def _changed(profile: BidProfileModel, changes: dict) -> BidProfileModel:
     if changes.get("criteria") is not None:
         after.criteria = _criteria(changes["criteria"], profile.criteria)
     if changes.get("bid_amount") is not None:
+        if profile.rtb and "rtb" not in changes:
+            raise field_error("bid_amount", "RTB_WITH_BID_AMOUNT", "A profile with rtb has no bid_amount: its bidder names it")
         after.bid_amount = to_minor(changes["bid_amount"])
+        after.rtb = None  # a static price replaces the bidding server
+    if changes.get("rtb") is not None:
+        after.rtb = _rtb(changes["rtb"], profile.rtb)
+        after.bid_amount = None
     if changes.get("destination_number") is not None:
         after.destination_number = changes["destination_number"]
     if set(TERMS) & changes.keys():
@@ -251,12 +275,24 @@ def spent_today(profile_ids: list[str], now: datetime) -> dict[str, int]:
     return {s.spend_key.partition("#")[0]: int(s.spent) for s in ProfileSpendModel.batch_get(keys)}
 
 
-def considered_for(facts: routing.CallFacts, buyer_id: str, now: datetime) -> list[tuple[BidProfileModel, str | None]]:
+def considered_for(facts: routing.CallFacts, buyer_id: str, now: datetime, call_id: str | None = None,
+                   log: list | None = None, skip_sellers: frozenset[str] | set[str] = frozenset(),
+                   zip_code: str | None = None) -> list[tuple[BidProfileModel, str | None]]:
     """Every profile under the call's country and state keys (their route entries, which copy them: the
     profiles returned are built from their entries) that routing considers, in the order it tries them,
-    each with why it is passed over (None: it may take the call)."""
-    profiles = [p for p in route_entries.profiles_for(facts).values()
-                if routing.routable(p.bid_amount, p.destination_number)]
+    each with why it is passed over (None: it may take the call). The RTB profiles that match the call
+    (open, not blocking the caller, not the buyer's, not of `skip_sellers`) are pinged first, and those that
+    bid are considered at their bid; each ping is added to `log`."""
+    found = [p for p in route_entries.profiles_for(facts).values() if p.seller_id not in skip_sellers]
+    profiles = [p for p in found if not p.rtb and routing.routable(p.bid_amount, p.destination_number)]
+    bidders = offered([p for p in found if p.rtb and p.destination_number and p.seller_id != buyer_id], facts, now)
+    if bidders:
+        from chalicelib.services import rtb as outbound_rtb
+
+        bids, pings = outbound_rtb.priced(bidders, facts, call_id, now, zip_code)
+        profiles += bids
+        if log is not None:
+            log.extend(pings)
     return judged([(p, int(p.bid_amount)) for p in profiles], facts, now, buyer_id=buyer_id, ordered=True)
 
 

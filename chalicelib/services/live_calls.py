@@ -31,7 +31,7 @@ from chalicelib.observability import logger
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.persistence.tables import BidProfileModel, CallModel, NumberModel, PhoneClaimModel
-from chalicelib.services import bid_profiles, calls, compliance, routing, sellers, settlement
+from chalicelib.services import bid_profiles, calls, compliance, routing, rtb_pool, sellers, settlement
 
 # Call ids of Twilio's calls derive from their CallSid: one call per CallSid, however often it is posted.
 TWILIO_CALLS = uuid.UUID("5f0c2d6e-3b9a-4e1f-8a7d-2c4b6e8f0a13")
@@ -65,9 +65,11 @@ def incoming(call_sid: str, from_number: str, to_number: str) -> str:
     # Each number in its one canonical spelling (a caller spelled otherwise is unknown): what DNC entries,
     # claims and duplicate windows are compared with.
     from_number, to_number = phones.canonical_e164(from_number), phones.canonical_e164(to_number)
-    number = exchange_number(to_number) if to_number else None
+    number = _routed_number(to_number) if to_number else None
     if number is None or from_number is None:
         return twilio_voice.goodbye(NOT_IN_SERVICE)
+    if number.routing == number_rules.RTB_POOL:
+        return _pool_call(call_sid, from_number, number, now)
     if number.fee_due_since is not None:  # suspended until its owner's balance pays its monthly fee
         return twilio_voice.goodbye(UNAVAILABLE)
     try:
@@ -179,13 +181,59 @@ def _find(call_sid: str) -> CallModel | None:
 
 def exchange_number(phone_number: str) -> NumberModel | None:
     """The ACTIVE number of ours that routes its calls to the exchange, if this is one."""
+    number = _routed_number(phone_number)
+    return number if number is not None and number.routing == number_rules.EXCHANGE else None
+
+
+def _routed_number(phone_number: str) -> NumberModel | None:
+    """The ACTIVE number of ours whose calls come to the exchange (routing exchange or rtb_pool)."""
     try:
         number = NumberModel.get(PhoneClaimModel.get(phone_number).number_id)
     except (PhoneClaimModel.DoesNotExist, NumberModel.DoesNotExist):
         return None
-    if number.status != number_rules.ACTIVE or number.routing != number_rules.EXCHANGE:
+    if number.status != number_rules.ACTIVE or number.routing not in number_rules.EXCHANGE_ROUTED:
         return None
     return number
+
+
+def _pool_call(call_sid: str, from_number: str, number: NumberModel, now: datetime) -> str:
+    """A call at an RTB pool number: the caller's live reservation for this number rings its seller, the
+    reservation's hold becoming the call's in the same commit, and the pinging buyer is the call's buyer.
+    Without one (another caller, or too late), a polite goodbye, recorded with the admins' refusals."""
+    reservation = rtb_pool.reservation_for_call(from_number, number.phone_number, now)
+    if reservation is None:
+        existing = _find(call_sid)  # Twilio repeating itself for a call that used the reservation
+        if existing is not None:
+            return _current_answer(existing)
+        rtb_pool.refuse(number, from_number, "No live RTB reservation for this caller at this number", now)
+        return twilio_voice.goodbye(REFUSED)
+    call = CallModel(
+        call_id=call_id_of(call_sid), source=lifecycle.TWILIO, call_sid=call_sid, owner_id=reservation.buyer_id,
+        from_number=from_number, to_number=number.phone_number, direction=lifecycle.INBOUND,
+        call_type=reservation.call_type, keywords=list(reservation.keywords or []),
+        caller_country=phones.country_of(from_number), caller_state=reservation.state or phones.state_of(from_number),
+        status=lifecycle.PENDING, owner_status=f"{reservation.buyer_id}#{lifecycle.PENDING}", attempts=[],
+        created_at=now, updated_at=now)
+    try:
+        calls.save_new(call)
+    except TransactWriteError:
+        return _current_answer(_find(call_sid))
+    price = int(reservation.price)
+    profile = BidProfileModel(reservation.profile_id, seller_id=reservation.seller_id, criteria={}, bid_amount=price,
+                              destination_number=reservation.destination_number, terms=reservation.terms,
+                              active=True, created_at=reservation.created_at, updated_at=reservation.created_at)
+    _, buyer_available = sellers.judged([], lambda _: 0, now, also_account=reservation.buyer_id)
+    time_limit = _talk_limit(price, buyer_available)
+    answer = _dial_twiml(call, profile.destination_number, time_limit, terms.records_calls(profile.terms))
+    try:
+        routing.dial(call, profile, now, time_limit, routing.RoutingLog(), previous_answer=answer,
+                     adopt=lambda work: rtb_pool.stage_used(work, reservation, call.call_id))
+    except (TransactWriteError, routing.SellerUnavailable, InvalidState):  # the reservation ended meanwhile
+        logger.info("RTB reservation ended before its call was dialed", extra={"call_id": call.call_id})
+        goodbye = twilio_voice.goodbye(REFUSED)
+        _end_unconnected(call, lifecycle.FAILED, answer=goodbye)
+        return goodbye
+    return answer
 
 
 def _ring_next(call: CallModel, now: datetime) -> str:
@@ -195,7 +243,7 @@ def _ring_next(call: CallModel, now: datetime) -> str:
     settings = get_settings()
     log = routing.RoutingLog(call.routing_log or ())
     if len(call.attempts or []) < settings.max_dial_attempts:
-        considered, verdicts, buyer_available = _considered(call, now)
+        considered, verdicts, buyer_available = _considered(call, now, log)
         for profile in log.takers(considered, verdicts):
             time_limit = _talk_limit(int(profile.bid_amount), buyer_available)
             answer = _dial_twiml(call, profile.destination_number, time_limit, terms.records_calls(profile.terms))
@@ -210,14 +258,15 @@ def _ring_next(call: CallModel, now: datetime) -> str:
     return goodbye
 
 
-def _considered(call: CallModel, now: datetime) -> tuple[list, Iterator, int | None]:
+def _considered(call: CallModel, now: datetime, log: list) -> tuple[list, Iterator, int | None]:
     """The profiles the ring tree considers, in order, each with why its terms pass it over (None: they
-    do not; bid_profiles.considered_for), never one of a seller this call already rang; the verdicts on
+    do not; bid_profiles.considered_for, RTB bidders pinged and logged), never one of a seller this call
+    already rang; the verdicts on
     the sellers of those not passed over, in the same order (services/sellers.py: suspended, cannot
     pay); and what the buyer's account may still spend."""
     tried = {attempt["seller_id"] for attempt in call.attempts or []}
-    considered = [(p, reason) for p, reason in bid_profiles.considered_for(calls.facts(call), call.owner_id, now)
-                  if p.seller_id not in tried]
+    considered = bid_profiles.considered_for(calls.facts(call), call.owner_id, now, call_id=call.call_id, log=log,
+                                             skip_sellers=tried)
     verdicts, buyer_available = sellers.judged([p for p, reason in considered if reason is None],
                                                lambda p: int(p.bid_amount), now, also_account=call.owner_id)
     return considered, verdicts, buyer_available

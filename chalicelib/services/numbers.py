@@ -16,7 +16,7 @@ from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.persistence import counters
 from chalicelib.persistence.tables import EVERYTHING, NumberModel, PhoneClaimModel, SearchCacheModel, UserStatsModel
 from chalicelib.persistence.pagination import Page, paginate_index
-from chalicelib.services import analytics
+from chalicelib.services import analytics, rtb_pool
 from chalicelib.services.access import listed_user
 
 SEARCH_CACHE_SECONDS = 300
@@ -96,6 +96,7 @@ def get_number(principal: Principal, number_id: str) -> NumberModel:
 def update_number(principal: Principal, number_id: str, changes: dict) -> NumberModel:
     """Twilio first, then our record: what we store is what Twilio does."""
     number = _active(get_number(principal, number_id))
+    rtb_pool.ensure_may_route(principal, [changes.get("routing")])
     given_url = changes.get("voice_url")
     if given_url and changes.get("routing") == rules.EXCHANGE:
         raise field_error("voice_url", "VOICE_URL_WITH_EXCHANGE_ROUTING",
@@ -116,6 +117,9 @@ def update_number(principal: Principal, number_id: str, changes: dict) -> Number
         twilio.configure(number.twilio_sid, friendly_name=friendly, voice_url=target or "", voice_method=method)
     except twilio.TwilioCallFailed as failure:
         raise failure.product_error() from None
+    if rules.RTB_POOL in (routing, number.routing) and routing != number.routing:  # joins or leaves the pool
+        with UnitOfWork() as work:
+            rtb_pool.stage_membership(work, number, routing == rules.RTB_POOL, clock.now())
     number.update(actions=[
         NumberModel.friendly_name.set(friendly), NumberModel.routing.set(routing),
         NumberModel.voice_url.set(target) if target else NumberModel.voice_url.remove(),
@@ -144,6 +148,8 @@ def release_number(principal: Principal, number_id: str) -> None:
         work.delete(PhoneClaimModel(phone_number=number.phone_number),
                     condition=PhoneClaimModel.number_id == number.number_id)
         work.update(UserStatsModel(user_id=number.owner_id), actions=[UserStatsModel.active_numbers.add(-1)])
+        if number.routing == rules.RTB_POOL:
+            rtb_pool.stage_membership(work, number, False, now)
 
 
 def _active(number: NumberModel) -> NumberModel:

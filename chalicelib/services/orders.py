@@ -21,7 +21,7 @@ from chalicelib.persistence.ledger import post
 from chalicelib.persistence import counters
 from chalicelib.persistence.tables import EVERYTHING, NumberModel, OrderModel, PhoneClaimModel, UserStatsModel
 from chalicelib.persistence.pagination import Page, paginate_index
-from chalicelib.services import analytics
+from chalicelib.services import analytics, rtb_pool
 from chalicelib.services.access import listed_user
 
 # The sweeper: an order still pending this long is queued again (its message was never sent, or is lost),
@@ -35,6 +35,7 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
     """Create the order (with its items) and queue its provisioning. Refused before anything is
     bought when a number is already held here, or the account cannot pay for all of them."""
     now = clock.now()
+    rtb_pool.ensure_may_route(principal, [(item.get("configuration") or {}).get("routing") for item in items])
     held = {c.phone_number for c in PhoneClaimModel.batch_get([i["phone_number"] for i in items])}
     if held:
         raise Conflict("Some numbers are already taken", code="NUMBER_NOT_AVAILABLE", details=[
@@ -172,6 +173,8 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
             work.update(UserStatsModel(user_id=order.owner_id), actions=[
                 UserStatsModel.total_numbers.add(1), UserStatsModel.active_numbers.add(1)])
             counters.add_to_all(work, counters.ALL_NUMBERS)
+            if routing == rules.RTB_POOL:
+                rtb_pool.stage_membership(work, number, True, now)
     except TransactWriteError as error:
         failed = failed_items(error)
         number_exists, claimed = number in failed, claim in failed

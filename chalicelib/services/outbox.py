@@ -7,7 +7,8 @@ For each item, in this order:
 2. whom each event is for (services/events.recipients: its users, the matching sellers, the outbid seller);
 3. each of those users' share, appended to their feed once (persistence/event_feed.py): that gives each
    event its seq in each feed, the same seqs when the record comes again;
-4. the events, sent to the open connections of their users and of an auction's subscribers.
+4. each of those users' webhook endpoints that want an event, sent a delivery of it (services/webhooks.py);
+5. the events, sent to the open connections of their users and of an auction's subscribers.
 
 A failure anywhere raises: the stream delivers the record again, and every step is safe to repeat (the
 feeds are appended once, a notification is written once by its worker (its id), a closing or a close
@@ -23,7 +24,7 @@ from chalicelib.domain.events import AUCTION
 from chalicelib.gateways import queues
 from chalicelib.persistence import event_feed
 from chalicelib.persistence.outbox import Owed
-from chalicelib.services import events
+from chalicelib.services import events, webhooks
 
 
 def publish(owed: Owed) -> dict[str, int]:
@@ -41,6 +42,7 @@ def publish(owed: Owed) -> dict[str, int]:
     heads = event_feed.last_seqs(readers) if readers else {}
     appended = list(events.pool().map(
         lambda user: event_feed.append(user, owed.unit_id, shares[user], owed.committed_at, heads[user]), readers))
+    webhooks.queue_deliveries(shares, owed.committed_at)  # the same events, to the users' own servers
     seq_of = {(user, event["event_id"]): seq for user, seqs in zip(readers, appended)
               for event, seq in zip(shares[user], seqs)}
     delivered = events.deliver([events.Addressed(event, {user: seq_of[(user, event["event_id"])] for user in users},

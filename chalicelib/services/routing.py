@@ -92,20 +92,22 @@ def route_call(principal: Principal, call_id: str) -> CallModel:
     lifecycle.ensure_transition(call.status, lifecycle.QUEUED)
     now = clock.now()
     facts = calls.facts(call)
+    log = RoutingLog()  # this routing's: an earlier one that routed nobody is replaced
     if call.auction_id:
         offers = _auction_offers(call, now)
         considered = bid_profiles.judged(offers, facts, now)
         same_auction = CallModel.auction_id == call.auction_id
     else:
-        considered = bid_profiles.considered_for(facts, call.owner_id, now)
+        considered = bid_profiles.considered_for(facts, call.owner_id, now, call_id=call.call_id, log=log)
         offers = [(p, int(p.bid_amount)) for p, _ in considered]
         same_auction = CallModel.auction_id.does_not_exist()  # no auction was opened meanwhile
     if not considered:
+        _keep_log(call, log)  # the RTB pings, if any
         raise _no_bids()
     prices = {profile.profile_id: price for profile, price in offers}
     eligible = [profile for profile, reason in considered if reason is None]
     verdicts, _ = sellers.judged(eligible, lambda p: prices[p.profile_id], now)
-    log, tried = RoutingLog(), 0  # this routing's: an earlier one that routed nobody is replaced
+    tried = 0
     for profile in log.takers(considered, verdicts):
         if tried == MAX_SELLERS_TRIED:
             break
@@ -182,12 +184,13 @@ def _route(call: CallModel, profile: BidProfileModel, price: int, same_auction, 
 
 
 def dial(call: CallModel, profile: BidProfileModel, now: datetime, time_limit: int, log: RoutingLog,
-         previous_answer: str | None = None) -> CallModel:
+         previous_answer: str | None = None, adopt: Callable[[UnitOfWork], None] | None = None) -> CallModel:
     """A live call rings the next seller of its ring tree for at most `time_limit` seconds of talk: the
     price is held as routing holds it, and the attempt is recorded. The first attempt routes the pending
     call; later ones follow a released one (queued, with no seller), and record on the released attempt
     the TwiML its Dial's action was answered (`previous_answer`: this dial). The payout pays for the
-    minutes (the Dial's time limit), not the buyer's balance."""
+    minutes (the Dial's time limit), not the buyer's balance. `adopt`: the price is held already (an RTB
+    reservation's), and `adopt(work)` hands that hold over to the call in the same commit."""
     attempt = len(call.attempts or [])
     price = int(profile.bid_amount)
     earlier = list(call.attempts or [])
@@ -213,7 +216,7 @@ def dial(call: CallModel, profile: BidProfileModel, now: datetime, time_limit: i
 
     # A live call counts in its profile's cap windows once its seller answers (or once it converts).
     return _hold_price(work, call, profile, price, now, due, f"call_hold:{call.call_id}:{attempt}", write_call,
-                       count_now=False)
+                       count_now=False, adopt=adopt)
 
 
 def _caller_history(call: CallModel, profile: BidProfileModel, now: datetime) -> dict:
@@ -233,13 +236,15 @@ def _caller_history(call: CallModel, profile: BidProfileModel, now: datetime) ->
 
 
 def _hold_price(work: UnitOfWork, call: CallModel, profile: BidProfileModel, price: int, now: datetime,
-                due: datetime, hold_key: str, write_call: Callable[[dict], None], count_now: bool) -> CallModel:
+                due: datetime, hold_key: str, write_call: Callable[[dict], None], count_now: bool,
+                adopt: Callable[[UnitOfWork], None] | None = None) -> CallModel:
     """Hold `price` from the profile's seller, count it against the profile's daily budget and take one of
     its concurrent slots (and, `count_now`, count it in its cap windows; else check that they are below
     their caps), in the unit of work in which `write_call(changes)` gives the call its seller;
     SellerUnavailable when the seller cannot pay, the budget is used up or a cap is reached. The call
-    keeps the profile's terms it is settled on, and joins the open holds, overdue at `due`."""
-    budget = bid_profiles.budget_of(profile)
+    keeps the profile's terms it is settled on, and joins the open holds, overdue at `due`. With `adopt`, the
+    price was held and budgeted before (an RTB reservation): `adopt(work)` hands that over instead."""
+    budget = None if adopt else bid_profiles.budget_of(profile)
     if budget is not None and budget < price:
         raise SellerUnavailable(terms.BUDGET)
     spend = ProfileSpendModel(spend_key=bid_profiles.spend_key(profile.profile_id, now))
@@ -259,11 +264,16 @@ def _hold_price(work: UnitOfWork, call: CallModel, profile: BidProfileModel, pri
     caps = cap_counters.stage_routing(work, profile.profile_id, profile.terms, now, count_windows=count_now)
     within_budget = None if budget is None else \
         ProfileSpendModel.spent.does_not_exist() | (ProfileSpendModel.spent <= budget - price)
-    work.update(spend, actions=[ProfileSpendModel.spent.add(price),
-                                ProfileSpendModel.purge_at.set(now + timedelta(days=3))], condition=within_budget)
+    if adopt is None:
+        work.update(spend, actions=[ProfileSpendModel.spent.add(price),
+                                    ProfileSpendModel.purge_at.set(now + timedelta(days=3))], condition=within_budget)
     try:
-        post(hold(hold_key, profile.seller_id, price, f"Call {call.call_id}: price held until it ends", call.call_id),
-             now, work, replay_ok=False)
+        if adopt is None:
+            post(hold(hold_key, profile.seller_id, price, f"Call {call.call_id}: price held until it ends",
+                      call.call_id), now, work, replay_ok=False)
+        else:
+            adopt(work)
+            work.commit()
     except PaymentRequired:
         raise SellerUnavailable(terms.CANNOT_PAY) from None
     except TransactWriteError as error:

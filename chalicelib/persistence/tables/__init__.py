@@ -18,6 +18,8 @@ from chalicelib.persistence.tables.notifications import NotificationModel
 from chalicelib.persistence.tables.numbers import NumberModel, OrderModel, PhoneClaimModel, SearchCacheModel
 from chalicelib.persistence.tables.payouts import PayoutAccountModel, WithdrawalModel
 from chalicelib.persistence.tables.stats import CounterModel, UserStatsModel
+from chalicelib.persistence.tables.rtb import RtbPoolModel, RtbReservationModel
+from chalicelib.persistence.tables.webhooks import WebhookDeliveryModel, WebhookEndpointsModel
 
 ALL_MODELS = (
     UserModel,
@@ -57,6 +59,10 @@ ALL_MODELS = (
     TopUpModel,
     PayoutAccountModel,
     WithdrawalModel,
+    WebhookEndpointsModel,
+    WebhookDeliveryModel,
+    RtbPoolModel,
+    RtbReservationModel,
 )
 
 __all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "BidModel", "BidProfileModel",
@@ -68,4 +74,5 @@ __all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "B
            "OutboxModel", "PayoutAccountModel", "PhoneClaimModel", "ProfileSpendModel", "RateCounterModel",
            "RouteEntryModel",
            "SearchCacheModel", "SellerBookModel", "SessionModel", "SubscriptionModel", "UserConnectionsModel",
-           "UserModel", "UserStatsModel", "WithdrawalModel"]
+           "UserModel", "UserStatsModel", "WithdrawalModel",
+           "RtbPoolModel", "RtbReservationModel", "WebhookDeliveryModel", "WebhookEndpointsModel"]

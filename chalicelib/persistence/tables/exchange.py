@@ -41,6 +41,9 @@ class BidProfileModel(BaseModel):
     # The terms it buys by (domain/terms.py), each optional: {"conversion_seconds", "schedule", "caps",
     # "blocked_callers", "record_calls"}; copied to its route entries and its seller's book.
     terms = JSONAttribute(null=True)
+    # A seller's own bidding server, instead of a static bid_amount: {"url", "timeout_ms", "send_caller_id",
+    # "secret"} (services/rtb.py pings it when a call is routed).
+    rtb = JSONAttribute(null=True)
 
     by_seller = ProfilesBySeller()
 
@@ -64,6 +67,7 @@ class RouteEntryModel(BaseModel):
     bid_amount = NumberAttribute(null=True)  # minor units; None: the profile bids in auctions only
     destination_number = UnicodeAttribute(null=True)
     terms = JSONAttribute(null=True)  # the profile's
+    rtb = JSONAttribute(null=True)  # the profile's bidding server (its secret too: pings are signed with it)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

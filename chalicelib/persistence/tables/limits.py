@@ -20,6 +20,7 @@ class RateCounterModel(BaseModel):
     hits = NumberAttribute(null=True)
     number_search = NumberAttribute(null=True)
     purchase = NumberAttribute(null=True)
+    rtb_pings = NumberAttribute(null=True)
     # Password checks reserved (failed, or still in flight) in a login window.
     attempts = NumberAttribute(null=True)
     purge_at = TTLAttribute()
