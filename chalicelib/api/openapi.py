@@ -38,6 +38,9 @@ _TAGS = {
     "admin": "Users, suspensions and credits (admins only).",
     "webhooks": "Twilio's calls to the exchange (signed with X-Twilio-Signature, form-encoded, answered "
                 "with TwiML).",
+    "rtb": "Real-time bidding: a buyer pings with a caller before it forwards the call, and gets a bid and a "
+           "pool number to send it to, or no bid.",
+    "endpoints": "Webhooks for your own server: the realtime events, POSTed and signed (X-Exchange-Signature).",
     "system": "Health and this document.",
 }
 

@@ -5,7 +5,7 @@ from chalicelib.services import webhooks
 
 schemas = models("webhook_endpoints")  # imported on first use, not at cold start
 
-api = Api(__name__, tag="webhooks")
+api = Api(__name__, tag="endpoints")
 
 
 @api.route("/webhooks", "POST", summary="Register a webhook endpoint (its signing secret is shown once)",

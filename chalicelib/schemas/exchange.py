@@ -61,7 +61,7 @@ class AttemptOut(ResponseModel):
     ended_at: datetime | None
 
 
-class RtbPingOut(ResponseModel):
+class RtbPingResultOut(ResponseModel):
     result: Literal[rtb.PING_OUTCOMES] = Field(description=(
         "bid, no_bid (it answered 0), timeout (no answer within its timeout_ms) or error (an error status, "
         "malformed JSON, a malformed amount or number)"))
@@ -76,7 +76,7 @@ class RoutingLogEntryOut(ResponseModel):
         "pinged: an RTB profile's bidder was asked its price (`ping` says what it answered); a profile that bid "
         "is then considered at its bid like any other"))
     reason: Literal[terms.REASONS] | None = Field(description="Why it was skipped (null unless skipped)")
-    ping: RtbPingOut | None = Field(None, description="An RTB ping's answer (outcome pinged)")
+    ping: RtbPingResultOut | None = Field(None, description="An RTB ping's answer (outcome pinged)")
 
 
 class RecordingOut(ResponseModel):

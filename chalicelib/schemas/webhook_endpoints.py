@@ -35,7 +35,7 @@ class WebhookTestOut(ResponseModel):
     event_id: str
 
 
-class AttemptOut(ResponseModel):
+class DeliveryAttemptOut(ResponseModel):
     at: datetime
     status_code: int | None = Field(description="The endpoint's HTTP status (null: no answer)")
     failure: str | None = Field(description="null: delivered; status (a non-2xx answer), timeout, error (no "
@@ -48,7 +48,7 @@ class DeliveryOut(ResponseModel):
     event_type: str
     event_id: str
     status: Literal[webhooks.PENDING, webhooks.DELIVERED, webhooks.FAILED]
-    attempts: list[AttemptOut]
+    attempts: list[DeliveryAttemptOut]
     next_attempt_at: datetime | None
     created_at: datetime
 

@@ -12,4 +12,8 @@ bp = Blueprint(__name__)
 @bp.schedule(Rate(1, unit=Rate.MINUTES))
 def end_overdue_holds(event):
     now = clock.now()
-    return {**end_overdue(now), "reservations_released": rtb_pool.release_expired(now)}
+    outcomes = end_overdue(now)
+    released = rtb_pool.release_expired(now)
+    if released:
+        outcomes["reservations_released"] = released
+    return outcomes

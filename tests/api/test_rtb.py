@@ -231,11 +231,11 @@ def test_an_expired_reservation_is_released_by_the_hold_job_and_its_call_refused
     assert ping(api, api.register("buyer")).data["bid_id"]
     assert held_and_balance(api, best) == ("5.00", "45.00")
     clock.advance(seconds=59)
-    assert run_hold_job(client)["reservations_released"] == 0
+    assert run_hold_job(client).get("reservations_released", 0) == 0
     clock.advance(seconds=2)
     assert run_hold_job(client)["reservations_released"] == 1
     assert held_and_balance(api, best) == ("0.00", "50.00")
-    assert run_hold_job(client)["reservations_released"] == 0  # once
+    assert run_hold_job(client).get("reservations_released", 0) == 0  # once
     assert said_goodbye(Twilio(api).voice("CA" + "9" * 32, CALLER, to=pool["number"]))
 
 
