@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # template stay on one worker (the scheduler in tests/conftest.py), so each is built once.
 TEST_WORKERS ?= 2
 
-.PHONY: run reset call test fuzz package bench clean
+.PHONY: run reset call bidder test fuzz package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ reset: $(STAMP)
 call: $(STAMP)
 	TWILIO_EMULATOR_PORT=$(TWILIO_EMULATOR_PORT) $(PY) -m local.call --from $(FROM) --to $(TO) $(if $(TALK),--talk $(TALK)) $(foreach o,$(OUTCOMES),--outcome $(o))
 
+# An example RTB bidder on the loopback for `make run` (another shell): bids BID on every ping it is sent.
+BIDDER_PORT ?= 8030
+BID ?= 6.00
+bidder:
+	python3 -m local.bidder --port $(BIDDER_PORT) --bid $(BID) $(if $(SECRET),--secret $(SECRET))
+
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
@@ -54,6 +60,7 @@ bench: $(STAMP)
 	$(PY) bench/purchase_calls.py
 	$(PY) bench/handler_overhead.py
 	$(PY) bench/webhook_calls.py
+	$(PY) bench/rtb.py
 	$(PY) bench/load.py
 	$(PY) bench/websocket_calls.py
 	$(PY) bench/websocket_load.py
