@@ -168,6 +168,35 @@ def terms_set(api, buyer: dict, seller: dict, profile: dict, call_body: dict, ro
         assert api.get(f"/bid-profiles/{profile['id']}/eligibility?{query}", token=seller["token"]).status == 200
 
 
+def rtb_and_webhooks(api, buyer: dict, rows: list) -> None:
+    """An inbound RTB ping (a bid reserved, then the cached repeat), the admins' pool view, and a user's webhook
+    endpoints."""
+    from chalicelib.persistence.tables import RtbPoolModel
+    from chalicelib.persistence.tables.rtb import POOL
+
+    admin = api.admin()
+    RtbPoolModel(pool=POOL, phone_number="+14155550999", number_id=str(uuid.uuid4()), owner_id=admin["user_id"],
+                 added_at=datetime.now(timezone.utc)).save()  # as an admin's purchase with routing rtb_pool writes it
+    ping = {"from_number": "+14155550142", "call_type": "sales"}
+    with request("POST /rtb/pings (a bid: reserved)", rows):
+        assert api.post("/rtb/pings", ping, token=buyer["token"]).data["bid_id"]
+    with request("POST /rtb/pings (the same caller: cached)", rows):
+        assert api.post("/rtb/pings", ping, token=buyer["token"]).data["bid_id"]
+    with request("GET /admin/rtb/pool", rows):
+        assert api.get("/admin/rtb/pool", token=admin["token"]).status == 200
+    with request("POST /webhooks", rows):
+        hook = api.post("/webhooks", {"url": "https://hooks.example.com/x", "events": ["call.completed"]},
+                        token=buyer["token"]).data
+    with request("GET /webhooks", rows):
+        assert api.get("/webhooks", token=buyer["token"]).status == 200
+    with request("POST /webhooks/{id}/test", rows):
+        assert api.post(f"/webhooks/{hook['id']}/test", token=buyer["token"]).status == 202
+    with request("GET /webhooks/{id}/deliveries", rows):
+        assert api.get(f"/webhooks/{hook['id']}/deliveries", token=buyer["token"]).status == 200
+    with request("DELETE /webhooks/{id}", rows):
+        assert api.call("DELETE", f"/webhooks/{hook['id']}", token=buyer["token"]).status == 204
+
+
 def main() -> None:
     rows: list = []
     with product() as (client, api, _):
@@ -200,6 +229,7 @@ def main() -> None:
         with request("POST /calls/{id}/route (instant, 1 profile)", rows):
             assert api.post(f"/calls/{instant['id']}/route", token=buyer["token"]).status == 200
         terms_set(api, buyer, seller, first, call_body, rows)
+        rtb_and_webhooks(api, buyer, rows)
         assert api.call("DELETE", f"/bid-profiles/{first['id']}", token=seller["token"]).status == 204
         call_body = {**call_body, "from_number": "+14155552671"}  # San Francisco, CA
         scale = instant_routing_at_scale(api, buyer, seller, call_body)
