@@ -51,7 +51,7 @@ def _auto_recharge(profile) -> dict:
             "recharge_amount": profile.recharge_amount,
             "recharge_payment_method_id": profile.recharge_payment_method_id,
             "in_flight": bool(profile.recharge_in_flight), "recharge_failure": profile.recharge_failure,
-            "owed": funding.still_owed(profile)}
+            "owed": funding.still_owed(profile.user_id)}
 
 
 @api.route("/billing/auto-recharge", "GET", summary="The caller's auto-recharge", response=schemas.AutoRechargeOut)

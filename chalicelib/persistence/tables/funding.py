@@ -23,8 +23,6 @@ class BillingProfileModel(BaseModel):
     # The automatic top-up under way (its id), if any: set by a conditional write, so never two at once.
     recharge_in_flight = UnicodeAttribute(null=True)
     recharge_failure = UnicodeAttribute(null=True)  # why auto-recharge was last turned off (a decline code)
-    # Refunds and chargebacks taken past the credit limit: owed, and the account cannot bid until it pays.
-    owed = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
 
 
