@@ -19,10 +19,13 @@ from chalicelib.domain.money import format_money, to_minor
 from chalicelib.gateways import stripe_gateway
 from chalicelib.gateways.stripe_gateway import MINOR_PER_CENT, Card, CardDeclined
 from chalicelib.observability import logger
+from chalicelib.persistence import counters
 from chalicelib.persistence.ledger import get_account, post
+from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.persistence.tables import AccountModel, BillingProfileModel, TopUpModel
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.services import notifications, payouts
+from chalicelib.services.access import owner_listed
 
 MIN_TOP_UP, MAX_TOP_UP = to_minor("10.00"), to_minor("10000.00")
 CREATING, PROCESSING, REQUIRES_ACTION, SUCCEEDED, FAILED = (
@@ -123,6 +126,7 @@ def top_up(principal: Principal, amount: int, payment_method_id: str, idempotenc
         try:
             with UnitOfWork() as work:
                 work.save(record, condition=TopUpModel.top_up_id.does_not_exist())
+                counters.add(work, counters.top_ups(user_id))
         except TransactWriteError as error:
             if record not in failed_items(error):
                 raise
@@ -219,11 +223,20 @@ def refresh(record: TopUpModel) -> TopUpModel:
     return settle(record, stripe_gateway.payment_intent(record.payment_intent_id))
 
 
-def top_ups(principal: Principal) -> list[TopUpModel]:
-    """The user's top-ups, newest first; those still waiting on Stripe are asked about first."""
-    found = [t for t in TopUpModel.query(principal.user_id, consistent_read=True)]
-    found = [refresh(t) if t.status in (PROCESSING, REQUIRES_ACTION) and t.payment_intent_id else t for t in found]
-    return sorted(found, key=lambda t: t.created_at, reverse=True)
+def top_ups(principal: Principal, page: int, limit: int, next_token: str | None, user_id: str | None = None) -> Page:
+    """The user's top-ups (an admin names whose), newest first; those of the page still waiting on Stripe are
+    asked about first."""
+    user_id = owner_listed(principal, user_id).user_id
+
+    def run(start_key, count):
+        return TopUpModel.by_time.query(user_id, scan_index_forward=False,
+                                        last_evaluated_key=start_key, limit=count)
+
+    found = paginate(run, lambda: counters.value(counters.top_ups(user_id)), scope=f"top_ups:{user_id}", page=page,
+                     limit=limit, next_token=next_token)
+    found.items = [refresh(t) if t.status in (PROCESSING, REQUIRES_ACTION) and t.payment_intent_id else t
+                   for t in found.items]
+    return found
 
 
 # --- Stripe's webhooks -----------------------------------------------------------------------------
@@ -329,6 +342,7 @@ def recharge_if_low(account_id: str) -> TopUpModel | None:
                 condition=BillingProfileModel.recharge_in_flight.does_not_exist()
                 & (BillingProfileModel.auto_recharge_enabled == True))  # noqa: E712 - a condition, not a test
     work.save(record)
+    counters.add(work, counters.top_ups(account_id))
     try:
         work.commit()
     except TransactWriteError as error:

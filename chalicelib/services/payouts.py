@@ -31,9 +31,11 @@ from chalicelib.gateways import stripe_gateway
 from chalicelib.gateways.stripe_gateway import MINOR_PER_CENT, PaymentProviderUnavailable, TransferRefused
 from chalicelib.observability import logger
 from chalicelib.persistence.ledger import get_account, payouts_since, post
+from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.persistence.tables import PayoutAccountModel, WithdrawalModel
 from chalicelib.persistence.tables.payouts import AUTO_WITHDRAW_ON
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
+from chalicelib.services.access import owner_listed
 
 MIN_WITHDRAWAL = to_minor("25.00")
 PENDING, PAID, FAILED = "pending", "paid", "failed"
@@ -287,10 +289,20 @@ def _reversed(record: WithdrawalModel, transfer: dict) -> None:
                 raise
 
 
-def withdrawals(principal: Principal) -> list[WithdrawalModel]:
-    """The user's withdrawals, newest first."""
-    found = WithdrawalModel.query(principal.user_id, consistent_read=True)
-    return sorted(found, key=lambda w: w.created_at, reverse=True)
+def withdrawals(principal: Principal, page: int, limit: int, next_token: str | None,
+                user_id: str | None = None) -> Page:
+    """The user's withdrawals (an admin names whose), newest first (the payout account counts them)."""
+    user_id = owner_listed(principal, user_id).user_id
+
+    def run(start_key, count):
+        return WithdrawalModel.by_time.query(user_id, scan_index_forward=False,
+                                             last_evaluated_key=start_key, limit=count)
+
+    def total() -> int:
+        account = _payout_account(user_id)
+        return int(account.withdrawal_count or 0) if account else 0
+
+    return paginate(run, total, scope=f"withdrawals:{user_id}", page=page, limit=limit, next_token=next_token)
 
 
 # --- Stripe's events -------------------------------------------------------------------------------

@@ -229,6 +229,21 @@ def test_a_chargeback_past_the_credit_limit_is_owed_and_stops_bidding(api, selle
     spend(seller["user"]["id"], 1_0000, "h3")
 
 
+def test_top_ups_are_listed_newest_first_page_by_page_and_an_admin_names_whose(api, seller, stripe_emulator, clock):
+    card = add_card(api, seller)
+    made = []
+    for amount in ("10.00", "11.00", "12.00"):
+        made.append(top_up(api, seller, card, amount).data["id"])
+        clock.advance(seconds=1)
+    first = api.get("/billing/top-ups?limit=2", token=seller["token"])
+    token = first.body["pagination"]["next_token"]
+    second = api.get(f"/billing/top-ups?limit=2&next_token={token}", token=seller["token"])
+    assert [t["id"] for t in first.data + second.data] == made[::-1]
+    assert (first.body["pagination"]["total"], second.body["pagination"]["next_token"]) == (3, None)
+    listed = api.get(f"/billing/top-ups?user_id={seller['user']['id']}", token=api.admin()["token"])
+    assert [t["amount"] for t in listed.data] == ["12.00", "11.00", "10.00"]
+
+
 # --- auto-recharge ---------------------------------------------------------------------------------
 
 def recharge_messages(outbox) -> list[dict]:

@@ -137,6 +137,28 @@ def test_a_withdrawal_transfers_the_amount_and_moves_it_out_of_the_earnings(api,
     assert {a["account_id"]: a["balance"] for a in ledger["platform_accounts"]}[PLATFORM_PAYOUTS] == "60.00"
 
 
+def test_withdrawals_are_listed_newest_first_page_by_page_and_an_admin_names_whose(api, buyer, seller, clock,
+                                                                                  stripe_emulator):
+    onboarded(api, buyer)
+    earn(buyer, seller, 100_0000, clock)
+    made = []
+    for amount in ("25.00", "26.00", "27.00"):
+        made.append(withdraw(api, buyer, amount).data["id"])
+        clock.advance(seconds=1)
+    first = api.get("/billing/withdrawals?limit=2", token=buyer["token"])
+    token = first.body["pagination"]["next_token"]
+    second = api.get(f"/billing/withdrawals?limit=2&next_token={token}", token=buyer["token"])
+    assert [w["id"] for w in first.data + second.data] == made[::-1]
+    assert (first.body["pagination"]["total"], second.body["pagination"]["next_token"]) == (3, None)
+    admin = api.admin()["token"]
+    assert [w["amount"] for w in api.get(f"/billing/withdrawals?user_id={buyer['user']['id']}", token=admin).data] \
+        == ["27.00", "26.00", "25.00"]
+    unnamed = api.get("/billing/withdrawals", token=admin)
+    assert unnamed.status == 400 and unnamed.error["details"][0]["field"] == "user_id"
+    other = api.register("buyer")
+    assert api.get(f"/billing/withdrawals?user_id={buyer['user']['id']}", token=other["token"]).status == 403
+
+
 def test_over_the_available_earnings_is_402_pending_ones_excluded(api, buyer, seller, clock, stripe_emulator):
     onboarded(api, buyer)
     earn(buyer, seller, 30_0000, clock)  # available
