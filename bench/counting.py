@@ -30,17 +30,20 @@ def _count_dynamodb() -> None:
 
 @contextmanager
 def product() -> Iterator[tuple]:
-    """(chalice test client, tests.helpers.Api, Twilio emulator), on fresh emulated AWS."""
+    """(chalice test client, tests.helpers.Api, Twilio emulator), on fresh emulated AWS; the stripe SDK talks to
+    a Stripe emulator."""
     from moto import mock_aws
 
     from local.atomic_moto import make_dynamodb_requests_atomic
+    from local.stripe_emulator import StripeEmulator
     from local.twilio_emulator import TwilioEmulator
 
     make_dynamodb_requests_atomic()  # as the tests do: the outbox's publisher writes feeds from many threads
     _count_dynamodb()
-    with TwilioEmulator() as emulator, mock_aws():
+    with TwilioEmulator() as emulator, StripeEmulator() as stripe, mock_aws():
         os.environ.update({"TWILIO_API_BASE_URL": emulator.url, "TWILIO_ACCOUNT_SID": emulator.account_sid,
-                           "TWILIO_AUTH_TOKEN": emulator.auth_token})
+                           "TWILIO_AUTH_TOKEN": emulator.auth_token, "STRIPE_API_BASE": stripe.url,
+                           "STRIPE_SECRET_KEY": stripe.secret_key, "STRIPE_WEBHOOK_SECRET": stripe.webhook_secret})
         from chalice.test import Client
 
         from app import app

@@ -101,11 +101,11 @@ def request(label: str, rows: list):
 def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None:
     """What each role reads (issue 10's views) and a dispute of the settled call."""
     admin = api.admin()
-    auction = api.post("/auctions", {"call_id": api.post("/calls", {"from_number": "+14155552671",
-                                                                      "to_number": "+12125552671"},
-                                                           token=buyer["token"]).data["id"], "duration": 60},
-                       token=buyer["token"]).data
-    assert auction, "auction"
+    made = api.post("/calls", {"from_number": "+14155552671", "to_number": "+12125552671", "direction": "inbound"},
+                    token=buyer["token"])
+    assert made.status == 201, made.body
+    auction = api.post("/auctions", {"call_id": made.data["id"], "duration": 60}, token=buyer["token"])
+    assert auction.status == 201, auction.body
     reads = [("GET /auctions?status=active (seller)", "/auctions?status=active", seller),
              ("GET /analytics/dashboard (buyer)", "/analytics/dashboard", buyer),
              ("GET /analytics/dashboard (seller)", "/analytics/dashboard", seller),
@@ -197,6 +197,36 @@ def rtb_and_webhooks(api, buyer: dict, rows: list) -> None:
         assert api.call("DELETE", f"/webhooks/{hook['id']}", token=buyer["token"]).status == 204
 
 
+def money(api, buyer: dict, seller: dict, rows: list) -> None:
+    """Money in by card (the Stripe emulator behind the SDK) and out to a buyer's payout account."""
+    with request("POST /billing/payment-methods", rows):
+        card = api.post("/billing/payment-methods", {"payment_method": "pm_card_visa"}, token=seller["token"])
+    assert card.status == 201, card.body
+    with request("POST /billing/top-ups", rows):
+        made = api.post("/billing/top-ups", {"amount": "50.00", "payment_method_id": card.data["payment_method_id"]},
+                        token=seller["token"], headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert made.status == 201, made.body
+    with request("GET /billing/top-ups", rows):
+        assert api.get("/billing/top-ups", token=seller["token"]).status == 200
+    with request("GET /account/balance (earnings split)", rows):
+        assert api.get("/account/balance", token=buyer["token"]).status == 200
+    account = api.post("/billing/payout-account", token=buyer["token"]).data
+    import requests
+    assert requests.get(account["onboarding_url"], timeout=10).status_code == 200
+    from chalicelib.domain.ledger import BALANCE, EARNINGS, transfer
+    from chalicelib.persistence.ledger import post
+    from chalicelib import clock
+    post(transfer("bench-earned", "call_settlement", "Call", debit=(seller["user"]["id"], BALANCE),
+                  credit=(buyer["user"]["id"], EARNINGS), amount=30_0000, reference="bench"),
+         clock.now() - timedelta(days=8), enforce_limits=False)  # a payout past its dispute window
+    with request("POST /billing/withdrawals", rows):
+        paid = api.post("/billing/withdrawals", {"amount": "25.00"}, token=buyer["token"],
+                        headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert paid.status == 201, paid.body
+    with request("GET /billing/withdrawals", rows):
+        assert api.get("/billing/withdrawals", token=buyer["token"]).status == 200
+
+
 def main() -> None:
     rows: list = []
     with product() as (client, api, _):
@@ -230,6 +260,7 @@ def main() -> None:
             assert api.post(f"/calls/{instant['id']}/route", token=buyer["token"]).status == 200
         terms_set(api, buyer, seller, first, call_body, rows)
         rtb_and_webhooks(api, buyer, rows)
+        money(api, buyer, seller, rows)
         assert api.call("DELETE", f"/bid-profiles/{first['id']}", token=seller["token"]).status == 204
         call_body = {**call_body, "from_number": "+14155552671"}  # San Francisco, CA
         scale = instant_routing_at_scale(api, buyer, seller, call_body)

@@ -4,7 +4,7 @@ from chalicelib.domain.money import to_minor
 from chalicelib.schemas import models
 from chalicelib.services import funding
 
-schemas = models("funding")  # imported on first use, not at cold start
+schemas = models("funding", "common")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="billing")
 
@@ -40,10 +40,11 @@ def top_up(call: Call):
     return funding.top_up(call.principal, to_minor(b.amount), b.payment_method_id, call.headers.idempotency_key)
 
 
-@api.route("/billing/top-ups", "GET", summary="The caller's top-ups, newest first",
-           response=list[schemas.TopUpOut])
+@api.route("/billing/top-ups", "GET", summary="The caller's top-ups, newest first (an admin's: a user's, named by "
+           "?user_id=)", query=schemas.OwnerPageQuery, response=schemas.TopUpOut, paginated=True, errors=(403, 404))
 def top_ups(call: Call):
-    return funding.top_ups(call.principal)
+    q = call.query
+    return funding.top_ups(call.principal, q.page, q.limit, q.next_token, q.user_id)
 
 
 def _auto_recharge(profile) -> dict:
@@ -51,7 +52,7 @@ def _auto_recharge(profile) -> dict:
             "recharge_amount": profile.recharge_amount,
             "recharge_payment_method_id": profile.recharge_payment_method_id,
             "in_flight": bool(profile.recharge_in_flight), "recharge_failure": profile.recharge_failure,
-            "owed": funding.still_owed(profile)}
+            "owed": funding.still_owed(profile.user_id)}
 
 
 @api.route("/billing/auto-recharge", "GET", summary="The caller's auto-recharge", response=schemas.AutoRechargeOut)

@@ -1,10 +1,10 @@
 """Withdrawing earnings through Stripe Connect: a buyer's payout account and its withdrawals."""
-from chalicelib.api.http import BUYERS_ONLY, Api, Call
+from chalicelib.api.http import BUYERS, BUYERS_ONLY, Api, Call
 from chalicelib.domain.money import to_minor
 from chalicelib.schemas import models
 from chalicelib.services import payouts
 
-schemas = models("payouts")  # imported on first use, not at cold start
+schemas = models("payouts", "common")  # imported on first use, not at cold start
 
 api = Api(__name__, tag="billing")
 
@@ -35,7 +35,9 @@ def withdraw(call: Call):
     return payouts.withdraw(call.principal, to_minor(call.body.amount), call.headers.idempotency_key)
 
 
-@api.route("/billing/withdrawals", "GET", summary="The caller's withdrawals, newest first", roles=BUYERS_ONLY,
-           response=list[schemas.WithdrawalOut])
+@api.route("/billing/withdrawals", "GET", summary="The caller's withdrawals, newest first (an admin's: a user's, "
+           "named by ?user_id=)", roles=BUYERS, query=schemas.OwnerPageQuery, response=schemas.WithdrawalOut,
+           paginated=True, errors=(403, 404))
 def withdrawals(call: Call):
-    return payouts.withdrawals(call.principal)
+    q = call.query
+    return payouts.withdrawals(call.principal, q.page, q.limit, q.next_token, q.user_id)

@@ -74,6 +74,10 @@ def notifications(user_id: str) -> str:
     return f"notifications#{user_id}"
 
 
+def top_ups(user_id: str) -> str:
+    return f"top_ups#{user_id}"
+
+
 def refusals(owner_id: str) -> str:
     return f"refusals#{owner_id}"
 

@@ -34,14 +34,15 @@ def ensure_platform_accounts(now: datetime) -> None:
 
 
 def post(posting: Posting, now: datetime, work: UnitOfWork | None = None, *, enforce_limits: bool = True,
-         replay_ok: bool = True) -> LedgerTransactionModel:
+         replay_ok: bool = True, keep: int = 0) -> LedgerTransactionModel:
     """Apply a posting exactly once, with whatever else the caller's unit of work holds (a state change,
     counters), in one commit. A retry with the same idempotency key returns the first result and owes
     nothing again; a debit that would take a user's account past its credit limit posts nothing (402),
     unless `enforce_limits` is off (charging for something already delivered). When a condition of the
     caller's items fails, the TransactWriteError goes to the caller, whose items say best what happened (a
     call that changed state is not a 402, though the hold it expected is gone too). With `replay_ok` off, a
-    posting already made raises InvalidState instead of returning it (a second completion must fail)."""
+    posting already made raises InvalidState instead of returning it (a second completion must fail). `keep`
+    is what a limited debit must leave in its bucket (a withdrawal leaves the earnings still pending)."""
     work = work or UnitOfWork()
     transaction_id = str(uuid.uuid4())
     record = LedgerTransactionModel(
@@ -71,9 +72,9 @@ def post(posting: Posting, now: datetime, work: UnitOfWork | None = None, *, enf
             created_at=now,
         ))
     for account_id, entries in by_account.items():
-        work.update(AccountModel(account_id=account_id), **_account_change(account_id, entries, enforce_limits))
+        work.update(AccountModel(account_id=account_id), **_account_change(account_id, entries, enforce_limits, keep))
         if not is_platform(account_id) and any(e.bucket == BALANCE and e.amount < 0 for e in entries):
-            work.send(AUTO_RECHARGE_QUEUE, {"account_id": account_id})  # a balance may be under its recharge mark
+            work.send(AUTO_RECHARGE_QUEUE, {"account_id": account_id})  # sent only if under its mark (services/outbox)
     counters.add_to_all(work, counters.ALL_ENTRIES, len(posting.entries))
     work.emit(*events.balance_changed(posting, transaction_id, now))
     try:
@@ -101,7 +102,7 @@ def post(posting: Posting, now: datetime, work: UnitOfWork | None = None, *, enf
     return record
 
 
-def _account_change(account_id: str, entries: list[Entry], enforce_limits: bool) -> dict:
+def _account_change(account_id: str, entries: list[Entry], enforce_limits: bool, keep: int) -> dict:
     """ADD to each bucket; a debit of a user's account must stay within what it may spend."""
     actions, condition = [AccountModel.entry_count.add(len(entries))], AccountModel.account_id.exists()
     for entry in entries:
@@ -112,8 +113,10 @@ def _account_change(account_id: str, entries: list[Entry], enforce_limits: bool)
             # spendable = balance + credit_limit, kept beside balance so the limit is one condition.
             actions.append(AccountModel.spendable.add(amount))
             if limited:
-                condition &= AccountModel.spendable >= -amount
-        elif limited or (bucket == HELD and amount < 0):  # only what was held can be captured or released
+                condition &= AccountModel.spendable >= keep - amount
+        elif limited:
+            condition &= getattr(AccountModel, bucket) >= keep - amount
+        elif bucket == HELD and amount < 0:  # only what was held can be captured or released
             condition &= getattr(AccountModel, bucket) >= -amount
     return {"actions": actions, "condition": condition}
 
@@ -131,6 +134,15 @@ def get_account(account_id: str) -> AccountModel:
         return AccountModel.get(account_id, consistent_read=True)
     except AccountModel.DoesNotExist:
         raise NotFound("Billing account not found", code="ACCOUNT_NOT_FOUND") from None
+
+
+def under_recharge_mark(account_ids: set[str]) -> set[str]:
+    """Of these accounts, those whose balance is under their auto-recharge mark: one BatchGet."""
+    if not account_ids:
+        return set()
+    return {a.account_id for a in AccountModel.batch_get(
+        list(account_ids), consistent_read=True, attributes_to_get=["account_id", "balance", "recharge_below"])
+        if a.recharge_below is not None and int(a.balance) < int(a.recharge_below)}
 
 
 def payouts_since(account_id: str, since: datetime) -> int:

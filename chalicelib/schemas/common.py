@@ -132,6 +132,11 @@ class UserPageQuery(PageQuery):
         "Admins: whose items to list (without it, everyone's). Anyone else may name only themselves."))
 
 
+class OwnerPageQuery(PageQuery):
+    user_id: str | None = Field(None, pattern=UUID_PATTERN, description=(
+        "Admins: whose items to list (required of an admin). Anyone else may name only themselves."))
+
+
 class Pagination(WireModel):
     page: int
     limit: int

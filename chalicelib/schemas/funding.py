@@ -73,7 +73,8 @@ class AutoRechargeOut(ResponseModel):
     in_flight: bool = Field(description="An automatic top-up is under way")
     last_failure: str | None = Field(validation_alias="recharge_failure",
                                      description="Why auto-recharge was turned off (Stripe's decline code)")
-    owed: MoneyOut = Field(description="Refunds and chargebacks past the credit limit, not paid back yet")
+    owed: MoneyOut = Field(description="How far the account is past its credit limit (refunds and chargebacks "
+                                       "taken back): it cannot bid until a top-up pays this")
 
 
 class StripeEvent(WireModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.caller import Principal
-from chalicelib.domain.errors import Forbidden, NotFound
+from chalicelib.domain.errors import Forbidden, NotFound, field_error
 from chalicelib.persistence.tables import UserModel
 
 
@@ -21,6 +21,14 @@ def owned(item: Any, owner_field: str, principal: Principal, not_found: Exceptio
     if getattr(item, owner_field) != principal.user_id and not principal.is_admin:
         raise not_found
     return item
+
+
+def owner_listed(principal: Principal, user_id: str | None) -> Principal:
+    """Whose items a per-user list shows (no list of everyone's): the caller's own, or the user an admin names."""
+    user = listed_user(principal, user_id)
+    if user is None:
+        raise field_error("user_id", "REQUIRED", "An admin names the user whose items to list")
+    return user
 
 
 def listed_user(principal: Principal, user_id: str | None) -> Principal | None:

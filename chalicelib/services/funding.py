@@ -3,9 +3,8 @@
 Stripe is the truth. A top-up's money reaches the balance only once Stripe says it is there: a signed
 `payment_intent.succeeded` webhook or the PaymentIntent fetched from Stripe, whichever comes first; the
 posting is keyed by the PaymentIntent, so the second changes nothing. A refund or a chargeback takes its
-amount back from the balance; what passes the credit limit is recorded as owed, and the account's
-spendable money (balance + credit limit) is then below zero: no bid or routing hold can pass until a top-up
-pays it back.
+amount back from the balance, even past the credit limit: what passes it is owed (the account's spendable
+money, balance + credit limit, is below zero), and no bid or routing hold can pass until a top-up pays it.
 """
 from __future__ import annotations
 
@@ -20,10 +19,13 @@ from chalicelib.domain.money import format_money, to_minor
 from chalicelib.gateways import stripe_gateway
 from chalicelib.gateways.stripe_gateway import MINOR_PER_CENT, Card, CardDeclined
 from chalicelib.observability import logger
+from chalicelib.persistence import counters
 from chalicelib.persistence.ledger import get_account, post
-from chalicelib.persistence.tables import BillingProfileModel, TopUpModel
+from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.persistence.tables import AccountModel, BillingProfileModel, TopUpModel
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.services import notifications, payouts
+from chalicelib.services.access import owner_listed
 
 MIN_TOP_UP, MAX_TOP_UP = to_minor("10.00"), to_minor("10000.00")
 CREATING, PROCESSING, REQUIRES_ACTION, SUCCEEDED, FAILED = (
@@ -96,6 +98,7 @@ def remove_card(principal: Principal, payment_method_id: str) -> None:
                 BillingProfileModel.updated_at.set(clock.now())],
                 condition=(BillingProfileModel.recharge_payment_method_id == payment_method_id)
                 & (BillingProfileModel.auto_recharge_enabled == True))  # noqa: E712 - a condition, not a test
+            _mark_account(work, principal.user_id, None)
     except TransactWriteError as error:
         if not failed_items(error):
             raise  # else: auto-recharge does not pay with this card
@@ -123,6 +126,7 @@ def top_up(principal: Principal, amount: int, payment_method_id: str, idempotenc
         try:
             with UnitOfWork() as work:
                 work.save(record, condition=TopUpModel.top_up_id.does_not_exist())
+                counters.add(work, counters.top_ups(user_id))
         except TransactWriteError as error:
             if record not in failed_items(error):
                 raise
@@ -198,6 +202,7 @@ def _record(record: TopUpModel, status: str, **fields) -> TopUpModel:
             if status == FAILED:
                 actions += [BillingProfileModel.auto_recharge_enabled.set(False),
                             BillingProfileModel.recharge_failure.set(changes.get("decline_code") or "card_declined")]
+                _mark_account(work, record.user_id, None)
             work.update(profile, actions=actions)
         if status == FAILED:
             notifications.send(work, record.user_id, AUTO_RECHARGE_FAILED, "Auto-recharge failed",
@@ -218,11 +223,20 @@ def refresh(record: TopUpModel) -> TopUpModel:
     return settle(record, stripe_gateway.payment_intent(record.payment_intent_id))
 
 
-def top_ups(principal: Principal) -> list[TopUpModel]:
-    """The user's top-ups, newest first; those still waiting on Stripe are asked about first."""
-    found = [t for t in TopUpModel.query(principal.user_id, consistent_read=True)]
-    found = [refresh(t) if t.status in (PROCESSING, REQUIRES_ACTION) and t.payment_intent_id else t for t in found]
-    return sorted(found, key=lambda t: t.created_at, reverse=True)
+def top_ups(principal: Principal, page: int, limit: int, next_token: str | None, user_id: str | None = None) -> Page:
+    """The user's top-ups (an admin names whose), newest first; those of the page still waiting on Stripe are
+    asked about first."""
+    user_id = owner_listed(principal, user_id).user_id
+
+    def run(start_key, count):
+        return TopUpModel.by_time.query(user_id, scan_index_forward=False,
+                                        last_evaluated_key=start_key, limit=count)
+
+    found = paginate(run, lambda: counters.value(counters.top_ups(user_id)), scope=f"top_ups:{user_id}", page=page,
+                     limit=limit, next_token=next_token)
+    found.items = [refresh(t) if t.status in (PROCESSING, REQUIRES_ACTION) and t.payment_intent_id else t
+                   for t in found.items]
+    return found
 
 
 # --- Stripe's webhooks -----------------------------------------------------------------------------
@@ -258,17 +272,15 @@ def stripe_event(payload: bytes | str, signature: str | None) -> dict:
 
 def _take_back(user_id: str, key: str, kind: str, description: str, amount: int, fee: int,
                reference: str | None) -> None:
-    """Money that left through Stripe, taken from the balance; what passes the credit limit is owed."""
+    """Money that left through Stripe, taken from the balance even past the credit limit: what passes it is
+    owed (the account's spendable money is below zero, so no bid or hold passes until a top-up pays it)."""
     now = clock.now()
-    spendable = int(get_account(user_id).spendable)
-    owed = amount - max(0, min(amount, spendable))
     work = UnitOfWork()
-    if owed:
-        work.update(BillingProfileModel(user_id), actions=[BillingProfileModel.owed.add(owed),
-                                                           BillingProfileModel.updated_at.set(now)])
+    past_limit = amount - max(0, min(amount, int(get_account(user_id).spendable)))  # for the message only
+    if past_limit:
         notifications.send(work, user_id, "balance_owed", "Your account owes money",
-                           f"{description}: {format_money(owed)} more than your balance and credit limit cover is "
-                           "owed. You cannot bid until a top-up pays it back.", now)
+                           f"{description}: {format_money(past_limit)} more than your balance and credit limit "
+                           "cover is owed. You cannot bid until a top-up pays it back.", now)
     post(card_reversal(key, kind, description, user_id, amount, fee, reference or key), now, work,
          enforce_limits=False)
 
@@ -279,10 +291,10 @@ def auto_recharge(principal: Principal) -> BillingProfileModel:
     return _profile(principal.user_id) or BillingProfileModel(user_id=principal.user_id)
 
 
-def still_owed(profile: BillingProfileModel) -> int:
-    """What refunds and chargebacks took past the credit limit and top-ups have not paid back yet."""
-    recorded = int(profile.owed or 0)
-    return min(recorded, max(0, -int(get_account(profile.user_id).spendable))) if recorded else 0
+def still_owed(user_id: str) -> int:
+    """What the account is past its credit limit (refunds and chargebacks taken back, or a lowered limit),
+    read from the account itself: concurrent chargebacks cannot make two records of it disagree."""
+    return max(0, -int(get_account(user_id).spendable))
 
 
 def set_auto_recharge(principal: Principal, enabled: bool, below: int, amount: int,
@@ -300,7 +312,17 @@ def set_auto_recharge(principal: Principal, enabled: bool, below: int, amount: i
             BillingProfileModel.recharge_amount.set(amount),
             BillingProfileModel.recharge_payment_method_id.set(payment_method_id),
             BillingProfileModel.recharge_failure.remove(), BillingProfileModel.updated_at.set(now)])
+        _mark_account(work, principal.user_id, below if enabled else None)
     return auto_recharge(principal)
+
+
+def _mark_account(work: UnitOfWork, user_id: str, below: int | None) -> None:
+    """Copy the auto-recharge mark onto the user's account (removed while auto-recharge is off), in the unit
+    that changes the setting."""
+    mark = AccountModel.recharge_below
+    work.update(AccountModel(user_id), actions=[mark.set(below) if below is not None else mark.remove()],
+                condition=AccountModel.account_id.exists())
+
 
 
 def recharge_if_low(account_id: str) -> TopUpModel | None:
@@ -320,6 +342,7 @@ def recharge_if_low(account_id: str) -> TopUpModel | None:
                 condition=BillingProfileModel.recharge_in_flight.does_not_exist()
                 & (BillingProfileModel.auto_recharge_enabled == True))  # noqa: E712 - a condition, not a test
     work.save(record)
+    counters.add(work, counters.top_ups(account_id))
     try:
         work.commit()
     except TransactWriteError as error:

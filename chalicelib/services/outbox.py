@@ -3,7 +3,8 @@ table's stream delivers it (workers/outbox.py; under `make run`, local/dispatche
 
 For each item, in this order:
 1. its queued messages, sent to their queues (what is left of a delay counted from the commit, as it is
-   when each is sent: an auction's closing published late is not delayed again);
+   when each is sent: an auction's closing published late is not delayed again); a debit's auto-recharge
+   look only for an account now under its auto-recharge mark (one BatchGet for the item);
 2. whom each event is for (services/events.recipients: its users, the matching sellers, the outbid seller);
 3. each of those users' share, appended to their feed once (persistence/event_feed.py): that gives each
    event its seq in each feed, the same seqs when the record comes again;
@@ -21,14 +22,20 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.events import AUCTION
+from chalicelib.domain.ledger import AUTO_RECHARGE_QUEUE
 from chalicelib.gateways import queues
 from chalicelib.persistence import event_feed
+from chalicelib.persistence.ledger import under_recharge_mark
 from chalicelib.persistence.outbox import Owed
 from chalicelib.services import events, webhooks
 
 
 def publish(owed: Owed) -> dict[str, int]:
+    # A debit owes the auto-recharge worker a look; only accounts under their mark are worth the message.
+    low = under_recharge_mark({m.body["account_id"] for m in owed.messages if m.queue == AUTO_RECHARGE_QUEUE})
     for message in owed.messages:
+        if message.queue == AUTO_RECHARGE_QUEUE and message.body["account_id"] not in low:
+            continue
         queues.send(message.queue, message.body, delay_seconds=message.delay_seconds(clock.now()))
     published = []
     shares: dict[str, list[dict[str, Any]]] = {}  # user -> their events of this unit, in order

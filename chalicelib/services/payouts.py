@@ -10,9 +10,9 @@ per refusal or reversal.
 
 Two withdrawals of one user cannot both pass the check of the available earnings: each moves the payout
 account's withdrawal_count, conditional on the value read before the check. The earnings debit is conditional
-too (earnings ≥ amount), against anything else; what that leaves: a dispute reversal of a call still in its window
-may land between the check and the commit, and then the withdrawal may take earnings that were pending (never
-more than the earnings: they stay ≥ 0 by the withdrawal's own condition).
+too: it must leave the earnings that were pending when read (earnings ≥ amount + pending). A dispute reversal
+landing between the check and the commit lowers the earnings and fails that condition (the check is made
+again); a call settled meanwhile adds to the earnings and to what is pending alike, so it changes nothing.
 """
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ from chalicelib.gateways import stripe_gateway
 from chalicelib.gateways.stripe_gateway import MINOR_PER_CENT, PaymentProviderUnavailable, TransferRefused
 from chalicelib.observability import logger
 from chalicelib.persistence.ledger import get_account, payouts_since, post
+from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.persistence.tables import PayoutAccountModel, WithdrawalModel
 from chalicelib.persistence.tables.payouts import AUTO_WITHDRAW_ON
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
+from chalicelib.services.access import owner_listed
 
 MIN_WITHDRAWAL = to_minor("25.00")
 PENDING, PAID, FAILED = "pending", "paid", "failed"
@@ -140,8 +142,13 @@ def check_withdrawal_amount(amount: int, field: str = "amount") -> None:
 
 def available(user_id: str, now: datetime) -> int:
     """The earnings that have waited out their dispute window (negative after a reversal took back more)."""
+    return _earnings(user_id, now)[1]
+
+
+def _earnings(user_id: str, now: datetime) -> tuple[int, int]:
+    """(pending, available) of the user's earnings."""
     found = get_account(user_id)
-    return earnings_split(int(found.earnings), payouts_since(user_id, now - timedelta(days=EARNINGS_PENDING_DAYS)))[1]
+    return earnings_split(int(found.earnings), payouts_since(user_id, now - timedelta(days=EARNINGS_PENDING_DAYS)))
 
 
 def withdraw(principal: Principal, amount: int, idempotency_key: str) -> WithdrawalModel:
@@ -178,7 +185,7 @@ def _record_withdrawal(user_id: str, withdrawal_id: str, amount: int, automatic:
     withdrawal of the user committed since the count was read (then the check is made again)."""
     now = clock.now()
     account = _required(user_id)  # its withdrawal_count, read before the earnings
-    can = available(user_id, now)
+    pending, can = _earnings(user_id, now)
     if amount > can:
         raise _insufficient(can)
     record = WithdrawalModel(user_id=user_id, withdrawal_id=withdrawal_id, amount=amount, status=PENDING,
@@ -188,9 +195,9 @@ def _record_withdrawal(user_id: str, withdrawal_id: str, amount: int, automatic:
     work.update(account, actions=[PayoutAccountModel.withdrawal_count.add(1)],
                 condition=PayoutAccountModel.withdrawal_count == int(account.withdrawal_count or 0))
     try:
-        post(withdrawal(withdrawal_id, user_id, amount), now, work, enforce_limits=True, replay_ok=False)
-    except PaymentRequired:  # the earnings changed since they were read (earnings ≥ amount, the posting's condition)
-        raise _insufficient(available(user_id, now)) from None
+        post(withdrawal(withdrawal_id, user_id, amount), now, work, enforce_limits=True, replay_ok=False, keep=pending)
+    except PaymentRequired:  # the earnings fell since they were read (a reversal): the check is made again
+        return None
     except InvalidState:  # its posting is made: the same request at the same moment recorded it
         return _withdrawal(user_id, withdrawal_id)
     except TransactWriteError as error:
@@ -282,10 +289,20 @@ def _reversed(record: WithdrawalModel, transfer: dict) -> None:
                 raise
 
 
-def withdrawals(principal: Principal) -> list[WithdrawalModel]:
-    """The user's withdrawals, newest first."""
-    found = WithdrawalModel.query(principal.user_id, consistent_read=True)
-    return sorted(found, key=lambda w: w.created_at, reverse=True)
+def withdrawals(principal: Principal, page: int, limit: int, next_token: str | None,
+                user_id: str | None = None) -> Page:
+    """The user's withdrawals (an admin names whose), newest first (the payout account counts them)."""
+    user_id = owner_listed(principal, user_id).user_id
+
+    def run(start_key, count):
+        return WithdrawalModel.by_time.query(user_id, scan_index_forward=False,
+                                             last_evaluated_key=start_key, limit=count)
+
+    def total() -> int:
+        account = _payout_account(user_id)
+        return int(account.withdrawal_count or 0) if account else 0
+
+    return paginate(run, total, scope=f"withdrawals:{user_id}", page=page, limit=limit, next_token=next_token)
 
 
 # --- Stripe's events -------------------------------------------------------------------------------

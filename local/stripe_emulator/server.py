@@ -14,9 +14,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from local.loopback import EmulatorHandler, LoopbackServer, serve_until_interrupted
 
 DEFAULT_SECRET_KEY = "sk_test_emulator"
 API_VERSION = "2025-01-27.acacia"
@@ -92,12 +94,12 @@ def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-class StripeEmulator:
+class StripeEmulator(LoopbackServer):
     """`with StripeEmulator() as stripe: ...`; the SDK is pointed at `stripe.url` with `stripe.secret_key`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, secret_key: str | None = None,
                  webhook_secret: str | None = None, webhook_url: str | None = None) -> None:
-        self._host, self._port = host, port
+        super().__init__(host, port)
         self.secret_key = secret_key or DEFAULT_SECRET_KEY
         self.webhook_secret = webhook_secret or "whsec_" + secrets.token_hex(16)
         self.webhook_url = webhook_url  # where events go besides the webhook endpoints made through the API
@@ -109,42 +111,20 @@ class StripeEmulator:
         self.requests: list[tuple[str, str]] = []  # (method, path) of each API request, for tests
         self.deliveries: list[tuple[str, int | None]] = []  # (event id, status answered) of each delivery
         self._outgoing: queue.Queue = queue.Queue()
-        self._server: ThreadingHTTPServer | None = None
-        self._threads: list[threading.Thread] = []
 
-    # lifecycle
+    # lifecycle (LoopbackServer): the webhook deliveries run beside the server
 
-    def start(self) -> "StripeEmulator":
-        self._server = ThreadingHTTPServer((self._host, self._port), _Handler)
-        self._server.daemon_threads = True
-        self._server.emulator = self  # type: ignore[attr-defined]
-        self._threads = [threading.Thread(target=self._server.serve_forever, name="stripe-emulator", daemon=True),
-                         threading.Thread(target=self._deliver_forever, name="stripe-webhooks", daemon=True)]
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._outgoing.put(None)
-            self._server.shutdown()
-            self._server.server_close()
-            for thread in self._threads:
-                thread.join()
-            self._server, self._threads = None, []
-
-    def __enter__(self) -> "StripeEmulator":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    thread_name = "stripe-emulator"
 
     @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
+
+    def background(self) -> list[threading.Thread]:
+        return [threading.Thread(target=self._deliver_forever, name="stripe-webhooks", daemon=True)]
+
+    def before_stop(self) -> None:
+        self._outgoing.put(None)
 
     # for tests and make run
 
@@ -673,31 +653,16 @@ class StripeEmulator:
             return 200, result
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def do_DELETE(self) -> None:
-        self._answer("DELETE")
-
-    def _answer(self, method: str) -> None:
+class _Handler(EmulatorHandler):
+    def answer(self, method: str) -> None:
         emulator: StripeEmulator = self.server.emulator  # type: ignore[attr-defined]
         url = urlsplit(self.path)
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+        raw = self.body().decode("utf-8", "replace")
         headers: dict[str, str] = {}
         if method == "GET" and url.path.startswith(ONBOARDING_PATH):
             status, page = emulator.open_account_link(url.path[len(ONBOARDING_PATH):])
-            data = f"<!doctype html><title>Stripe Connect onboarding</title>{page}".encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(status, f"<!doctype html><title>Stripe Connect onboarding</title>{page}".encode(),
+                       "text/html; charset=utf-8")
             return
         if url.path.startswith("/simulator/"):
             try:
@@ -716,19 +681,8 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["Idempotent-Replayed"] = "true"
             if self.headers.get("Idempotency-Key"):
                 headers["Idempotency-Key"] = self.headers["Idempotency-Key"]
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Request-Id", new_id("req"))
-        self.send_header("Stripe-Version", API_VERSION)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
+        self.reply(status, json.dumps(body).encode(), "application/json",
+                   {"Request-Id": new_id("req"), "Stripe-Version": API_VERSION, **headers})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -740,10 +694,4 @@ def main(argv: list[str] | None = None) -> int:
     emulator = StripeEmulator(args.host, args.port, os.environ.get("STRIPE_SECRET_KEY"),
                               os.environ.get("STRIPE_WEBHOOK_SECRET"), args.webhook_url).start()
     print(emulator.url, f"(secret key {emulator.secret_key}, webhook secret {emulator.webhook_secret})", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_until_interrupted(emulator)

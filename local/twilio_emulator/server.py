@@ -13,10 +13,11 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+from local.loopback import EmulatorHandler, LoopbackServer, serve_until_interrupted
 from local.twilio_emulator.account import (
     DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, EmulatorState, Fault, Media, OwnedNumber, new_sid,
 )
@@ -56,7 +57,7 @@ def absent_if_dropped(recording: dict[str, Any]) -> dict[str, Any]:
     return {**recording, "status": "absent", "duration": "0"}
 
 
-class TwilioEmulator:
+class TwilioEmulator(LoopbackServer):
     """Twilio's REST API for numbers, on loopback. `with TwilioEmulator() as twilio: ...`"""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, account_sid: str = DEFAULT_ACCOUNT_SID,
@@ -68,44 +69,20 @@ class TwilioEmulator:
         (chalicelib.clock), and simulated time passes without waiting."""
         if auth_token is None:
             auth_token = os.environ.get("TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN
-        self._host, self._port = host, port
+        super().__init__(host, port)
         self._account_sid, self._auth_token = account_sid, auth_token
         self.simulator = VoiceSimulator(self, clock=clock, sleep=sleep)
         self._lock = threading.Lock()  # the server answers on many threads; state changes one at a time
         self._state = EmulatorState(self._account_sid)
         self._version = 0  # moves with every request that may change the account (see `version`)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # lifecycle
+    # lifecycle: LoopbackServer
 
-    def start(self) -> "TwilioEmulator":
-        self._server = ThreadingHTTPServer((self._host, self._port), _Handler)
-        self._server.daemon_threads = True
-        self._server.emulator = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="twilio-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
-
-    def __enter__(self) -> "TwilioEmulator":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    thread_name = "twilio-emulator"
 
     @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
     def account_sid(self) -> str:
@@ -293,26 +270,11 @@ class TwilioEmulator:
 
 # --- HTTP -------------------------------------------------------------------------------------
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's requests session expects
-    disable_nagle_algorithm = True  # else headers and body, written apart, wait on delayed ACKs (40 ms)
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def do_DELETE(self) -> None:
-        self._answer("DELETE")
-
-    def do_PUT(self) -> None:
-        self._answer("PUT")
-
-    def _answer(self, method: str) -> None:
+class _Handler(EmulatorHandler):
+    def answer(self, method: str) -> None:
         emulator: TwilioEmulator = self.server.emulator  # type: ignore[attr-defined]
         url = urlsplit(self.path)
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        raw = self.body()
         if url.path == SIMULATOR_PATH:  # the phone network: no auth, not counted
             status, payload = emulator.simulator_request(method, raw)
             self._send(status, payload)
@@ -343,18 +305,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             data = b"" if payload is None else json.dumps(payload).encode()
             content_type = None if payload is None else "application/json; charset=utf-8"
-        self.send_response(status)
-        if content_type is not None:
-            self.send_header("Content-Type", content_type)
-        if status == 401:
-            self.send_header("WWW-Authenticate", 'Basic realm="Twilio API"')
-        self.send_header("Twilio-Request-Id", new_sid("RQ"))
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass  # one line per request would drown the test and `make run` output
+        headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if status == 401 else {}
+        self.reply(status, data, content_type, {**headers, "Twilio-Request-Id": new_sid("RQ")})
 
 
 def _first_values(encoded: str) -> dict[str, str]:
@@ -372,10 +324,4 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     emulator = TwilioEmulator(args.host, args.port, args.account_sid, args.auth_token).start()
     print(emulator.url, flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_until_interrupted(emulator)

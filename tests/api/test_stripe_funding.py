@@ -229,6 +229,21 @@ def test_a_chargeback_past_the_credit_limit_is_owed_and_stops_bidding(api, selle
     spend(seller["user"]["id"], 1_0000, "h3")
 
 
+def test_top_ups_are_listed_newest_first_page_by_page_and_an_admin_names_whose(api, seller, stripe_emulator, clock):
+    card = add_card(api, seller)
+    made = []
+    for amount in ("10.00", "11.00", "12.00"):
+        made.append(top_up(api, seller, card, amount).data["id"])
+        clock.advance(seconds=1)
+    first = api.get("/billing/top-ups?limit=2", token=seller["token"])
+    token = first.body["pagination"]["next_token"]
+    second = api.get(f"/billing/top-ups?limit=2&next_token={token}", token=seller["token"])
+    assert [t["id"] for t in first.data + second.data] == made[::-1]
+    assert (first.body["pagination"]["total"], second.body["pagination"]["next_token"]) == (3, None)
+    listed = api.get(f"/billing/top-ups?user_id={seller['user']['id']}", token=api.admin()["token"])
+    assert [t["amount"] for t in listed.data] == ["12.00", "11.00", "10.00"]
+
+
 # --- auto-recharge ---------------------------------------------------------------------------------
 
 def recharge_messages(outbox) -> list[dict]:
@@ -270,10 +285,8 @@ def test_a_hold_that_takes_the_balance_under_the_mark_starts_one_top_up(api, sel
     shown = set_auto_recharge(api, seller, card)
     assert (shown["enabled"], shown["below"], shown["amount"], shown["in_flight"]) == (True, "50.00", "100.00", False)
     recharge_messages(outbox)
-    spend(seller["user"]["id"], 5_0000, "h1")  # 55.00 left: not under the mark
-    for message in recharge_messages(outbox):
-        run_worker(client, message)
-    assert len(stripe_emulator.objects("payment_intent")) == 1
+    spend(seller["user"]["id"], 5_0000, "h1")  # 55.00 left: not under the mark, so no message and no invocation
+    assert recharge_messages(outbox) == []
     spend(seller["user"]["id"], 6_0000, "h2")  # 49.00: under it
     [message] = recharge_messages(outbox)
     run_worker(client, message)
@@ -282,6 +295,23 @@ def test_a_hold_that_takes_the_balance_under_the_mark_starts_one_top_up(api, sel
     statuses = [(t["automatic"], t["status"]) for t in api.get("/billing/top-ups", token=seller["token"]).data]
     assert statuses == [(True, "succeeded"), (False, "succeeded")]
     assert api.get("/billing/auto-recharge", token=seller["token"]).data["in_flight"] is False
+
+
+def test_only_an_account_with_auto_recharge_on_and_under_its_mark_costs_the_worker_a_message(api, seller, outbox):
+    card = add_card(api, seller)
+    top_up(api, seller, card, "60.00")
+    other = api.register("seller")
+    api.fund(other, "60.00")
+    recharge_messages(outbox)
+    spend(other["user"]["id"], 20_0000, "o1")  # no auto-recharge: never a message, however low
+    set_auto_recharge(api, seller, card)
+    set_auto_recharge(api, seller, card, enabled=False)  # off again: the account's mark is gone
+    spend(seller["user"]["id"], 20_0000, "s1")
+    assert recharge_messages(outbox) == []
+    set_auto_recharge(api, seller, card)
+    spend(seller["user"]["id"], 1_0000, "s2")
+    spend(other["user"]["id"], 1_0000, "o2")
+    assert [json.loads(m["Body"])["account_id"] for m in recharge_messages(outbox)] == [seller["user"]["id"]]
 
 
 def test_under_concurrency_one_top_up_starts(api, seller, client, outbox, stripe_emulator):

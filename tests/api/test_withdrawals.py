@@ -137,6 +137,28 @@ def test_a_withdrawal_transfers_the_amount_and_moves_it_out_of_the_earnings(api,
     assert {a["account_id"]: a["balance"] for a in ledger["platform_accounts"]}[PLATFORM_PAYOUTS] == "60.00"
 
 
+def test_withdrawals_are_listed_newest_first_page_by_page_and_an_admin_names_whose(api, buyer, seller, clock,
+                                                                                  stripe_emulator):
+    onboarded(api, buyer)
+    earn(buyer, seller, 100_0000, clock)
+    made = []
+    for amount in ("25.00", "26.00", "27.00"):
+        made.append(withdraw(api, buyer, amount).data["id"])
+        clock.advance(seconds=1)
+    first = api.get("/billing/withdrawals?limit=2", token=buyer["token"])
+    token = first.body["pagination"]["next_token"]
+    second = api.get(f"/billing/withdrawals?limit=2&next_token={token}", token=buyer["token"])
+    assert [w["id"] for w in first.data + second.data] == made[::-1]
+    assert (first.body["pagination"]["total"], second.body["pagination"]["next_token"]) == (3, None)
+    admin = api.admin()["token"]
+    assert [w["amount"] for w in api.get(f"/billing/withdrawals?user_id={buyer['user']['id']}", token=admin).data] \
+        == ["27.00", "26.00", "25.00"]
+    unnamed = api.get("/billing/withdrawals", token=admin)
+    assert unnamed.status == 400 and unnamed.error["details"][0]["field"] == "user_id"
+    other = api.register("buyer")
+    assert api.get(f"/billing/withdrawals?user_id={buyer['user']['id']}", token=other["token"]).status == 403
+
+
 def test_over_the_available_earnings_is_402_pending_ones_excluded(api, buyer, seller, clock, stripe_emulator):
     onboarded(api, buyer)
     earn(buyer, seller, 30_0000, clock)  # available
@@ -249,7 +271,7 @@ def test_two_concurrent_withdrawals_never_both_pass_the_available_check(api, buy
     earn(buyer, seller, 100_0000, clock, days_ago=1)  # pending: the earnings alone would let both through
     both_read = threading.Barrier(2, timeout=30)
     reads = iter(range(2))
-    real = payouts.available
+    real = payouts._earnings
 
     def read_together(user_id, now):
         found = real(user_id, now)
@@ -257,12 +279,39 @@ def test_two_concurrent_withdrawals_never_both_pass_the_available_check(api, buy
             both_read.wait()  # each has checked the available earnings before either commits
         return found
 
-    monkeypatch.setattr(payouts, "available", read_together)
+    monkeypatch.setattr(payouts, "_earnings", read_together)
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda n: withdraw(api, buyer, "30.00"), range(2)))
     assert sorted(a.status for a in answers) == [201, 402], [a.body for a in answers]
     assert len(stripe_emulator.objects("transfer")) == 1
     assert money(api, buyer)["earnings"] == "120.00" and books(api)["balanced"] is True
+
+
+def test_a_dispute_reversal_between_the_check_and_the_commit_never_lets_a_withdrawal_take_pending_earnings(
+        api, buyer, seller, clock, stripe_emulator, monkeypatch):
+    from chalicelib.services import payouts
+
+    onboarded(api, buyer)
+    earn(buyer, seller, 50_0000, clock)
+    earn(buyer, seller, 100_0000, clock, days_ago=1)  # pending
+    real, reversed_once = payouts._earnings, []
+
+    def reversal_lands_after_the_read(user_id, now):
+        found = real(user_id, now)
+        if not reversed_once:  # the pending call's dispute is accepted after the check, before the commit
+            reversed_once.append(post(transfer(
+                "dispute_reversal:c2", "dispute_reversal", "Call c2: dispute accepted",
+                debit=(buyer["user"]["id"], EARNINGS), credit=(seller["user"]["id"], BALANCE), amount=100_0000),
+                clock(), enforce_limits=False))
+        return found
+
+    monkeypatch.setattr(payouts, "_earnings", reversal_lands_after_the_read)
+    refused = withdraw(api, buyer, "50.00")
+    # 50.00 of earnings are left, all of them the pending call's: nothing is available any more.
+    assert refused.status == 402 and refused.error["code"] == "INSUFFICIENT_FUNDS", refused.body
+    shown = money(api, buyer)
+    assert (shown["earnings"], shown["earnings_available"]) == ("50.00", "0.00")
+    assert not stripe_emulator.objects("transfer") and books(api)["balanced"] is True
 
 
 def test_auto_withdraw_is_set_on_the_payout_account(api, buyer):

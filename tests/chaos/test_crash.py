@@ -113,7 +113,7 @@ def test_kill_9_at_random_moments_then_the_books_the_holds_and_every_event_hold(
     summary: dict[str, object] = {"seed": seed}
     try:
         for listener in listeners:
-            listener.start(ends + 60)
+            listener.start()
         for thread in threads:
             thread.start()
 

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UTCDateTimeAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.persistence.base import BaseModel
 
 
 class BillingProfileModel(BaseModel):
-    """A user's side of Stripe: its customer, its auto-recharge, what it owes past its credit limit."""
+    """A user's side of Stripe: its customer and its auto-recharge."""
 
     logical_name = "billing_profiles"
 
@@ -23,9 +24,18 @@ class BillingProfileModel(BaseModel):
     # The automatic top-up under way (its id), if any: set by a conditional write, so never two at once.
     recharge_in_flight = UnicodeAttribute(null=True)
     recharge_failure = UnicodeAttribute(null=True)  # why auto-recharge was last turned off (a decline code)
-    # Refunds and chargebacks taken past the credit limit: owed, and the account cannot bid until it pays.
-    owed = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
+
+
+class TopUpsByTime(GlobalSecondaryIndex):
+    """A user's top-ups in time order: GET /billing/top-ups pages through it, newest first."""
+
+    class Meta:
+        index_name = "by_time"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class TopUpModel(BaseModel):
@@ -48,3 +58,5 @@ class TopUpModel(BaseModel):
     credited = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+
+    by_time = TopUpsByTime()

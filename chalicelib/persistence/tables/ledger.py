@@ -24,6 +24,9 @@ class AccountModel(BaseModel):
     # balance + credit_limit, kept beside them so "may this debit happen" is one write condition.
     spendable = NumberAttribute(default=0)
     entry_count = NumberAttribute(default=0)  # ledger entries of the account (its statement's total)
+    # The auto-recharge mark while auto-recharge is on (its source is the billing profile): read with the
+    # balance after a debit, so only an account under its mark costs the auto-recharge worker a message.
+    recharge_below = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     listing = UnicodeAttribute(default=EVERYTHING)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UTCDateTimeAttribute, UnicodeAttribute
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.persistence.base import BaseModel
 
@@ -42,6 +42,17 @@ class PayoutAccountModel(BaseModel):
     auto_withdraw_accounts = AutoWithdrawAccounts()
 
 
+class WithdrawalsByTime(GlobalSecondaryIndex):
+    """A user's withdrawals in time order: GET /billing/withdrawals pages through it, newest first."""
+
+    class Meta:
+        index_name = "by_time"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class WithdrawalModel(BaseModel):
     """Earnings withdrawn: one Stripe transfer (its idempotency key and transfer_group are the withdrawal's id)."""
 
@@ -59,3 +70,5 @@ class WithdrawalModel(BaseModel):
     failure_code = UnicodeAttribute(null=True)  # Stripe's refusal code, or transfer_reversed
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+
+    by_time = WithdrawalsByTime()
