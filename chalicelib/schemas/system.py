@@ -8,3 +8,20 @@ class HealthOut(ResponseModel):
     status: Literal["ok"]
     stage: str
     components: dict[str, Literal["ok", "unavailable"]]
+
+
+class ConfigOut(ResponseModel):
+    """What a client (the web console) needs to know before it signs in."""
+
+    websocket_url: str | None
+    api_version: Literal["v1"]
+
+
+class IndexOut(ResponseModel):
+    """The API's front door: where the console, the OpenAPI document and the reference are."""
+
+    name: str
+    console: str
+    openapi: str
+    docs: str
+    health: str
