@@ -40,6 +40,13 @@ const $ = (id) => document.getElementById(id);
 let uid = 0;
 const nextId = (prefix) => `${prefix}-${++uid}`;
 
+// A view's reload rebuilds its lists when an event arrives; a form being typed into must survive that, so
+// forms are built once per thing (an auction, a user, a call) and the same element is put back.
+function kept(cache, key, build) {
+  if (!cache.has(key)) cache.set(key, build());
+  return cache.get(key);
+}
+
 function toast(text) {
   const item = h("div", { class: "toast" }, text);
   $("toasts").append(item);
@@ -215,6 +222,7 @@ function onEvent(event) {
   reloadTimer = setTimeout(() => state.view?.reload?.(), 150);
 }
 const results = []; // the seller's auction results as they arrive
+const recordings = new Map(); // call id -> the blob URL of its loaded recording (kept across a view's reloads)
 
 // --- forms: a visible label on every input; the API's message for a field beside it ------------------------
 
@@ -285,8 +293,9 @@ function showErrors(el, error) {
     if (!placed) control.focus();
     placed = true;
   }
-  if (!placed || !error.details.length) el.querySelector(".form-message").textContent = error.message;
-  else el.querySelector(".form-message").textContent = error.message;
+  // The form's own message: the API's, unless it only repeats what already stands beside a field.
+  const besideFields = error.details.some((d) => d.message === error.message);
+  el.querySelector(".form-message").textContent = placed && besideFields ? "" : error.message;
 }
 
 const list = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -540,17 +549,20 @@ function callDetails(call) {
     : h("p", { class: "muted" }, "No routing log.");
   const attempts = call.attempts?.length ? h("ol", {}, call.attempts.map((a) => h("li", {}, `rang seller ${short(a.seller_id)} at ${money(a.price)}: ${a.outcome || "ringing"}`))) : null;
   const recording = h("div");
+  const player = (url) => h("audio", { controls: true, src: url, "aria-label": `Recording of the call from ${call.from_number}` });
   if (call.recording) {
     const play = h("button", { type: "button", class: "secondary" }, "Load the recording");
     play.addEventListener("click", async () => {
       play.disabled = true;
       try {
+        // The API wants the bearer token, which an <audio src> cannot send: fetched, then played from a blob.
         const response = await api("GET", `/calls/${call.id}/recording`, undefined, { headers: { Accept: "audio/wav" }, raw: true });
-        const url = URL.createObjectURL(await response.blob());
-        replace(recording, h("audio", { controls: true, src: url, "aria-label": `Recording of the call from ${call.from_number}` }));
+        recordings.set(call.id, URL.createObjectURL(await response.blob()));
+        replace(recording, player(recordings.get(call.id)));
       } catch (error) { replace(recording, h("p", { role: "alert" }, error.message)); }
     });
-    replace(recording, h("p", {}, `Recording: ${call.recording.status}${call.recording.duration ? `, ${call.recording.duration} s` : ""} `, call.recording.status === "completed" ? play : null));
+    replace(recording, h("p", {}, `Recording: ${call.recording.status}${call.recording.duration ? `, ${call.recording.duration} s` : ""} `,
+      recordings.has(call.id) ? player(recordings.get(call.id)) : call.recording.status === "completed" ? play : null));
   }
   replace(box, h("h3", {}, "Routing log"), log, attempts ? [h("h3", {}, "Sellers rung"), attempts] : null,
     call.dispute ? h("p", {}, `Dispute: ${call.dispute.status}; reason: `, call.dispute.reason, call.dispute.note ? ` (note: ${call.dispute.note})` : "") : null,
@@ -571,6 +583,7 @@ function callsView() {
   const box = h("div");
   const open = new Set();
   const disputing = new Set();
+  const forms = new Map();
   const role = state.user.account_type;
   const view = {
     mount() { page("Calls", box); view.reload(); },
@@ -587,7 +600,7 @@ function callsView() {
           role === "seller" && c.billable && c.source === "api" && !c.dispute ? h("button", { type: "button", class: "secondary", onclick: () => { disputing.add(c.id); view.reload(); } }, "Dispute") : null)],
       ];
       replace(box, calls.length ? table(`${calls.length} most recent calls`, columns, calls, (c) => [open.has(c.id) ? callDetails(c) : null,
-        disputing.has(c.id) && !c.dispute ? disputeForm(c, () => { disputing.delete(c.id); view.reload(); }) : null].filter(Boolean)) : h("p", {}, "No calls yet."));
+        disputing.has(c.id) && !c.dispute ? kept(forms, c.id, () => disputeForm(c, () => { disputing.delete(c.id); view.reload(); })) : null].filter(Boolean)) : h("p", {}, "No calls yet."));
     },
   };
   return view;
@@ -741,6 +754,7 @@ function profilesView() {
 
 function auctionsView() {
   const box = h("div"), mine = h("div");
+  const forms = new Map();
   const view = {
     mount() { page("Auctions", h("p", { class: "muted" }, "Open auctions your active profiles match appear here as they open."), box, h("h2", {}, "Results"), mine); view.reload(); },
     async reload() {
@@ -748,11 +762,11 @@ function auctionsView() {
       replace(box, auctions.data.length ? table("Open auctions", [
         ["Call", (a) => [a.call_facts?.call_type || "call", a.call_facts?.state ? ` from ${a.call_facts.state}` : "", a.call_facts?.keywords?.length ? ` (${a.call_facts.keywords.join(", ")})` : ""]],
         ["Reserve", (a) => money(a.reserve_price)], ["Bids", (a) => a.bid_count], ["Ends", (a) => when(a.ends_at)],
-        ["Your bid", (a) => form({
+        ["Your bid", (a) => kept(forms, a.id, () => form({
           title: null, label: `Bid on auction ${short(a.id)}`, submit: "Place bid", className: "",
           fields: [field("amount", `Bid amount for auction ${short(a.id)} ($)`, input({ inputmode: "decimal", value: a.reserve_price }))],
-          onSubmit: async (v) => { await api("POST", "/bids", { auction_id: a.id, amount: v.amount }); toast(`Bid placed on auction ${short(a.id)}`); },
-        })],
+          onSubmit: async (v) => { await api("POST", "/bids", { auction_id: a.id, amount: v.amount }); toast(`Bid placed on auction ${short(a.id)}`); view.reload(); },
+        }))],
       ], auctions.data) : h("p", {}, "No open auction matches your profiles right now."));
       replace(mine, results.length ? h("ul", {}, results.map((r) => h("li", {}, `${r.type === "auction.won" ? "Won" : "Lost"}: auction ${short(r.auction_id)}${r.amount ? ` at ${money(r.amount)}` : ""}`))) : null,
         bids.data.length ? table("Your bids", [["Auction", (b) => short(b.auction_id)], ["Amount", (b) => money(b.amount)], ["Placed", (b) => when(b.placed_at)]], bids.data) : h("p", {}, "No bids yet."));
@@ -767,6 +781,7 @@ function usersView() {
   const box = h("div");
   let query = "";
   const managing = new Set();
+  const forms = new Map();
   const view = {
     mount() {
       page("Users", form({
@@ -782,11 +797,11 @@ function usersView() {
         ["Name", (u) => `${u.first_name} ${u.last_name}`], ["Email", (u) => u.email], ["Type", (u) => u.account_type],
         ["Status", (u) => badge(u.status, u.status === "active" ? "good" : "bad")],
         ["", (u) => h("button", { type: "button", class: "secondary", "aria-expanded": String(managing.has(u.id)), "aria-label": `Manage ${u.email}`, onclick: () => { managing.has(u.id) ? managing.delete(u.id) : managing.add(u.id); view.reload(); } }, "Manage")],
-      ], users, (u) => (managing.has(u.id) ? manage(u) : null)) : h("p", {}, "No user matches."));
+      ], users, (u) => (managing.has(u.id) ? kept(forms, `${u.id}:${u.status}`, () => manage(u)) : null)) : h("p", {}, "No user matches."));
     },
   };
   function manage(user) {
-    const done = (text) => { toast(text); view.reload(); };
+    const done = (text) => { toast(text); forms.delete(`${user.id}:${user.status}`); view.reload(); };
     return h("div", { class: "columns" },
       user.status === "active"
         ? form({ title: `Suspend ${user.email}`, submit: "Suspend", className: "details",

@@ -310,7 +310,7 @@ def walk(product, consoles: Consoles) -> None:
     forgot.get_by_role("button", name="Mail me a reset link").click()
     expect(forgot.get_by_text("reset link is on its way", exact=False)).to_be_visible()
     buyer.goto(mailed_link(product, buyer_email, "Reset your password"))
-    buyer.get_by_label("New password").fill("An0ther!Passw0rd")
+    buyer.get_by_label("New password", exact=True).fill("An0ther!Passw0rd")
     buyer.get_by_role("button", name="Set the new password").click()
     expect(buyer.get_by_text("Your password is changed.", exact=False)).to_be_visible()
     sign_in(buyer, base, buyer_email, "An0ther!Passw0rd")
