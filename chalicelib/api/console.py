@@ -7,11 +7,12 @@ console needs no CORS and its Content-Security-Policy's connect-src is 'self' an
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import PUBLIC, Api, Call, Reply
+from chalicelib.api.http import API_PREFIX, PUBLIC, Api, Call, Reply
 from chalicelib.config import get_settings
 from chalicelib.headers import SECURITY_HEADERS
 from chalicelib.schemas import models
@@ -81,12 +82,15 @@ def vendored_file(library: str, name: str) -> Response:
     return _served(f"vendor/{library}/{name}")
 
 
-@api.route("", "GET", summary="This API's index: the console, the OpenAPI document and the reference", roles=PUBLIC,
-           response=schemas.IndexOut)
-def index(call: Call):
+@pages.route(API_PREFIX, methods=["GET", "HEAD"])
+def index() -> Response:
+    """GET /api/v1: where the console, the OpenAPI document and the reference are. Not an operation of the
+    document (OpenAPI has no path for its own base), so it answers the envelope itself."""
     base = get_settings().public_base_url
-    return {"name": "The call exchange API", "console": f"{base}/", "openapi": f"{base}/api/v1/openapi.json",
-            "docs": f"{base}/api/v1/docs", "health": f"{base}/api/v1/health"}
+    data = {"name": "The call exchange API", "console": f"{base}/", "openapi": f"{base}{API_PREFIX}/openapi.json",
+            "docs": f"{base}{API_PREFIX}/docs", "health": f"{base}{API_PREFIX}/health"}
+    return Response(body=json.dumps({"success": True, "data": data}), status_code=200,
+                    headers={**SECURITY_HEADERS, "Content-Type": "application/json"})
 
 
 @api.route("/config", "GET", summary="What a client needs before it signs in: the WebSocket API's URL", roles=PUBLIC,

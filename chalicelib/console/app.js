@@ -520,7 +520,7 @@ function overviewView() {
   const role = state.user.account_type;
   return {
     poll: true,
-    mount() { page("Overview", h("h2", {}, "Balance"), balanceBox, h("h2", {}, "Your numbers"), kpis, chartBox); this.reload(); },
+    mount() { page("Overview", h("h2", {}, "Balance"), balanceBox, h("h2", {}, "Totals"), kpis, chartBox); this.reload(); },
     async reload() {
       const [balance, dashboard] = await Promise.all([api("GET", "/account/balance"), api("GET", "/analytics/dashboard")]);
       replace(balanceBox, balanceTiles(balance.data));

@@ -16,12 +16,3 @@ class ConfigOut(ResponseModel):
     websocket_url: str | None
     api_version: Literal["v1"]
 
-
-class IndexOut(ResponseModel):
-    """The API's front door: where the console, the OpenAPI document and the reference are."""
-
-    name: str
-    console: str
-    openapi: str
-    docs: str
-    health: str

@@ -315,6 +315,8 @@ def walk(product, consoles: Consoles) -> None:
     expect(buyer.get_by_text("Your password is changed.", exact=False)).to_be_visible()
     sign_in(buyer, base, buyer_email, "An0ther!Passw0rd")
     expect(buyer.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(buyer.get_by_role("img", name=re.compile("calls and \\$.* earnings over the last 30 days"))).to_be_visible()
+    expect(buyer.get_by_text("Earnings available")).to_be_visible()
     consoles.shot(buyer, "buyer-overview")
 
     # --- the API reference, within the same CSP ---------------------------------------------------------------
