@@ -102,7 +102,8 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
     """What each role reads (issue 10's views) and a dispute of the settled call."""
     admin = api.admin()
     auction = api.post("/auctions", {"call_id": api.post("/calls", {"from_number": "+14155552671",
-                                                                      "to_number": "+12125552671"},
+                                                                      "to_number": "+12125552671",
+                                                                      "direction": "inbound"},  # at any hour (TCPA)
                                                            token=buyer["token"]).data["id"], "duration": 60},
                        token=buyer["token"]).data
     assert auction, "auction"
@@ -112,7 +113,8 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
              ("GET /calls (admin: everyone's)", "/calls", admin),
              ("GET /calls?user_id= (admin)", f"/calls?user_id={buyer['user']['id']}", admin),
              ("GET /billing/transactions (admin: all)", "/billing/transactions", admin),
-             ("GET /admin/ledger", "/admin/ledger", admin)]
+             ("GET /admin/ledger", "/admin/ledger", admin),
+             ("GET /admin/users?q= (search: reads the listing)", "/admin/users?q=lovelace", admin)]
     for label, path, user in reads:
         with request(label, rows):
             assert api.get(path, token=user["token"]).status == 200
@@ -124,6 +126,10 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
                         token=seller["token"]).status == 201
     with request("PUT /admin/disputes/{id} (accepted: reversal)", rows):
         assert api.put(f"/admin/disputes/{settled_call}", {"decision": "accepted"}, token=admin["token"]).status == 200
+    with request("POST /auth/resend-verification", rows):
+        assert api.post("/auth/resend-verification", {"email": buyer["email"]}).status == 202
+    with request("GET /config (the console's WebSocket URL)", rows):
+        assert api.get("/config").status == 200
     blocked_callers(api, admin, buyer, rows)
 
 
