@@ -50,6 +50,7 @@ function kept(cache, key, build) {
 function toast(text) {
   const item = h("div", { class: "toast" }, text);
   $("toasts").append(item);
+  while ($("toasts").children.length > 4) $("toasts").firstChild.remove(); // the latest few, never a wall
   setTimeout(() => item.remove(), 6000);
 }
 
@@ -554,15 +555,18 @@ function callDetails(call) {
     const play = h("button", { type: "button", class: "secondary" }, "Load the recording");
     play.addEventListener("click", async () => {
       play.disabled = true;
+      recordings.set(call.id, null); // loading: a reload meanwhile shows that, not the button again
       try {
         // The API wants the bearer token, which an <audio src> cannot send: fetched, then played from a blob.
         const response = await api("GET", `/calls/${call.id}/recording`, undefined, { headers: { Accept: "audio/wav" }, raw: true });
         recordings.set(call.id, URL.createObjectURL(await response.blob()));
         replace(recording, player(recordings.get(call.id)));
-      } catch (error) { replace(recording, h("p", { role: "alert" }, error.message)); }
+        state.view?.reload?.(); // the list may have been drawn again while it loaded
+      } catch (error) { recordings.delete(call.id); replace(recording, h("p", { role: "alert" }, error.message)); }
     });
+    const loaded = recordings.get(call.id);
     replace(recording, h("p", {}, `Recording: ${call.recording.status}${call.recording.duration ? `, ${call.recording.duration} s` : ""} `,
-      recordings.has(call.id) ? player(recordings.get(call.id)) : call.recording.status === "completed" ? play : null));
+      loaded ? player(loaded) : recordings.has(call.id) ? "(loading…)" : call.recording.status === "completed" ? play : null));
   }
   replace(box, h("h3", {}, "Routing log"), log, attempts ? [h("h3", {}, "Sellers rung"), attempts] : null,
     call.dispute ? h("p", {}, `Dispute: ${call.dispute.status}; reason: `, call.dispute.reason, call.dispute.note ? ` (note: ${call.dispute.note})` : "") : null,

@@ -275,7 +275,7 @@ def walk(product, consoles: Consoles) -> None:
     expect(seller.get_by_role("heading", name="Calls")).to_be_visible()
     emulator = product.runtime.printed("Twilio emulator")
     placed = requests.post(f"{emulator}/simulator/calls", timeout=60,
-                           json={"from": CALLER, "to": number, "talk_seconds": 20})
+                           json={"from": CALLER, "to": number, "talk_seconds": 95})
     assert placed.json()["status"] == "completed", placed.text
     for page in (buyer, seller):
         expect(page.get_by_role("cell", name="twilio").first).to_be_visible(timeout=LIVE_SECONDS)
