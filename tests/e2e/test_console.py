@@ -303,8 +303,12 @@ def walk(product, consoles: Consoles) -> None:
     consoles.shot(admin, "admin-ledger")
 
     # --- the buyer signs out (the session is revoked at the API) and resets its password by mail -------------
+    refresh_token = buyer.evaluate("sessionStorage.getItem('callx.refresh')")
     buyer.get_by_role("button", name="Sign out").click()
     expect(buyer.get_by_role("form", name="Sign in")).to_be_visible()
+    assert buyer.evaluate("sessionStorage.getItem('callx.refresh')") is None
+    revoked = product.call("POST", "/auth/refresh", json={"refresh_token": refresh_token})
+    assert revoked.status_code == 401, revoked.text  # signed out at the API, not only in the page
     forgot = buyer.get_by_role("form", name="Forgot your password?")
     forgot.get_by_label("Email").fill(buyer_email)
     forgot.get_by_role("button", name="Mail me a reset link").click()
