@@ -8,13 +8,15 @@ STAMP := $(VENV)/.installed
 # template stay on one worker (the scheduler in tests/conftest.py), so each is built once.
 TEST_WORKERS ?= 2
 
-.PHONY: run reset call bidder test fuzz package bench clean
+.PHONY: run reset call bidder test fuzz package bench clean screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
-	touch $(STAMP)
+	@echo "First run (or the requirements changed): installing Python packages into $(VENV)/, about a minute..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt
+	@touch $(STAMP)
+	@echo "Installed. Starting."
 
 # `make call` (another shell) finds the emulator of a running `make run` on this port.
 TWILIO_EMULATOR_PORT ?= 8020
@@ -40,6 +42,11 @@ bidder:
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# PNGs of the console's main pages, taken in headless Chromium against a runtime of their own, into
+# out/screenshots/ (the README shows two of them, copied to docs/).
+screenshots: $(STAMP)
+	CONSOLE_SCREENSHOTS=out/screenshots $(PY) -m pytest -q -n 0 tests/e2e/test_console.py
 
 # Schemathesis deeper than `make test` does it: more examples per route, every phase, against `make run`.
 fuzz: $(STAMP)

@@ -1,8 +1,8 @@
 """The Chalice app: every API and worker blueprint, registered in one place."""
 from chalice import Chalice
 
-from chalicelib.api import (admin, analytics, auctions, bid_profiles, bids, billing, calls, compliance, events,
-                            funding, identity, notifications, numbers, payouts, rtb, system, webhooks,
+from chalicelib.api import (admin, analytics, auctions, bid_profiles, bids, billing, calls, compliance, console,
+                            events, funding, identity, notifications, numbers, payouts, rtb, system, webhooks,
                             webhook_endpoints)
 from chalicelib.api import websocket
 from chalicelib.api.http import API_PREFIX, envelope_chalice_errors
@@ -26,8 +26,10 @@ for event_type in ("sqs", "dynamodb", "scheduled", "websocket"):
     app.register_middleware(bind_tables, event_type)
 
 for module in (system, identity, admin, billing, notifications, events, numbers, analytics, calls, bid_profiles,
-               auctions, bids, compliance, webhooks, funding, payouts, rtb, webhook_endpoints):
+               auctions, bids, compliance, webhooks, funding, payouts, rtb, webhook_endpoints, console):
     app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)
+# The web console's pages and files (chalicelib/console/), outside /api/v1.
+app.register_blueprint(console.pages)
 
 for worker in (notification_worker, suspensions, number_workers, auction_workers, event_worker, hold_worker,
                outbox_worker, funding_worker, payout_worker, webhook_worker):

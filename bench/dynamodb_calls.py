@@ -112,7 +112,8 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
              ("GET /calls (admin: everyone's)", "/calls", admin),
              ("GET /calls?user_id= (admin)", f"/calls?user_id={buyer['user']['id']}", admin),
              ("GET /billing/transactions (admin: all)", "/billing/transactions", admin),
-             ("GET /admin/ledger", "/admin/ledger", admin)]
+             ("GET /admin/ledger", "/admin/ledger", admin),
+             ("GET /admin/users?q= (search: reads the listing)", "/admin/users?q=lovelace", admin)]
     for label, path, user in reads:
         with request(label, rows):
             assert api.get(path, token=user["token"]).status == 200
@@ -124,6 +125,10 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
                         token=seller["token"]).status == 201
     with request("PUT /admin/disputes/{id} (accepted: reversal)", rows):
         assert api.put(f"/admin/disputes/{settled_call}", {"decision": "accepted"}, token=admin["token"]).status == 200
+    with request("POST /auth/resend-verification", rows):
+        assert api.post("/auth/resend-verification", {"email": buyer["email"]}).status == 202
+    with request("GET /config (the console's WebSocket URL)", rows):
+        assert api.get("/config").status == 200
     blocked_callers(api, admin, buyer, rows)
 
 

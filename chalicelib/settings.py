@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Where realtime messages are sent: the connection management API of API Gateway's WebSocket API
     # (https://<api id>.execute-api.<region>.amazonaws.com/<stage>), or the local runtime's stand-in for it.
     websocket_endpoint: str | None = None
+    # Where clients connect to the WebSocket API (told by GET /config and allowed by the console's CSP): by
+    # default the management API's URL over wss (the same stage in AWS); `make run` sets its own ws:// URL.
+    websocket_url: str | None = Field(default_factory=lambda fields: fields["websocket_endpoint"] and
+                                      "wss://" + fields["websocket_endpoint"].split("://", 1)[-1])
     # Exchange money: a call is billable from this many seconds; the platform keeps take_rate_bps
     # (1/10,000) of the price; telephony costs this much a started minute (minor units).
     billable_threshold_seconds: int = 30

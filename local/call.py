@@ -110,7 +110,14 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         print(json.dumps(answer, indent=2), file=out)
     else:
         print(render(answer, body, url), file=out)
-    return 0
+    return 0 if succeeded(answer) else 1
+
+
+def succeeded(answer: dict[str, Any]) -> bool:
+    """The call took place and nothing went wrong on the way (`make call` exits 1 otherwise, so a script
+    sees it): Twilio placed it, it completed, and no webhook or TwiML failed (a warning is no failure)."""
+    return (answer.get("call_sid") is not None and answer.get("status") == "completed"
+            and not any(error.get("level") == "error" for error in answer.get("errors") or ()))
 
 
 # --- telling what happened ----------------------------------------------------------------------------

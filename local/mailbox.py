@@ -25,7 +25,8 @@ _ACTION = re.compile(r"/(verify-email|reset-password)\?token=([A-Za-z0-9_-]+)")
 
 
 def describe(message) -> str:
-    """Recipient and subject; the link, and (there is no web app locally) the API call the link's page makes."""
+    """Recipient and subject; the link (a page of the console, at the runtime's own address), and the API call that
+    page makes, for a person following it with curl."""
     recipients = ", ".join(address for addresses in (message.destinations or {}).values() for address in addresses)
     link = _LINK.search(getattr(message, "body", "") or "")
     text = f"Mail to {recipients}: {message.subject}" + (f"\n  link: {link.group(0)}" if link else "")

@@ -144,7 +144,9 @@ def _admin_credentials() -> tuple[str, str, bool]:
     password = os.environ.get("ADMIN_PASSWORD")
     if password:
         return email, password, False
-    return email, "Adm1n!" + secrets.token_urlsafe(12), True
+    # Letters, digits, "-" and "_" only: pasted into `export ADMIN_PASSWORD=...` no shell reads anything
+    # into it (a "!" is bash's history expansion).
+    return email, "Adm1n-" + secrets.token_urlsafe(12), True
 
 
 class _Stopper:
@@ -215,6 +217,28 @@ def _announce_admin(folder, email: str, password: str, generated: bool, created:
         print(f"  admin: {email} exists (ADMIN_PASSWORD sets the password of an admin being made only)", flush=True)
 
 
+# The ports a person may choose, and the variable that chooses each (0: any free port).
+PORT_VARIABLES = (("PORT", "8000"), ("WS_PORT", None), ("TWILIO_EMULATOR_PORT", "0"), ("STRIPE_EMULATOR_PORT", "0"),
+                  ("LOCAL_CLOCK_CONTROL_PORT", None))
+
+
+def taken_port() -> str | None:
+    """One line naming the first chosen port another program holds and the variable that moves it, or None.
+    Checked before anything starts, so a port in use ends `make run` with that line, not a traceback."""
+    for variable, default in PORT_VARIABLES:
+        port = int(os.environ.get(variable) or default or 0)
+        if not port:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: a listener fails it
+            try:
+                probe.bind((LOOPBACK, port))
+            except OSError:
+                return (f"make run: port {port} is in use (another make run?); choose another with "
+                        f"{variable}=<port>, e.g. make run {variable}={port + 10}")
+    return None
+
+
 def main() -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     stopper = _Stopper()
@@ -222,6 +246,10 @@ def main() -> int:
     from local import snapshot
     from local.data_folder import FolderInUse
 
+    taken = taken_port()
+    if taken:
+        print(taken, file=sys.stderr, flush=True)
+        return 1
     try:
         seconds = snapshot.snapshot_seconds()
         folder, saved = _open_data_folder()
@@ -230,6 +258,8 @@ def main() -> int:
         return 1
     port = int(os.environ.get("PORT", "8000"))
     ws_socket = _bind_websocket_port(port)
+    # What clients connect to (GET /api/v1/config tells the console; its CSP allows it).
+    os.environ["WEBSOCKET_URL"] = f"ws://{LOOPBACK}:{ws_socket.getsockname()[1]}/ws/events"
     moto_server, aws_url = start_aws()
     clock_control = _start_clock_control()
     clock = clock_control.clock if clock_control else None
@@ -275,6 +305,7 @@ def main() -> int:
     server = create_server(app, LOOPBACK, port)
     websocket_server = _start_websockets(app, ws_socket, connections_endpoint)
     print(f"Call exchange running at http://{LOOPBACK}:{port}/api/v1", flush=True)
+    print(f"  console: http://{LOOPBACK}:{port}/  (API reference: http://{LOOPBACK}:{port}/api/v1/docs)", flush=True)
     print(f"  websocket: {websocket_server.url}", flush=True)
     print(f"  emulated AWS (moto server): {aws_url}", flush=True)
     if twilio_emulator:

@@ -31,6 +31,9 @@ def build_document() -> dict[str, Any]:
 
 
 def render(document: dict[str, Any]) -> str:
+    from tools.error_codes import COMMON, operation_codes  # noqa: PLC0415 - reads the code the routes run
+
+    codes = operation_codes()
     schemas = document["components"]["schemas"]
     base = document["servers"][0]["url"]
     operations = [(path, method, op) for path, ops in document["paths"].items() for method, op in ops.items()]
@@ -55,6 +58,9 @@ def render(document: dict[str, Any]) -> str:
         "anything else (other scripts' digits, spaces, a national format) is 400, with the code `INVALID_PHONE_NUMBER`. Numbers "
         "are stored, compared and answered in phonenumbers' E.164 spelling (`+4402071234567` is `+442071234567`).",
         "- **HEAD** answers wherever GET does: the same status and headers, authentication included, and no body.",
+        "- **Error codes** (`error.code`): each operation lists those its own code can answer (found in the code "
+        "it runs by `tools/error_codes.py`). Any operation may also answer " + ", ".join(f"`{c}`" for c in COMMON)
+        + " (a malformed request, a missing or revoked token, an account type not allowed, a rate limit).",
         "",
         "## Operations",
         "",
@@ -70,14 +76,14 @@ def render(document: dict[str, Any]) -> str:
             out += [tag["description"], ""]
         for path, method, op in operations:
             if tag["name"] in op.get("tags", []):
-                out += _operation(path, method, op)
+                out += _operation(path, method, op, codes.get((method.upper(), path), []))
     out += ["## Schemas", ""]
     for name, schema in schemas.items():
         out += _schema(name, schema)
     return "\n".join(out).rstrip() + "\n"
 
 
-def _operation(path: str, method: str, op: dict[str, Any]) -> list[str]:
+def _operation(path: str, method: str, op: dict[str, Any], codes: list[str] = ()) -> list[str]:
     out = [f"### `{method.upper()} {path}`", "", op["summary"] + ".", ""]
     who = op.get("x-account-types")
     out += [f"Who: {', '.join(who)} (bearer token)." if who else "Who: anyone (no token).", ""]
@@ -107,6 +113,8 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> list[str]:
         out.append(f"| {status} | {response['description']} | {_cell(_response_body(response))} |")
     errors = [f"{status} {r['description'].lower()}" for status, r in op["responses"].items() if status not in answers]
     out += ["", f"Errors ([ErrorEnvelope](#schema-ErrorEnvelope)): {', '.join(errors)}.", ""]
+    if codes:
+        out += [f"Error codes of its own: {', '.join(f'`{code}`' for code in codes)}.", ""]
     for status, response in answers.items():
         example = next(iter(response.get("content", {}).values()), {}).get("example")
         if example is not None:

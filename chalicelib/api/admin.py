@@ -12,7 +12,7 @@ api = Api(__name__, tag="admin")
            response=schemas.AdminUserOut, paginated=True)
 def list_users(call: Call):
     q = call.query
-    return admin.list_users(q.account_type, q.status, q.page, q.limit, q.next_token)
+    return admin.list_users(q.account_type, q.status, q.page, q.limit, q.next_token, q.q)
 
 
 @api.route("/admin/users/{user_id}", "GET", summary="A user with their billing summary", roles=ADMIN,

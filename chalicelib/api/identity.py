@@ -50,6 +50,14 @@ def forgot_password(call: Call):
     return {"message": "If an account has this email, a reset link is on its way"}
 
 
+@api.route("/auth/resend-verification", "POST", summary="Mail the email verification link again (202 whether or "
+           "not the email has an account to verify)", roles=PUBLIC, limit=AUTH_LIMIT,
+           body=schemas.ForgotPasswordRequest, response=schemas.AcceptedOut, status=202)
+def resend_verification(call: Call):
+    accounts.resend_verification(call.body.email)
+    return {"message": "If an account with this email waits for verification, a new link is on its way"}
+
+
 @api.route("/auth/reset-password", "POST", summary="Set a new password with a mailed reset token; every session "
            "is revoked", roles=PUBLIC, limit=AUTH_LIMIT, body=schemas.ResetPasswordRequest,
            response=schemas.LogoutOut)

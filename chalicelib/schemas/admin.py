@@ -15,6 +15,8 @@ from chalicelib.schemas.identity import UserOut
 class UserListQuery(PageQuery):
     account_type: Literal[ACCOUNT_TYPES] | None = None
     status: Literal[STATUSES] | None = None
+    q: SafeText(100) | None = Field(None, description="Part of the email (any case), first or last name (as "
+                                    "typed, or capitalised): the admin console's search")
 
 
 class SuspendRequest(StrictModel):

@@ -131,6 +131,21 @@ def forgot_password(email: str) -> None:
                         f"If it was not you, ignore this message: your password stays as it is."))
 
 
+def resend_verification(email: str) -> None:
+    """Mails a new verification link when the email has an account not verified yet, and says nothing either
+    way (the route is 202); an address gets RESET_MAILS_PER_WINDOW of them a window at most, counted whether
+    or not it has an account, as reset links are."""
+    now = clock.now()
+    window = limits.window(now, get_settings().login_window_seconds)
+    mails = {f"verify-mail#{sessions.email_digest(email)}#{window.start}": RESET_MAILS_PER_WINDOW}
+    if rate_counters.reserve(mails, window.purge_at) is not None:
+        return
+    user = sessions.user_by_email(email)
+    if user is None or user.email_verified:
+        return
+    send_verification(user, now)
+
+
 def reset_password(token: str, new_password: str) -> int:
     """A reset token (single use, an hour at most, void once the password changed) sets a new password and
     revokes every session of the user. The number revoked is answered."""

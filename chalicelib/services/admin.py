@@ -1,7 +1,10 @@
 """Admin use cases: list and view users, suspend, reactivate, credit."""
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
@@ -23,16 +26,28 @@ TIMED = "SUSPENDED"  # suspension_key value of users in the timed_suspensions in
 
 
 def list_users(account_type: str | None, status: str | None, page: int, limit: int,
-               next_token: str | None) -> Page:
+               next_token: str | None, search: str | None = None) -> Page:
     if account_type:
         index, hash_key = UserModel.by_type, account_type
     else:
         index, hash_key = UserModel.all_users, "USER"
-    # A status filter reads through the listing and counts what it finds (admins only; users are few
-    # next to calls); without one, the total is a counter.
-    return paginate_index(index, hash_key, lambda: counters.value(counters.users(account_type)),
-                          condition=(UserModel.status == status) if status else None,
-                          scope=f"users:{account_type}:{status}", page=page, limit=limit, next_token=next_token)
+    # A status filter or a search reads through the listing and counts what it finds (admins only; users are
+    # few next to calls); without one, the total is a counter.
+    conditions = [UserModel.status == status] if status else []
+    if search:
+        conditions.append(_matching(search))
+    condition = functools.reduce(operator.and_, conditions) if conditions else None
+    return paginate_index(index, hash_key, lambda: counters.value(counters.users(account_type)), condition=condition,
+                          scope=f"users:{account_type}:{status}:{search}", page=page, limit=limit, next_token=next_token)
+
+
+def _matching(search: str) -> Any:
+    """Emails are kept in lower case; names as their owners typed them ("ada" finds "Ada" too)."""
+    names = {search, search[:1].upper() + search[1:]}
+    found = UserModel.email.contains(search.lower())
+    for name in names:
+        found = found | UserModel.first_name.contains(name) | UserModel.last_name.contains(name)
+    return found
 
 
 def get_user(user_id: str) -> UserModel:

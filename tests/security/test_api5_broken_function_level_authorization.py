@@ -14,7 +14,8 @@ from tests.security.helpers import afternoon, market, quick_password_hashing, re
 
 PUBLIC_OPERATIONS = {
     ("POST", "/auth/register"), ("POST", "/auth/login"), ("POST", "/auth/refresh"), ("POST", "/auth/forgot-password"),
-    ("POST", "/auth/reset-password"), ("POST", "/auth/verify-email"), ("GET", "/health"), ("GET", "/openapi.json"),
+    ("POST", "/auth/reset-password"), ("POST", "/auth/verify-email"), ("POST", "/auth/resend-verification"),
+    ("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/config"),  # before signing in
     ("POST", "/webhooks/twilio/voice"), ("POST", "/webhooks/twilio/dial"), ("POST", "/webhooks/twilio/status"),
     ("POST", "/webhooks/twilio/recording"), ("POST", "/webhooks/stripe"),  # webhooks: the sender's signature
 }
