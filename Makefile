@@ -50,7 +50,7 @@ screenshots: $(STAMP)
 
 # Schemathesis deeper than `make test` does it: more examples per route, every phase, against `make run`.
 fuzz: $(STAMP)
-	SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-100} $(PY) -m pytest tests/e2e/test_schemathesis.py
+	SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-100} SCHEMATHESIS_PHASES=$${SCHEMATHESIS_PHASES:-examples,coverage,fuzzing,stateful} $(PY) -m pytest tests/e2e/test_schemathesis.py
 
 # CloudFormation for AWS: Chalice's own resources merged with infra/ (tables, queues, DLQs).
 package: $(STAMP)

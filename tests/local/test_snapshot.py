@@ -83,7 +83,7 @@ def test_a_snapshot_brings_back_tables_items_indexes_ttl_queues_and_messages(dyn
     users = settings().table_name("users")
     for n, account_type in enumerate(["seller", "buyer", "seller"]):
         dynamodb.put_item(TableName=users, Item={
-            "user_id": {"S": f"user-{n}"}, "account_type": {"S": account_type},
+            "user_id": {"S": f"user-{n}"}, "account_type": {"S": account_type}, "type_key": {"S": f"{account_type}#0"},
             "created_at": {"S": f"2026-11-02T15:00:0{n}+00:00"}, "kind": {"S": "user"}, "email": {"S": f"{n}@x.io"}})
     notifications, closing = queue_url(sqs, NOTIFICATIONS), queue_url(sqs, AUCTION_CLOSING)
     sqs.send_message(QueueUrl=notifications, MessageBody='{"in flight": true}')
@@ -100,8 +100,8 @@ def test_a_snapshot_brings_back_tables_items_indexes_ttl_queues_and_messages(dyn
     with moto_restarted(state) as contents:
         assert contents.tables == header["contents"]["tables"] and contents.messages == 3
         assert dynamodb.get_item(TableName=users, Key={"user_id": {"S": "user-1"}})["Item"]["email"]["S"] == "1@x.io"
-        sellers = dynamodb.query(TableName=users, IndexName="by_type", KeyConditionExpression="account_type = :t",
-                                 ExpressionAttributeValues={":t": {"S": "seller"}})["Items"]
+        sellers = dynamodb.query(TableName=users, IndexName="by_type", KeyConditionExpression="type_key = :t",
+                                 ExpressionAttributeValues={":t": {"S": "seller#0"}})["Items"]
         assert sorted(item["user_id"]["S"] for item in sellers) == ["user-0", "user-2"]
         ttl = dynamodb.describe_time_to_live(TableName=settings().table_name("sessions"))["TimeToLiveDescription"]
         assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "purge_at"}
@@ -306,10 +306,10 @@ def test_a_resumed_table_gets_the_indexes_its_model_now_declares(dynamodb):
     table.global_indexes = [index for index in kept if index.name != "by_type"]  # as an older definition made it
     try:
         dynamodb.put_item(TableName=users, Item={"user_id": {"S": "u"}, "account_type": {"S": "seller"},
-                                                 "created_at": {"S": "2026-11-02"}})
+                                                 "type_key": {"S": "seller#0"}, "created_at": {"S": "2026-11-02"}})
         assert "+users.by_type" in update_indexes()
-        found = dynamodb.query(TableName=users, IndexName="by_type", KeyConditionExpression="account_type = :t",
-                               ExpressionAttributeValues={":t": {"S": "seller"}})["Items"]
+        found = dynamodb.query(TableName=users, IndexName="by_type", KeyConditionExpression="type_key = :t",
+                               ExpressionAttributeValues={":t": {"S": "seller#0"}})["Items"]
         assert [item["user_id"]["S"] for item in found] == ["u"]  # the items from before, in the new index
         assert update_indexes() == []
     finally:
