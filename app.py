@@ -11,6 +11,7 @@ from chalicelib.workers import bind_tables
 from chalicelib.workers import events as event_worker
 from chalicelib.workers import funding as funding_worker
 from chalicelib.workers import holds as hold_worker
+from chalicelib.workers import ledger as ledger_worker
 from chalicelib.workers import notifications as notification_worker
 from chalicelib.workers import numbers as number_workers
 from chalicelib.workers import outbox as outbox_worker
@@ -28,7 +29,7 @@ for module in (system, identity, admin, billing, notifications, events, numbers,
     app.register_blueprint(module.api.blueprint, url_prefix=API_PREFIX)
 
 for worker in (notification_worker, suspensions, number_workers, auction_workers, event_worker, hold_worker,
-               outbox_worker, funding_worker, payout_worker):
+               outbox_worker, funding_worker, payout_worker, ledger_worker):
     app.register_blueprint(worker.bp)
 
 # The realtime API (chalicelib/api/websocket.py): an API Gateway WebSocket API in AWS, a WebSocket server

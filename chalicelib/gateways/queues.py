@@ -14,6 +14,7 @@ NUMBER_PROVISIONING = "number-provisioning"
 AUCTION_CLOSING = "auction-closing"
 AUTO_RECHARGE = AUTO_RECHARGE_QUEUE  # a balance was debited: start an automatic top-up if it is low
 EVENTS = "events"  # closing WebSocket connections (services/events.py); the events go out from the outbox
+LEDGER_AUDIT = "ledger-audit"  # an admin asked for the books' audit (POST /admin/ledger/audit)
 
 
 @functools.cache
@@ -67,4 +68,6 @@ QUEUES = (
     QueueSpec(EVENTS, consumer_timeout_seconds=30),
     # One off-session card payment at Stripe (its SDK retries network failures within this).
     QueueSpec(AUTO_RECHARGE, consumer_timeout_seconds=60),
+    # Reads every account (in parallel over the index's shards): minutes for millions of accounts.
+    QueueSpec(LEDGER_AUDIT, consumer_timeout_seconds=300),
 )

@@ -30,7 +30,6 @@ def moto_server(_emulated_aws, clock):
     from chalicelib.gateways import queues
     from local.provision import provision
     from chalicelib.persistence import db
-    from chalicelib.persistence.ledger import ensure_platform_accounts
 
     def rebind():
         reset_settings()
@@ -46,7 +45,6 @@ def moto_server(_emulated_aws, clock):
     rebind()
     try:
         provision()
-        ensure_platform_accounts(clock())
         yield
     finally:
         for name, value in saved.items():
