@@ -37,13 +37,11 @@ class Heat:
 
     def hottest(self, count: int = 10) -> list[tuple[str, str, int, float]]:
         """(table or index, key, writes, share of its table's or index's writes), hottest share first,
-        over tables with at least SHARDS writes."""
+        over tables and indexes with at least SHARDS writes (route keys left out: EXEMPT)."""
         rows = [(label, key, n, n / self.total(label)) for label, keys in self.writes.items()
-                for key, n in keys.most_common(1) if self.total(label) >= SHARDS]
-        everything = [(label, key, n, n / self.total(label)) for label, keys in self.writes.items()
-                      for key, n in keys.items() if self.total(label) >= SHARDS]
-        everything.sort(key=lambda row: (-row[3], -row[2]))
-        return everything[:count] if count else rows
+                for key, n in keys.items() if self.total(label) >= SHARDS and label.split("/")[0] not in EXEMPT]
+        rows.sort(key=lambda row: (-row[3], -row[2]))
+        return rows[:count]
 
     def bound(self, label: str) -> float:
         """1/SHARDS, plus what chance allows a fair hash of the label's items over SHARDS keys: a binomial's
@@ -236,6 +234,7 @@ class Workload:
     sellers: int = 200
     calls: int = 2_000
     seed: int = 22
+    dispute_every: int = 25  # of the settled reported calls
     counts: Counter = field(default_factory=Counter)  # what was done, by kind
 
 
@@ -244,7 +243,7 @@ def run_workload(api, client, workload: Workload, twilio=None, publish=None) -> 
     route through the exchange and take the live calls), then `calls` calls: six in ten reported and
     routed at once, two in ten auctioned (three bids each, closed by the buyer), two in ten live (through
     Twilio's webhooks, when numbers were bought). Every twenty-fifth settled reported call is disputed by
-    its seller and decided by an admin. `publish()` (the outbox's stream) runs every hundred calls."""
+    its seller (`dispute_every`) and decided by an admin. `publish()` (the outbox's stream) runs every hundred calls."""
     from chalicelib.services import admin as admin_service
 
     rng = random.Random(workload.seed)
@@ -273,7 +272,7 @@ def run_workload(api, client, workload: Workload, twilio=None, publish=None) -> 
 
     settled = 0
     for i in range(workload.calls):
-        buyer = buyers[rng.randrange(len(buyers))]
+        buyer = buyers[i % len(buyers)]  # in turn: each user's own keys take an even share
         kind = i % 10
         if kind >= 8 and live_numbers:
             _live_call(twilio, rng.choice(live_numbers), rng)
@@ -282,14 +281,14 @@ def run_workload(api, client, workload: Workload, twilio=None, publish=None) -> 
             _auctioned_call(api, buyer, rng.sample(sellers, min(3, len(sellers))), ok)
             done["auctions"] += 1
         else:
-            seller_index = rng.randrange(len(sellers))
+            seller_index = (i * 7) % len(sellers)
             call_id = _reported_call(api, buyer, f"type{seller_index}", ok)
             done["reported"] += 1
             settled += 1
-            if settled % 25 == 0:
+            if settled % workload.dispute_every == 0:
                 seller = sellers[seller_index]
                 ok(api.post(f"/calls/{call_id}/disputes", {"reason": "not a real caller"}, token=seller["token"]))
-                decision = "accepted" if settled % 50 == 0 else "rejected"
+                decision = "accepted" if settled % (2 * workload.dispute_every) == 0 else "rejected"
                 ok(api.put(f"/admin/disputes/{call_id}", {"decision": decision}, token=admin["token"]))
                 done["disputes"] += 1
         if publish is not None and i % 100 == 99:

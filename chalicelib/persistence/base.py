@@ -56,12 +56,13 @@ def shard_keys(prefix: str) -> list[str]:
 EVERYTHING = "ALL"  # the `listing` prefix of every item a table lists for admins (Everything), in shards
 
 
-def everything_index(range_key: str, range_attribute: type = UTCDateTimeAttribute) -> GlobalSecondaryIndex:
+def everything_index(range_key: str, range_attribute: type = UTCDateTimeAttribute,
+                     projection: type = AllProjection) -> GlobalSecondaryIndex:
     """An index of every item of a table, newest first: what an admin lists across users. Keyed by one of
     partition_shards shards ("ALL#<k>", by a hash of the item's key: BaseModel.sharded_keys), so no
     partition takes every write of the table; a list reads the shards and merges them
     (pagination.paginate_shards)."""
-    meta = type("Meta", (), {"index_name": "everything", "projection": AllProjection()})
+    meta = type("Meta", (), {"index_name": "everything", "projection": projection()})
     index = type("Everything", (GlobalSecondaryIndex,), {
         "Meta": meta, "listing": UnicodeAttribute(hash_key=True), range_key: range_attribute(range_key=True)})
     return index()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UTCDateTimeAttribute, UnicodeAttribute
 
+from pynamodb.indexes import KeysOnlyProjection
+
 from chalicelib.persistence.base import BaseModel, EVERYTHING, everything_index
 
 
@@ -28,7 +30,9 @@ class AccountModel(BaseModel):
     created_at = UTCDateTimeAttribute()
     listing = UnicodeAttribute()  # "ALL#<shard>": set from the item's key (BaseModel.sharded_keys)
 
-    everything = everything_index("created_at")  # every account: what the audit (POST /admin/ledger/audit) sums
+    # Every account, keys only (a balance's change does not write it): what the audit (POST /admin/ledger/audit)
+    # reads, then sums from the accounts themselves.
+    everything = everything_index("created_at", projection=KeysOnlyProjection)
 
 
 class LedgerTransactionModel(BaseModel):
