@@ -102,7 +102,8 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
     """What each role reads (issue 10's views) and a dispute of the settled call."""
     admin = api.admin()
     auction = api.post("/auctions", {"call_id": api.post("/calls", {"from_number": "+14155552671",
-                                                                      "to_number": "+12125552671"},
+                                                                      "to_number": "+12125552671",
+                                                                      "direction": "inbound"},
                                                            token=buyer["token"]).data["id"], "duration": 60},
                        token=buyer["token"]).data
     assert auction, "auction"
@@ -116,6 +117,8 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
     for label, path, user in reads:
         with request(label, rows):
             assert api.get(path, token=user["token"]).status == 200
+    with request("POST /admin/ledger/audit (queued; the job reads every account)", rows):
+        assert api.post("/admin/ledger/audit", token=admin["token"]).status == 202
     with request("PUT /admin/users/{id} (credit_limit)", rows):
         assert api.put(f"/admin/users/{buyer['user']['id']}", {"credit_limit": "5.00"},
                        token=admin["token"]).status == 200

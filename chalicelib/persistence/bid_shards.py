@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from chalicelib.domain import routing
 from chalicelib.persistence import route_entries
 from chalicelib.persistence.base import shard_key, shard_keys, shard_of
-from chalicelib.persistence.pagination import _pool
+from chalicelib.persistence.pagination import shard_pool
 from chalicelib.persistence.tables import AuctionModel, BidGateModel, BidModel, BidProfileModel, OpenAuctionEntryModel
 from chalicelib.persistence.unit_of_work import UnitOfWork
 
@@ -38,7 +38,7 @@ def bid_keys(auction: AuctionModel) -> list[str]:
 
 def read_bids(auction: AuctionModel) -> list[BidModel]:
     """Every standing bid of the auction: each shard queried consistently, all at once."""
-    found = _pool().map(lambda key: list(BidModel.query(key, consistent_read=True)), bid_keys(auction))
+    found = shard_pool().map(lambda key: list(BidModel.query(key, consistent_read=True)), bid_keys(auction))
     return [bid for bids in found for bid in bids]
 
 
@@ -76,6 +76,6 @@ def open_auctions_for(profiles: list[BidProfileModel], now: datetime,
         *(route_entries.keys_of(profile) for profile in profiles))
     partitions = [shard for key in sorted(keys) for shard in shard_keys(key)]
     after = OpenAuctionEntryModel.entry_key > now.isoformat()
-    found = _pool().map(lambda partition: list(OpenAuctionEntryModel.query(partition, after)), partitions)
+    found = shard_pool().map(lambda partition: list(OpenAuctionEntryModel.query(partition, after)), partitions)
     entries = {entry.auction_id: entry for entries in found for entry in entries if entry.ends_at > now}
     return sorted(entries.values(), key=lambda entry: entry.entry_key)

@@ -15,7 +15,7 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.base import shard_count, shard_key, shard_keys, shard_of
 from chalicelib.persistence.tables import (EVERYTHING, AccountModel, LedgerEntryModel, LedgerTotalsModel,
                                            LedgerTransactionModel)
-from chalicelib.persistence.pagination import Page, paginate, paginate_shards
+from chalicelib.persistence.pagination import Page, paginate, paginate_shards, shard_pool
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 
 TOTALS = "totals"  # LedgerTotalsModel's shards: "totals#<k>"
@@ -255,11 +255,9 @@ def audit() -> dict:
     totals: the books balance when the accounts sum to zero, and the totals are right when they equal the
     accounts' sums. Read twice around the accounts, the totals tell whether money moved meanwhile (then a
     difference may be that, not an error: `quiet` is false and the audit should run again)."""
-    from chalicelib.persistence.pagination import _pool
-
     before = books_totals()
     shards = shard_keys(EVERYTHING)
-    read = _pool().map(lambda key: list(AccountModel.everything.query(key)), shards)
+    read = shard_pool().map(lambda key: list(AccountModel.everything.query(key)), shards)
     keys = [account.account_id for accounts in read for account in accounts]
     sums = {bucket: 0 for bucket in BUCKETS}
     entries = 0

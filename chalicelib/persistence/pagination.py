@@ -147,7 +147,7 @@ def paginate_shards(source: Any, hash_keys: list[str], counter: Callable[[], int
         raise ValidationFailed("Invalid next_token", code="INVALID_NEXT_TOKEN")
     shards = [_Shard(source, key, positions.get(str(i)), condition, newest_first) for i, key in enumerate(hash_keys)]
     chunk = -(-(skip + limit) // len(shards)) + 1
-    list(_pool().map(lambda shard: shard.fill(chunk), shards))
+    list(shard_pool().map(lambda shard: shard.fill(chunk), shards))
     taken = 0
     items = []
     while taken < skip + limit:
@@ -214,7 +214,7 @@ class _Shard:
 _executor = None
 
 
-def _pool():
+def shard_pool():
     """One small thread pool per process for reading shards in parallel (made on first use)."""
     global _executor
     if _executor is None:

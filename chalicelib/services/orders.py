@@ -22,7 +22,7 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.base import shard_key, shard_keys
 from chalicelib.persistence.tables import EVERYTHING, NumberModel, OrderModel, PhoneClaimModel, UserStatsModel
 from chalicelib.persistence.tables.numbers import BILLABLE
-from chalicelib.persistence.pagination import Page, paginate_index, paginate_shards
+from chalicelib.persistence.pagination import Page, paginate_index, paginate_shards, shard_pool
 from chalicelib.services import analytics
 from chalicelib.services.access import listed_user
 
@@ -68,7 +68,9 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
 def held_for_pending_orders() -> int:
     """What every unfinished order still holds: the price of each of its items not bought or failed yet
     (the sparse `pending` index, never a scan)."""
-    keys = [key.order_id for shard in shard_keys(rules.ORDER_PENDING) for key in OrderModel.pending.query(shard)]
+    found = shard_pool().map(lambda shard: [key.order_id for key in OrderModel.pending.query(shard)],
+                             shard_keys(rules.ORDER_PENDING))  # every shard at once
+    keys = [order_id for shard in found for order_id in shard]
     return sum(_item_price(item) for order in OrderModel.batch_get(keys, consistent_read=True)
                for item in order.items if item["status"] == rules.ITEM_PENDING)
 
