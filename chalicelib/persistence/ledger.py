@@ -157,15 +157,11 @@ def payouts_since(account_id: str, since: datetime) -> int:
 
 
 def list_entries(account_id: str | None, page: int, limit: int, next_token: str | None) -> Page:
-    """An account's statement, newest first; with no account, every account's (admins). A platform
-    account's statement is its shard accounts' merged."""
+    """An account's statement, newest first; with no account, every account's (admins: the entries'
+    shards merged, the total from the books' kept totals)."""
     if account_id is None:
         return paginate_shards(LedgerEntryModel.everything, shard_keys(EVERYTHING), lambda: books_totals()["entries"],
                                scope="entries:*", page=page, limit=limit, next_token=next_token)
-    if is_platform(account_id) and "#" not in account_id:
-        return paginate_shards(LedgerEntryModel, platform_shards(account_id),
-                               lambda: int(platform_account(account_id).entry_count), scope=f"entries:{account_id}",
-                               page=page, limit=limit, next_token=next_token)
 
     def run(start_key, count):
         return LedgerEntryModel.query(account_id, scan_index_forward=False, last_evaluated_key=start_key,
