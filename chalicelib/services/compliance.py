@@ -23,7 +23,7 @@ from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import (EVERYTHING, BlockedCallerModel, ComplianceRefusalModel, ComplianceRuleModel,
                                            DncEntryModel)
 from chalicelib.persistence.base import shard_keys
-from chalicelib.persistence.pagination import Page, paginate, paginate_index, paginate_shards
+from chalicelib.persistence.pagination import Page, paginate, paginate_shards
 
 TCPA, STATE = "tcpa_hours", "state"
 WINDOW = "window"  # the one TCPA item

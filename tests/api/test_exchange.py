@@ -3,7 +3,7 @@ lifecycle and settlement."""
 import pytest
 
 from chalicelib.persistence.ledger import platform_account
-from chalicelib.persistence.tables import AccountModel, CallModel, ComplianceRefusalModel, LedgerEntryModel
+from chalicelib.persistence.tables import CallModel, ComplianceRefusalModel, LedgerEntryModel
 from chalicelib.services.auctions import sweep_auctions
 
 CALLER = "+14155552671"  # San Francisco, CA
