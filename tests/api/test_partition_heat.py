@@ -86,7 +86,7 @@ def sellers_with_books(count: int, clock) -> list[Principal]:
     return principals
 
 
-def test_a_thousand_concurrent_bids_spread_over_the_auctions_shards_and_the_winner_is_right(api, clock):
+def test_a_thousand_concurrent_bids_spread_over_the_auctions_shards_and_the_winner_is_right(api, clock, capsys):
     buyer_id = api.register("buyer")["user"]["id"]
     buyer = Principal(user_id=buyer_id, account_type="buyer", session_id="s", user=None)
     call = calls.create_call(buyer, {"from_number": "+14155552671", "to_number": "+12125552671",
@@ -114,6 +114,9 @@ def test_a_thousand_concurrent_bids_spread_over_the_auctions_shards_and_the_winn
     assert len(offers) == BIDS
 
     per_shard = Counter(heat.writes["bids"])
+    with capsys.disabled():
+        print(f"\n{len(offers)} bids, {len(placed)} accepted; writes per bid shard: {sorted(per_shard.values())} "
+              f"(a fair share: {sum(per_shard.values()) / shards:.0f})")
     assert set(per_shard) == set(bid_shards.bid_keys(auction))  # only the auction's shards
     assert max(per_shard.values()) <= 2 * sum(per_shard.values()) / shards, per_shard
     # Each bid checked its own shard's gate, never the auction item.
