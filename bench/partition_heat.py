@@ -23,15 +23,18 @@ PARTITION_WCU = 1_000  # write units a second one DynamoDB partition takes
 NON_CALL_LABELS = ("route_entries",)  # written when a profile changes, not per call
 
 
-def ceiling(heat, calls: int) -> tuple[float, str, str]:
-    """Calls a second at which the busiest key (over every table and index) reaches PARTITION_WCU:
-    its writes per call, scaled. (A write of an item up to 1 KB is one WCU; a transaction's, two: the
-    figure is the ceiling at the least.)"""
-    busiest = max(((n, label, key) for label, keys in heat.writes.items() if label.split("/")[0] not in NON_CALL_LABELS
-                   for key, n in keys.items()), default=(0, "", ""))
-    writes, label, key = busiest
-    per_call = writes / calls
-    return (PARTITION_WCU / per_call if per_call else float("inf")), label, key
+def ceilings(heat, calls: int) -> list[tuple[float, str, str, float]]:
+    """(calls a second at which the table's or index's busiest key reaches PARTITION_WCU, label, key, writes
+    per call), lowest first: the key's writes per call, scaled. (A write of an item up to 1 KB is one WCU,
+    a transaction's two: the figures are ceilings at the most by that factor.)"""
+    rows = []
+    for label, keys in heat.writes.items():
+        if label.split("/")[0] in NON_CALL_LABELS:
+            continue
+        key, writes = keys.most_common(1)[0]
+        per_call = writes / calls
+        rows.append((PARTITION_WCU / per_call, label, key, per_call))
+    return sorted(rows)
 
 
 def main() -> None:
@@ -58,8 +61,9 @@ def main() -> None:
         print(f"\nkeys over 1/16 + chance: {len(hot)}")
         for label, key, n, share, bound in hot:
             print(f"  {label:<34} {key[:40]:<40} {share:.1%} > {bound:.1%}")
-        rate, label, key = ceiling(heat, calls)
-        print(f"\nbusiest key: {label} {key!r}: {rate:,.0f} calls a second until it takes {PARTITION_WCU:,} WCU/s")
+        print(f"\nthe ceilings the busiest keys imply (calls a second until the key takes {PARTITION_WCU:,} WCU/s):")
+        for rate, label, key, per_call in ceilings(heat, calls)[:8]:
+            print(f"  {rate:>9,.0f}  {label:<34} {key[:44]:<44} {per_call:.3f} writes a call")
 
 
 if __name__ == "__main__":
