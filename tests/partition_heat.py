@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 SHARDS = 16  # the bound: no key takes more than 1/SHARDS of a table's (or an index's) writes, and chance
-Z = 5.0  # standard deviations of a fair hash allowed above 1/SHARDS (about 3e-7 a key: never by chance)
+CHANCE = 1e-7  # how unlikely a fair hash must be to put more on one key than the bound allows
 # Route keys ("US#*", "*#*") are written when a profile changes, not per call (issue 22 lets them stay).
 EXEMPT = {"route_entries"}
 
@@ -44,10 +44,10 @@ class Heat:
         return rows[:count]
 
     def bound(self, label: str) -> float:
-        """1/SHARDS, plus what chance allows a fair hash of the label's items over SHARDS keys: a binomial's
-        Z standard deviations, at the count of distinct items written."""
-        p, items = 1 / SHARDS, max(1, len(self.entities[label]))
-        return p + Z * math.sqrt(p * (1 - p) / items)
+        """1/SHARDS, plus what chance allows a fair hash of the label's items over SHARDS keys: the largest
+        share k/m of its m distinct items written that one key still reaches with a probability over CHANCE
+        (the exact binomial tail, so a handful of items, e.g. two numbers on one shard, is no alarm)."""
+        return binomial_bound(max(1, len(self.entities[label])), 1 / SHARDS, CHANCE)
 
     def too_hot(self) -> list[tuple[str, str, int, float, float]]:
         """(label, key, writes, share, bound) of every key over its bound."""
@@ -66,6 +66,19 @@ class Heat:
         for label, key, n, share in self.hottest(count):
             lines.append(f"{label:<34} {key[:48]:<48} {n:>7} {share:>7.1%}")
         return "\n".join(lines)
+
+
+def binomial_bound(m: int, p: float, chance: float) -> float:
+    """The largest share k/m with P(Binomial(m, p) >= k) > chance: a share above it is rarer than `chance`."""
+    log_p, log_q = math.log(p), math.log1p(-p)
+    pmf = [math.exp(math.lgamma(m + 1) - math.lgamma(i + 1) - math.lgamma(m - i + 1) + i * log_p + (m - i) * log_q)
+           for i in range(m + 1)]
+    tail = 0.0
+    for k in range(m, -1, -1):
+        tail += pmf[k]
+        if tail > chance:
+            return k / m
+    return 0.0
 
 
 class HeatRecorder:
