@@ -12,6 +12,7 @@ from chalicelib.workers import bind_tables
 from chalicelib.workers import events as event_worker
 from chalicelib.workers import funding as funding_worker
 from chalicelib.workers import holds as hold_worker
+from chalicelib.workers import ledger as ledger_worker
 from chalicelib.workers import notifications as notification_worker
 from chalicelib.workers import numbers as number_workers
 from chalicelib.workers import outbox as outbox_worker
@@ -32,7 +33,7 @@ for module in (system, identity, admin, billing, notifications, events, numbers,
 app.register_blueprint(console.pages)
 
 for worker in (notification_worker, suspensions, number_workers, auction_workers, event_worker, hold_worker,
-               outbox_worker, funding_worker, payout_worker, webhook_worker):
+               outbox_worker, funding_worker, payout_worker, webhook_worker, ledger_worker):
     app.register_blueprint(worker.bp)
 
 # The realtime API (chalicelib/api/websocket.py): an API Gateway WebSocket API in AWS, a WebSocket server

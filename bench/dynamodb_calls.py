@@ -117,6 +117,8 @@ def views(api, buyer: dict, seller: dict, settled_call: str, rows: list) -> None
     for label, path, user in reads:
         with request(label, rows):
             assert api.get(path, token=user["token"]).status == 200
+    with request("POST /admin/ledger/audit (queued; the job reads every account)", rows):
+        assert api.post("/admin/ledger/audit", token=admin["token"]).status == 202
     with request("PUT /admin/users/{id} (credit_limit)", rows):
         assert api.put(f"/admin/users/{buyer['user']['id']}", {"credit_limit": "5.00"},
                        token=admin["token"]).status == 200

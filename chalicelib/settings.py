@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     rtb_bid_ttl_seconds: int = 60
     rtb_pings_per_minute: int = 600
 
+    # Hot keys (no partition key written by every request): what would be one constant key (an admin's list
+    # of everything, the open auctions, the platform's own ledger accounts, the books' totals) is spread over
+    # this many keys, each item's chosen by a hash of its id. Readers read every shard: raising it keeps
+    # what was written readable, lowering it does not.
+    partition_shards: int = Field(16, ge=16, le=256)
+    # One auction's bids are written under this many keys (auction_id#k, by a hash of the seller), each
+    # with its own open flag: bids of one auction do not share a partition or an item (README: capacity).
+    bid_shards: int = Field(8, ge=1, le=64)
+
     @field_validator("public_base_url", "app_base_url")
     @classmethod
     def _no_trailing_slash(cls, url: str) -> str:

@@ -9,8 +9,6 @@ from botocore.exceptions import ClientError
 from chalicelib.config import get_settings
 from chalicelib.gateways import mail, queues
 from chalicelib.persistence.db import create_tables
-from chalicelib.persistence.ledger import ensure_platform_accounts
-from chalicelib import clock
 
 
 def create_queues() -> None:
@@ -72,4 +70,3 @@ def provision(resumed: bool = False) -> None:
         update_indexes()
     create_queues()
     mail.verify_sender()
-    ensure_platform_accounts(clock.now())

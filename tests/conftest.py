@@ -172,10 +172,7 @@ def _empty_emulated_aws() -> None:
 def aws(_emulated_aws, twilio_emulator, stripe_emulator, clock):
     """A clean slate for each test: every table emptied, every queue purged, Twilio's and Stripe's accounts
     empty."""
-    from chalicelib.persistence.ledger import ensure_platform_accounts
-
     _empty_emulated_aws()
-    ensure_platform_accounts(clock())
     twilio_emulator.reset()
     stripe_emulator.reset()
     yield

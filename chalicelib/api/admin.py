@@ -53,6 +53,12 @@ def ledger(call: Call):
     return admin.books()
 
 
+@api.route("/admin/ledger/audit", "POST", summary="Audit the books: a job sums every account against the kept "
+           "totals; its report comes to your notifications", roles=ADMIN, response=schemas.LedgerAuditOut, status=202)
+def audit_ledger(call: Call):
+    return admin.request_audit(call.principal)
+
+
 @api.route("/admin/holds", "GET", summary="Open holds, oldest first: the money held for calls not ended",
            roles=ADMIN, query=schemas.HoldListQuery, response=list[schemas.HoldOut])
 def open_holds(call: Call):

@@ -185,3 +185,24 @@ def withdrawal_return(key: str, withdrawal_id: str, account_id: str, amount: int
 
 def is_platform(account_id: str) -> bool:
     return account_id.startswith("platform:")
+
+
+# The platform's accounts are each split into shard accounts ("platform:revenue#3"): every settlement
+# writes revenue and telephony, so one item each would take every call's write. A posting's platform legs go
+# to the shard its idempotency key hashes to; the platform account is the sum of its shards.
+def platform_shard(account_id: str, shard: int) -> str:
+    return f"{account_id}#{shard}"
+
+
+def platform_account_of(account_id: str) -> str:
+    """The platform account a shard account is part of (any other account is itself)."""
+    return account_id.partition("#")[0] if is_platform(account_id) else account_id
+
+
+def with_platform_shard(posting: Posting, shard: int) -> Posting:
+    """The posting with each platform leg on that platform account's shard `shard` (user legs unchanged)."""
+    if not any(is_platform(e.account_id) and "#" not in e.account_id for e in posting.entries):
+        return posting
+    entries = tuple(Entry(platform_shard(e.account_id, shard), e.bucket, e.amount)
+                    if is_platform(e.account_id) and "#" not in e.account_id else e for e in posting.entries)
+    return Posting(posting.idempotency_key, posting.kind, posting.description, entries, posting.reference)

@@ -15,6 +15,7 @@ AUCTION_CLOSING = "auction-closing"
 AUTO_RECHARGE = AUTO_RECHARGE_QUEUE  # a balance was debited: start an automatic top-up if it is low
 EVENTS = "events"  # closing WebSocket connections (services/events.py); the events go out from the outbox
 WEBHOOKS = "webhooks"  # one attempt of a delivery to a user's webhook endpoint (services/webhooks.py)
+LEDGER_AUDIT = "ledger-audit"  # an admin asked for the books' audit (POST /admin/ledger/audit)
 
 
 @functools.cache
@@ -70,4 +71,6 @@ QUEUES = (
     QueueSpec(AUTO_RECHARGE, consumer_timeout_seconds=60),
     # One POST to a user's server (5 s timeout) and its record.
     QueueSpec(WEBHOOKS, consumer_timeout_seconds=30),
+    # Reads every account (in parallel over the index's shards): minutes for millions of accounts.
+    QueueSpec(LEDGER_AUDIT, consumer_timeout_seconds=300),
 )

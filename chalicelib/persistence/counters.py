@@ -30,7 +30,7 @@ def value(key: str) -> int:
 # Totals across users (what an admin lists) are spread over shards, so that writes of different users
 # rarely meet on one counter item (a transaction that does fails and is retried).
 SHARDS = 16
-ALL_CALLS, ALL_NUMBERS, ALL_ORDERS, ALL_ENTRIES = "calls", "numbers", "orders", "ledger_entries"
+ALL_CALLS, ALL_NUMBERS, ALL_ORDERS = "calls", "numbers", "orders"  # ledger entries: the books' totals (ledger.py)
 
 
 def add_to_all(work: UnitOfWork, listing: str, by: int = 1) -> None:
@@ -58,7 +58,7 @@ def seller_calls(seller_id: str) -> str:
     return f"seller_calls#{seller_id}"
 
 
-OPEN_DISPUTES = "disputes#open"
+OPEN_DISPUTES = "disputes#open"  # counted in shards (add_to_all), as the users' totals are
 BLOCKED_CALLERS = "blocked_callers"
 
 

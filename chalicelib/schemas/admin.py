@@ -92,17 +92,23 @@ class AdminLedgerOut(ResponseModel):
         "The exchange's own side of every posting: funding (credits granted), revenue (fees and take), "
         "telephony (carrier cost)"))
     totals: BucketTotalsOut = Field(description=(
-        "Each bucket summed over every account, users' and platform's. One bucket alone need not be zero: "
-        "a settled call moves money from a seller's held to a buyer's earnings"))
+        "Each bucket summed over every account, users' and platform's, as kept by every posting in its own "
+        "transaction (POST /admin/ledger/audit sums the accounts themselves and compares). One bucket alone "
+        "need not be zero: a settled call moves money from a seller's held to a buyer's earnings"))
     sum: MoneyOut = Field(description="All buckets of all accounts together: 0.00 when the books balance")
     balanced: bool
-    accounts: int = Field(description="Accounts read")
+    accounts: int = Field(description="Accounts the books hold: one per user, and the platform's own")
     snapshot: bool = Field(description=(
         "True when two reads in a row found no posting in between, so the sums are of one moment"))
     open_holds: MoneyOut = Field(description=(
         "What the open holds hold: the price of every routed call not ended, and every unfinished number order"))
     holds_match: bool = Field(description=(
         "True when every account's held money summed is exactly open_holds: no money is held for nothing"))
+
+
+class LedgerAuditOut(ResponseModel):
+    status: Literal["queued"]
+    requested_at: datetime
 
 
 class HoldListQuery(StrictModel):

@@ -55,8 +55,8 @@ def create_user(email: str, password: str, first_name: str, last_name: str, comp
             work.save(open_account(user.user_id, user.user_id, get_settings().default_credit_limit, now))
             if first_session is not None:
                 work.save(first_session, condition=SessionModel.session_id.does_not_exist())
-            counters.add(work, counters.users())
-            counters.add(work, counters.users(account_type))
+            counters.add_to_all(work, counters.users())
+            counters.add_to_all(work, counters.users(account_type))
     except TransactWriteError as error:
         if claim in failed_items(error):
             message = "An account with this email already exists"

@@ -15,30 +15,36 @@ from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import format_money, to_minor
 from chalicelib.caller import Principal
 from chalicelib.persistence import counters
+from chalicelib.gateways import queues
+from chalicelib.observability import logger
+from chalicelib.persistence import ledger
 from chalicelib.persistence.ledger import get_account, platform_books, post, set_credit_limit
+from chalicelib.persistence.base import shard_key, shard_keys
 from chalicelib.persistence.tables import UserModel
-from chalicelib.persistence.pagination import Page, paginate_index
+from chalicelib.persistence.tables.identity import USERS
+from chalicelib.persistence.pagination import Page, paginate_shards
 from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.services import bid_profiles, bids, holds, notifications
 from chalicelib.services.sessions import revoke_all_sessions
 
-TIMED = "SUSPENDED"  # suspension_key value of users in the timed_suspensions index
+TIMED = "SUSPENDED"  # suspension_key prefix of users in the timed_suspensions index (in shards, by user id)
 
 
 def list_users(account_type: str | None, status: str | None, page: int, limit: int,
                next_token: str | None, search: str | None = None) -> Page:
     if account_type:
-        index, hash_key = UserModel.by_type, account_type
+        index, prefix = UserModel.by_type, account_type
     else:
-        index, hash_key = UserModel.all_users, "USER"
+        index, prefix = UserModel.all_users, USERS
     # A status filter or a search reads through the listing and counts what it finds (admins only; users are
     # few next to calls); without one, the total is a counter.
     conditions = [UserModel.status == status] if status else []
     if search:
         conditions.append(_matching(search))
     condition = functools.reduce(operator.and_, conditions) if conditions else None
-    return paginate_index(index, hash_key, lambda: counters.value(counters.users(account_type)), condition=condition,
-                          scope=f"users:{account_type}:{status}:{search}", page=page, limit=limit, next_token=next_token)
+    return paginate_shards(index, shard_keys(prefix), lambda: counters.value_of_all(counters.users(account_type)),
+                           condition=condition, scope=f"users:{account_type}:{status}:{search}", page=page,
+                           limit=limit, next_token=next_token)
 
 
 def _matching(search: str) -> Any:
@@ -73,7 +79,7 @@ def suspend(admin: Principal, user_id: str, reason: str, duration_days: int | No
     now = clock.now()
     until = suspension_end(now, duration_days)
     suspended = {"status": SUSPENDED, "suspension_reason": reason, "suspended_at": now, "suspended_until": until,
-                 "suspension_key": TIMED if until else None, "updated_at": now}
+                 "suspension_key": shard_key(TIMED, user_id) if until else None, "updated_at": now}
     with UnitOfWork() as work:
         work.update(user, actions=[getattr(UserModel, name).set(value) if value is not None
                                    else getattr(UserModel, name).remove() for name, value in suspended.items()])
@@ -137,7 +143,9 @@ def _status_actions(status: str, now: datetime) -> list:
 def lift_expired_suspensions(now: datetime) -> int:
     """Scheduled: reactivate every user whose timed suspension has ended. Safe to run twice."""
     lifted = 0
-    for entry in UserModel.timed_suspensions.query(TIMED, UserModel.suspended_until <= now):
+    ended = (entry for shard in shard_keys(TIMED)
+             for entry in UserModel.timed_suspensions.query(shard, UserModel.suspended_until <= now))
+    for entry in ended:
         try:
             # Conditional: an admin may have changed the suspension since the index was read.
             UserModel(user_id=entry.user_id).update(
@@ -176,3 +184,34 @@ def books() -> dict:
 
 
 BOOKS_ATTEMPTS = 3
+
+
+def request_audit(admin: Principal) -> dict:
+    """Queues the books' audit (it reads every account: a job, not a request); its report comes to the
+    admin's notifications."""
+    now = clock.now()
+    queues.send(queues.LEDGER_AUDIT, {"admin_id": admin.user_id, "requested_at": now.isoformat()})
+    return {"status": "queued", "requested_at": now}
+
+
+AUDIT_ATTEMPTS = 3  # reads of every account while money moves, until one finds no posting during it
+
+
+def run_audit(admin_id: str) -> dict:
+    """The audit job: every account summed against the kept totals (persistence/ledger.audit), read again
+    while postings happened during a read and it found a difference. A difference, or books that do not
+    balance, is logged as an error; the report goes to the admin who asked."""
+    for _ in range(AUDIT_ATTEMPTS):
+        report = ledger.audit()
+        if report["quiet"] or not report["differences"]:
+            break
+    clean = report["balanced"] and not report["differences"]
+    (logger.info if clean else logger.error)("Ledger audit", extra={"audit": report})
+    sums = ", ".join(f"{bucket} {format_money(amount)}" for bucket, amount in report["sums"].items())
+    found = "no difference" if not report["differences"] else "differences " + ", ".join(
+        f"{name} {amount:+d}" for name, amount in report["differences"].items())
+    with UnitOfWork() as work:
+        notifications.send(work, admin_id, "ledger_audit", "Ledger audit: " + ("clean" if clean else "DIFFERENCES"),
+                           f"{report['accounts']} accounts summed: {sums}; against the kept totals, {found}; "
+                           f"the books {'balance' if report['balanced'] else 'do NOT balance'}.", clock.now())
+    return report

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
 from chalicelib.caller import Principal
@@ -16,7 +16,9 @@ from chalicelib.domain.auctions import CLOSED, OPEN, close_delay
 from chalicelib.domain.errors import Conflict, InvalidState, NotFound
 from chalicelib.domain.money import to_minor
 from chalicelib.gateways import queues
-from chalicelib.persistence import seller_books
+from chalicelib.config import get_settings
+from chalicelib.persistence import bid_shards, seller_books
+from chalicelib.persistence.base import shard_key, shard_keys
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import AuctionModel, BidModel, CallModel
 from chalicelib.persistence.pagination import Page
@@ -24,7 +26,7 @@ from chalicelib.services import analytics, bid_profiles, calls
 from chalicelib.services.access import fetch, owned
 
 
-OPEN_KEY = "OPEN"  # the open_key of every open auction (the sparse open_by_end index)
+OPEN_KEY = "OPEN"  # the open_key prefix of an open auction (the sparse open_by_end index, in shards by id)
 
 
 def not_found() -> NotFound:
@@ -44,13 +46,17 @@ def create_auction(principal: Principal, call_id: str, reserve_price, duration: 
         unchanged = CallModel.auction_id == call.auction_id
     else:
         raise Conflict("The call already has an auction", code="AUCTION_EXISTS")
+    auction_id, facts = str(uuid.uuid4()), calls.facts(call)
     auction = AuctionModel(
-        auction_id=str(uuid.uuid4()), call_id=call.call_id, owner_id=call.owner_id,
-        reserve_price=to_minor(reserve_price), call_facts=asdict(calls.facts(call)), status=OPEN, open_key=OPEN_KEY,
+        auction_id=auction_id, call_id=call.call_id, owner_id=call.owner_id,
+        reserve_price=to_minor(reserve_price), call_facts=asdict(facts), status=OPEN,
+        open_key=shard_key(OPEN_KEY, auction_id), bid_shards=get_settings().bid_shards,
         ends_at=now + timedelta(seconds=duration), created_at=now)
     try:
         with UnitOfWork() as work:
             work.save(auction, condition=AuctionModel.auction_id.does_not_exist())
+            for entry in bid_shards.open_entries(auction, facts):  # where sellers' profiles find it
+                work.save(entry)
             work.update(call, actions=[CallModel.auction_id.set(auction.auction_id)],
                         condition=(CallModel.status == lifecycle.PENDING) & unchanged)
             # Closes it at its end time; the sweeper catches any message that is lost.
@@ -84,7 +90,7 @@ def view(principal: Principal, auction: AuctionModel, bids: list[BidModel] | Non
     if not insider and (auction.winner or {}).get("seller_id") != principal.user_id:
         shown["winner"] = None
     if insider:
-        shown["bids"] = bids if bids is not None else list(BidModel.query(auction.auction_id, consistent_read=True))
+        shown["bids"] = bids if bids is not None else bid_shards.read_bids(auction)
         if auction.status == OPEN:
             shown["bid_count"] = len(shown["bids"])  # counted when it closes; until then, from the bids
     return shown
@@ -92,23 +98,30 @@ def view(principal: Principal, auction: AuctionModel, bids: list[BidModel] | Non
 
 def open_auctions(principal: Principal, page: int, limit: int) -> Page:
     """The open auctions a seller could bid in (those offered to its active profiles: matching, open now,
-    not blocking the caller; an admin sees all),
-    soonest ending first. One read of the seller's book and one query of the open-auctions index: no
-    scan, and auctions last seconds to minutes, so few are open at once. Pages are by number."""
+    not blocking the caller; an admin sees all), soonest ending first. Found as instant routing finds
+    profiles: one read of the seller's book, then the open-auction entries under the route keys its
+    profiles are under (every shard of each, at once), never a list of every open auction; then the page's
+    auctions in one batch read. Auctions last seconds to minutes, so few are open at once. Pages are by
+    number."""
     now = clock.now()
     book = seller_books.read(principal.user_id)
     profiles = seller_books.with_blocked_callers(seller_books.profiles_of(book))
-    listed = [a for a in AuctionModel.open_auctions.query(OPEN_KEY, AuctionModel.ends_at > now)
-              if principal.is_admin or bid_profiles.offered(profiles, facts_of(a), now)]
+    entries = bid_shards.open_auctions_for(profiles, now, everything=principal.is_admin)
+    listed = [e.auction_id for e in entries if principal.is_admin or bid_profiles.offered(profiles, facts_from(e.call_facts), now)]
     start = (page - 1) * limit
-    return Page(listed[start:start + limit], page, limit, len(listed), None)
+    shown = {a.auction_id: a for a in AuctionModel.batch_get(listed[start:start + limit])} if listed[start:start + limit] else {}
+    items = [shown[auction_id] for auction_id in listed[start:start + limit] if auction_id in shown]
+    return Page(items, page, limit, len(listed), None)
 
 
 def facts_of(auction: AuctionModel) -> routing.CallFacts:
     """What the auctioned call states (auctions carry a copy, for matching bidders)."""
     if auction.call_facts is None:  # opened before auctions carried their call's facts
         return calls.facts(CallModel.get(auction.call_id))
-    facts = auction.call_facts
+    return facts_from(auction.call_facts)
+
+
+def facts_from(facts: dict) -> routing.CallFacts:
     return routing.CallFacts(facts["country"], facts["state"], facts["call_type"], tuple(facts["keywords"]),
                              verified=facts.get("verified", False), caller=facts.get("caller"))
 
@@ -131,11 +144,18 @@ def close_auction(auction_id: str, now: datetime) -> AuctionModel:
 def _close(auction: AuctionModel, now: datetime) -> tuple[AuctionModel, list[BidModel] | None]:
     """The auction closed and decided, and the bids if they were read to decide it."""
     if auction.status == OPEN:
+        # Closed with every bid shard's gate, and its open-auction entries gone, in one transaction: once
+        # it commits no bid can join, so the bids read after it are all there are.
         try:
-            auction.update(actions=[AuctionModel.status.set(CLOSED), AuctionModel.open_key.remove(),
-                                    AuctionModel.closed_at.set(now)], condition=AuctionModel.status == OPEN)
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            with UnitOfWork() as work:
+                work.update(auction, actions=[AuctionModel.status.set(CLOSED), AuctionModel.open_key.remove(),
+                                              AuctionModel.closed_at.set(now)], condition=AuctionModel.status == OPEN)
+                bid_shards.close_gates(work, auction, now)
+                for entry in bid_shards.open_entries(auction, facts_of(auction)):
+                    work.delete(entry)
+                work.assign(auction, {"status": CLOSED, "open_key": None, "closed_at": now})
+        except TransactWriteError as error:
+            if auction not in failed_items(error):
                 raise
             auction.refresh(consistent_read=True)  # closed by someone else meanwhile
     if auction.decided_at is not None:
@@ -144,7 +164,7 @@ def _close(auction: AuctionModel, now: datetime) -> tuple[AuctionModel, list[Bid
 
 
 def _decide(auction: AuctionModel, now: datetime) -> list[BidModel]:
-    bids = list(BidModel.query(auction.auction_id, consistent_read=True))
+    bids = bid_shards.read_bids(auction)
     best = routing.auction_winner([routing.StandingBid(b.seller_id, b.profile_id, int(b.amount), b.placed_at)
                                    for b in bids], int(auction.reserve_price))
     bid_ids = {b.seller_id: b.bid_id for b in bids}  # one standing bid per seller
@@ -183,7 +203,8 @@ def close_if_due(auction_id: str, now: datetime) -> bool:
 
 def sweep_auctions(now: datetime) -> int:
     """Scheduled: close every open auction past its end whose message was lost."""
-    due = [a.auction_id for a in AuctionModel.open_auctions.query(OPEN_KEY, AuctionModel.ends_at <= now)]
+    due = [a.auction_id for shard in shard_keys(OPEN_KEY)
+           for a in AuctionModel.open_auctions.query(shard, AuctionModel.ends_at <= now)]
     for auction_id in due:
         close_auction(auction_id, now)
     return len(due)

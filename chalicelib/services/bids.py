@@ -13,10 +13,10 @@ from chalicelib.domain import events, terms
 from chalicelib.domain.auctions import MAX_DURATION_SECONDS, OPEN
 from chalicelib.domain.errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from chalicelib.domain.money import to_minor
-from chalicelib.persistence import counters, seller_books
+from chalicelib.persistence import bid_shards, counters, seller_books
 from chalicelib.persistence.db import connection
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
-from chalicelib.persistence.tables import AccountModel, AuctionModel, BidModel, SellerBookModel
+from chalicelib.persistence.tables import AccountModel, AuctionModel, BidGateModel, BidModel, SellerBookModel
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.services import auctions, bid_profiles
 
@@ -47,16 +47,18 @@ def place_bid(principal: Principal, auction_id: str, amount) -> BidModel:
         raise ValidationFailed("Bid exceeds your profile's max_budget", code="BUDGET_EXCEEDED")
     # The bid is on the matching profile that bids most (one without a bid_amount, auctions only, last).
     profile = max(within, key=lambda p: -1 if p.bid_amount is None else int(p.bid_amount))
-    bid = BidModel(auction_id=auction_id, seller_id=principal.user_id, bid_id=str(uuid.uuid4()),
-                   profile_id=profile.profile_id, amount=minor, placed_at=now)
-    # A bid writes only its own item: the auction is checked, not written, so bids do not queue on one
-    # item. The seller's first bid in this auction counts in their bid list; a re-bid replaces it. Most
-    # bids are first bids, so that is tried first; a standing bid makes it a re-bid, tried once more.
+    bid = BidModel(auction_shard=bid_shards.bid_key(auction, principal.user_id), auction_id=auction_id,
+                   seller_id=principal.user_id, bid_id=str(uuid.uuid4()), profile_id=profile.profile_id, amount=minor,
+                   placed_at=now)
+    # A bid writes only its own item, in its shard of the auction, and checks only that shard's gate (its
+    # end time was checked above, and never changes): bids of one auction share no item and no partition.
+    # The seller's first bid in this auction counts in their bid list; a re-bid replaces it. Most bids are
+    # first bids, so that is tried first; a standing bid makes it a re-bid, tried once more.
+    gate, gate_key, gate_open = bid_shards.gate_open(auction, principal.user_id)
     for first_bid in (True, False):
         try:
             with UnitOfWork() as work:
-                open_now = (AuctionModel.status == OPEN) & (AuctionModel.ends_at > now)
-                still_open = work.condition_check(AuctionModel, auction_id, condition=open_now)
+                still_open = work.condition_check(gate, gate_key, condition=gate_open)
                 if first_bid:
                     work.save(bid, condition=BidModel.seller_id.does_not_exist())
                     counters.add(work, counters.bids(principal.user_id))
@@ -84,7 +86,7 @@ def get_bid(principal: Principal, bid_id: str) -> BidModel:
         if keys.seller_id != principal.user_id and not principal.is_admin:
             break
         try:
-            bid = BidModel.get(keys.auction_id, keys.seller_id, consistent_read=True)
+            bid = BidModel.get(keys.auction_shard, keys.seller_id, consistent_read=True)
         except BidModel.DoesNotExist:
             break
         if bid.bid_id == bid_id:
@@ -117,10 +119,14 @@ def withdraw_standing_bids(seller_id: str, now: datetime) -> int:
 
 
 def _withdraw(bid: BidModel, now: datetime) -> None:
+    """The bid's shard's gate is checked open (the shard is in the bid's key); the auction's end time, read."""
+    auction = AuctionModel.get(bid.auction_id)  # its end time never changes: any read will do
+    if auction.ends_at <= now:
+        raise Conflict("The auction is closed", code="AUCTION_CLOSED")
     try:
         with UnitOfWork() as work:
-            still_open = work.condition_check(AuctionModel, bid.auction_id,
-                                              condition=(AuctionModel.status == OPEN) & (AuctionModel.ends_at > now))
+            still_open = work.condition_check(BidGateModel, bid.auction_shard,
+                                              condition=BidGateModel.closed_at.does_not_exist())
             work.delete(bid, condition=BidModel.bid_id == bid.bid_id)
             counters.add(work, counters.bids(bid.seller_id), -1)
     except TransactWriteError as error:

@@ -15,7 +15,8 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import EVERYTHING, CallModel
-from chalicelib.persistence.pagination import Page, paginate_index
+from chalicelib.persistence.base import shard_keys
+from chalicelib.persistence.pagination import Page, paginate_index, paginate_shards
 from chalicelib.services import compliance, settlement
 from chalicelib.services.access import fetch, listed_user, owned
 
@@ -107,9 +108,9 @@ def _sellers_calls(seller: str, status: str | None, page: int, limit: int, next_
 
 def _all_calls(status: str | None, page: int, limit: int, next_token: str | None) -> Page:
     """Every call, newest first (admins); a status filters the index."""
-    return paginate_index(CallModel.everything, EVERYTHING, lambda: counters.value_of_all(counters.ALL_CALLS),
-                          condition=None if status is None else CallModel.status == status,
-                          scope=f"all_calls:{status}", page=page, limit=limit, next_token=next_token)
+    return paginate_shards(CallModel.everything, shard_keys(EVERYTHING), lambda: counters.value_of_all(counters.ALL_CALLS),
+                           condition=None if status is None else CallModel.status == status,
+                           scope=f"all_calls:{status}", page=page, limit=limit, next_token=next_token)
 
 
 def change_status(principal: Principal, call_id: str, target: str) -> CallModel:

@@ -22,7 +22,8 @@ from chalicelib.persistence.db import connection
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.tables import (EVERYTHING, BlockedCallerModel, ComplianceRefusalModel, ComplianceRuleModel,
                                            DncEntryModel)
-from chalicelib.persistence.pagination import Page, paginate, paginate_index
+from chalicelib.persistence.base import shard_keys
+from chalicelib.persistence.pagination import Page, paginate, paginate_shards
 
 TCPA, STATE = "tcpa_hours", "state"
 WINDOW = "window"  # the one TCPA item
@@ -175,7 +176,7 @@ def block_caller(admin: Principal, phone_number: str, reason: str) -> BlockedCal
         try:
             with UnitOfWork() as work:
                 work.save(entry, condition=BlockedCallerModel.phone_number.does_not_exist())
-                counters.add(work, counters.BLOCKED_CALLERS)
+                counters.add_to_all(work, counters.BLOCKED_CALLERS)
             return entry
         except TransactWriteError as error:
             if entry not in failed_items(error):
@@ -192,9 +193,9 @@ def block_caller(admin: Principal, phone_number: str, reason: str) -> BlockedCal
 
 def list_blocked_callers(page: int, limit: int, next_token: str | None) -> Page:
     """Newest first."""
-    return paginate_index(BlockedCallerModel.everything, EVERYTHING,
-                          lambda: counters.value(counters.BLOCKED_CALLERS), scope="blocked_callers", page=page,
-                          limit=limit, next_token=next_token)
+    return paginate_shards(BlockedCallerModel.everything, shard_keys(EVERYTHING),
+                           lambda: counters.value_of_all(counters.BLOCKED_CALLERS), scope="blocked_callers", page=page,
+                           limit=limit, next_token=next_token)
 
 
 def caller_blocked(number: str) -> bool:
@@ -207,7 +208,7 @@ def unblock_caller(phone_number: str) -> None:
     try:
         with UnitOfWork() as work:
             work.delete(entry, condition=BlockedCallerModel.phone_number.exists())
-            counters.add(work, counters.BLOCKED_CALLERS, -1)
+            counters.add_to_all(work, counters.BLOCKED_CALLERS, -1)
     except TransactWriteError as error:
         if entry not in failed_items(error):
             raise

@@ -17,13 +17,14 @@ from chalicelib.persistence import counters
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.tables import CallModel, DisputeAttribute, LedgerTransactionModel
-from chalicelib.persistence.pagination import Page, paginate
+from chalicelib.persistence.base import shard_key, shard_keys
+from chalicelib.persistence.pagination import Page, paginate_shards
 from chalicelib.services import analytics, calls, notifications
 from chalicelib.services.access import fetch
 
 OPEN, ACCEPTED, REJECTED = "open", "accepted", "rejected"
 WINDOW = timedelta(days=7)
-OPEN_KEY = "OPEN"
+OPEN_KEY = "OPEN"  # the open_dispute prefix of a call whose dispute waits (in shards, by call id)
 
 
 def open_dispute(principal: Principal, call_id: str, reason: str) -> DisputeAttribute:
@@ -41,9 +42,9 @@ def open_dispute(principal: Principal, call_id: str, reason: str) -> DisputeAttr
     dispute = DisputeAttribute(status=OPEN, reason=reason, opened_at=now)
     try:
         with UnitOfWork() as work:
-            work.update(call, actions=[CallModel.dispute.set(dispute), CallModel.open_dispute.set(OPEN_KEY)],
+            work.update(call, actions=[CallModel.dispute.set(dispute), CallModel.open_dispute.set(shard_key(OPEN_KEY, call.call_id))],
                         condition=CallModel.dispute.does_not_exist() & (CallModel.seller_id == principal.user_id))
-            counters.add(work, counters.OPEN_DISPUTES)
+            counters.add_to_all(work, counters.OPEN_DISPUTES)
             _tell_both(work, call, "dispute_opened", "A call is disputed",
                        f"Call {call.call_id} is disputed by its seller: {reason}", now)
     except TransactWriteError as error:
@@ -55,11 +56,8 @@ def open_dispute(principal: Principal, call_id: str, reason: str) -> DisputeAttr
 
 def list_open(page: int, limit: int, next_token: str | None) -> Page:
     """Admins: the disputes that wait for a decision, oldest call first."""
-    def run(start_key, count):
-        return CallModel.open_disputes.query(OPEN_KEY, last_evaluated_key=start_key, limit=count)
-
-    return paginate(run, lambda: counters.value(counters.OPEN_DISPUTES), scope="disputes:open", page=page,
-                    limit=limit, next_token=next_token)
+    return paginate_shards(CallModel.open_disputes, shard_keys(OPEN_KEY), lambda: counters.value_of_all(counters.OPEN_DISPUTES),
+                           scope="disputes:open", page=page, limit=limit, next_token=next_token, newest_first=False)
 
 
 def decide(call_id: str, decision: str, note: str | None) -> CallModel:
@@ -76,7 +74,7 @@ def decide(call_id: str, decision: str, note: str | None) -> CallModel:
     work = UnitOfWork()
     work.update(call, actions=[CallModel.dispute.set(decided), CallModel.open_dispute.remove()],
                 condition=CallModel.dispute.status == OPEN)
-    counters.add(work, counters.OPEN_DISPUTES, -1)
+    counters.add_to_all(work, counters.OPEN_DISPUTES, -1)
     work.assign(call, {"dispute": decided, "open_dispute": None})
     _tell_both(work, call, f"dispute_{decision}", f"A dispute was {decision}",
                f"The dispute of call {call.call_id} was {decision}" + (f": {note}" if note else ""), now)

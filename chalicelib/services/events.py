@@ -38,8 +38,8 @@ from chalicelib.domain import routing
 from chalicelib.domain.events import AUCTION, MATCHING, OUTBID, USERS
 from chalicelib.domain.money import format_money
 from chalicelib.gateways import queues, websocket
-from chalicelib.persistence import connections, route_entries
-from chalicelib.persistence.tables import AccountModel, BidModel
+from chalicelib.persistence import bid_shards, connections, route_entries
+from chalicelib.persistence.tables import AccountModel
 from chalicelib.services import bid_profiles
 
 if TYPE_CHECKING:  # imported when the first pool is made, not at cold start
@@ -97,7 +97,7 @@ def _matching_sellers(facts: dict[str, Any], buyer_id: str | None) -> list[str]:
 
 
 def _outbid_seller(auction_id: str, bidder: str, amount: int) -> str | None:
-    standing = {b.seller_id: int(b.amount) for b in BidModel.query(auction_id, consistent_read=True)}
+    standing = {b.seller_id: int(b.amount) for b in bid_shards.read_bids_of(auction_id)}
     return domain_events.outbid_seller(standing, bidder, amount)
 
 

@@ -8,7 +8,9 @@ from chalicelib.domain.errors import PaymentRequired
 from chalicelib.domain.ledger import number_charge
 from chalicelib.observability import logger
 from chalicelib.persistence.ledger import post
+from chalicelib.persistence.base import shard_keys
 from chalicelib.persistence.tables import NumberModel
+from chalicelib.persistence.tables.numbers import BILLABLE
 from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.services import analytics
 
@@ -20,7 +22,8 @@ def charge_monthly_fees(now: datetime) -> dict[str, int]:
     and the fee once paid brings the number back."""
     period = rules.billing_period(now)
     outcome = {"charged": 0, "suspended": 0}
-    for key in NumberModel.billable.query("ACTIVE"):
+    keys = (key for shard in shard_keys(BILLABLE) for key in NumberModel.billable.query(shard))
+    for key in keys:
         number = NumberModel.get(key.number_id)
         if number.billed_through >= period:
             continue

@@ -15,7 +15,8 @@ from chalicelib.gateways import twilio
 from chalicelib.persistence.unit_of_work import UnitOfWork
 from chalicelib.persistence import counters
 from chalicelib.persistence.tables import EVERYTHING, NumberModel, PhoneClaimModel, SearchCacheModel, UserStatsModel
-from chalicelib.persistence.pagination import Page, paginate_index
+from chalicelib.persistence.base import shard_keys
+from chalicelib.persistence.pagination import Page, paginate_index, paginate_shards
 from chalicelib.services import analytics, rtb_pool
 from chalicelib.services.access import listed_user
 
@@ -77,9 +78,9 @@ def _all_numbers(status: str | None, digits: str | None, page: int, limit: int, 
     if digits:
         contains = NumberModel.phone_number.contains(digits)
         condition = contains if condition is None else condition & contains
-    return paginate_index(NumberModel.everything, EVERYTHING, lambda: counters.value_of_all(counters.ALL_NUMBERS),
-                          condition=condition, scope=f"all_numbers:{status}:{digits}", page=page, limit=limit,
-                          next_token=next_token)
+    return paginate_shards(NumberModel.everything, shard_keys(EVERYTHING),
+                           lambda: counters.value_of_all(counters.ALL_NUMBERS), condition=condition,
+                           scope=f"all_numbers:{status}:{digits}", page=page, limit=limit, next_token=next_token)
 
 
 def get_number(principal: Principal, number_id: str) -> NumberModel:

@@ -19,8 +19,10 @@ from chalicelib.observability import logger
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence import counters
+from chalicelib.persistence.base import shard_key, shard_keys
 from chalicelib.persistence.tables import EVERYTHING, NumberModel, OrderModel, PhoneClaimModel, UserStatsModel
-from chalicelib.persistence.pagination import Page, paginate_index
+from chalicelib.persistence.tables.numbers import BILLABLE
+from chalicelib.persistence.pagination import Page, paginate_index, paginate_shards, shard_pool
 from chalicelib.services import analytics, rtb_pool
 from chalicelib.services.access import listed_user
 
@@ -42,10 +44,11 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
             FieldProblem(f"numbers.{n}.phone_number", "NUMBER_NOT_AVAILABLE", "Phone number is not available")
             for n, item in enumerate(items) if item["phone_number"] in held])
     total = sum(_item_price(i) for i in items)
+    order_id = str(uuid.uuid4())
     order = OrderModel(
-        order_id=str(uuid.uuid4()), owner_id=principal.user_id, status=rules.ORDER_PENDING,
+        order_id=order_id, owner_id=principal.user_id, status=rules.ORDER_PENDING,
         items=[{**item, "status": rules.ITEM_PENDING} for item in items], total_price=total,
-        created_at=now, updated_at=now, pending_key=rules.ORDER_PENDING,
+        created_at=now, updated_at=now, pending_key=shard_key(rules.ORDER_PENDING, order_id),
     )
 
     work = UnitOfWork()
@@ -66,7 +69,9 @@ def place_order(principal: Principal, items: list[dict]) -> OrderModel:
 def held_for_pending_orders() -> int:
     """What every unfinished order still holds: the price of each of its items not bought or failed yet
     (the sparse `pending` index, never a scan)."""
-    keys = [key.order_id for key in OrderModel.pending.query(rules.ORDER_PENDING)]
+    found = shard_pool().map(lambda shard: [key.order_id for key in OrderModel.pending.query(shard)],
+                             shard_keys(rules.ORDER_PENDING))  # every shard at once
+    keys = [order_id for shard in found for order_id in shard]
     return sum(_item_price(item) for order in OrderModel.batch_get(keys, consistent_read=True)
                for item in order.items if item["status"] == rules.ITEM_PENDING)
 
@@ -107,12 +112,12 @@ def list_orders(principal: Principal, page: int, limit: int, next_token: str | N
     """The caller's orders; an admin's are a named user's, or everyone's."""
     user = listed_user(principal, user_id)
     if user is None:
-        index, key, scope = OrderModel.everything, EVERYTHING, "all_orders"
-        total = lambda: counters.value_of_all(counters.ALL_ORDERS)  # noqa: E731
+        listed = paginate_shards(OrderModel.everything, shard_keys(EVERYTHING),
+                                 lambda: counters.value_of_all(counters.ALL_ORDERS), scope="all_orders", page=page,
+                                 limit=limit, next_token=next_token)
     else:
-        index, key, scope = OrderModel.by_owner, user.user_id, f"orders:{user.user_id}"
-        total = lambda: int(analytics.stats(user.user_id).orders)  # noqa: E731
-    listed = paginate_index(index, key, total, scope=scope, page=page, limit=limit, next_token=next_token)
+        listed = paginate_index(OrderModel.by_owner, user.user_id, lambda: int(analytics.stats(user.user_id).orders),
+                                scope=f"orders:{user.user_id}", page=page, limit=limit, next_token=next_token)
     listed.items = [order_view(o) for o in listed.items]
     return listed
 
@@ -163,7 +168,7 @@ def _provision(order: OrderModel, index: int, item: dict) -> NumberModel:
         locality=phones.locality_of(phone_number), status=rules.ACTIVE,
         owner_status=f"{order.owner_id}#{rules.ACTIVE}", routing=routing, voice_url=voice_url,
         voice_method=voice_method, call_type=config.get("call_type"), setup_price=setup, monthly_price=monthly,
-        billed_through=rules.billing_period(now), billing_key="ACTIVE", created_at=now, updated_at=now,
+        billed_through=rules.billing_period(now), billing_key=shard_key(BILLABLE, number_id), created_at=now, updated_at=now,
     )
     claim = PhoneClaimModel(phone_number=phone_number, number_id=number_id, owner_id=order.owner_id)
     try:
@@ -251,7 +256,9 @@ def sweep_pending_orders(now: datetime) -> dict:
     settled: a success if the account owns the number after all, otherwise FAILED and its hold released.
     Reads the sparse `pending` index, which holds only unfinished orders: never a scan."""
     requeued = finished = 0
-    for key in OrderModel.pending.query(rules.ORDER_PENDING, OrderModel.created_at <= now - REQUEUE_AFTER):
+    due = (key for shard in shard_keys(rules.ORDER_PENDING)
+           for key in OrderModel.pending.query(shard, OrderModel.created_at <= now - REQUEUE_AFTER))
+    for key in due:
         order = OrderModel.get(key.order_id, consistent_read=True)
         if order.status != rules.ORDER_PENDING:
             continue

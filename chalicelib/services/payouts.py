@@ -33,6 +33,7 @@ from chalicelib.observability import logger
 from chalicelib.persistence.ledger import get_account, payouts_since, post
 from chalicelib.persistence.pagination import Page, paginate
 from chalicelib.persistence.tables import PayoutAccountModel, WithdrawalModel
+from chalicelib.persistence.base import shard_key, shard_keys
 from chalicelib.persistence.tables.payouts import AUTO_WITHDRAW_ON
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.services.access import owner_listed
@@ -96,7 +97,7 @@ def _required(user_id: str) -> PayoutAccountModel:
 def _set_auto_withdraw(record: PayoutAccountModel, auto_withdraw: bool) -> PayoutAccountModel:
     key = PayoutAccountModel.auto_withdraw_key
     record.update(actions=[PayoutAccountModel.auto_withdraw.set(auto_withdraw),
-                           key.set(AUTO_WITHDRAW_ON) if auto_withdraw else key.remove(),
+                           key.set(shard_key(AUTO_WITHDRAW_ON, record.user_id)) if auto_withdraw else key.remove(),
                            PayoutAccountModel.updated_at.set(clock.now())])
     return record
 
@@ -326,7 +327,9 @@ def withdraw_available_earnings(now: datetime) -> dict:
     makes none, and finishes one left pending). One user's failure does not stop the others."""
     year, week, _ = now.isocalendar()
     outcome = {"withdrawn": 0, "skipped": 0, "failed": 0}
-    for found in PayoutAccountModel.auto_withdraw_accounts.query(AUTO_WITHDRAW_ON):
+    accounts = (found for shard in shard_keys(AUTO_WITHDRAW_ON)
+                for found in PayoutAccountModel.auto_withdraw_accounts.query(shard))
+    for found in accounts:
         user_id = found.user_id
         withdrawal_id = str(uuid.uuid5(_WITHDRAWAL_IDS, f"{user_id}:auto-withdraw:{year}-W{week:02d}"))
         try:

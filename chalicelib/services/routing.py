@@ -18,11 +18,11 @@ from chalicelib.domain.auctions import OPEN
 from chalicelib.domain.errors import Conflict, InvalidState, PaymentRequired, RateLimited, ValidationFailed
 from chalicelib.domain.ledger import hold
 from chalicelib.observability import HOLD_OPENED, logger, measure
-from chalicelib.persistence import cap_counters, counters, holds
+from chalicelib.persistence import bid_shards, cap_counters, counters, holds
 from chalicelib.persistence.calls import move_status
 from chalicelib.persistence.unit_of_work import UnitOfWork, failed_items
 from chalicelib.persistence.ledger import post
-from chalicelib.persistence.tables import (AccountModel, AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
+from chalicelib.persistence.tables import (AccountModel, AuctionModel, BidProfileModel, CallerBilledModel,
                                            CallModel, ProfileSpendModel)
 from chalicelib.services import auctions, bid_profiles, calls, sellers
 
@@ -142,7 +142,7 @@ def _auction_offers(call: CallModel, now: datetime) -> list[tuple[BidProfileMode
         auction = auctions.close_auction(auction.auction_id, now)
     if not auction.winner:
         return []
-    ordered = routing.auction_order(list(BidModel.query(call.auction_id, consistent_read=True)),
+    ordered = routing.auction_order(bid_shards.read_bids(auction),
                                     int(auction.reserve_price))
     profiles = {p.profile_id: p for p in BidProfileModel.batch_get({b.profile_id for b in ordered})}
     # A bid whose profile was deleted since is passed over.

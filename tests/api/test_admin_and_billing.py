@@ -2,6 +2,7 @@
 import uuid
 import pytest
 
+from chalicelib.persistence.ledger import platform_account
 from chalicelib.persistence.tables import AccountModel, LedgerEntryModel, LedgerTransactionModel, UserModel
 from tests.helpers import PASSWORD
 
@@ -140,7 +141,7 @@ def test_credit_posts_a_balanced_idempotent_transaction(api, admin):
                      token=admin["token"], headers=headers)
     assert retry.data["transaction_id"] == first.data["transaction_id"]
     assert AccountModel.get(user_id).balance == 255_000
-    assert AccountModel.get("platform:funding").balance == -255_000
+    assert platform_account("platform:funding").balance == -255_000
     assert LedgerTransactionModel.count() == 1
     assert sum(e.amount for e in LedgerEntryModel.scan()) == 0
 

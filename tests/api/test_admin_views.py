@@ -175,3 +175,35 @@ def test_the_platform_books_balance(api, admin, client):
     assert data["totals"] == {"balance": "-3.96", "earnings": "3.96", "held": "0.00"}
     assert data["accounts"] >= 6  # three platform accounts, the buyer, the seller and the admin
     assert api.get("/admin/ledger", token=buyer["token"]).status == 403
+
+
+def test_the_audit_is_a_job_that_sums_every_account_against_the_kept_totals(api, admin, client, outbox):
+    """POST /admin/ledger/audit queues the job; the job's report reaches the admin: clean while the kept
+    totals are the accounts' sums, and a difference named when an account moved outside a posting."""
+    import json
+
+    from chalicelib.gateways import queues
+    from chalicelib.persistence.tables import AccountModel
+    from tests.api.test_numbers import sqs_event
+
+    buyer = api.register("buyer")
+    api.fund(buyer, "12.50")
+    assert api.post("/admin/ledger/audit", token=buyer["token"]).status == 403
+
+    def audited() -> str:
+        queued = api.post("/admin/ledger/audit", token=admin["token"])
+        assert queued.status == 202 and queued.data["status"] == "queued", queued.body
+        sqs = queues._client()
+        (message,) = sqs.receive_message(QueueUrl=queues.queue_url(queues.LEDGER_AUDIT)).get("Messages", [])
+        assert json.loads(message["Body"])["admin_id"] == admin["user_id"]
+        client.lambda_.invoke("audit_ledger", sqs_event(message))
+        (note,) = [m.body for item in outbox.items() for m in item.messages if m.queue == queues.NOTIFICATIONS
+                   and m.body["kind"] == "ledger_audit"]
+        assert note["user_id"] == admin["user_id"]
+        return note["subject"] + ": " + note["message"]
+
+    report = audited()
+    assert report.startswith("Ledger audit: clean") and "no difference" in report and "the books balance" in report
+    AccountModel(account_id=buyer["user"]["id"]).update(actions=[AccountModel.balance.add(100)])  # not a posting
+    report = audited()
+    assert report.startswith("Ledger audit: DIFFERENCES") and "balance +100" in report and "do NOT balance" in report

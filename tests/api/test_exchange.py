@@ -2,7 +2,8 @@
 lifecycle and settlement."""
 import pytest
 
-from chalicelib.persistence.tables import AccountModel, CallModel, ComplianceRefusalModel, LedgerEntryModel
+from chalicelib.persistence.ledger import platform_account
+from chalicelib.persistence.tables import CallModel, ComplianceRefusalModel, LedgerEntryModel
 from chalicelib.services.auctions import sweep_auctions
 
 CALLER = "+14155552671"  # San Francisco, CA
@@ -258,7 +259,7 @@ def test_full_lifecycle_settles_money_exactly_once(api, buyer, seller):
     # The telephony ($0.06) comes out of the payout ($8.00) first: the buyer's balance pays nothing.
     assert buyer_balance["earnings"] == "7.94" and buyer_balance["balance"] == "10.00"
     assert seller_balance["held"] == "0.00"
-    assert AccountModel.get("platform:revenue").balance == 20_000
+    assert platform_account("platform:revenue").balance == 20_000
     assert sum(e.amount for e in LedgerEntryModel.scan()) == 0
     assert api.get(f"/calls/{call['id']}", token=seller["token"]).status == 200  # the seller sees its call
 

@@ -13,6 +13,7 @@ from chalicelib.domain.errors import InvalidState, ValidationFailed
 from chalicelib.domain.ledger import admin_credit
 from chalicelib.domain.money import to_minor
 from chalicelib.caller import Principal
+from chalicelib.persistence import bid_shards
 from chalicelib.persistence.ledger import get_account, open_account, post
 from chalicelib.persistence.tables import AuctionModel, BidModel, LedgerEntryModel, UserModel
 from chalicelib.services import auctions, bid_profiles, bids, calls, routing
@@ -30,7 +31,6 @@ def moto_server(_emulated_aws, clock):
     from chalicelib.gateways import queues
     from local.provision import provision
     from chalicelib.persistence import db
-    from chalicelib.persistence.ledger import ensure_platform_accounts
 
     def rebind():
         reset_settings()
@@ -46,7 +46,6 @@ def moto_server(_emulated_aws, clock):
     rebind()
     try:
         provision()
-        ensure_platform_accounts(clock())
         yield
     finally:
         for name, value in saved.items():
@@ -84,7 +83,7 @@ def test_concurrent_bids_close_and_complete(moto_server, clock):
         placed = list(pool.map(lambda pair: bids.place_bid(pair[0], auction.auction_id, pair[1]),
                                zip(sellers, amounts)))
     assert len(placed) == SELLERS
-    stored = {b.seller_id: int(b.amount) for b in BidModel.query(auction.auction_id, consistent_read=True)}
+    stored = {b.seller_id: int(b.amount) for b in bid_shards.read_bids(auction)}
     assert stored == {s.user_id: to_minor(a) for s, a in zip(sellers, amounts)}
 
     # One seller re-bids many times at once: the highest of them stands, nothing else is lost.
@@ -102,9 +101,9 @@ def test_concurrent_bids_close_and_complete(moto_server, clock):
     with ThreadPoolExecutor(20) as pool:
         outcomes = list(pool.map(rebid, rebids))
     assert any(not isinstance(o, ValidationFailed) for o in outcomes)  # the highest at least was placed
-    standing = BidModel.get(auction.auction_id, rebidder.user_id, consistent_read=True)
+    standing = BidModel.get(bid_shards.bid_key(auction, rebidder.user_id), rebidder.user_id, consistent_read=True)
     assert int(standing.amount) == to_minor(max(rebids))
-    assert BidModel.count(auction.auction_id, consistent_read=True) == SELLERS
+    assert len(bid_shards.read_bids(auction)) == SELLERS
 
     # Closing from many places at once: one winner, the same for everyone.
     with ThreadPoolExecutor(10) as pool:

@@ -2,7 +2,8 @@
 cannot pay or may not act, a bid must be covered, and suspension takes a seller out at once."""
 import pytest
 
-from chalicelib.persistence.tables import BidModel, BidProfileModel, RouteEntryModel
+from chalicelib.persistence import bid_shards
+from chalicelib.persistence.tables import BidProfileModel, RouteEntryModel
 from tests.api.test_exchange import auction, bid, buyer, new_call, profile  # noqa: F401 - buyer: a fixture
 
 
@@ -77,7 +78,7 @@ def test_a_suspended_seller_leaves_the_market_at_once_and_comes_back(api, buyer,
     suspended = api.put(f"/admin/users/{bad['user']['id']}/suspend", {"reason": "fraud", "duration": 7},
                         token=admin["token"])
     assert suspended.status == 200
-    assert BidModel.count(opened["id"], consistent_read=True) == 0  # its standing bid is withdrawn
+    assert bid_shards.read_bids_of(opened["id"]) == []  # its standing bid is withdrawn
     (paused,) = BidProfileModel.by_seller.query(bad["user"]["id"])
     assert paused.active is False and paused.paused is True
     assert not [e for e in RouteEntryModel.scan() if e.profile_id == paused.profile_id]

@@ -62,6 +62,7 @@ def page_reads(api, token: str, query: str) -> tuple[int, int, dict]:
         page1 = api.get(f"/calls?limit={PAGE}{query}", token=token)
     assert page1.status == 200 and len(page1.data) == PAGE
     page2 = api.get(f"/calls?limit={PAGE}{query}&next_token={page1.body['pagination']['next_token']}", token=token)
+    assert page2.status == 200, page2.body
     with items_read() as later:
         page3 = api.get(f"/calls?limit={PAGE}{query}&next_token={page2.body['pagination']['next_token']}",
                         token=token)
@@ -102,3 +103,36 @@ def test_totals_follow_the_writes(api):
     assert totals == {"": 3, "?status=pending": 2, "?status=canceled": 1}
     canceled = api.get("/calls?status=canceled", token=buyer["token"]).data
     assert [c["id"] for c in canceled] == [first["id"]]
+
+
+def test_an_admin_list_over_shards_reads_about_a_page_and_pages_in_order(api, clock):
+    """Every user's calls (the everything index, in shards): a page reads about what it returns, a chunk of
+    each shard (PAGE/16 + 1, read at once), as much at 2,000 calls as at 200; three pages through next_token
+    give the newest 60 calls in order, each once."""
+    from chalicelib.persistence.base import shard_count
+
+    admin = api.admin()
+    buyers = [api.register("buyer")["user"]["id"] for _ in range(2)]
+    seed_calls(buyers[0], 200, clock)
+    with CounterModel.batch_write() as batch:
+        batch.save(CounterModel(counter_key=f"{counters.ALL_CALLS}#*#0", value=200))
+    small = [page_reads(api, admin["token"], "")]
+    seed_calls(buyers[1], 1_800, clock)
+    with CounterModel.batch_write() as batch:
+        batch.save(CounterModel(counter_key=f"{counters.ALL_CALLS}#*#0", value=2_000))
+    large = [page_reads(api, admin["token"], "")]
+    # authentication, the page, a first chunk of every shard (PAGE/16 + 1 each) and a little more from the
+    # shards the newest items are in, the total's counters: about a page, whatever the listing's size.
+    bound = 2 + 2 * (PAGE + (PAGE // shard_count() + 2) * shard_count()) + shard_count()
+    for first, later, _ in small + large:
+        assert first <= bound and later <= bound
+    assert abs(small[0][0] - large[0][0]) <= 2 * shard_count() and abs(small[0][1] - large[0][1]) <= 2 * shard_count()
+    assert small[0][2]["total"] == 200 and large[0][2]["total"] == 2_000
+
+    seen, token = [], None
+    for _ in range(3):
+        page = api.get(f"/calls?limit={PAGE}" + (f"&next_token={token}" if token else ""), token=admin["token"])
+        seen += [(c["created_at"], c["id"]) for c in page.data]
+        token = page.body["pagination"]["next_token"]
+    newest = sorted(((c.created_at, c.call_id) for c in CallModel.scan()), reverse=True)[:3 * PAGE]
+    assert [call_id for _, call_id in seen] == [call_id for _, call_id in newest]

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from chalicelib.persistence.ledger import platform_account
 from chalicelib.gateways import queues
 from local import dispatcher
 from chalicelib.persistence.tables import (
@@ -354,7 +355,7 @@ def test_pending_orders_count_against_the_credit_limit(api, client, twilio_emula
     run_provisioning(client)
     account = AccountModel.get(user["user"]["id"])
     assert (account.balance, account.held) == (5_000, 0)  # captured from the hold
-    assert AccountModel.get("platform:revenue").balance == 25_000
+    assert platform_account("platform:revenue").balance == 25_000
     assert len(twilio_emulator.owned_numbers()) == 1
 
 
@@ -371,7 +372,7 @@ def test_a_failed_items_hold_returns_to_the_balance(api, client, twilio_emulator
     kinds = sorted(t.kind for t in LedgerTransactionModel.scan())
     assert kinds == ["admin_credit", "hold", "number_fee", "release"]
     # Everything that left the balance is either held or charged.
-    assert account.balance + account.held + AccountModel.get("platform:revenue").balance == 100_000
+    assert account.balance + account.held + platform_account("platform:revenue").balance == 100_000
     # The whole credit again: a redelivery releases nothing twice.
     order.update(actions=[OrderModel.items.set([{**i, "status": "PENDING"} if i["phone_number"] == "+15005550000"
                                                 else i for i in order.items]), OrderModel.status.set("PENDING")])

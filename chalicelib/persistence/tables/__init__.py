@@ -7,12 +7,12 @@ from chalicelib.persistence.tables.compliance import (BlockedCallerModel, Compli
                                                       DncEntryModel)
 from chalicelib.persistence.tables.connections import ConnectionModel, SubscriptionModel, UserConnectionsModel
 from chalicelib.persistence.tables.events import EventModel, OutboxModel
-from chalicelib.persistence.tables.exchange import (AuctionModel, BidModel, BidProfileModel, CallerBilledModel,
-                                                    CapCounterModel,
+from chalicelib.persistence.tables.exchange import (AuctionModel, BidGateModel, BidModel, BidProfileModel,
+                                                    CallerBilledModel, CapCounterModel, OpenAuctionEntryModel,
                                                     ProfileSpendModel, RouteEntryModel, SellerBookModel)
 from chalicelib.persistence.tables.funding import BillingProfileModel, TopUpModel
 from chalicelib.persistence.tables.identity import AccountTokenModel, EmailClaimModel, SessionModel, UserModel
-from chalicelib.persistence.tables.ledger import AccountModel, LedgerEntryModel, LedgerTransactionModel
+from chalicelib.persistence.tables.ledger import AccountModel, LedgerEntryModel, LedgerTotalsModel, LedgerTransactionModel
 from chalicelib.persistence.tables.limits import RateCounterModel
 from chalicelib.persistence.tables.notifications import NotificationModel
 from chalicelib.persistence.tables.numbers import NumberModel, OrderModel, PhoneClaimModel, SearchCacheModel
@@ -28,6 +28,7 @@ ALL_MODELS = (
     AccountModel,
     LedgerTransactionModel,
     LedgerEntryModel,
+    LedgerTotalsModel,
     NotificationModel,
     NumberModel,
     PhoneClaimModel,
@@ -47,7 +48,9 @@ ALL_MODELS = (
     CallerBilledModel,
     CapCounterModel,
     AuctionModel,
+    OpenAuctionEntryModel,
     BidModel,
+    BidGateModel,
     RateCounterModel,
     AccountTokenModel,
     ConnectionModel,
@@ -65,12 +68,13 @@ ALL_MODELS = (
     RtbReservationModel,
 )
 
-__all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "BidModel", "BidProfileModel",
+__all__ = ["ALL_MODELS", "AccountModel", "AccountTokenModel", "AuctionModel", "BidGateModel", "BidModel",
+           "BidProfileModel", "OpenAuctionEntryModel",
            "BillingProfileModel", "TopUpModel",
            "BlockedCallerModel", "CallModel", "CallerBilledModel", "CapCounterModel", "ComplianceRefusalModel",
            "ComplianceRuleModel", "ConnectionModel",
            "CounterModel", "DisputeAttribute", "DncEntryModel", "EVERYTHING", "EmailClaimModel", "EventModel",
-           "LedgerEntryModel", "LedgerTransactionModel", "NotificationModel", "NumberModel", "OrderModel",
+           "LedgerEntryModel", "LedgerTotalsModel", "LedgerTransactionModel", "NotificationModel", "NumberModel", "OrderModel",
            "OutboxModel", "PayoutAccountModel", "PhoneClaimModel", "ProfileSpendModel", "RateCounterModel",
            "RouteEntryModel",
            "SearchCacheModel", "SellerBookModel", "SessionModel", "SubscriptionModel", "UserConnectionsModel",

@@ -47,7 +47,7 @@ class OpenDisputes(GlobalSecondaryIndex):
         index_name = "open_disputes"
         projection = AllProjection()
 
-    open_dispute = UnicodeAttribute(hash_key=True)
+    open_dispute = UnicodeAttribute(hash_key=True)  # "OPEN#<shard>"
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -88,6 +88,7 @@ class CallModel(BaseModel):
     """A call brought by a buyer. Its status changes only by conditional writes (domain/calls.py)."""
 
     logical_name = "calls"
+    sharded_keys = {"listing": EVERYTHING}
 
     class Meta(BaseModel.Meta):
         pass
@@ -136,7 +137,7 @@ class CallModel(BaseModel):
     routing_log = JSONAttribute(null=True)
     dispute = DisputeAttribute(null=True)
     recording = RecordingAttribute(null=True)
-    open_dispute = UnicodeAttribute(null=True)  # "OPEN" while its dispute waits (OpenDisputes)
+    open_dispute = UnicodeAttribute(null=True)  # "OPEN#<shard>" (by call id) while its dispute waits (OpenDisputes)
     # While a seller's price is held: the OpenHolds shard, since when, and when the hold job ends it.
     hold_shard = UnicodeAttribute(null=True)
     held_since = UTCDateTimeAttribute(null=True)
@@ -149,7 +150,7 @@ class CallModel(BaseModel):
     started_at = UTCDateTimeAttribute(null=True)  # when it went in progress
     ended_at = UTCDateTimeAttribute(null=True)  # when it reached any ending
     completed_at = UTCDateTimeAttribute(null=True)
-    listing = UnicodeAttribute(default=EVERYTHING)
+    listing = UnicodeAttribute()  # "ALL#<shard>": set from the item's key (BaseModel.sharded_keys)
 
     by_owner = CallsByOwner()
     by_owner_status = CallsByOwnerStatus()

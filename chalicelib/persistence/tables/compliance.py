@@ -41,6 +41,7 @@ class BlockedCallerModel(BaseModel):
     keyed by it, so a call looks up its caller's prefixes by key instead of reading the list."""
 
     logical_name = "blocked_callers"
+    sharded_keys = {"listing": EVERYTHING}
 
     class Meta(BaseModel.Meta):
         pass
@@ -49,7 +50,7 @@ class BlockedCallerModel(BaseModel):
     reason = UnicodeAttribute()
     added_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    listing = UnicodeAttribute(default=EVERYTHING)
+    listing = UnicodeAttribute()  # "ALL#<shard>": set from the item's key (BaseModel.sharded_keys)
 
     everything = everything_index("created_at")  # GET /admin/blocked-callers, newest first
 

@@ -130,7 +130,7 @@ class CallerBilledModel(BaseModel):
 
 
 class OpenAuctions(GlobalSecondaryIndex):
-    """Sparse: open auctions by end time, for the sweeper and for sellers looking for auctions to bid in."""
+    """Sparse: open auctions by end time, in shards ("OPEN#<k>", by auction id), for the sweeper."""
 
     class Meta:
         index_name = "open_by_end"
@@ -138,6 +138,25 @@ class OpenAuctions(GlobalSecondaryIndex):
 
     open_key = UnicodeAttribute(hash_key=True)
     ends_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OpenAuctionEntryModel(BaseModel):
+    """Where sellers find open auctions, as instant routing finds profiles: an open auction has one entry
+    under each route key its call reads (domain/routing.call_keys: "US#CA", "US#*", "*#CA", "*#*"), each in
+    one of partition_shards shards by auction id ("US#*#3"), so no key takes every auction. A seller reads
+    the keys its active profiles are under (routing.profile_keys), every shard of each. Written with the
+    auction; deleted when it closes."""
+
+    logical_name = "open_auction_entries"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    route_shard = UnicodeAttribute(hash_key=True)  # "<route key>#<shard>"
+    entry_key = UnicodeAttribute(range_key=True)  # "<ends_at iso>#<auction_id>": soonest ending first
+    auction_id = UnicodeAttribute()
+    ends_at = UTCDateTimeAttribute()
+    call_facts = JSONAttribute()  # the auction's: matching needs nothing else
 
 
 class AuctionModel(BaseModel):
@@ -152,7 +171,9 @@ class AuctionModel(BaseModel):
     reserve_price = NumberAttribute()  # minor units
     call_facts = JSONAttribute(null=True)  # what the call states, for matching bidders' profiles
     status = UnicodeAttribute()  # open | closed (the wire says active | completed: domain/auctions.py)
-    open_key = UnicodeAttribute(null=True)  # "OPEN" while open
+    open_key = UnicodeAttribute(null=True)  # "OPEN#<shard>" while open
+    # Its bids' shards (BidModel.auction_shard "<auction_id>#<k>", k < bid_shards), fixed when it opens.
+    bid_shards = NumberAttribute(null=True)
     bid_count = NumberAttribute(default=0)  # the bids it closed with (bids do not write the auction)
     ends_at = UTCDateTimeAttribute()
     winner = JSONAttribute(null=True)  # {"bid_id", "seller_id", "profile_id", "amount", "placed_at"}
@@ -183,15 +204,18 @@ class BidsById(GlobalSecondaryIndex):
 
 
 class BidModel(BaseModel):
-    """A seller's standing bid in an auction: one per seller, a higher re-bid replaces it."""
+    """A seller's standing bid in an auction: one per seller, a higher re-bid replaces it. An auction's bids
+    are spread over its bid_shards keys by a hash of the seller (persistence/bid_shards.py), so one busy
+    auction is not one partition."""
 
     logical_name = "bids"
 
     class Meta(BaseModel.Meta):
         pass
 
-    auction_id = UnicodeAttribute(hash_key=True)
+    auction_shard = UnicodeAttribute(hash_key=True)  # "<auction_id>#<k>"
     seller_id = UnicodeAttribute(range_key=True)
+    auction_id = UnicodeAttribute()
     bid_id = UnicodeAttribute()
     profile_id = UnicodeAttribute()
     amount = NumberAttribute()  # minor units
@@ -199,3 +223,18 @@ class BidModel(BaseModel):
 
     by_seller = BidsBySeller()
     by_bid_id = BidsById()
+
+
+class BidGateModel(BaseModel):
+    """The open flag of one bid shard of an auction: a bid is written only on condition that its shard's
+    gate has not closed (an absent gate is open), so bids check their own shard, never one shared item. The
+    closing writes every gate closed in the transaction that closes the auction."""
+
+    logical_name = "bid_gates"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    auction_shard = UnicodeAttribute(hash_key=True)  # "<auction_id>#<k>", as the bids'
+    closed_at = UTCDateTimeAttribute(null=True)
+    purge_at = TTLAttribute(null=True)  # a closed gate is kept a day (longer than any bid can be in flight)

@@ -5,7 +5,9 @@ from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute,
                                  UTCDateTimeAttribute, UnicodeAttribute)
 from pynamodb.indexes import AllProjection, KeysOnlyProjection, GlobalSecondaryIndex
 
-from chalicelib.persistence.base import BaseModel
+from chalicelib.persistence.base import BaseModel, shard_key
+
+USERS = "USER"  # the `kind` prefix of every user (the all_users index, in shards by user id)
 
 
 class UsersByType(GlobalSecondaryIndex):
@@ -13,7 +15,7 @@ class UsersByType(GlobalSecondaryIndex):
         index_name = "by_type"
         projection = AllProjection()
 
-    account_type = UnicodeAttribute(hash_key=True)
+    type_key = UnicodeAttribute(hash_key=True)  # "<account_type>#<shard>"
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -39,18 +41,20 @@ class TimedSuspensions(GlobalSecondaryIndex):
 
 class UserModel(BaseModel):
     logical_name = "users"
+    sharded_keys = {"kind": USERS}
 
     class Meta(BaseModel.Meta):
         pass
 
     user_id = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute(default="USER")
+    kind = UnicodeAttribute()  # "USER#<shard>"
     email = UnicodeAttribute()
     password_hash = UnicodeAttribute()
     first_name = UnicodeAttribute()
     last_name = UnicodeAttribute()
     company = UnicodeAttribute(null=True)
     account_type = UnicodeAttribute()  # buyer | seller | admin
+    type_key = UnicodeAttribute(null=True)  # "<account_type>#<shard>" (the by_type index)
     status = UnicodeAttribute(default="active")  # active | suspended | deactivated
     email_verified = BooleanAttribute(default=False)
     suspension_reason = UnicodeAttribute(null=True)
@@ -65,6 +69,11 @@ class UserModel(BaseModel):
     session_ids = ListAttribute(of=UnicodeAttribute, default=list)
 
     by_type = UsersByType()
+
+    def __init__(self, hash_key=None, range_key=None, _user_instantiated=True, **attributes):
+        super().__init__(hash_key, range_key, _user_instantiated, **attributes)
+        if _user_instantiated and self.type_key is None and self.account_type and self.user_id:
+            self.type_key = shard_key(self.account_type, self.user_id)
     all_users = AllUsers()
     timed_suspensions = TimedSuspensions()
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UTCDateTimeAttribute, UnicodeAttribute
 
+from pynamodb.indexes import KeysOnlyProjection
+
 from chalicelib.persistence.base import BaseModel, EVERYTHING, everything_index
 
 
@@ -10,6 +12,7 @@ class AccountModel(BaseModel):
     """A billing account. Amounts are integer minor units (1/10,000 USD)."""
 
     logical_name = "accounts"
+    sharded_keys = {"listing": EVERYTHING}
 
     class Meta(BaseModel.Meta):
         pass
@@ -28,9 +31,11 @@ class AccountModel(BaseModel):
     # balance after a debit, so only an account under its mark costs the auto-recharge worker a message.
     recharge_below = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
-    listing = UnicodeAttribute(default=EVERYTHING)
+    listing = UnicodeAttribute()  # "ALL#<shard>": set from the item's key (BaseModel.sharded_keys)
 
-    everything = everything_index("created_at")  # the books (GET /admin/ledger) sum every account
+    # Every account, keys only (a balance's change does not write it): what the audit (POST /admin/ledger/audit)
+    # reads, then sums from the accounts themselves.
+    everything = everything_index("created_at", projection=KeysOnlyProjection)
 
 
 class LedgerTransactionModel(BaseModel):
@@ -54,6 +59,8 @@ class LedgerEntryModel(BaseModel):
     """One leg of a posting, listed per account (the account's statement)."""
 
     logical_name = "ledger_entries"
+    sharded_keys = {"listing": EVERYTHING}
+    sharded_by = "entry_key"  # each entry on its own: a busy account's entries spread over every shard
 
     class Meta(BaseModel.Meta):
         pass
@@ -67,6 +74,25 @@ class LedgerEntryModel(BaseModel):
     description = UnicodeAttribute()
     reference = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
-    listing = UnicodeAttribute(default=EVERYTHING)
+    listing = UnicodeAttribute()  # "ALL#<shard>": set from the item's key (BaseModel.sharded_keys)
 
     everything = everything_index("entry_key", UnicodeAttribute)
+
+
+class LedgerTotalsModel(BaseModel):
+    """The books' totals in shards: each posting adds, in its own transaction, its legs' amounts by bucket and
+    its entry count to one shard ("totals#<k>", by a hash of its idempotency key). GET /admin/ledger sums the
+    shards instead of reading every account; the audit (POST /admin/ledger/audit) sums every account and
+    compares."""
+
+    logical_name = "ledger_totals"
+
+    class Meta(BaseModel.Meta):
+        pass
+
+    shard = UnicodeAttribute(hash_key=True)  # "totals#<k>"
+    balance = NumberAttribute(default=0)
+    earnings = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
+    entry_count = NumberAttribute(default=0)  # ledger entries posted (the admin statement's total)
+    postings = NumberAttribute(default=0)  # moves with every posting: two equal reads in a row are one moment

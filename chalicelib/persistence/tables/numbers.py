@@ -7,6 +7,8 @@ from pynamodb.indexes import AllProjection, KeysOnlyProjection, GlobalSecondaryI
 from chalicelib.domain.numbers import CUSTOM
 from chalicelib.persistence.base import BaseModel, EVERYTHING, everything_index
 
+BILLABLE = "ACTIVE"  # the billing_key prefix of a billable number (in shards, by number id)
+
 
 class NumbersByOwner(GlobalSecondaryIndex):
     class Meta:
@@ -24,7 +26,7 @@ class BillableNumbers(GlobalSecondaryIndex):
         index_name = "billable"
         projection = KeysOnlyProjection()
 
-    billing_key = UnicodeAttribute(hash_key=True)
+    billing_key = UnicodeAttribute(hash_key=True)  # "ACTIVE#<shard>"
     number_id = UnicodeAttribute(range_key=True)
 
 
@@ -41,6 +43,7 @@ class NumberModel(BaseModel):
     """A phone number bought through the exchange. Released numbers stay, as history."""
 
     logical_name = "numbers"
+    sharded_keys = {"listing": EVERYTHING}
 
     class Meta(BaseModel.Meta):
         pass
@@ -67,12 +70,12 @@ class NumberModel(BaseModel):
     # Since when a monthly fee its owner's balance could not pay has suspended it (callers are told it is
     # unavailable); removed when the fee is paid.
     fee_due_since = UTCDateTimeAttribute(null=True)  # last billing period charged, "YYYY-MM"
-    billing_key = UnicodeAttribute(null=True)  # "ACTIVE" while billable
+    billing_key = UnicodeAttribute(null=True)  # "ACTIVE#<shard>" while billable (by number id)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     released_at = UTCDateTimeAttribute(null=True)
 
-    listing = UnicodeAttribute(default=EVERYTHING)
+    listing = UnicodeAttribute()  # "ALL#<shard>": set from the item's key (BaseModel.sharded_keys)
 
     by_owner = NumbersByOwner()
     by_owner_status = NumbersByOwnerStatus()
@@ -110,7 +113,7 @@ class PendingOrders(GlobalSecondaryIndex):
         index_name = "pending"
         projection = KeysOnlyProjection()
 
-    pending_key = UnicodeAttribute(hash_key=True)
+    pending_key = UnicodeAttribute(hash_key=True)  # "PENDING#<shard>"
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -118,6 +121,7 @@ class OrderModel(BaseModel):
     """A purchase of 1-10 numbers; its items live inside it (written by one worker at a time)."""
 
     logical_name = "orders"
+    sharded_keys = {"listing": EVERYTHING}
 
     class Meta(BaseModel.Meta):
         pass
@@ -130,8 +134,8 @@ class OrderModel(BaseModel):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     completed_at = UTCDateTimeAttribute(null=True)
-    pending_key = UnicodeAttribute(null=True)  # "PENDING" until the order finishes, then removed
-    listing = UnicodeAttribute(default=EVERYTHING)
+    pending_key = UnicodeAttribute(null=True)  # "PENDING#<shard>" (by order id) until the order finishes, then removed
+    listing = UnicodeAttribute()  # "ALL#<shard>": set from the item's key (BaseModel.sharded_keys)
 
     by_owner = OrdersByOwner()
     pending = PendingOrders()

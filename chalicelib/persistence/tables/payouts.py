@@ -6,7 +6,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 
 from chalicelib.persistence.base import BaseModel
 
-AUTO_WITHDRAW_ON = "ON"
+AUTO_WITHDRAW_ON = "ON"  # the auto_withdraw_key prefix (in shards, by user id)
 
 
 class AutoWithdrawAccounts(GlobalSecondaryIndex):
