@@ -26,7 +26,6 @@ REJECT_REASONS = (NO_MATCH, CLOSED, CAPPED, BLOCKED, DUPLICATE, RATE_LIMITED)
 
 # A reservation's life: live (its price held), then used (the call came) or released (it expired).
 LIVE, USED, RELEASED = "live", "used", "released"
-LIVE_SHARDS = 8
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,3 @@ def pool_number_for(caller: str, pool: list[str]) -> str:
     ordered = sorted(pool)
     return ordered[int(hashlib.sha256(caller.encode()).hexdigest(), 16) % len(ordered)]
 
-
-def live_shard(caller: str) -> str:
-    return f"live#{int(hashlib.sha256(caller.encode()).hexdigest(), 16) % LIVE_SHARDS}"

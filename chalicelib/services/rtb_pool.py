@@ -30,6 +30,8 @@ from chalicelib.domain.numbers import RTB_POOL as ROUTING
 from chalicelib.domain.routing import CallFacts
 from chalicelib.observability import logger
 from chalicelib.persistence import counters
+from chalicelib.persistence.base import shard_key, shard_keys
+from chalicelib.persistence.pagination import shard_pool
 from chalicelib.persistence.ledger import post
 from chalicelib.persistence.tables import (ComplianceRefusalModel, NumberModel, ProfileSpendModel, RtbPoolModel,
                                            RtbReservationModel)
@@ -116,7 +118,7 @@ def _new(bid_id: str, buyer_id: str, caller: str, profile, facts: CallFacts, poo
         bid_amount=lifecycle.payout(price, settings.take_rate_bps), destination_number=profile.destination_number,
         spend_key=bid_profiles.spend_key(profile.profile_id, now), terms=kept_terms or None,
         call_type=facts.call_type, keywords=list(facts.keywords) or None, state=facts.state, created_at=now,
-        expires_at=now + timedelta(seconds=settings.rtb_bid_ttl_seconds), live_shard=rtb.live_shard(caller),
+        expires_at=now + timedelta(seconds=settings.rtb_bid_ttl_seconds), live_shard=shard_key(rtb.LIVE, caller),
         purge_at=now + RESERVATION_LIFETIME)
 
 
@@ -182,8 +184,10 @@ def release_expired(now: datetime) -> int:
     """The hold job's part: every live reservation past its expiry released (the sparse `live` index, each
     shard from its oldest; never a scan)."""
     released = 0
-    for shard in range(rtb.LIVE_SHARDS):
-        for listed in RtbReservationModel.live.query(f"live#{shard}", RtbReservationModel.expires_at <= now):
+    due = shard_pool().map(lambda shard: list(RtbReservationModel.live.query(
+        shard, RtbReservationModel.expires_at <= now)), shard_keys(rtb.LIVE))  # every shard at once
+    for listed_in_shard in due:
+        for listed in listed_in_shard:
             found = _reservation(listed.caller)
             if found is not None and found.status == rtb.LIVE and found.expires_at <= now:
                 released += release_reservation(found, now)
@@ -237,8 +241,9 @@ def pool_view() -> list[dict]:
     """The pool's numbers, each with its live reservations (GET /admin/rtb/pool)."""
     now = clock.now()
     live: dict[str, list[dict]] = {}
-    for shard in range(rtb.LIVE_SHARDS):
-        callers = [listed.caller for listed in RtbReservationModel.live.query(f"live#{shard}")]
+    listed = shard_pool().map(lambda shard: [found.caller for found in RtbReservationModel.live.query(shard)],
+                              shard_keys(rtb.LIVE))  # every shard at once
+    for callers in listed:
         for found in RtbReservationModel.batch_get(callers) if callers else []:
             if found.status == rtb.LIVE:
                 live.setdefault(found.pool_number, []).append({

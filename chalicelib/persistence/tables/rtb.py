@@ -37,7 +37,7 @@ class LiveReservations(GlobalSecondaryIndex):
         index_name = "live"
         projection = KeysOnlyProjection()
 
-    live_shard = UnicodeAttribute(hash_key=True)  # "live#<0..SHARDS-1>"
+    live_shard = UnicodeAttribute(hash_key=True)  # "live#<k>", k of the partition_shards by the caller
     expires_at = UTCDateTimeAttribute(range_key=True)
 
 
