@@ -116,11 +116,7 @@ def forgot_password(email: str) -> None:
     """Mails a reset link when the email has an account, and says nothing either way (the route is 202).
     An address gets RESET_MAILS_PER_WINDOW links a window at most, counted whether or not it has an account."""
     now = clock.now()
-    window = limits.window(now, get_settings().login_window_seconds)
-    mails = {f"reset-mail#{sessions.email_digest(email)}#{window.start}": RESET_MAILS_PER_WINDOW}
-    if rate_counters.reserve(mails, window.purge_at) is not None:
-        return
-    user = sessions.user_by_email(email)
+    user = _mailable(email, "reset-mail", now)
     if user is None:
         return
     token = _issue_token(user, RESET_PASSWORD, get_settings().password_reset_ttl_seconds, now)
@@ -136,14 +132,20 @@ def resend_verification(email: str) -> None:
     way (the route is 202); an address gets RESET_MAILS_PER_WINDOW of them a window at most, counted whether
     or not it has an account, as reset links are."""
     now = clock.now()
-    window = limits.window(now, get_settings().login_window_seconds)
-    mails = {f"verify-mail#{sessions.email_digest(email)}#{window.start}": RESET_MAILS_PER_WINDOW}
-    if rate_counters.reserve(mails, window.purge_at) is not None:
-        return
-    user = sessions.user_by_email(email)
+    user = _mailable(email, "verify-mail", now)
     if user is None or user.email_verified:
         return
     send_verification(user, now)
+
+
+def _mailable(email: str, kind: str, now: datetime) -> UserModel | None:
+    """The account a mail of `kind` may go to: None past RESET_MAILS_PER_WINDOW of them to this address this
+    window (counted whether or not it has an account), or when it has none."""
+    window = limits.window(now, get_settings().login_window_seconds)
+    mails = {f"{kind}#{sessions.email_digest(email)}#{window.start}": RESET_MAILS_PER_WINDOW}
+    if rate_counters.reserve(mails, window.purge_at) is not None:
+        return None
+    return sessions.user_by_email(email)
 
 
 def reset_password(token: str, new_password: str) -> int:
