@@ -9,19 +9,7 @@ import pytest
 import requests
 import stripe
 
-from local.stripe_emulator import StripeEmulator
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with StripeEmulator() as running:
-        yield running
-
-
-@pytest.fixture
-def sdk(emulator):
-    emulator.reset()
-    return stripe.StripeClient(emulator.secret_key, base_addresses={"api": emulator.url}, max_network_retries=0)
+from tests.local.stripe_fixtures import emulator, sdk  # noqa: F401 - fixtures
 
 
 def express_account(sdk):

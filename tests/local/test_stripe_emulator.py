@@ -11,20 +11,8 @@ import pytest
 import requests
 import stripe
 
-from local.stripe_emulator import StripeEmulator
+from tests.local.stripe_fixtures import emulator, sdk  # noqa: F401 - fixtures
 from local.stripe_emulator.server import decode_form, fee_of
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with StripeEmulator() as running:
-        yield running
-
-
-@pytest.fixture
-def sdk(emulator):
-    emulator.reset()
-    return stripe.StripeClient(emulator.secret_key, base_addresses={"api": emulator.url}, max_network_retries=0)
 
 
 def customer_with(sdk, test_card: str):
