@@ -48,6 +48,17 @@ def shared_fixture_group(nodeid: str) -> str | None:
     return next((group for prefix, group in SHARED_FIXTURE_GROUPS if nodeid.startswith(prefix)), None)
 
 
+# Single tests that run for most of a minute. xdist sends units out by size (a group's count of tests), and
+# single tests in collection order, so one of these collected late would start last and run alone at the
+# end; collected first, each starts while the other worker still has plenty to do.
+LONG_FIRST = ("tests/chaos/", "tests/e2e/test_schemathesis.py", "tests/api/test_partition_heat.py",
+              "tests/api/test_exchange_concurrency.py", "tests/api/test_holds_properties.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # stable: the rest keep their order
+
+
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # optional: pytest -p no:xdist knows no such hook
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadgroup":
