@@ -83,13 +83,12 @@ def pings(api) -> None:
     from chalicelib.persistence.tables.rtb import POOL
 
     # Bidders off: a ping's own work only. The pool: one number, as an admin's purchase writes it.
+    from chalicelib.persistence.tables import RouteEntryModel
+
     for profile in BidProfileModel.scan():
         if profile.rtb:
-            seller = profile.seller_id
-            profile.delete()  # its route entries stay but are filtered out below
-            del seller
-    from chalicelib.persistence.tables import RouteEntryModel
-    for entry in RouteEntryModel.scan():
+            profile.delete()
+    for entry in RouteEntryModel.scan():  # and their route entries
         if entry.rtb:
             entry.delete()
     RtbPoolModel(pool=POOL, phone_number="+14155550999", number_id="n", owner_id="admin",
