@@ -63,6 +63,13 @@ class Api:
                            token=admin["token"], headers={"Idempotency-Key": str(uuid.uuid4())})
         assert result.status == 201, result.body
 
+    def two_pages(self, path: str, token: str) -> tuple[list[str], int, str | None]:
+        """A list read two items a page by next_token: the ids of both pages, the total, the second's token."""
+        first = self.get(f"{path}?limit=2", token=token)
+        second = self.get(f"{path}?limit=2&next_token={first.body['pagination']['next_token']}", token=token)
+        return ([item["id"] for item in first.data + second.data], first.body["pagination"]["total"],
+                second.body["pagination"]["next_token"])
+
     def admin(self) -> dict:
         from chalicelib.services.accounts import ensure_admin
         from chalicelib.services.sessions import login

@@ -235,11 +235,7 @@ def test_top_ups_are_listed_newest_first_page_by_page_and_an_admin_names_whose(a
     for amount in ("10.00", "11.00", "12.00"):
         made.append(top_up(api, seller, card, amount).data["id"])
         clock.advance(seconds=1)
-    first = api.get("/billing/top-ups?limit=2", token=seller["token"])
-    token = first.body["pagination"]["next_token"]
-    second = api.get(f"/billing/top-ups?limit=2&next_token={token}", token=seller["token"])
-    assert [t["id"] for t in first.data + second.data] == made[::-1]
-    assert (first.body["pagination"]["total"], second.body["pagination"]["next_token"]) == (3, None)
+    assert api.two_pages("/billing/top-ups", seller["token"]) == (made[::-1], 3, None)
     listed = api.get(f"/billing/top-ups?user_id={seller['user']['id']}", token=api.admin()["token"])
     assert [t["amount"] for t in listed.data] == ["12.00", "11.00", "10.00"]
 

@@ -61,6 +61,13 @@ def books(api):
     return result.data
 
 
+def payouts_balance(api) -> str:
+    """The platform's payouts account in balanced books."""
+    ledger = books(api)
+    assert ledger["balanced"] is True
+    return {a["account_id"]: a["balance"] for a in ledger["platform_accounts"]}[PLATFORM_PAYOUTS]
+
+
 def deliver(api, stripe_emulator, event):
     payload, signature = stripe_emulator.signed(event)
     return api.call("POST", "/webhooks/stripe", raw=payload,
@@ -132,9 +139,7 @@ def test_a_withdrawal_transfers_the_amount_and_moves_it_out_of_the_earnings(api,
     assert listed.status == 200
     assert [(w["id"], w["status"], w["transfer_id"]) for w in listed.data] == \
         [(result.data["id"], "paid", made["id"])]
-    ledger = books(api)
-    assert ledger["balanced"] is True
-    assert {a["account_id"]: a["balance"] for a in ledger["platform_accounts"]}[PLATFORM_PAYOUTS] == "60.00"
+    assert payouts_balance(api) == "60.00"
 
 
 def test_withdrawals_are_listed_newest_first_page_by_page_and_an_admin_names_whose(api, buyer, seller, clock,
@@ -145,11 +150,7 @@ def test_withdrawals_are_listed_newest_first_page_by_page_and_an_admin_names_who
     for amount in ("25.00", "26.00", "27.00"):
         made.append(withdraw(api, buyer, amount).data["id"])
         clock.advance(seconds=1)
-    first = api.get("/billing/withdrawals?limit=2", token=buyer["token"])
-    token = first.body["pagination"]["next_token"]
-    second = api.get(f"/billing/withdrawals?limit=2&next_token={token}", token=buyer["token"])
-    assert [w["id"] for w in first.data + second.data] == made[::-1]
-    assert (first.body["pagination"]["total"], second.body["pagination"]["next_token"]) == (3, None)
+    assert api.two_pages("/billing/withdrawals", buyer["token"]) == (made[::-1], 3, None)
     admin = api.admin()["token"]
     assert [w["amount"] for w in api.get(f"/billing/withdrawals?user_id={buyer['user']['id']}", token=admin).data] \
         == ["27.00", "26.00", "25.00"]
@@ -242,9 +243,7 @@ def test_a_failed_transfer_gives_the_earnings_back_once(api, buyer, seller, cloc
     [shown] = api.get("/billing/withdrawals", token=buyer["token"]).data
     assert (shown["status"], shown["failure_code"]) == ("failed", "transfer_reversed")
     assert money(api, buyer)["earnings"] == "100.00"
-    ledger = books(api)
-    assert ledger["balanced"] is True
-    assert {a["account_id"]: a["balance"] for a in ledger["platform_accounts"]}[PLATFORM_PAYOUTS] == "0.00"
+    assert payouts_balance(api) == "0.00"
 
 
 def test_a_transfer_stripe_refuses_fails_the_withdrawal_and_moves_no_money(api, buyer, seller, clock,
